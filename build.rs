@@ -9,6 +9,19 @@ use std::{env, fs, path::PathBuf};
 
 const APIS: &[&str] = &["sfu", "turn", "account"];
 
+/// Enum schemas of `openapi/` replaced by the handwritten enums of `src/wire.rs`, which keep
+/// values the service adds later instead of failing to decode them.
+const WIRE_ENUMS: &[&str] = &[
+    "SdpType",
+    "Location",
+    "ResourceStatus",
+    "PriorityOrdering",
+    "RidNotAvailable",
+    "AdapterOutputCodec",
+    "AdapterInputCodec",
+    "AdapterMode",
+];
+
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=openapi");
@@ -26,6 +39,13 @@ fn main() {
             .with_inner_type(quote::quote!(crate::transport::Transport))
             .with_hooks(progenitor::HooksMode::Expected)
             .with_derive("PartialEq");
+        for name in WIRE_ENUMS {
+            settings.with_replacement(
+                name,
+                format!("crate::wire::{name}"),
+                [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
+            );
+        }
         let tokens = progenitor::Generator::new(&settings)
             .generate_tokens(&spec)
             .unwrap_or_else(|e| panic!("generating bindings for {path}: {e}"));

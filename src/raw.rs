@@ -5,19 +5,19 @@
 //! retries, timeouts and tracing apply to them too.
 
 /// SFU Connection API (`openapi/sfu.yaml`): sessions, tracks, data channels, adapters.
-#[allow(missing_docs, clippy::all, unused_imports)]
+#[allow(missing_docs, clippy::all, unused_imports, unreachable_patterns)]
 pub mod sfu {
     include!(concat!(env!("OUT_DIR"), "/sfu.rs"));
 }
 
 /// TURN credentials API (`openapi/turn.yaml`).
-#[allow(missing_docs, clippy::all, unused_imports)]
+#[allow(missing_docs, clippy::all, unused_imports, unreachable_patterns)]
 pub mod turn {
     include!(concat!(env!("OUT_DIR"), "/turn.rs"));
 }
 
 /// Cloudflare account API (`openapi/account.yaml`): SFU apps and TURN keys.
-#[allow(missing_docs, clippy::all, unused_imports)]
+#[allow(missing_docs, clippy::all, unused_imports, unreachable_patterns)]
 pub mod account {
     include!(concat!(env!("OUT_DIR"), "/account.rs"));
 }

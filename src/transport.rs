@@ -1,20 +1,125 @@
-//! The one place where HTTP requests of every generated client are executed.
+//! The one place where every HTTP request of every generated client is executed:
+//! bearer auth, per-attempt timeout, bounded retries and a tracing span per call.
 
-use progenitor_client::{ClientHooks, OperationInfo};
+use std::time::Duration;
 
-/// State the generated clients carry: shared by the raw bindings and the handwritten layer.
-#[derive(Clone, Debug, Default)]
-pub struct Transport {}
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use tracing::Instrument;
+
+use crate::retry::{Outcome, RetryPolicy, is_idempotent};
+use crate::secret::Secret;
+
+/// State each generated client carries; see `build.rs`.
+#[derive(Clone, Debug)]
+pub struct Transport {
+    token: Secret,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
 
 impl Transport {
+    pub(crate) fn new(token: Secret, retry: RetryPolicy, timeout: Duration) -> Self {
+        Self {
+            token,
+            retry,
+            timeout,
+        }
+    }
+
     async fn execute(
         &self,
         http: &reqwest::Client,
-        request: reqwest::Request,
-        _info: &OperationInfo,
+        mut request: reqwest::Request,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        http.execute(request).await
+        let operation = info.operation_id;
+        let (app_id, session_id) = ids_in_path(request.url().path());
+        let span = tracing::info_span!(
+            "calls",
+            operation,
+            method = %request.method(),
+            app_id,
+            session_id,
+        );
+        // Sensitive header values are left out of reqwest's and hyper's Debug output.
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", self.token.expose()))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
+        bearer.set_sensitive(true);
+        request.headers_mut().insert(AUTHORIZATION, bearer);
+        if request.timeout().is_none() {
+            *request.timeout_mut() = Some(self.timeout);
+        }
+        self.attempts(http, request, operation).instrument(span).await
     }
+
+    async fn attempts(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+        operation: &'static str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut attempt = 0;
+        loop {
+            // JSON bodies are buffered, so cloning always succeeds; without a clone there is
+            // nothing to retry with and the single attempt is all there is.
+            let Some(copy) = request.try_clone() else {
+                return http.execute(request).await;
+            };
+            let result = http.execute(copy).await;
+            let outcome = match &result {
+                Ok(response) => outcome_of(response, operation),
+                Err(e) if e.is_connect() => Outcome::NotSent,
+                Err(e) if e.is_timeout() => Outcome::TimedOut,
+                Err(_) => Outcome::Failed,
+            };
+            match self.retry.next_delay(operation, attempt, outcome) {
+                Some(delay) => {
+                    tracing::debug!(attempt, ?outcome, ?delay, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    match &result {
+                        Ok(r) => tracing::debug!(status = r.status().as_u16(), "done"),
+                        Err(e) => tracing::debug!(error = %e, "failed"),
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+}
+
+fn outcome_of(response: &reqwest::Response, operation: &str) -> Outcome {
+    let status = response.status().as_u16();
+    let honours_retry_after =
+        matches!(status, 425 | 429) || (status == 503 && is_idempotent(operation));
+    match retry_after(response.headers()) {
+        Some(wait) if honours_retry_after => Outcome::RetryAfter(wait),
+        _ => Outcome::Status(status),
+    }
+}
+
+/// `Retry-After` in seconds; the HTTP-date form is rare for APIs and treated as absent.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// App and session ids from a path such as `/v1/apps/{app}/sessions/{session}/tracks/new`,
+/// for the tracing span.
+fn ids_in_path(path: &str) -> (Option<&str>, Option<&str>) {
+    let mut segments = path.split('/');
+    let (mut app, mut session) = (None, None);
+    while let Some(segment) = segments.next() {
+        match segment {
+            "apps" => app = segments.next(),
+            "sessions" => session = segments.next().filter(|s| *s != "new"),
+            _ => {}
+        }
+    }
+    (app, session)
 }
 
 macro_rules! hooks {
@@ -25,10 +130,24 @@ macro_rules! hooks {
                 request: reqwest::Request,
                 info: &OperationInfo,
             ) -> reqwest::Result<reqwest::Response> {
-                use progenitor_client::ClientInfo;
                 self.inner().execute(self.client(), request, info).await
             }
         }
     )*};
 }
 hooks!(sfu, turn, account);
+
+#[cfg(test)]
+mod tests {
+    use super::ids_in_path;
+
+    #[test]
+    fn span_ids_come_from_the_path() {
+        assert_eq!(
+            ids_in_path("/v1/apps/a1/sessions/s1/tracks/new"),
+            (Some("a1"), Some("s1"))
+        );
+        assert_eq!(ids_in_path("/v1/apps/a1/sessions/new"), (Some("a1"), None));
+        assert_eq!(ids_in_path("/client/v4/accounts/x/calls/apps/a2"), (Some("a2"), None));
+    }
+}

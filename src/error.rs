@@ -1,0 +1,213 @@
+//! The crate's one error type.
+
+use std::time::Duration;
+
+use crate::wire::wire_enum;
+
+wire_enum! {
+    /// An `errorCode` the service documents.
+    pub enum ErrorCode {
+        /// The bearer token is missing or wrong.
+        Unauthorized = "unauthorized",
+        /// The app, session or resource does not exist.
+        NotFound = "not_found",
+        /// The body is not valid JSON or a field has the wrong type.
+        DecodingError = "decoding_error",
+        /// A parameter is missing or out of range.
+        InvalidParams = "invalid_params",
+        /// The body is too large.
+        PayloadTooLarge = "payload_too_large",
+        /// The session is not connected yet (HTTP 425) or is gone (HTTP 410).
+        SessionError = "session_error",
+        /// The SDP is malformed or arrived in the wrong offer/answer order.
+        InvalidSessionDescription = "invalid_session_description",
+        /// A pulled track is not published.
+        NotFoundTrackError = "not_found_track_error",
+        /// A track carries no media.
+        EmptyTrackError = "empty_track_error",
+        /// A local track name is already used in the session.
+        RepeatedLocalTrackError = "repeated_local_track_error",
+        /// A track could not be updated.
+        UpdateTrackError = "update_track_error",
+        /// A track could not be closed (an already closed track counts as closed).
+        CloseTrackError = "close_track_error",
+        /// Adapters may not connect to localhost.
+        WebsocketLocalhostNotAllowed = "websocket_localhost_not_allowed",
+        /// The adapter's WebSocket handshake failed.
+        WebsocketHandshakeFailed = "websocket_handshake_failed",
+        /// The adapter's WebSocket endpoint did not answer in time.
+        WebsocketConnectionTimeout = "websocket_connection_timeout",
+        /// No adapter has that id.
+        AdapterNotFound = "adapter_not_found",
+        /// A transient failure: the same request may succeed later.
+        RetryableTransientError = "retryable_transient_error",
+        /// The service is temporarily unavailable.
+        TemporarilyUnavailableError = "temporarily_unavailable_error",
+        /// The media transport is unavailable.
+        TransportUnavailableError = "transport_unavailable_error",
+        /// A backend of the service failed.
+        BackendError = "backend_error",
+        /// The service failed internally.
+        InternalError = "internal_error",
+    }
+}
+
+/// One entry of the account API's `errors` or `messages` arrays.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[non_exhaustive]
+pub struct AccountMessage {
+    /// Cloudflare's numeric code.
+    pub code: i64,
+    /// Human-readable text.
+    pub message: String,
+}
+
+/// An error the service reported, by HTTP status or inside a 200 body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The operationId of the call.
+    pub operation: &'static str,
+    /// HTTP status; 200 when the error came inside a success status.
+    pub status: u16,
+    /// `errorCode`, when the body had one.
+    pub code: Option<ErrorCode>,
+    /// `errorDescription`, when the body had one.
+    pub description: Option<String>,
+    /// `errorSubcode`, e.g. `signaling_state_not_stable` on a 406.
+    pub subcode: Option<String>,
+    /// The account API's `errors` array.
+    pub errors: Vec<AccountMessage>,
+    /// How long the server asked to wait (`Retry-After`), if it said.
+    pub retry_after: Option<Duration>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} failed with HTTP {}", self.operation, self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, ": {code}")?;
+        }
+        if let Some(subcode) = &self.subcode {
+            write!(f, " ({subcode})")?;
+        }
+        if let Some(description) = &self.description {
+            write!(f, ": {description}")?;
+        }
+        for e in &self.errors {
+            write!(f, "; [{}] {}", e.code, e.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Everything that can go wrong calling the service.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request never got a response: connection refused, reset, TLS failure.
+    #[error("{operation}: transport error: {source}")]
+    Transport {
+        /// The operationId of the call.
+        operation: &'static str,
+        /// The underlying HTTP client error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The call did not finish within its timeout.
+    #[error("{operation}: timed out")]
+    Timeout {
+        /// The operationId of the call.
+        operation: &'static str,
+    },
+    /// A response arrived but is not what the API documents.
+    #[error("{operation}: could not decode the response{}: {reason}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Decode {
+        /// The operationId of the call.
+        operation: &'static str,
+        /// HTTP status, when known.
+        status: Option<u16>,
+        /// What went wrong.
+        reason: String,
+        /// The raw body, kept for diagnosis.
+        body: String,
+    },
+    /// The service answered with an error.
+    #[error(transparent)]
+    Api(#[from] Box<ApiError>),
+    /// An argument was rejected before anything was sent.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The configuration is incomplete or malformed.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+impl Error {
+    /// The service's error, if this is one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// HTTP status of the failed response, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Decode { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The service's `errorCode`, if it sent one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.api().and_then(|e| e.code.as_ref())
+    }
+
+    /// The session is closed or expired (HTTP 410): make a new one.
+    pub fn is_session_gone(&self) -> bool {
+        self.status() == Some(410)
+    }
+
+    /// The session is not connected yet (HTTP 425): wait and try again.
+    pub fn is_not_ready(&self) -> bool {
+        self.status() == Some(425)
+    }
+
+    /// Another mutation of the same session was in flight (HTTP 406 with a signalling subcode).
+    pub fn is_signaling_conflict(&self) -> bool {
+        self.api().is_some_and(|e| {
+            e.status == 406
+                && e.subcode.as_deref().is_some_and(|s| {
+                    s == "signaling_state_not_stable" || s.starts_with("invalid_modification")
+                })
+        })
+    }
+
+    /// The same request may succeed if sent again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } => source.is_connect(),
+            Error::Timeout { .. } => true,
+            Error::Api(e) => {
+                matches!(e.status, 425 | 429 | 502 | 503 | 504)
+                    || matches!(
+                        e.code,
+                        Some(
+                            ErrorCode::RetryableTransientError
+                                | ErrorCode::TemporarilyUnavailableError
+                        )
+                    )
+                    || self.is_signaling_conflict()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
