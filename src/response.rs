@@ -159,3 +159,127 @@ fn api_error(
         retry_after,
     }))
 }
+
+/// SFU and TURN bodies: `errorCode` / `errorDescription` (and `errorSubcode` on error bodies).
+macro_rules! sfu_body {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Body for $ty {
+            fn error_fields(&self) -> ErrorFields {
+                ErrorFields {
+                    code: self.error_code.clone(),
+                    description: self.error_description.clone(),
+                    ..ErrorFields::default()
+                }
+            }
+        }
+    )*};
+}
+
+/// Error bodies that carry a subcode.
+macro_rules! sfu_error_body {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Body for $ty {
+            fn error_fields(&self) -> ErrorFields {
+                ErrorFields {
+                    code: self.error_code.clone(),
+                    description: self.error_description.clone(),
+                    subcode: self.error_subcode.clone(),
+                    ..ErrorFields::default()
+                }
+            }
+        }
+    )*};
+}
+
+/// Account API envelopes: `success: false` or a non-empty `errors` is a failure.
+macro_rules! account_body {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Body for $ty {
+            fn error_fields(&self) -> ErrorFields {
+                ErrorFields {
+                    failed: !self.success || !self.errors.is_empty(),
+                    errors: self.errors.iter().map(|e| AccountMessage {
+                        code: e.code,
+                        message: e.message.clone(),
+                    }).collect(),
+                    ..ErrorFields::default()
+                }
+            }
+        }
+    )*};
+}
+
+mod impls {
+    use super::*;
+    use crate::raw::{account::types as a, sfu::types as s, turn::types as t};
+
+    sfu_body!(
+        s::NewSessionResponse,
+        s::GetSessionStateResponse,
+        s::TracksResponse,
+        s::RenegotiateResponse,
+        s::UpdateTracksResponse,
+        s::CloseTracksResponse,
+        s::EstablishDataChannelsTransportResponse,
+        s::DataChannelsResponse,
+        s::CloseDataChannelsResponse,
+        s::NewAdapterResponse,
+        s::CloseAdapterResponse,
+    );
+    sfu_error_body!(
+        s::ErrorResponse,
+        s::AdapterErrorResponse,
+        s::CloseAdapterErrorResponse,
+    );
+
+    // The TURN service may answer with a bare `error` string instead of the SFU's fields.
+    impl Body for t::TurnError {
+        fn error_fields(&self) -> ErrorFields {
+            ErrorFields {
+                code: self.error_code.clone(),
+                description: self.error_description.clone().or_else(|| self.error.clone()),
+                failed: true,
+                ..ErrorFields::default()
+            }
+        }
+    }
+    account_body!(
+        a::SfuAppEnvelope,
+        a::SfuAppListEnvelope,
+        a::SfuAppWithSecretEnvelope,
+        a::TurnKeyEnvelope,
+        a::TurnKeyListEnvelope,
+        a::TurnKeyWithSecretEnvelope,
+        a::DeletedEnvelope,
+    );
+
+    impl Body for t::IceServersResponse {
+        fn error_fields(&self) -> ErrorFields {
+            ErrorFields::default()
+        }
+    }
+
+    impl Body for t::TurnCredentialsResponse {
+        fn error_fields(&self) -> ErrorFields {
+            ErrorFields::default()
+        }
+    }
+
+    // An error envelope is an error whatever `success` says; `success` is optional there.
+    impl Body for a::AccountErrorEnvelope {
+        fn error_fields(&self) -> ErrorFields {
+            ErrorFields {
+                failed: true,
+                errors: self
+                    .errors
+                    .iter()
+                    .map(|e| AccountMessage {
+                        code: e.code,
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+                ..ErrorFields::default()
+            }
+        }
+    }
+}
