@@ -22,6 +22,10 @@ const WIRE_ENUMS: &[&str] = &[
     "AdapterMode",
 ];
 
+/// String schemas of `openapi/` holding credentials, replaced by `crate::Secret` so that the
+/// raw bindings' `Debug` output never shows them.
+const SECRETS: &[&str] = &["AppSecret", "TurnKeySecret"];
+
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=openapi");
@@ -44,6 +48,13 @@ fn main() {
                 name,
                 format!("crate::wire::{name}"),
                 [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
+            );
+        }
+        for name in SECRETS {
+            settings.with_replacement(
+                name,
+                "crate::Secret",
+                [progenitor::TypeImpl::Display].into_iter(),
             );
         }
         let tokens = progenitor::Generator::new(&settings)
