@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError};
 use crate::error::Result;
 use crate::raw;
+use crate::session::SessionLocks;
 use crate::transport::Transport;
 
 /// A client for Cloudflare Calls. Cheap to clone: clones share one connection pool.
@@ -27,6 +28,7 @@ struct Inner {
     sfu: raw::sfu::Client,
     turn: Option<raw::turn::Client>,
     account: Option<raw::account::Client>,
+    locks: SessionLocks,
 }
 
 impl std::fmt::Debug for Client {
@@ -76,6 +78,7 @@ impl Client {
                 sfu,
                 turn,
                 account,
+                locks: SessionLocks::default(),
             }),
         })
     }
@@ -103,6 +106,10 @@ impl Client {
     /// The generated account API bindings, when account credentials are configured.
     pub fn raw_account(&self) -> Result<&raw::account::Client> {
         Ok(self.inner.account.as_ref().ok_or(ConfigError::Missing("the account API"))?)
+    }
+
+    pub(crate) fn session_locks(&self) -> &SessionLocks {
+        &self.inner.locks
     }
 
     /// The configured TURN key id.

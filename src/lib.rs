@@ -10,6 +10,8 @@ mod response;
 mod retry;
 pub mod sdp;
 mod secret;
+mod session;
+mod tracks;
 mod transport;
 mod wire;
 
@@ -22,4 +24,9 @@ pub use secret::Secret;
 pub use wire::{
     AdapterInputCodec, AdapterMode, AdapterOutputCodec, Location, PriorityOrdering,
     ResourceStatus, RidNotAvailable, SdpType,
+};
+pub use session::{DataChannelStatus, NewSession, Session, SessionState, TrackStatus};
+pub use tracks::{
+    AddTracks, CloseResult, CloseTracks, LocalTrack, MAX_TRACKS_PER_CALL, RemoteTrack, Simulcast,
+    Track, TrackError, TracksResult, UpdateTracks,
 };
