@@ -1,0 +1,231 @@
+//! A local, stateful emulator of the Cloudflare Calls / Realtime API.
+//!
+//! It serves the SFU Connection API (`/v1/apps/...`), TURN credentials (`/v1/turn/...`) and
+//! the account API for apps and TURN keys (`/client/v4/accounts/...`) on loopback. Every
+//! session is a real WebRTC peer (str0m) on a loopback UDP port: answers and offers come from
+//! it, and pushed media and data channel messages are forwarded to the sessions that pulled
+//! them. Faults can be injected per operation to exercise a client's retry paths.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), calls_emulator::StartError> {
+//! let emu = calls_emulator::Emulator::start().await?;
+//! println!("SFU API at {} for app {}", emu.sfu_base_url(), emu.app_id());
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod error;
+mod faults;
+mod http;
+mod limits;
+mod rtc;
+mod state;
+mod wire;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::Config;
+pub use error::StartError;
+pub use faults::{Fault, FaultKind};
+
+use state::{Named, Registry, lock};
+
+/// Builder for an [`Emulator`] with non-default address, timings or faults.
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    addr: SocketAddr,
+    config: Config,
+    faults: Vec<Fault>,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            config: Config::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr.set_port(port);
+        self
+    }
+    /// Listens on this address; media sockets use the same IP.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+    /// Replaces all timings and limits.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// How long a pushed track may go without packets before it becomes inactive.
+    pub fn track_idle_timeout(mut self, d: Duration) -> Self {
+        self.config.track_idle_timeout = d;
+        self
+    }
+    /// How long a session may stay unconnected before it expires.
+    pub fn unconnected_session_ttl(mut self, d: Duration) -> Self {
+        self.config.unconnected_session_ttl = d;
+        self
+    }
+    /// How long transport-dependent operations wait for the connection before 425.
+    pub fn connect_wait(mut self, d: Duration) -> Self {
+        self.config.connect_wait = d;
+        self
+    }
+    /// Installs a fault rule from the start.
+    pub fn fault(mut self, f: Fault) -> Self {
+        self.faults.push(f);
+        self
+    }
+
+    /// Binds the sockets and starts serving on the current Tokio runtime.
+    pub async fn start(self) -> Result<Emulator, StartError> {
+        let bind_err = |addr, source| StartError::Bind { addr, source };
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .map_err(|e| bind_err(self.addr, e))?;
+        let addr = listener.local_addr().map_err(|e| bind_err(self.addr, e))?;
+        let stun_at = SocketAddr::new(addr.ip(), 0);
+        let stun = tokio::net::UdpSocket::bind(stun_at)
+            .await
+            .map_err(|e| bind_err(stun_at, e))?;
+        let stun_addr = stun.local_addr().map_err(|e| bind_err(stun_at, e))?;
+        let peer_cfg = rtc::PeerConfig::new(
+            addr.ip(),
+            self.config.track_idle_timeout,
+            self.config.wait_for_ack_timeout,
+        )
+        .map_err(StartError::Crypto)?;
+        let reg = Arc::new(Registry::new(self.config, peer_cfg, stun_addr));
+        for f in self.faults {
+            reg.faults.add(f);
+        }
+        let app = Named::new("emulator".into());
+        let key = Named::new("emulator".into());
+        lock(&reg.apps).insert(app.uid.clone(), app.clone());
+        lock(&reg.turn_keys).insert(key.uid.clone(), key.clone());
+
+        let router = http::router(reg.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let stun_task = tokio::spawn(rtc::stun::serve(stun));
+        let reaper_reg = reg.clone();
+        let reaper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                reaper_reg.reap();
+            }
+        });
+        Ok(Emulator {
+            addr,
+            app,
+            key,
+            reg,
+            tasks: vec![server, stun_task, reaper],
+        })
+    }
+}
+
+/// A running emulator; dropping it stops the server and every peer.
+pub struct Emulator {
+    addr: SocketAddr,
+    app: Named,
+    key: Named,
+    reg: Arc<Registry>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .field("app_id", &self.app.uid)
+            .field("turn_key_id", &self.key.uid)
+            .field("account_id", &self.reg.account_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator on a free loopback port with default settings.
+    pub async fn start() -> Result<Self, StartError> {
+        Self::builder().start().await
+    }
+    /// A builder for custom settings.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+    /// Address the HTTP server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// `http://host:port`, the root of every API.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// Base URL of the SFU and TURN APIs (the service's `https://rtc.live.cloudflare.com/v1`).
+    pub fn sfu_base_url(&self) -> String {
+        format!("{}/v1", self.base_url())
+    }
+    /// Base URL of the account API (the service's `https://api.cloudflare.com/client/v4`).
+    pub fn account_base_url(&self) -> String {
+        format!("{}/client/v4", self.base_url())
+    }
+    /// Id of the SFU app created at start.
+    pub fn app_id(&self) -> &str {
+        &self.app.uid
+    }
+    /// Bearer secret of that app.
+    pub fn app_secret(&self) -> &str {
+        &self.app.secret
+    }
+    /// Account id for the account API.
+    pub fn account_id(&self) -> &str {
+        &self.reg.account_id
+    }
+    /// API token for the account API.
+    pub fn api_token(&self) -> &str {
+        &self.reg.api_token
+    }
+    /// Id of the TURN key created at start.
+    pub fn turn_key_id(&self) -> &str {
+        &self.key.uid
+    }
+    /// Bearer token of that TURN key.
+    pub fn turn_key_token(&self) -> &str {
+        &self.key.secret
+    }
+    /// Adds a fault rule.
+    pub fn inject(&self, fault: Fault) {
+        self.reg.faults.add(fault);
+    }
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.reg.faults.clear();
+    }
+    /// Number of sessions created so far (closed ones included).
+    pub fn session_count(&self) -> usize {
+        lock(&self.reg.sessions).len()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.reg.shutdown();
+    }
+}

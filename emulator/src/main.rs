@@ -1,0 +1,42 @@
+//! `calls-emulator`: runs the emulator until Ctrl-C and prints how to reach it.
+
+use std::net::SocketAddr;
+
+use calls_emulator::Emulator;
+
+fn usage() -> ! {
+    eprintln!("usage: calls-emulator [--port N | --bind ADDR:PORT]");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut builder = Emulator::builder();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().unwrap_or_else(|| usage());
+        builder = match arg.as_str() {
+            "--port" => builder.port(value.parse().unwrap_or_else(|_| usage())),
+            "--bind" => builder.bind(value.parse::<SocketAddr>().unwrap_or_else(|_| usage())),
+            _ => usage(),
+        };
+    }
+    let emu = match builder.start().await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("calls-emulator: {e}");
+            std::process::exit(1)
+        }
+    };
+    // These are throwaway credentials of a local emulator; printing them is the point.
+    println!("calls-emulator listening on {}", emu.base_url());
+    println!("SFU_BASE_URL={}", emu.sfu_base_url());
+    println!("ACCOUNT_BASE_URL={}", emu.account_base_url());
+    println!("APP_ID={}", emu.app_id());
+    println!("APP_SECRET={}", emu.app_secret());
+    println!("ACCOUNT_ID={}", emu.account_id());
+    println!("API_TOKEN={}", emu.api_token());
+    println!("TURN_KEY_ID={}", emu.turn_key_id());
+    println!("TURN_KEY_TOKEN={}", emu.turn_key_token());
+    let _ = tokio::signal::ctrl_c().await;
+}

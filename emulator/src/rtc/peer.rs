@@ -1,0 +1,471 @@
+//! The task that owns one str0m `Rtc`: it feeds it UDP datagrams, timeouts and commands, and
+//! forwards what comes out (media, keyframe requests, channel messages) along routes.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpPendingOffer;
+use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::media::{MediaData, Mid, Rid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::{ChannelSpec, Cmd, Conn, OfferSpec, PeerConfig, PeerShared, SdpFailure, Target};
+
+/// Messages held for a `waitForAck` subscriber, bounded so a silent one cannot grow memory.
+const MAX_HELD: usize = 256;
+const HOUSEKEEPING: Duration = Duration::from_millis(200);
+
+pub(super) fn start(
+    cfg: &PeerConfig,
+    ice_lite: bool,
+    socket: UdpSocket,
+    rx: mpsc::Receiver<Cmd>,
+    shared: Arc<PeerShared>,
+) -> std::io::Result<()> {
+    let local = socket.local_addr()?;
+    let mut rtc = Rtc::builder()
+        .set_crypto_provider(cfg.crypto.clone())
+        .set_dtls_cert(cfg.cert.clone())
+        .set_ice_lite(ice_lite)
+        .build(Instant::now());
+    let candidate = Candidate::host(local, "udp")
+        .map_err(|e| std::io::Error::other(format!("host candidate: {e}")))?;
+    rtc.add_local_candidate(candidate);
+    let peer = Peer {
+        rtc,
+        local,
+        shared,
+        idle_timeout: cfg.track_idle_timeout,
+        ack_timeout: cfg.wait_for_ack_timeout,
+        pending: None,
+        media_routes: HashMap::new(),
+        sources: HashMap::new(),
+        preferred_rid: HashMap::new(),
+        stopped: HashSet::new(),
+        watched: HashMap::new(),
+        channels: HashMap::new(),
+        channel_routes: HashMap::new(),
+        replies: HashMap::new(),
+        gated: HashMap::new(),
+    };
+    tokio::spawn(peer.run(socket, rx));
+    Ok(())
+}
+
+struct Gate {
+    deadline: Instant,
+    held: Vec<(bool, Arc<[u8]>)>,
+}
+
+struct Peer {
+    rtc: Rtc,
+    local: SocketAddr,
+    shared: Arc<PeerShared>,
+    idle_timeout: Duration,
+    ack_timeout: Duration,
+    pending: Option<SdpPendingOffer>,
+    /// Pushed mid -> pulled mids on other peers.
+    media_routes: HashMap<String, Vec<Target<String>>>,
+    /// Pulled mid -> where it comes from (for keyframe requests).
+    sources: HashMap<String, Target<String>>,
+    preferred_rid: HashMap<String, Rid>,
+    stopped: HashSet<String>,
+    /// Pushed mid -> time of the last packet (or of the start of watching).
+    watched: HashMap<String, Instant>,
+    /// Our channel id (the SCTP stream id) <-> str0m's handle.
+    channels: HashMap<u16, ChannelId>,
+    /// Published channel id -> subscriber channels.
+    channel_routes: HashMap<u16, Vec<Target<u16>>>,
+    /// Subscribed channel id -> publisher channel, for `canReply`.
+    replies: HashMap<u16, Target<u16>>,
+    gated: HashMap<u16, Gate>,
+}
+
+impl Peer {
+    async fn run(mut self, socket: UdpSocket, mut rx: mpsc::Receiver<Cmd>) {
+        let mut buf = vec![0u8; 2048];
+        let mut tick = tokio::time::interval(HOUSEKEEPING);
+        loop {
+            let Some(deadline) = self.drain(&socket) else {
+                break;
+            };
+            let sleep = tokio::time::sleep_until(deadline.into());
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(Cmd::Shutdown) | None => break,
+                    Some(cmd) => self.command(cmd),
+                },
+                got = socket.recv_from(&mut buf) => {
+                    if let Ok((n, source)) = got {
+                        self.receive(source, &buf[..n]);
+                    }
+                }
+                _ = sleep => self.input(Input::Timeout(Instant::now())),
+                _ = tick.tick() => self.housekeeping(),
+            }
+        }
+        self.rtc.disconnect();
+        self.shared.conn.send_replace(Conn::Closed);
+    }
+
+    fn input(&mut self, input: Input) {
+        if self.rtc.handle_input(input).is_err() {
+            self.rtc.disconnect();
+        }
+    }
+
+    fn receive(&mut self, source: SocketAddr, bytes: &[u8]) {
+        let Ok(contents) = bytes.try_into() else {
+            return;
+        };
+        let receive = Receive {
+            proto: Protocol::Udp,
+            source,
+            destination: self.local,
+            contents,
+        };
+        self.input(Input::Receive(Instant::now(), receive));
+    }
+
+    /// Polls str0m until it asks to be woken later; `None` once the peer is dead.
+    fn drain(&mut self, socket: &UdpSocket) -> Option<Instant> {
+        loop {
+            if !self.rtc.is_alive() {
+                return None;
+            }
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => return Some(t),
+                Ok(Output::Transmit(t)) => {
+                    let _ = socket.try_send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(e)) => self.event(e),
+                Err(_) => {
+                    self.rtc.disconnect();
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Connected => {
+                self.shared.conn.send_replace(Conn::Connected);
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.rtc.disconnect();
+            }
+            Event::MediaData(data) => self.forward_media(data),
+            Event::KeyframeRequest(req) => {
+                if let Some(src) = self.sources.get(&req.mid.to_string()) {
+                    let cmd = Cmd::Keyframe {
+                        mid_in: src.id.clone(),
+                        kind: req.kind,
+                    };
+                    let _ = src.tx.try_send(cmd);
+                }
+            }
+            Event::ChannelOpen(cid, _) => {
+                if let Some(id) = self.channel_number(cid) {
+                    lock(&self.shared.open_channels).insert(id);
+                }
+            }
+            Event::ChannelClose(cid) => {
+                if let Some(id) = self.channel_number(cid) {
+                    lock(&self.shared.open_channels).remove(&id);
+                }
+            }
+            Event::ChannelData(d) => {
+                if let Some(id) = self.channel_number(d.id) {
+                    self.forward_message(id, d.binary, d.data.into());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn channel_number(&self, cid: ChannelId) -> Option<u16> {
+        self.channels
+            .iter()
+            .find(|(_, c)| **c == cid)
+            .map(|(id, _)| *id)
+    }
+
+    fn forward_media(&mut self, data: MediaData) {
+        let mid = data.mid.to_string();
+        if let Some(seen) = self.watched.get_mut(&mid) {
+            *seen = Instant::now();
+        }
+        let Some(routes) = self.media_routes.get(&mid) else {
+            return;
+        };
+        let data = Arc::new(data);
+        for t in routes {
+            let _ = t.tx.try_send(Cmd::Media {
+                mid_out: t.id.clone(),
+                data: data.clone(),
+            });
+        }
+    }
+
+    fn forward_message(&mut self, id: u16, binary: bool, data: Arc<[u8]>) {
+        // A gated subscriber's first message is the acknowledgement; it is consumed.
+        if let Some(gate) = self.gated.remove(&id) {
+            for (b, m) in gate.held {
+                self.write_channel(id, b, &m);
+            }
+            return;
+        }
+        if let Some(routes) = self.channel_routes.get(&id) {
+            for t in routes {
+                let cmd = Cmd::ChannelSend {
+                    id: t.id,
+                    binary,
+                    data: data.clone(),
+                };
+                let _ = t.tx.try_send(cmd);
+            }
+        }
+        if let Some(t) = self.replies.get(&id) {
+            let _ = t.tx.try_send(Cmd::ChannelSend {
+                id: t.id,
+                binary,
+                data,
+            });
+        }
+    }
+
+    fn write_channel(&mut self, id: u16, binary: bool, data: &[u8]) {
+        let Some(cid) = self.channels.get(&id).copied() else {
+            return;
+        };
+        if let Some(mut ch) = self.rtc.channel(cid) {
+            let _ = ch.write(binary, data);
+        }
+    }
+
+    fn housekeeping(&mut self) {
+        let now = Instant::now();
+        let idle: Vec<String> = self
+            .watched
+            .iter()
+            .filter(|(_, seen)| now.duration_since(**seen) >= self.idle_timeout)
+            .map(|(mid, _)| mid.clone())
+            .collect();
+        for mid in idle {
+            self.watched.remove(&mid);
+            self.media_routes.remove(&mid);
+            lock(&self.shared.idle_mids).insert(mid);
+        }
+        let expired: Vec<u16> = self
+            .gated
+            .iter()
+            .filter(|(_, g)| now >= g.deadline)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.gated.remove(&id);
+            self.close_channel(id);
+        }
+    }
+
+    fn close_channel(&mut self, id: u16) {
+        if let Some(cid) = self.channels.remove(&id) {
+            self.rtc.direct_api().close_data_channel(cid);
+        }
+        self.channel_routes.remove(&id);
+        self.replies.remove(&id);
+        self.gated.remove(&id);
+        lock(&self.shared.open_channels).remove(&id);
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::AcceptOffer(offer, reply) => {
+                let res = if self.pending.is_some() {
+                    Err(SdpFailure::HaveLocalOffer)
+                } else {
+                    self.rtc
+                        .sdp_api()
+                        .accept_offer(*offer)
+                        .map(|a| a.to_sdp_string())
+                        .map_err(|e| SdpFailure::Invalid(e.to_string()))
+                };
+                let _ = reply.send(res);
+            }
+            Cmd::CreateOffer(spec, reply) => {
+                let _ = reply.send(self.create_offer(spec));
+            }
+            Cmd::AcceptAnswer(answer, reply) => {
+                let res = match self.pending.take() {
+                    None => Err(SdpFailure::Invalid(
+                        "no offer is waiting for an answer".into(),
+                    )),
+                    Some(p) => self
+                        .rtc
+                        .sdp_api()
+                        .accept_answer(p, *answer)
+                        .map_err(|e| SdpFailure::Invalid(e.to_string())),
+                };
+                let _ = reply.send(res);
+            }
+            Cmd::WatchIdle(mids) => {
+                let now = Instant::now();
+                for m in mids {
+                    self.watched.insert(m, now);
+                }
+            }
+            Cmd::AddMediaRoute { mid_in, to } => {
+                self.media_routes.entry(mid_in).or_default().push(to);
+            }
+            Cmd::RemoveMediaRoutes { peer, mid_out } => {
+                for routes in self.media_routes.values_mut() {
+                    routes
+                        .retain(|t| t.peer != peer || mid_out.as_ref().is_some_and(|m| *m != t.id));
+                }
+            }
+            Cmd::SetSource { mid_out, from } => {
+                self.stopped.remove(&mid_out);
+                self.sources.insert(mid_out, from);
+            }
+            Cmd::SetPreferredRid { mid_out, rid } => match rid {
+                Some(r) => {
+                    self.preferred_rid.insert(mid_out, Rid::from(r.as_str()));
+                }
+                None => {
+                    self.preferred_rid.remove(&mid_out);
+                }
+            },
+            Cmd::StopMids(mids) => {
+                for m in mids {
+                    self.media_routes.remove(&m);
+                    self.sources.remove(&m);
+                    self.watched.remove(&m);
+                    self.stopped.insert(m);
+                }
+            }
+            Cmd::Media { mid_out, data } => self.write_media(&mid_out, &data),
+            Cmd::Keyframe { mid_in, kind } => {
+                if let Some(mut w) = self.rtc.writer(Mid::from(mid_in.as_str())) {
+                    let _ = w.request_keyframe(None, kind);
+                }
+            }
+            Cmd::OpenChannel(spec) => {
+                if !self.channels.contains_key(&spec.id) {
+                    let id = spec.id;
+                    let cid = self
+                        .rtc
+                        .direct_api()
+                        .create_data_channel(channel_config(spec));
+                    self.channels.insert(id, cid);
+                }
+            }
+            Cmd::CloseChannel(id) => self.close_channel(id),
+            Cmd::AddChannelRoute { id_in, to } => {
+                self.channel_routes.entry(id_in).or_default().push(to);
+            }
+            Cmd::RemoveChannelRoutes { peer, id_out } => {
+                for routes in self.channel_routes.values_mut() {
+                    routes.retain(|t| t.peer != peer || id_out.is_some_and(|i| i != t.id));
+                }
+            }
+            Cmd::SetReply { id, to } => match to {
+                Some(t) => {
+                    self.replies.insert(id, t);
+                }
+                None => {
+                    self.replies.remove(&id);
+                }
+            },
+            Cmd::GateUntilAck { id } => {
+                let deadline = Instant::now() + self.ack_timeout;
+                self.gated.insert(
+                    id,
+                    Gate {
+                        deadline,
+                        held: Vec::new(),
+                    },
+                );
+            }
+            Cmd::ChannelSend { id, binary, data } => match self.gated.get_mut(&id) {
+                Some(g) if g.held.len() < MAX_HELD => g.held.push((binary, data)),
+                Some(_) => {}
+                None => self.write_channel(id, binary, &data),
+            },
+            Cmd::Shutdown => {}
+        }
+    }
+
+    fn create_offer(&mut self, spec: OfferSpec) -> Result<(String, Vec<String>), SdpFailure> {
+        if self.pending.is_some() {
+            return Err(SdpFailure::HaveLocalOffer);
+        }
+        let mut api = self.rtc.sdp_api();
+        let mids: Vec<String> = spec
+            .add
+            .iter()
+            .map(|m| api.add_media(m.kind, m.dir, None, None, None).to_string())
+            .collect();
+        let mut opened = Vec::new();
+        for ch in spec.channels {
+            let id = ch.id;
+            opened.push((id, api.add_channel_with_config(channel_config(ch))));
+        }
+        if !api.has_changes() {
+            return Err(SdpFailure::NoChange);
+        }
+        let (offer, pending) = api.apply().ok_or(SdpFailure::NoChange)?;
+        self.pending = Some(pending);
+        self.channels.extend(opened);
+        Ok((offer.to_sdp_string(), mids))
+    }
+
+    fn write_media(&mut self, mid_out: &str, data: &MediaData) {
+        if self.stopped.contains(mid_out) {
+            return;
+        }
+        if let Some(rid) = data.rid {
+            // Without a preference the first layer seen wins, so one layer reaches the subscriber.
+            let want = *self.preferred_rid.entry(mid_out.to_string()).or_insert(rid);
+            if want != rid {
+                return;
+            }
+        }
+        let Some(writer) = self.rtc.writer(Mid::from(mid_out)) else {
+            return;
+        };
+        let Some(pt) = writer.match_params(data.params) else {
+            return;
+        };
+        let _ = writer.write(pt, data.network_time, data.time, data.data.clone());
+    }
+}
+
+fn channel_config(spec: ChannelSpec) -> ChannelConfig {
+    let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    let reliability = match (spec.max_retransmits, spec.max_packet_life_time) {
+        (Some(n), _) => Reliability::MaxRetransmits {
+            retransmits: clamp(n),
+        },
+        (None, Some(ms)) => Reliability::MaxPacketLifetime {
+            lifetime: clamp(ms),
+        },
+        (None, None) => Reliability::Reliable,
+    };
+    ChannelConfig {
+        label: spec.label,
+        ordered: spec.ordered,
+        reliability,
+        negotiated: Some(spec.id),
+        protocol: String::new(),
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
