@@ -3,6 +3,7 @@
 
 mod client;
 mod config;
+mod data_channels;
 mod description;
 mod error;
 pub mod raw;
@@ -29,4 +30,8 @@ pub use session::{DataChannelStatus, NewSession, Session, SessionState, TrackSta
 pub use tracks::{
     AddTracks, CloseResult, CloseTracks, LocalTrack, MAX_TRACKS_PER_CALL, RemoteTrack, Simulcast,
     Track, TrackError, TracksResult, UpdateTracks,
+};
+pub use data_channels::{
+    DataChannel, DataChannelError, DataChannelInfo, DataChannels, DataChannelsResult,
+    TransportResult,
 };
