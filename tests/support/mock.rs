@@ -45,11 +45,14 @@ pub enum Reply {
     Delayed(Duration, Box<Reply>),
 }
 
+type Observer = Arc<dyn Fn(bool) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct MockServer {
     pub url: String,
     recorded: Arc<Mutex<Vec<Recorded>>>,
     replies: Arc<Mutex<VecDeque<Reply>>>,
+    observer: Arc<Mutex<Option<Observer>>>,
 }
 
 impl MockServer {
@@ -60,6 +63,7 @@ impl MockServer {
             url,
             recorded: Default::default(),
             replies: Default::default(),
+            observer: Default::default(),
         };
         let s = server.clone();
         tokio::spawn(async move {
@@ -80,6 +84,11 @@ impl MockServer {
         self.reply(Reply::Json(status, body))
     }
 
+    /// Called with `true` when a request has been read and `false` once its reply is written.
+    pub fn on_request(&self, observer: impl Fn(bool) + Send + Sync + 'static) {
+        *self.observer.lock().unwrap() = Some(Arc::new(observer));
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.recorded.lock().unwrap().clone()
     }
@@ -90,13 +99,21 @@ impl MockServer {
                 return;
             };
             self.recorded.lock().unwrap().push(request);
+            let observer = self.observer.lock().unwrap().clone();
+            if let Some(o) = &observer {
+                o(true);
+            }
             let reply = self
                 .replies
                 .lock()
                 .unwrap()
                 .pop_front()
                 .unwrap_or(Reply::Json(500, serde_json::json!({"errorCode": "no_reply_scripted"})));
-            if !write_reply(&mut stream, reply).await {
+            let keep_open = write_reply(&mut stream, reply).await;
+            if let Some(o) = &observer {
+                o(false);
+            }
+            if !keep_open {
                 return;
             }
         }
