@@ -1,0 +1,202 @@
+//! Codec filtering and preference per media kind, done on the `m=` format
+//! list and the payload-type lines (`a=rtpmap`, `a=fmtp`, `a=rtcp-fb`).
+
+use super::error::{SdpError, line_number};
+use super::read::{MediaKind, fmtp_value};
+use super::scan::{Kind, MediaLine, Scanner, parse_pt};
+use super::splice::{Span, splice};
+
+/// Keeps only the named codecs (and the `rtx` payload types that repair
+/// them) in every `kind` section, dropping the other payload types from the
+/// `m=` line together with their `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` lines.
+///
+/// Names are encoding names as in `a=rtpmap`, compared case-insensitively:
+/// `"VP8"`, `"H264"`, `"AV1"`, `"opus"`. A section that would be left with
+/// no codec is an error, since browsers reject it.
+///
+/// ```
+/// use cloudflare_calls::sdp::{MediaKind, retain_codecs};
+/// let sdp = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+///            m=video 9 UDP/TLS/RTP/SAVPF 96 97 45 46\r\n\
+///            a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n\
+///            a=rtpmap:45 AV1/90000\r\na=rtpmap:46 rtx/90000\r\na=fmtp:46 apt=45\r\n";
+/// let av1 = retain_codecs(sdp, MediaKind::Video, &["AV1"])?;
+/// assert!(av1.contains("m=video 9 UDP/TLS/RTP/SAVPF 45 46\r\n"));
+/// assert!(!av1.contains("VP8"));
+/// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
+/// ```
+pub fn retain_codecs(sdp: &str, kind: MediaKind, names: &[&str]) -> Result<String, SdpError> {
+    edit_codecs(sdp, kind, names, Mode::Retain)
+}
+
+/// Moves the named codecs (each followed by its `rtx`) to the front of the
+/// `m=` line of every `kind` section, in the order given, keeping the rest
+/// in their original order. Only the `m=` lines change.
+///
+/// ```
+/// use cloudflare_calls::sdp::{MediaKind, prefer_codecs};
+/// let sdp = "v=0\no=- 1 2 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=video 9 RTP/AVP 96 97 45 46\n\
+///            a=rtpmap:96 VP8/90000\na=rtpmap:97 rtx/90000\na=fmtp:97 apt=96\n\
+///            a=rtpmap:45 AV1/90000\na=rtpmap:46 rtx/90000\na=fmtp:46 apt=45\n";
+/// let munged = prefer_codecs(sdp, MediaKind::Video, &["AV1"])?;
+/// assert!(munged.contains("m=video 9 RTP/AVP 45 46 96 97\n"));
+/// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
+/// ```
+pub fn prefer_codecs(sdp: &str, kind: MediaKind, names: &[&str]) -> Result<String, SdpError> {
+    edit_codecs(sdp, kind, names, Mode::Prefer)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Retain,
+    Prefer,
+}
+
+/// Rank of a payload type that matches none of the names.
+const UNRANKED: usize = usize::MAX;
+
+enum Edit<'a> {
+    Formats {
+        start: usize,
+        old: &'a str,
+        pts: Vec<u8>,
+    },
+    Delete {
+        start: usize,
+        end: usize,
+    },
+}
+
+impl Span for Edit<'_> {
+    fn span(&self) -> (usize, usize) {
+        match *self {
+            Edit::Formats { start, old, .. } => (start, start + old.len()),
+            Edit::Delete { start, end } => (start, end),
+        }
+    }
+}
+
+/// What one matching section has shown so far.
+struct Section<'a> {
+    media: MediaLine<'a>,
+    line_start: usize,
+    /// Per payload type: index of the matching name, or [`UNRANKED`].
+    rank: [usize; 128],
+    rtx: u128,
+    /// `(rtx payload type, the payload type it repairs)`.
+    apt: Vec<(u8, u8)>,
+    /// Payload-type-specific lines: `(pt, start, end)`.
+    lines: Vec<(u8, usize, usize)>,
+}
+
+fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result<String, SdpError> {
+    let mut edits = Vec::new();
+    let mut section: Option<Section<'_>> = None;
+    for item in Scanner::new(sdp) {
+        let (line, item) = item?;
+        if let Kind::Media(media) = item {
+            if let Some(done) = section.take() {
+                finish(sdp, done, mode, &mut edits)?;
+            }
+            if media.rtp && MediaKind::from_token(media.media) == kind {
+                section = Some(Section {
+                    media,
+                    line_start: line.start,
+                    rank: [UNRANKED; 128],
+                    rtx: 0,
+                    apt: Vec::new(),
+                    lines: Vec::new(),
+                });
+            }
+            continue;
+        }
+        let Some(s) = section.as_mut() else { continue };
+        let pt = match item {
+            Kind::Rtpmap(r) => {
+                if r.name.eq_ignore_ascii_case("rtx") {
+                    s.rtx |= 1 << r.pt;
+                } else if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(r.name)) {
+                    s.rank[usize::from(r.pt)] = i;
+                }
+                r.pt
+            }
+            Kind::Fmtp(f) => {
+                if let Some(apt) = fmtp_value(f.params, "apt").and_then(parse_pt) {
+                    s.apt.push((f.pt, apt));
+                }
+                f.pt
+            }
+            Kind::Attribute(a) => {
+                let Some(fb) = a.strip_prefix("rtcp-fb:") else {
+                    continue;
+                };
+                let Some(pt) = parse_pt(fb.split(' ').next().unwrap_or("")) else {
+                    continue;
+                };
+                pt
+            }
+            _ => continue,
+        };
+        s.lines.push((pt, line.start, line.end()));
+    }
+    if let Some(done) = section {
+        finish(sdp, done, mode, &mut edits)?;
+    }
+    Ok(splice(sdp, &mut edits, 0, |out, edit| {
+        if let Edit::Formats { pts, .. } = edit {
+            for (i, pt) in pts.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(&pt.to_string());
+            }
+        }
+    }))
+}
+
+/// Turns what a section showed into edits once it has ended.
+fn finish<'a>(
+    sdp: &str,
+    mut s: Section<'a>,
+    mode: Mode,
+    edits: &mut Vec<Edit<'a>>,
+) -> Result<(), SdpError> {
+    // An rtx payload type ranks with the codec it repairs.
+    for &(pt, apt) in &s.apt {
+        if s.rtx & (1 << pt) != 0 {
+            s.rank[usize::from(pt)] = s.rank[usize::from(apt)];
+        }
+    }
+    let old: Vec<u8> = s.media.formats.split(' ').filter_map(parse_pt).collect();
+    let rank = |pt: &u8| s.rank[usize::from(*pt)];
+    let new: Vec<u8> = match mode {
+        Mode::Retain => {
+            let kept: Vec<u8> = old
+                .iter()
+                .copied()
+                .filter(|pt| rank(pt) != UNRANKED)
+                .collect();
+            if kept.is_empty() {
+                let line = line_number(sdp, s.line_start);
+                return Err(SdpError::NoCodecLeft { line });
+            }
+            let removed = s.lines.iter().filter(|(pt, ..)| rank(pt) == UNRANKED);
+            edits.extend(removed.map(|&(_, start, end)| Edit::Delete { start, end }));
+            kept
+        }
+        Mode::Prefer => {
+            let mut sorted = old.clone();
+            sorted.sort_by_key(rank);
+            sorted
+        }
+    };
+    if new != old {
+        let old = s.media.formats.trim_end_matches(' ');
+        edits.push(Edit::Formats {
+            start: s.media.formats_start,
+            old,
+            pts: new,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! A small headless-Chromium driver for integration tests, speaking the
+//! DevTools protocol over a WebSocket.
+//!
+//! Include it from a test with `#[path = "support/chromium.rs"] mod chromium;`.
+//! The browser must be installed at [`CHROMIUM`]; a missing browser is an
+//! error, never a silent skip, so CI notices when its install step is broken.
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Where the Debian `chromium` package installs the browser.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Flags known to work for headless runs in containers and CI.
+const BASE_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+];
+
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Errors are only ever shown to a test author, so a boxed error is enough.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A running headless Chromium with one page attached. Dropping it kills the
+/// browser's whole process group and removes its profile directory.
+pub struct Browser {
+    page: Mutex<Ws>,
+    next_id: AtomicU64,
+    /// How long [`Browser::eval`] waits for a result.
+    pub eval_timeout: Duration,
+    // Declared last so the socket closes before the process dies.
+    _process: Process,
+}
+
+/// The browser process and its profile directory, cleaned up on drop.
+struct Process {
+    child: Child,
+    profile: PathBuf,
+}
+
+impl Browser {
+    /// Starts Chromium with the base headless flags.
+    pub async fn launch() -> Result<Self, Error> {
+        Self::launch_with(&[]).await
+    }
+
+    /// Starts Chromium with the base headless flags plus `extra` (for example
+    /// `--use-fake-device-for-media-stream`).
+    pub async fn launch_with(extra: &[&str]) -> Result<Self, Error> {
+        if !Path::new(CHROMIUM).exists() {
+            return Err(format!(
+                "{CHROMIUM} not found: install the Debian package `chromium` (.ci/run does)"
+            )
+            .into());
+        }
+        let profile = fresh_profile_dir()?;
+        let child = spawn(&profile, extra)?;
+        // From here on `Drop` cleans up even if connecting fails.
+        let mut process = Process { child, profile };
+        let page = open_page(&mut process).await?;
+        Ok(Self {
+            page: Mutex::new(page),
+            next_id: AtomicU64::new(1),
+            eval_timeout: Duration::from_secs(30),
+            _process: process,
+        })
+    }
+
+    /// Evaluates `js` in the page, awaiting it if it is a promise, and returns
+    /// its value as JSON. A thrown exception or rejected promise is an error
+    /// carrying the JavaScript message.
+    pub async fn eval(&self, js: &str) -> Result<Value, Error> {
+        let params = json!({
+            "expression": js,
+            "awaitPromise": true,
+            "returnByValue": true,
+        });
+        let reply = self.call("Runtime.evaluate", params).await?;
+        if let Some(exception) = reply.get("exceptionDetails") {
+            let text = exception
+                .pointer("/exception/description")
+                .or_else(|| exception.get("text"))
+                .and_then(Value::as_str)
+                .unwrap_or("unknown JavaScript exception");
+            return Err(format!("JavaScript error: {text}").into());
+        }
+        Ok(reply
+            .pointer("/result/value")
+            .cloned()
+            .unwrap_or(Value::Null))
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut ws = self.page.lock().await;
+        let request = json!({ "id": id, "method": method, "params": params });
+        tokio::time::timeout(self.eval_timeout, async {
+            ws.send(Message::text(request.to_string())).await?;
+            await_reply(&mut ws, id).await
+        })
+        .await
+        .map_err(|_| format!("{method} timed out after {:?}", self.eval_timeout))?
+    }
+}
+
+/// Opens a blank page through the browser endpoint and connects to it.
+async fn open_page(process: &mut Process) -> Result<Ws, Error> {
+    let (port, browser_path) = read_active_port(&process.profile, &mut process.child).await?;
+    tokio::time::timeout(LAUNCH_TIMEOUT, async {
+        let (mut browser_ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}{browser_path}"))
+                .await?;
+        let create = json!({
+            "id": 1,
+            "method": "Target.createTarget",
+            "params": { "url": "about:blank" },
+        });
+        browser_ws.send(Message::text(create.to_string())).await?;
+        let reply = await_reply(&mut browser_ws, 1).await?;
+        let target = reply
+            .get("targetId")
+            .and_then(Value::as_str)
+            .ok_or("Target.createTarget returned no targetId")?;
+        let (page, _) = tokio_tungstenite::connect_async(format!(
+            "ws://127.0.0.1:{port}/devtools/page/{target}"
+        ))
+        .await?;
+        let _ = browser_ws.close(None).await;
+        Ok(page)
+    })
+    .await
+    .map_err(|_| "connecting to Chromium's DevTools timed out")?
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // The launcher is a shell script and Chromium forks helpers, so the
+        // whole process group (created at spawn) has to go.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Helpers may still be writing for a moment after the kill.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(&self.profile).is_ok() || !self.profile.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn fresh_profile_dir() -> Result<PathBuf, Error> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "cf-calls-chromium-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn spawn(profile: &Path, extra: &[&str]) -> Result<Child, Error> {
+    use std::os::unix::process::CommandExt;
+    let child = Command::new(CHROMIUM)
+        .args(BASE_ARGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg("about:blank")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
+    child.map_err(|e| {
+        let _ = std::fs::remove_dir_all(profile);
+        format!("failed to start {CHROMIUM}: {e}").into()
+    })
+}
+
+/// Chromium writes `<port>\n<browser ws path>` once DevTools is listening.
+async fn read_active_port(profile: &Path, child: &mut Child) -> Result<(u16, String), Error> {
+    let file = profile.join("DevToolsActivePort");
+    let deadline = Instant::now() + LAUNCH_TIMEOUT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let mut lines = text.lines();
+            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                if let Ok(port) = port.trim().parse() {
+                    return Ok((port, path.trim().to_owned()));
+                }
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            return Err(format!("{CHROMIUM} exited early with {status}").into());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{} never appeared", file.display()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads messages until the reply to `id`, skipping protocol events.
+async fn await_reply(ws: &mut Ws, id: u64) -> Result<Value, Error> {
+    while let Some(message) = ws.next().await {
+        let message = message?;
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(text.as_str())?;
+        if value.get("id").and_then(Value::as_u64) != Some(id) {
+            continue;
+        }
+        if let Some(error) = value.get("error") {
+            return Err(format!("DevTools error: {error}").into());
+        }
+        return Ok(value.get("result").cloned().unwrap_or(Value::Null));
+    }
+    Err("DevTools connection closed".into())
+}
