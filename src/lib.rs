@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod adapters;
+mod apps;
 mod client;
 mod config;
 mod data_channels;
@@ -14,6 +16,7 @@ mod secret;
 mod session;
 mod tracks;
 mod transport;
+mod turn;
 mod wire;
 
 pub use client::Client;
@@ -34,4 +37,13 @@ pub use tracks::{
 pub use data_channels::{
     DataChannel, DataChannelError, DataChannelInfo, DataChannels, DataChannelsResult,
     TransportResult,
+};
+pub use adapters::{
+    Adapter, AdapterError, AdapterItem, Adapters, AdaptersResult, CloseAdaptersResult,
+    ClosedAdapter, CreateAdapters, MAX_ADAPTERS_PER_CALL,
+};
+pub use apps::{App, Apps, CreatedApp};
+pub use turn::{
+    CreatedTurnKey, GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn,
+    TurnCredentials, TurnKey,
 };
