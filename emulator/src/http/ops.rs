@@ -104,14 +104,17 @@ pub(crate) async fn inject_faults(
     }
 }
 
-/// A response whose body yields `chunks` and then fails, which makes the server close the
-/// connection mid-message (before any byte when `chunks` is empty).
+/// A response whose body yields `chunks`, pauses so they reach the wire, then fails, which
+/// makes the server close the connection mid-message (before any byte when `chunks` is empty).
 fn broken(chunks: Vec<Bytes>) -> Response {
-    let items = chunks
-        .into_iter()
-        .map(Ok)
-        .chain(std::iter::once(Err(io::Error::other(
-            "injected connection drop",
-        ))));
-    Response::new(Body::from_stream(futures_util::stream::iter(items)))
+    use futures_util::StreamExt;
+    let pause = !chunks.is_empty();
+    let fail = futures_util::stream::once(async move {
+        if pause {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(io::Error::other("injected connection drop"))
+    });
+    let body = futures_util::stream::iter(chunks.into_iter().map(Ok)).chain(fail);
+    Response::new(Body::from_stream(body))
 }

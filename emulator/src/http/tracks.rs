@@ -48,6 +48,7 @@ pub(crate) async fn add_tracks(
     let items = req.tracks.unwrap_or_default();
     let auto = req.auto_discover.unwrap_or(false);
     check_count(&reg, items.len(), auto)?;
+    let offered = req.session_description.as_ref().map(offer_of).transpose()?;
     let sections = match &req.session_description {
         Some(d) => Some(sdp::sections(&d.sdp)),
         None => None,
@@ -74,9 +75,9 @@ pub(crate) async fn add_tracks(
         requires_immediate_renegotiation: Some(false),
         ..Default::default()
     };
-    match req.session_description {
-        Some(desc) => {
-            let sdp = answer(&p, offer_of(&desc)?).await?;
+    match offered {
+        Some(o) => {
+            let sdp = answer(&p, o).await?;
             resp.session_description = Some(SessionDescription::answer(sdp));
         }
         None => {
