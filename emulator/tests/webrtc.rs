@@ -1,0 +1,379 @@
+//! Real WebRTC through the emulator: a str0m client pushes audio, video and a data channel,
+//! a second str0m client pulls them, and RTP frames and messages must arrive (and a reply
+//! must travel back on the `canReply` path).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use calls_emulator::Emulator;
+use serde_json::{Value, json};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::channel::{ChannelConfig, ChannelId};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+
+struct Client {
+    rtc: Rtc,
+    sock: UdpSocket,
+    local: SocketAddr,
+    connected: bool,
+    frames: HashMap<String, usize>,
+    open: Vec<ChannelId>,
+    messages: Vec<(ChannelId, Vec<u8>)>,
+}
+
+impl Client {
+    async fn new() -> Self {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let local = sock.local_addr().unwrap();
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        let mut rtc = Rtc::builder()
+            .set_crypto_provider(crypto)
+            .build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+        Self {
+            rtc,
+            sock,
+            local,
+            connected: false,
+            frames: HashMap::new(),
+            open: vec![],
+            messages: vec![],
+        }
+    }
+
+    /// Runs the peer for `dur`, recording what it receives.
+    async fn pump(&mut self, dur: Duration) {
+        let end = Instant::now() + dur;
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let next = loop {
+                match self.rtc.poll_output().expect("client peer works") {
+                    Output::Timeout(t) => break t,
+                    Output::Transmit(t) => {
+                        let _ = self.sock.try_send_to(&t.contents, t.destination);
+                    }
+                    Output::Event(e) => self.event(e),
+                }
+            };
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let wait = next
+                .min(end)
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1));
+            match tokio::time::timeout(wait, self.sock.recv_from(&mut buf)).await {
+                Ok(Ok((n, source))) => {
+                    let contents = buf[..n].try_into().unwrap();
+                    let r = Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: self.local,
+                        contents,
+                    };
+                    self.rtc
+                        .handle_input(Input::Receive(Instant::now(), r))
+                        .unwrap();
+                }
+                _ => self
+                    .rtc
+                    .handle_input(Input::Timeout(Instant::now()))
+                    .unwrap(),
+            }
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Connected => self.connected = true,
+            Event::MediaData(d) => *self.frames.entry(d.mid.to_string()).or_default() += 1,
+            Event::ChannelOpen(id, _) => self.open.push(id),
+            Event::ChannelData(d) => self.messages.push((d.id, d.data)),
+            _ => {}
+        }
+    }
+
+    fn answer(&mut self, offer_sdp: &str) -> String {
+        let offer = SdpOffer::from_sdp_string(offer_sdp).unwrap();
+        self.rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .unwrap()
+            .to_sdp_string()
+    }
+
+    fn channel(&mut self, id: u16, label: &str) -> ChannelId {
+        let cfg = ChannelConfig {
+            label: label.into(),
+            negotiated: Some(id),
+            ..Default::default()
+        };
+        self.rtc.direct_api().create_data_channel(cfg)
+    }
+
+    fn send_text(&mut self, cid: ChannelId, text: &str) -> bool {
+        self.rtc
+            .channel(cid)
+            .is_some_and(|mut c| c.write(false, text.as_bytes()).unwrap_or(false))
+    }
+
+    fn send_frame(&mut self, mid: Mid, codec: Codec, n: u64, payload: &[u8]) {
+        let w = self.rtc.writer(mid).expect("writer for pushed mid");
+        let pt = w
+            .payload_params()
+            .find(|p| p.spec().codec == codec)
+            .expect("codec negotiated")
+            .pt();
+        let (step, rate) = match codec {
+            Codec::Opus => (960, str0m::media::Frequency::FORTY_EIGHT_KHZ),
+            _ => (3000, str0m::media::Frequency::NINETY_KHZ),
+        };
+        w.write(
+            pt,
+            Instant::now(),
+            MediaTime::new(n * step, rate),
+            payload.to_vec(),
+        )
+        .unwrap();
+    }
+}
+
+struct Api {
+    emu: Emulator,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!(
+            "{}/apps/{}{path}",
+            self.emu.sfu_base_url(),
+            self.emu.app_id()
+        );
+        let resp = self
+            .http
+            .request(method, url)
+            .bearer_auth(self.emu.app_secret())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, body).await
+    }
+    async fn put(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::PUT, path, body).await
+    }
+    async fn session(&self) -> String {
+        self.post("/sessions/new", json!({})).await["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+fn sdp(v: &Value) -> &str {
+    v["sessionDescription"]["sdp"]
+        .as_str()
+        .expect("SDP in response")
+}
+
+/// Pumps both clients until `done` holds, failing after `limit`.
+async fn until(
+    a: &mut Client,
+    b: &mut Client,
+    limit: Duration,
+    mut done: impl FnMut(&Client, &Client) -> bool,
+) {
+    let end = Instant::now() + limit;
+    while !done(a, b) {
+        assert!(Instant::now() < end, "condition not reached in {limit:?}");
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+    }
+}
+
+/// Sets up the SCTP transport of a session through `datachannels/establish` + renegotiate.
+async fn establish(api: &Api, c: &mut Client, sid: &str) {
+    let v = api
+        .post(
+            &format!("/sessions/{sid}/datachannels/establish"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["requiresImmediateRenegotiation"], true);
+    let answer = c.answer(sdp(&v));
+    api.put(
+        &format!("/sessions/{sid}/renegotiate"),
+        json!({"sessionDescription": {"type": "answer", "sdp": answer}}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_and_data_flow_from_a_pushing_peer_to_a_pulling_peer() {
+    let api = Api {
+        emu: Emulator::start().await.unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let mut a = Client::new().await;
+    let mut b = Client::new().await;
+
+    // A pushes audio and video with its own offer.
+    let sid_a = api.session().await;
+    let mut change = a.rtc.sdp_api();
+    let audio = change.add_media(
+        MediaKind::Audio,
+        Direction::SendOnly,
+        Some("s".into()),
+        Some("mic".into()),
+        None,
+    );
+    let video = change.add_media(
+        MediaKind::Video,
+        Direction::SendOnly,
+        Some("s".into()),
+        Some("cam".into()),
+        None,
+    );
+    let (offer, pending) = change.apply().unwrap();
+    let body = json!({
+        "sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()},
+        "tracks": [
+            {"location": "local", "mid": audio.to_string(), "trackName": "mic"},
+            {"location": "local", "mid": video.to_string(), "trackName": "cam"},
+        ],
+    });
+    let v = api
+        .post(&format!("/sessions/{sid_a}/tracks/new"), body)
+        .await;
+    assert_eq!(v["requiresImmediateRenegotiation"], false);
+    assert_eq!(v["sessionDescription"]["type"], "answer");
+    let answer = SdpAnswer::from_sdp_string(sdp(&v)).unwrap();
+    a.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+    until(&mut a, &mut b, Duration::from_secs(10), |a, _| a.connected).await;
+
+    // A publishes a data channel.
+    establish(&api, &mut a, &sid_a).await;
+    let v = api
+        .post(
+            &format!("/sessions/{sid_a}/datachannels/new"),
+            json!({"dataChannels": [{"location": "local", "dataChannelName": "chat"}]}),
+        )
+        .await;
+    let pub_id = v["dataChannels"][0]["id"].as_u64().unwrap() as u16;
+    let a_chat = a.channel(pub_id, "chat");
+
+    // B pulls both tracks; the emulator offers, B answers.
+    let sid_b = api.session().await;
+    let pull = json!({"tracks": [
+        {"location": "remote", "sessionId": sid_a, "trackName": "mic"},
+        {"location": "remote", "sessionId": sid_a, "trackName": "cam"},
+    ]});
+    let v = api
+        .post(&format!("/sessions/{sid_b}/tracks/new"), pull)
+        .await;
+    assert_eq!(v["requiresImmediateRenegotiation"], true, "{v}");
+    let (b_audio, b_video) = (
+        v["tracks"][0]["mid"].as_str().unwrap().to_string(),
+        v["tracks"][1]["mid"].as_str().unwrap().to_string(),
+    );
+    let answer = b.answer(sdp(&v));
+    api.put(
+        &format!("/sessions/{sid_b}/renegotiate"),
+        json!({"sessionDescription": {"type": "answer", "sdp": answer}}),
+    )
+    .await;
+    until(&mut a, &mut b, Duration::from_secs(10), |_, b| b.connected).await;
+
+    // B subscribes to the channel with the reply path.
+    establish(&api, &mut b, &sid_b).await;
+    let sub = json!({"dataChannels": [{"location": "remote", "sessionId": sid_a, "dataChannelName": "chat", "canReply": true}]});
+    let v = api
+        .post(&format!("/sessions/{sid_b}/datachannels/new"), sub)
+        .await;
+    let sub_id = v["dataChannels"][0]["id"].as_u64().unwrap() as u16;
+    let b_chat = b.channel(sub_id, "chat");
+
+    // Frames flow until B has seen both kinds and a message.
+    let mut n = 0u64;
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        n += 1;
+        a.send_frame(audio, Codec::Opus, n, &[0xFC; 40]);
+        a.send_frame(
+            video,
+            Codec::Vp8,
+            n,
+            &[
+                0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 0x55,
+            ],
+        );
+        let _ = a.send_text(a_chat, &format!("hello {n}"));
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+        let got_media = b.frames.get(&b_audio).is_some_and(|c| *c >= 5)
+            && b.frames.get(&b_video).is_some_and(|c| *c >= 5);
+        let got_msg = b
+            .messages
+            .iter()
+            .any(|(id, m)| *id == b_chat && m.starts_with(b"hello "));
+        if got_media && got_msg {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "B got frames {:?} and {} messages",
+            b.frames,
+            b.messages.len()
+        );
+    }
+
+    // The reply from the subscriber reaches the publisher only.
+    let end = Instant::now() + Duration::from_secs(10);
+    while !a
+        .messages
+        .iter()
+        .any(|(id, m)| *id == a_chat && m == b"reply")
+    {
+        let _ = b.send_text(b_chat, "reply");
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+        assert!(Instant::now() < end, "publisher never got the reply");
+    }
+
+    let v = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/sessions/{sid_b}"),
+            Value::Null,
+        )
+        .await;
+    let statuses: Vec<&str> = v["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["active", "active"]);
+    assert_eq!(v["dataChannels"].as_array().unwrap().len(), 1);
+    assert_eq!(v["dataChannels"][0]["status"], "active", "{v}");
+}
