@@ -319,16 +319,13 @@ fn doc_text(attrs: &[Attribute]) -> String {
 
 /// `T` of a builder field typed `Result<T, String>`.
 fn result_ok_type(ty: &Type) -> Type {
-    if let Type::Path(path) = ty {
-        if let Some(last) = path.path.segments.last() {
-            if let PathArguments::AngleBracketed(args) = &last.arguments {
-                if let Some(GenericArgument::Type(ok)) = args.args.first() {
-                    if last.ident == "Result" {
-                        return ok.clone();
-                    }
-                }
-            }
-        }
+    if let Type::Path(path) = ty
+        && let Some(last) = path.path.segments.last()
+        && last.ident == "Result"
+        && let PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(GenericArgument::Type(ok)) = args.args.first()
+    {
+        return ok.clone();
     }
     ty.clone()
 }
