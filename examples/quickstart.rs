@@ -2,10 +2,54 @@
 //! data channel. Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set,
 //! otherwise against an emulator embedded in this process.
 //!
-//! No WebRTC endpoint runs here: tracks are pushed with the SFU making the offer, and the SFU's
-//! offers are printed where a real endpoint would answer them.
+//! Each session's endpoint is a str0m peer here (a browser in a real app): the SFU makes the
+//! offers, the endpoint answers them through `Session::renegotiate`.
 
-use cloudflare_calls::{Client, Config, ConfigError, DataChannel, LocalTrack, RemoteTrack};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cloudflare_calls::{
+    Answer, Client, Config, ConfigError, DataChannel, LocalTrack, RemoteTrack, Session,
+    TracksResult,
+};
+
+/// The WebRTC side of a session: answers the SFU's offers and connects over UDP.
+struct Endpoint(Arc<Mutex<str0m::Rtc>>);
+
+impl Endpoint {
+    fn new() -> Result<Self, Box<dyn std::error::Error>> {
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        let mut rtc = str0m::Rtc::builder()
+            .set_crypto_provider(crypto)
+            .build(Instant::now());
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        let local = socket.local_addr()?;
+        rtc.add_local_candidate(str0m::Candidate::host(local, "udp")?);
+        let rtc = Arc::new(Mutex::new(rtc));
+        let driven = rtc.clone();
+        std::thread::spawn(move || drive(&driven, &socket, local));
+        Ok(Self(rtc))
+    }
+
+    /// Applies the SFU's offer, if it made one, and sends back the answer.
+    async fn answer(
+        &mut self,
+        session: &Session,
+        description: Option<&cloudflare_calls::SessionDescription>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let Some(offer) = description.and_then(|d| d.offer()) else {
+            return Ok(());
+        };
+        let offer = str0m::change::SdpOffer::from_sdp_string(offer.sdp())?;
+        let answer = self.0.lock().unwrap().sdp_api().accept_offer(offer)?;
+        session
+            .renegotiate(Answer::new(answer.to_sdp_string()))
+            .await?;
+        println!("session {}: answered the SFU's offer", session.id());
+        Ok(())
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,15 +60,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(ConfigError::MissingEnv(name)) => {
             let emulator = calls_emulator::Emulator::start().await?;
-            println!("{name} is not set: using the embedded emulator at {}", emulator.sfu_base_url());
-            let config = Config::new(emulator.sfu_base_url(), emulator.app_id(), emulator.app_secret());
+            println!(
+                "{name} is not set: using the embedded emulator at {}",
+                emulator.sfu_base_url()
+            );
+            let config = Config::new(
+                emulator.sfu_base_url(),
+                emulator.app_id(),
+                emulator.app_secret(),
+            );
             (config, Some(emulator))
         }
         Err(e) => return Err(e.into()),
     };
     let client = Client::new(config)?;
 
-    let publisher = client.new_session().correlation_id("quickstart/publisher").send().await?;
+    let publisher = client
+        .new_session()
+        .correlation_id("quickstart/publisher")
+        .send()
+        .await?;
+    let mut publisher_pc = Endpoint::new()?;
     println!("publisher session {}", publisher.id());
     let pushed = publisher
         .add_tracks()
@@ -32,8 +88,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     report("push", &pushed);
+    publisher_pc
+        .answer(&publisher, pushed.description.as_ref())
+        .await?;
 
-    let subscriber = client.new_session().correlation_id("quickstart/subscriber").send().await?;
+    let subscriber = client
+        .new_session()
+        .correlation_id("quickstart/subscriber")
+        .send()
+        .await?;
+    let mut subscriber_pc = Endpoint::new()?;
     println!("subscriber session {}", subscriber.id());
     let pulled = subscriber
         .add_tracks()
@@ -41,12 +105,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     report("pull", &pulled);
+    subscriber_pc
+        .answer(&subscriber, pulled.description.as_ref())
+        .await?;
 
     let transport = publisher.establish_data_channels(None).await?;
-    println!(
-        "data channel transport: renegotiation needed = {}",
-        transport.requires_immediate_renegotiation
-    );
+    publisher_pc
+        .answer(&publisher, transport.description.as_ref())
+        .await?;
     let channels = publisher
         .add_data_channels()
         .channel(DataChannel::publish("chat"))
@@ -56,7 +122,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("data channel {:?} opened with id {:?}", c.name, c.id);
     }
     for f in &channels.failed {
-        println!("data channel {:?} refused: {} {:?}", f.name, f.code, f.description);
+        println!(
+            "data channel {:?} refused: {} {:?}",
+            f.name, f.code, f.description
+        );
     }
 
     let state = subscriber.state().await?;
@@ -64,23 +133,68 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn report(what: &str, result: &cloudflare_calls::TracksResult) {
+/// The sans-IO peer's event loop: datagrams in, datagrams out, timers, until it disconnects.
+fn drive(rtc: &Mutex<str0m::Rtc>, socket: &UdpSocket, local: SocketAddr) {
+    use str0m::{Event, IceConnectionState, Input, Output};
+    let mut buf = vec![0u8; 2000];
+    loop {
+        let deadline = {
+            let mut rtc = rtc.lock().unwrap();
+            loop {
+                match rtc.poll_output() {
+                    Ok(Output::Timeout(t)) => break t,
+                    Ok(Output::Transmit(t)) => {
+                        let _ = socket.send_to(&t.contents, t.destination);
+                    }
+                    Ok(Output::Event(Event::IceConnectionStateChange(
+                        IceConnectionState::Disconnected,
+                    )))
+                    | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let _ = socket.set_read_timeout(Some(
+            wait.clamp(Duration::from_millis(1), Duration::from_millis(50)),
+        ));
+        let input = match socket.recv_from(&mut buf) {
+            Ok((n, source)) => match buf[..n].try_into() {
+                Ok(contents) => Input::Receive(
+                    Instant::now(),
+                    str0m::net::Receive {
+                        proto: str0m::net::Protocol::Udp,
+                        source,
+                        destination: local,
+                        contents,
+                    },
+                ),
+                Err(_) => continue,
+            },
+            Err(_) => Input::Timeout(Instant::now()),
+        };
+        if rtc.lock().unwrap().handle_input(input).is_err() {
+            return;
+        }
+    }
+}
+
+fn report(what: &str, result: &TracksResult) {
     for t in &result.tracks {
         println!("{what}: track {:?} on mid {:?}", t.track_name, t.mid);
     }
     for f in &result.failed {
-        println!("{what}: track {:?} refused: {} {:?}", f.track_name, f.code, f.description);
+        println!(
+            "{what}: track {:?} refused: {} {:?}",
+            f.track_name, f.code, f.description
+        );
     }
     if let Some(d) = &result.description {
-        let kind = if d.offer().is_some() { "offer" } else { "answer" };
-        println!(
-            "{what}: the SFU sent an {kind} of {} bytes{}",
-            d.sdp().len(),
-            if result.requires_immediate_renegotiation {
-                " (an endpoint answers it with Session::renegotiate)"
-            } else {
-                ""
-            }
-        );
+        let kind = if d.offer().is_some() {
+            "offer"
+        } else {
+            "answer"
+        };
+        println!("{what}: the SFU sent an {kind} of {} bytes", d.sdp().len());
     }
 }
