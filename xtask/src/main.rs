@@ -1,6 +1,79 @@
 //! Project automation: `cargo xtask ci`, `cargo xtask update-spec`.
 
-fn main() {
-    eprintln!("usage: cargo xtask <ci|update-spec>");
-    std::process::exit(2);
+mod ci;
+mod spec;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  cargo xtask ci [--quick]
+      fmt, clippy (skipped by --quick), tests, and the spec drift check when the reference
+      document is available
+  cargo xtask update-spec [--from PATH|URL] [--spec PATH] [--write]
+      compare the structure of Cloudflare's SFU OpenAPI document (default: the published URL)
+      with openapi/sfu.yaml; exit 1 on drift; --write merges upstream's changes into ours";
+
+/// The workspace root (xtask lives one level below it).
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "update-spec" => update_spec(rest),
+        "ci" => ci(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(format!("unknown command `{other}`")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("xtask: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn update_spec(args: &[String]) -> Result<bool, String> {
+    let mut options = spec::Options {
+        from: spec::UPSTREAM_URL.to_owned(),
+        spec: workspace_root().join("openapi/sfu.yaml"),
+        write: false,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match arg.as_str() {
+            "--from" => options.from = value("--from")?,
+            "--spec" => options.spec = value("--spec")?.into(),
+            "--write" => options.write = true,
+            other => return Err(format!("unexpected argument `{other}`")),
+        }
+    }
+    spec::run(&options).map_err(|e| e.to_string())
+}
+
+fn ci(args: &[String]) -> Result<bool, String> {
+    let quick = match args {
+        [] => false,
+        [flag] if flag == "--quick" => true,
+        _ => return Err(format!("unexpected arguments {args:?}")),
+    };
+    Ok(ci::run(&workspace_root(), quick))
 }

@@ -1,0 +1,130 @@
+//! `cargo xtask ci`: the project's checks as an ordered list of steps, stopping at the first
+//! failure. New checks (services to start, tools to look for) are new entries in [`STEPS`].
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::spec;
+
+/// The reference copy of upstream's document, relative to the workspace root. Only the
+/// project's own machines have it; a user's clone skips the drift step.
+const REFERENCE: &str = "../shared/reference/realtime-api-2024-05-21.yaml";
+
+/// How a step ended.
+enum Outcome {
+    Passed,
+    Skipped(String),
+    Failed(String),
+}
+
+struct Step {
+    name: &'static str,
+    /// Whether `--quick` keeps the step.
+    quick: bool,
+    run: fn(&Path) -> Outcome,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        name: "fmt",
+        quick: true,
+        run: fmt,
+    },
+    Step {
+        name: "clippy",
+        quick: false,
+        run: clippy,
+    },
+    Step {
+        name: "test",
+        quick: true,
+        run: test,
+    },
+    Step {
+        name: "spec-drift",
+        quick: true,
+        run: spec_drift,
+    },
+];
+
+/// Runs the steps in order; returns whether all of them passed or were skipped.
+pub fn run(root: &Path, quick: bool) -> bool {
+    let started = Instant::now();
+    let steps: Vec<&Step> = STEPS.iter().filter(|s| s.quick || !quick).collect();
+    for (i, step) in steps.iter().enumerate() {
+        println!("ci: [{}/{}] {}", i + 1, steps.len(), step.name);
+        let step_started = Instant::now();
+        match (step.run)(root) {
+            Outcome::Passed => {
+                println!("ci: {} passed in {:.1?}", step.name, step_started.elapsed())
+            }
+            Outcome::Skipped(why) => println!("ci: {} skipped: {why}", step.name),
+            Outcome::Failed(why) => {
+                eprintln!("ci: {} FAILED: {why}", step.name);
+                return false;
+            }
+        }
+    }
+    if quick {
+        println!("ci: skipped by --quick: clippy");
+    }
+    println!("ci: all steps passed in {:.1?}", started.elapsed());
+    true
+}
+
+/// Runs cargo with inherited stdio so its output streams as it comes.
+fn cargo(root: &Path, args: &[&str]) -> Outcome {
+    // Inside `cargo run`, CARGO names the very cargo (and toolchain) that started us.
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("ci: $ cargo {}", args.join(" "));
+    match Command::new(program).args(args).current_dir(root).status() {
+        Ok(status) if status.success() => Outcome::Passed,
+        Ok(status) => Outcome::Failed(format!("cargo {} exited with {status}", args[0])),
+        Err(e) => Outcome::Failed(format!("cannot run cargo: {e}")),
+    }
+}
+
+fn fmt(root: &Path) -> Outcome {
+    cargo(root, &["fmt", "--all", "--check"])
+}
+
+fn clippy(root: &Path) -> Outcome {
+    cargo(
+        root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
+}
+
+fn test(root: &Path) -> Outcome {
+    cargo(root, &["test", "--workspace"])
+}
+
+fn spec_drift(root: &Path) -> Outcome {
+    let reference = root.join(REFERENCE);
+    if !reference.is_file() {
+        return Outcome::Skipped(format!(
+            "{} not found (only the project's machines have it)",
+            reference.display()
+        ));
+    }
+    let options = spec::Options {
+        from: reference.display().to_string(),
+        spec: root.join("openapi/sfu.yaml"),
+        write: false,
+    };
+    match spec::run(&options) {
+        Ok(true) => Outcome::Passed,
+        Ok(false) => {
+            Outcome::Failed("openapi/sfu.yaml drifted from the reference (see above)".to_owned())
+        }
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
