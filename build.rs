@@ -42,7 +42,8 @@ fn main() {
             .with_tag(progenitor::TagStyle::Merged)
             .with_inner_type(quote::quote!(crate::transport::Transport))
             .with_hooks(progenitor::HooksMode::Expected)
-            .with_derive("PartialEq");
+            .with_derive("PartialEq")
+            .with_derive("Eq");
         for name in WIRE_ENUMS {
             settings.with_replacement(
                 name,

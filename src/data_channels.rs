@@ -23,7 +23,7 @@ use crate::wire::Location;
 ///     .can_reply(true);
 /// # let _ = (publish, subscribe);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataChannel(raw::DataChannelObject);
 
 impl DataChannel {
@@ -210,12 +210,15 @@ impl DataChannels<'_> {
             return Err(Error::InvalidArgument("no data channel given".into()));
         }
         let session = self.session;
-        let channels: Vec<raw::DataChannelObject> = self.channels.into_iter().map(|c| c.0).collect();
+        let channels: Vec<raw::DataChannelObject> =
+            self.channels.into_iter().map(|c| c.0).collect();
         let (app, id) = (session.app_id(), session.id());
         let api = session.api();
         let items = match self.mutation {
             Mutation::Add => {
-                let body = raw::DataChannelsRequest { data_channels: channels };
+                let body = raw::DataChannelsRequest {
+                    data_channels: channels,
+                };
                 session
                     .mutate("add_data_channels", || {
                         let call = api.add_data_channels().app_id(app).session_id(id);
@@ -225,7 +228,9 @@ impl DataChannels<'_> {
                     .data_channels
             }
             Mutation::Update => {
-                let body = raw::DataChannelsRequest { data_channels: channels };
+                let body = raw::DataChannelsRequest {
+                    data_channels: channels,
+                };
                 session
                     .mutate("update_data_channels", || {
                         let call = api.update_data_channels().app_id(app).session_id(id);
@@ -235,7 +240,9 @@ impl DataChannels<'_> {
                     .data_channels
             }
             Mutation::Close => {
-                let body = raw::CloseDataChannelsRequest { data_channels: channels };
+                let body = raw::CloseDataChannelsRequest {
+                    data_channels: channels,
+                };
                 session
                     .mutate("close_data_channels", || {
                         let call = api.close_data_channels().app_id(app).session_id(id);

@@ -1,39 +1,4 @@
 //! [`Session`]: one WebRTC PeerConnection on the SFU, and the discipline its negotiation needs.
-//!
-//! # Publish, subscribe, renegotiate, close
-//!
-//! ```no_run
-//! # async fn run(pc_offer: String, answer_to_sfu_offer: impl Fn(&str) -> String) -> cloudflare_calls::Result<()> {
-//! use cloudflare_calls::{Answer, Client, Config, LocalTrack, Offer, RemoteTrack};
-//!
-//! let client = Client::new(Config::from_env()?)?;
-//!
-//! // Publisher: create a session, push the tracks of a local offer, apply the SFU's answer.
-//! let publisher = client.new_session().send().await?;
-//! let pushed = publisher
-//!     .add_tracks()
-//!     .offer(Offer::new(pc_offer))
-//!     .push(LocalTrack::new("0", "mic"))
-//!     .send()
-//!     .await?;
-//! let _answer_for_the_publisher_pc = pushed.description.as_ref().and_then(|d| d.answer());
-//!
-//! // Subscriber: pull the track; the SFU offers, the endpoint answers through renegotiate.
-//! let subscriber = client.new_session().send().await?;
-//! let pulled = subscriber
-//!     .add_tracks()
-//!     .pull(RemoteTrack::new(publisher.id(), "mic"))
-//!     .send()
-//!     .await?;
-//! if let Some(offer) = pulled.description.as_ref().and_then(|d| d.offer()) {
-//!     subscriber.renegotiate(Answer::new(answer_to_sfu_offer(offer.sdp()))).await?;
-//! }
-//!
-//! // Close the pulled track without renegotiating.
-//! let mids: Vec<String> = pulled.tracks.iter().filter_map(|t| t.mid.clone()).collect();
-//! subscriber.close_tracks(mids).force().send().await?;
-//! # Ok(()) }
-//! ```
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -73,6 +38,41 @@ impl SessionLocks {
 /// A session on the SFU. Cheap to clone; clones (and [`Client::session`] handles for the same
 /// id) share one mutation lock, so negotiations of one session never overlap, while different
 /// sessions proceed in parallel.
+///
+/// # Publish, subscribe, renegotiate, close
+///
+/// ```no_run
+/// # async fn run(pc_offer: String, answer_to_sfu_offer: impl Fn(&str) -> String) -> cloudflare_calls::Result<()> {
+/// use cloudflare_calls::{Answer, Client, Config, LocalTrack, Offer, RemoteTrack};
+///
+/// let client = Client::new(Config::from_env()?)?;
+///
+/// // Publisher: create a session, push the tracks of a local offer, apply the SFU's answer.
+/// let publisher = client.new_session().send().await?;
+/// let pushed = publisher
+///     .add_tracks()
+///     .offer(Offer::new(pc_offer))
+///     .push(LocalTrack::new("0", "mic"))
+///     .send()
+///     .await?;
+/// let _answer_for_the_publisher_pc = pushed.description.as_ref().and_then(|d| d.answer());
+///
+/// // Subscriber: pull the track; the SFU offers, the endpoint answers through renegotiate.
+/// let subscriber = client.new_session().send().await?;
+/// let pulled = subscriber
+///     .add_tracks()
+///     .pull(RemoteTrack::new(publisher.id(), "mic"))
+///     .send()
+///     .await?;
+/// if let Some(offer) = pulled.description.as_ref().and_then(|d| d.offer()) {
+///     subscriber.renegotiate(Answer::new(answer_to_sfu_offer(offer.sdp()))).await?;
+/// }
+///
+/// // Close the pulled track without renegotiating.
+/// let mids: Vec<String> = pulled.tracks.iter().filter_map(|t| t.mid.clone()).collect();
+/// subscriber.close_tracks(mids).force().send().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Session {
     client: Client,
@@ -83,7 +83,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -167,7 +169,8 @@ impl NewSession {
             session_description: self.offer.map(Into::into),
         };
         let created = finish("new_session", call.body(body).send()).await?;
-        let answer = match SessionDescription::from_raw("new_session", created.session_description)? {
+        let answer = match SessionDescription::from_raw("new_session", created.session_description)?
+        {
             Some(SessionDescription::Answer(a)) => Some(a),
             Some(SessionDescription::Offer(_)) => {
                 return Err(Error::Decode {

@@ -20,7 +20,7 @@ pub const MAX_TRACKS_PER_CALL: usize = 64;
 /// let cam = LocalTrack::offered_by_sfu("camera", "video").bidirectional(true);
 /// # let _ = (mic, cam);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalTrack(raw::TrackObject);
 
 impl LocalTrack {
@@ -61,7 +61,7 @@ impl LocalTrack {
 /// let reply = RemoteTrack::new("2a45361d5fd7cc14eface0587c276c94", "voice").reuse_transceiver_of("mic");
 /// # let _ = (video, reply);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteTrack(raw::TrackObject);
 
 impl RemoteTrack {
@@ -109,7 +109,7 @@ impl RemoteTrack {
 ///     .rid_not_available(RidNotAvailable::Asciibetical);
 /// # let _ = s;
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Simulcast(raw::Simulcast);
 
 impl Simulcast {
@@ -454,7 +454,10 @@ impl CloseTracks<'_> {
                 result.answer = Some(a);
             }
             for t in response.tracks {
-                let code = t.error_code.filter(|c| !c.is_empty()).map(|c| ErrorCode::from(c.as_str()));
+                let code = t
+                    .error_code
+                    .filter(|c| !c.is_empty())
+                    .map(|c| ErrorCode::from(c.as_str()));
                 match code {
                     // The service reports a track that was already closed this way; it is gone
                     // either way, which is what the caller wanted.

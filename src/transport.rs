@@ -47,10 +47,15 @@ impl Transport {
             .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
         bearer.set_sensitive(true);
         request.headers_mut().insert(AUTHORIZATION, bearer);
+        // progenitor adds the document's `info.version` as an `api-version` header; the
+        // service does not define it, so requests carry only what the API documents.
+        request.headers_mut().remove("api-version");
         if request.timeout().is_none() {
             *request.timeout_mut() = Some(self.timeout);
         }
-        self.attempts(http, request, operation).instrument(span).await
+        self.attempts(http, request, operation)
+            .instrument(span)
+            .await
     }
 
     async fn attempts(
@@ -148,6 +153,9 @@ mod tests {
             (Some("a1"), Some("s1"))
         );
         assert_eq!(ids_in_path("/v1/apps/a1/sessions/new"), (Some("a1"), None));
-        assert_eq!(ids_in_path("/client/v4/accounts/x/calls/apps/a2"), (Some("a2"), None));
+        assert_eq!(
+            ids_in_path("/client/v4/accounts/x/calls/apps/a2"),
+            (Some("a2"), None)
+        );
     }
 }

@@ -26,7 +26,10 @@ fn client(server: &MockServer) -> Client {
 fn shown(server: &MockServer) -> serde_json::Value {
     let requests = server.requests();
     for r in &requests {
-        assert_eq!(r.header("authorization"), Some(&*format!("Bearer {SECRET}")));
+        assert_eq!(
+            r.header("authorization"),
+            Some(&*format!("Bearer {SECRET}"))
+        );
     }
     serde_json::to_value(requests).unwrap()
 }
@@ -35,15 +38,29 @@ fn shown(server: &MockServer) -> serde_json::Value {
 async fn new_session_sends_query_and_optional_offer() {
     let server = MockServer::start().await;
     server.json(201, json!({"sessionId": "sess1"}));
-    server.json(201, json!({
-        "sessionId": "sess2",
-        "sessionDescription": {"type": "answer", "sdp": "v=0 answer"}
-    }));
+    server.json(
+        201,
+        json!({
+            "sessionId": "sess2",
+            "sessionDescription": {"type": "answer", "sdp": "v=0 answer"}
+        }),
+    );
     let c = client(&server);
-    let s1 = c.new_session().thirdparty(true).correlation_id("room/alice").send().await.unwrap();
+    let s1 = c
+        .new_session()
+        .thirdparty(true)
+        .correlation_id("room/alice")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(s1.id(), "sess1");
     assert!(s1.answer().is_none());
-    let s2 = c.new_session().offer(Offer::new("v=0 offer")).send().await.unwrap();
+    let s2 = c
+        .new_session()
+        .offer(Offer::new("v=0 offer"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(s2.answer(), Some(&Answer::new("v=0 answer")));
     insta::assert_json_snapshot!(shown(&server));
 }
@@ -51,11 +68,14 @@ async fn new_session_sends_query_and_optional_offer() {
 #[tokio::test]
 async fn push_and_pull_tracks_split_successes_from_failures() {
     let server = MockServer::start().await;
-    server.json(200, json!({
-        "requiresImmediateRenegotiation": false,
-        "sessionDescription": {"type": "answer", "sdp": "v=0 sfu answer"},
-        "tracks": [{"location": "local", "mid": "0", "trackName": "mic", "someNewField": 1}]
-    }));
+    server.json(
+        200,
+        json!({
+            "requiresImmediateRenegotiation": false,
+            "sessionDescription": {"type": "answer", "sdp": "v=0 sfu answer"},
+            "tracks": [{"location": "local", "mid": "0", "trackName": "mic", "someNewField": 1}]
+        }),
+    );
     server.json(200, json!({
         "requiresImmediateRenegotiation": true,
         "sessionDescription": {"type": "offer", "sdp": "v=0 sfu offer"},
@@ -89,7 +109,14 @@ async fn push_and_pull_tracks_split_successes_from_failures() {
         .await
         .unwrap();
     assert!(pulled.requires_immediate_renegotiation);
-    assert_eq!(pulled.description.as_ref().and_then(|d| d.offer()).map(|o| o.sdp()), Some("v=0 sfu offer"));
+    assert_eq!(
+        pulled
+            .description
+            .as_ref()
+            .and_then(|d| d.offer())
+            .map(|o| o.sdp()),
+        Some("v=0 sfu offer")
+    );
     assert_eq!(pulled.tracks.len(), 1);
     assert_eq!(pulled.tracks[0].location, Some(Location::Remote));
     assert_eq!(pulled.failed.len(), 1);
@@ -126,7 +153,11 @@ async fn a_150_track_pull_becomes_three_calls_merged_in_order() {
         .collect();
     assert_eq!(sizes, [64, 64, 22]);
     assert_eq!(requests[2].body["tracks"][0]["trackName"], "t128");
-    let names: Vec<String> = result.tracks.iter().map(|t| t.track_name.clone().unwrap()).collect();
+    let names: Vec<String> = result
+        .tracks
+        .iter()
+        .map(|t| t.track_name.clone().unwrap())
+        .collect();
     let expected: Vec<String> = (0..150).map(|i| format!("t{i}")).collect();
     assert_eq!(names, expected);
     assert_eq!(result.description.unwrap().sdp(), "offer after 150");
@@ -142,7 +173,10 @@ async fn more_than_64_tracks_with_one_offer_is_refused_before_sending() {
         call = call.push(LocalTrack::new(i.to_string(), format!("t{i}")));
     }
     let err = call.send().await.unwrap_err();
-    assert!(matches!(err, cloudflare_calls::Error::InvalidArgument(_)), "{err}");
+    assert!(
+        matches!(err, cloudflare_calls::Error::InvalidArgument(_)),
+        "{err}"
+    );
     assert!(server.requests().is_empty());
 }
 
@@ -152,10 +186,13 @@ async fn renegotiate_update_close_and_state() {
     server.json(200, json!({}));
     server.json(200, json!({"requiresImmediateRenegotiation": false, "tracks": [{"mid": "1", "trackName": "cam"}]}));
     server.json(200, json!({"tracks": [{"mid": "1"}, {"mid": "2", "errorCode": "close_track_error"}, {"mid": "3", "errorCode": "internal_error", "errorDescription": "boom"}]}));
-    server.json(200, json!({
-        "sessionDescription": {"type": "answer", "sdp": "v=0 close answer"},
-        "tracks": [{"mid": "4"}]
-    }));
+    server.json(
+        200,
+        json!({
+            "sessionDescription": {"type": "answer", "sdp": "v=0 close answer"},
+            "tracks": [{"mid": "4"}]
+        }),
+    );
     server.json(200, json!({
         "tracks": [{"location": "local", "mid": "0", "trackName": "mic", "status": "active"},
                    {"location": "remote", "mid": "1", "trackName": "cam", "status": "paused-by-new-server"}],
@@ -166,15 +203,33 @@ async fn renegotiate_update_close_and_state() {
     s.renegotiate(Answer::new("v=0 my answer")).await.unwrap();
     let updated = s
         .update_tracks()
-        .pull(RemoteTrack::new("pub", "cam").mid("1").simulcast(Simulcast::preferred_rid("l")))
+        .pull(
+            RemoteTrack::new("pub", "cam")
+                .mid("1")
+                .simulcast(Simulcast::preferred_rid("l")),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(updated.tracks[0].track_name.as_deref(), Some("cam"));
-    let forced = s.close_tracks(["1", "2", "3"]).force().send().await.unwrap();
-    assert_eq!(forced.closed, ["1", "2"], "an already closed track counts as closed");
+    let forced = s
+        .close_tracks(["1", "2", "3"])
+        .force()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forced.closed,
+        ["1", "2"],
+        "an already closed track counts as closed"
+    );
     assert_eq!(forced.failed[0].code, ErrorCode::InternalError);
-    let negotiated = s.close_tracks(["4"]).offer(Offer::new("v=0 without 4")).send().await.unwrap();
+    let negotiated = s
+        .close_tracks(["4"])
+        .offer(Offer::new("v=0 without 4"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(negotiated.answer, Some(Answer::new("v=0 close answer")));
     let state = s.state().await.unwrap();
     assert_eq!(state.tracks[0].status, Some(ResourceStatus::Active));
@@ -183,7 +238,10 @@ async fn renegotiate_update_close_and_state() {
         Some(ResourceStatus::Unknown("paused-by-new-server".into()))
     );
     assert_eq!(state.data_channels[0].id, Some(2));
-    assert_eq!(state.data_channels[0].status, Some(ResourceStatus::Initializing));
+    assert_eq!(
+        state.data_channels[0].status,
+        Some(ResourceStatus::Initializing)
+    );
     insta::assert_json_snapshot!(shown(&server));
 }
 
@@ -199,11 +257,14 @@ async fn close_without_offer_or_force_is_refused_before_sending() {
 #[tokio::test]
 async fn data_channels_round_trip_and_validation() {
     let server = MockServer::start().await;
-    server.json(200, json!({
-        "requiresImmediateRenegotiation": true,
-        "sessionDescription": {"type": "offer", "sdp": "v=0 sctp offer"},
-        "dataChannel": {"location": "remote", "dataChannelName": "server-events", "id": 0}
-    }));
+    server.json(
+        200,
+        json!({
+            "requiresImmediateRenegotiation": true,
+            "sessionDescription": {"type": "offer", "sdp": "v=0 sctp offer"},
+            "dataChannel": {"location": "remote", "dataChannelName": "server-events", "id": 0}
+        }),
+    );
     server.json(200, json!({"dataChannels": [
         {"location": "local", "dataChannelName": "chat", "id": 1},
         {"location": "remote", "dataChannelName": "missing", "sessionId": "pub", "errorCode": "not_found", "errorDescription": "no publisher"}
@@ -214,10 +275,17 @@ async fn data_channels_round_trip_and_validation() {
     let s = c.session("sess1");
     let transport = s.establish_data_channels(None).await.unwrap();
     assert!(transport.requires_immediate_renegotiation);
-    assert_eq!(transport.channel.unwrap().name.as_deref(), Some("server-events"));
+    assert_eq!(
+        transport.channel.unwrap().name.as_deref(),
+        Some("server-events")
+    );
     let added = s
         .add_data_channels()
-        .channel(DataChannel::publish("chat").ordered(false).max_retransmits(0))
+        .channel(
+            DataChannel::publish("chat")
+                .ordered(false)
+                .max_retransmits(0),
+        )
         .channel(DataChannel::subscribe("pub", "missing").wait_for_ack(true))
         .send()
         .await
@@ -229,24 +297,53 @@ async fn data_channels_round_trip_and_validation() {
         .send()
         .await
         .unwrap();
-    s.close_data_channels().channel(DataChannel::publish("chat")).send().await.unwrap();
+    s.close_data_channels()
+        .channel(DataChannel::publish("chat"))
+        .send()
+        .await
+        .unwrap();
     insta::assert_json_snapshot!(shown(&server));
 
     let before = server.requests().len();
-    let both = DataChannel::publish("x").max_retransmits(1).max_packet_life_time(100);
-    let err = s.add_data_channels().channel(both).send().await.unwrap_err();
+    let both = DataChannel::publish("x")
+        .max_retransmits(1)
+        .max_packet_life_time(100);
+    let err = s
+        .add_data_channels()
+        .channel(both)
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("exclude each other"), "{err}");
-    let err = s.add_data_channels().channel(DataChannel::subscribe("", "x")).send().await.unwrap_err();
+    let err = s
+        .add_data_channels()
+        .channel(DataChannel::subscribe("", "x"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(matches!(err, cloudflare_calls::Error::InvalidArgument(_)));
-    assert_eq!(server.requests().len(), before, "nothing sent for invalid channels");
+    assert_eq!(
+        server.requests().len(),
+        before,
+        "nothing sent for invalid channels"
+    );
 }
 
 #[tokio::test]
 async fn error_bodies_are_errors_whatever_the_status() {
     let server = MockServer::start().await;
-    server.json(200, json!({"errorCode": "invalid_session_description", "errorDescription": "bad sdp"}));
-    server.json(410, json!({"errorCode": "session_error", "errorDescription": "session closed"}));
-    server.json(400, json!({"errorCode": "brand_new_code", "errorDescription": "?"}));
+    server.json(
+        200,
+        json!({"errorCode": "invalid_session_description", "errorDescription": "bad sdp"}),
+    );
+    server.json(
+        410,
+        json!({"errorCode": "session_error", "errorDescription": "session closed"}),
+    );
+    server.json(
+        400,
+        json!({"errorCode": "brand_new_code", "errorDescription": "?"}),
+    );
     let c = client(&server);
     let s = c.session("sess1");
     let err = s.renegotiate(Answer::new("garbage")).await.unwrap_err();
@@ -256,14 +353,18 @@ async fn error_bodies_are_errors_whatever_the_status() {
     assert!(err.is_session_gone());
     assert_eq!(err.code(), Some(&ErrorCode::SessionError));
     let err = s.state().await.unwrap_err();
-    assert_eq!(err.code(), Some(&ErrorCode::Unknown("brand_new_code".into())));
+    assert_eq!(
+        err.code(),
+        Some(&ErrorCode::Unknown("brand_new_code".into()))
+    );
     assert!(!err.is_retryable());
 }
 
 #[tokio::test]
 async fn signalling_conflicts_are_retried_a_bounded_number_of_times() {
     let server = MockServer::start().await;
-    let conflict = json!({"errorCode": "invalid_params", "errorSubcode": "signaling_state_not_stable"});
+    let conflict =
+        json!({"errorCode": "invalid_params", "errorSubcode": "signaling_state_not_stable"});
     server.json(406, conflict.clone());
     server.json(406, conflict.clone());
     server.json(200, json!({}));
@@ -298,7 +399,10 @@ async fn mutations_of_one_session_never_overlap_at_the_server() {
         }
     });
     for _ in 0..20 {
-        server.reply(Reply::Delayed(Duration::from_millis(10), Box::new(Reply::Json(200, json!({})))));
+        server.reply(Reply::Delayed(
+            Duration::from_millis(10),
+            Box::new(Reply::Json(200, json!({}))),
+        ));
     }
     let c = client(&server);
     let handles: Vec<_> = (0..20)
@@ -316,7 +420,10 @@ async fn mutations_of_one_session_never_overlap_at_the_server() {
 
     max_seen.store(0, Ordering::SeqCst);
     for _ in 0..8 {
-        server.reply(Reply::Delayed(Duration::from_millis(200), Box::new(Reply::Json(200, json!({})))));
+        server.reply(Reply::Delayed(
+            Duration::from_millis(200),
+            Box::new(Reply::Json(200, json!({}))),
+        ));
     }
     let handles: Vec<_> = (0..8)
         .map(|i| {
@@ -327,5 +434,8 @@ async fn mutations_of_one_session_never_overlap_at_the_server() {
     for h in handles {
         h.await.unwrap().unwrap();
     }
-    assert!(max_seen.load(Ordering::SeqCst) > 1, "different sessions ran one at a time");
+    assert!(
+        max_seen.load(Ordering::SeqCst) > 1,
+        "different sessions ran one at a time"
+    );
 }
