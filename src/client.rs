@@ -55,15 +55,20 @@ impl Client {
                 .build()
                 .map_err(|e| ConfigError::HttpClient(e.to_string()))?,
         };
-        let transport =
-            |token: &crate::Secret| Transport::new(token.clone(), config.retry.clone(), config.timeout);
+        let transport = |token: &crate::Secret| {
+            Transport::new(token.clone(), config.retry.clone(), config.timeout)
+        };
         let sfu = raw::sfu::Client::new_with_client(
             &config.base_url,
             http.clone(),
             transport(&config.app_secret),
         );
         let turn = config.turn.as_ref().map(|turn| {
-            raw::turn::Client::new_with_client(&config.base_url, http.clone(), transport(&turn.api_token))
+            raw::turn::Client::new_with_client(
+                &config.base_url,
+                http.clone(),
+                transport(&turn.api_token),
+            )
         });
         let account = config.account.as_ref().map(|account| {
             raw::account::Client::new_with_client(
@@ -100,12 +105,20 @@ impl Client {
 
     /// The generated TURN credential bindings, when a TURN key is configured.
     pub fn raw_turn(&self) -> Result<&raw::turn::Client> {
-        Ok(self.inner.turn.as_ref().ok_or(ConfigError::Missing("a TURN key"))?)
+        Ok(self
+            .inner
+            .turn
+            .as_ref()
+            .ok_or(ConfigError::Missing("a TURN key"))?)
     }
 
     /// The generated account API bindings, when account credentials are configured.
     pub fn raw_account(&self) -> Result<&raw::account::Client> {
-        Ok(self.inner.account.as_ref().ok_or(ConfigError::Missing("the account API"))?)
+        Ok(self
+            .inner
+            .account
+            .as_ref()
+            .ok_or(ConfigError::Missing("the account API"))?)
     }
 
     pub(crate) fn session_locks(&self) -> &SessionLocks {
@@ -121,6 +134,8 @@ impl Client {
     /// The configured Cloudflare account id.
     pub(crate) fn account_id(&self) -> Result<&str> {
         let account = self.inner.config.account.as_ref();
-        Ok(&account.ok_or(ConfigError::Missing("the account API"))?.account_id)
+        Ok(&account
+            .ok_or(ConfigError::Missing("the account API"))?
+            .account_id)
     }
 }

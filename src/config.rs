@@ -115,7 +115,11 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::MissingEnv(name));
         let base_url = get("CALLS_API").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let mut config = Self::new(base_url, required("CALLS_APP_ID")?, required("CALLS_APP_SECRET")?);
+        let mut config = Self::new(
+            base_url,
+            required("CALLS_APP_ID")?,
+            required("CALLS_APP_SECRET")?,
+        );
         config.validate()?;
         match (get("CLOUDFLARE_ACCOUNT_ID"), get("CLOUDFLARE_API_TOKEN")) {
             (Some(id), Some(token)) => config = config.account(id, token),

@@ -60,7 +60,10 @@ where
     }
 }
 
-async fn from_progenitor<E: Body>(operation: &'static str, e: progenitor_client::Error<E>) -> Error {
+async fn from_progenitor<E: Body>(
+    operation: &'static str,
+    e: progenitor_client::Error<E>,
+) -> Error {
     use progenitor_client::Error as P;
     match e {
         P::InvalidRequest(reason) => Error::InvalidArgument(reason),
@@ -237,7 +240,10 @@ mod impls {
         fn error_fields(&self) -> ErrorFields {
             ErrorFields {
                 code: self.error_code.clone(),
-                description: self.error_description.clone().or_else(|| self.error.clone()),
+                description: self
+                    .error_description
+                    .clone()
+                    .or_else(|| self.error.clone()),
                 failed: true,
                 ..ErrorFields::default()
             }

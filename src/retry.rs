@@ -138,7 +138,12 @@ mod tests {
     #[test]
     fn creations_are_not_resent_after_the_server_may_have_acted() {
         let p = RetryPolicy::default();
-        for op in ["new_session", "add_tracks", "add_data_channels", "create_websocket_adapters"] {
+        for op in [
+            "new_session",
+            "add_tracks",
+            "add_data_channels",
+            "create_websocket_adapters",
+        ] {
             assert_eq!(p.next_delay(op, 0, Outcome::Status(503)), None, "{op}");
             assert_eq!(p.next_delay(op, 0, Outcome::TimedOut), None, "{op}");
             assert_eq!(p.next_delay(op, 0, Outcome::Status(500)), None, "{op}");
@@ -151,10 +156,22 @@ mod tests {
     #[test]
     fn safe_operations_retry_transient_failures_a_bounded_number_of_times() {
         let p = RetryPolicy::default().max_retries(2);
-        assert!(p.next_delay("get_session_state", 0, Outcome::Status(503)).is_some());
-        assert!(p.next_delay("get_session_state", 1, Outcome::TimedOut).is_some());
-        assert_eq!(p.next_delay("get_session_state", 2, Outcome::Status(503)), None);
-        assert_eq!(p.next_delay("get_session_state", 0, Outcome::Status(400)), None);
+        assert!(
+            p.next_delay("get_session_state", 0, Outcome::Status(503))
+                .is_some()
+        );
+        assert!(
+            p.next_delay("get_session_state", 1, Outcome::TimedOut)
+                .is_some()
+        );
+        assert_eq!(
+            p.next_delay("get_session_state", 2, Outcome::Status(503)),
+            None
+        );
+        assert_eq!(
+            p.next_delay("get_session_state", 0, Outcome::Status(400)),
+            None
+        );
         assert_eq!(p.next_delay("get_session_state", 0, Outcome::Failed), None);
     }
 
@@ -162,9 +179,15 @@ mod tests {
     fn retry_after_is_honoured_up_to_the_cap() {
         let p = RetryPolicy::default().max_delay(Duration::from_secs(2));
         let wait = Duration::from_secs(1);
-        assert_eq!(p.next_delay("new_session", 0, Outcome::RetryAfter(wait)), Some(wait));
+        assert_eq!(
+            p.next_delay("new_session", 0, Outcome::RetryAfter(wait)),
+            Some(wait)
+        );
         let long = Duration::from_secs(30);
-        assert_eq!(p.next_delay("new_session", 0, Outcome::RetryAfter(long)), None);
+        assert_eq!(
+            p.next_delay("new_session", 0, Outcome::RetryAfter(long)),
+            None
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ fn no_secret(text: &str) {
 async fn safe_calls_retry_503_and_creations_do_not() {
     let server = MockServer::start().await;
     let busy = json!({"errorCode": "retryable_transient_error"});
-    server.json(503, busy.clone()).json(503, busy.clone()).json(200, json!({"tracks": []}));
+    server
+        .json(503, busy.clone())
+        .json(503, busy.clone())
+        .json(200, json!({"tracks": []}));
     let c = Client::new(config(&server)).unwrap();
     c.session("s1").state().await.unwrap();
     assert_eq!(server.requests().len(), 3);
@@ -47,17 +50,31 @@ async fn safe_calls_retry_503_and_creations_do_not() {
 #[tokio::test]
 async fn rate_limits_honour_retry_after_even_for_creations() {
     let server = MockServer::start().await;
-    server.reply(Reply::Raw(429, vec![("retry-after", "1".into())], "{}".into()));
+    server.reply(Reply::Raw(
+        429,
+        vec![("retry-after", "1".into())],
+        "{}".into(),
+    ));
     server.json(201, json!({"sessionId": "s"}));
     let c = Client::new(config(&server)).unwrap();
     let started = Instant::now();
     c.new_session().send().await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
 
     // A wait longer than the policy allows is not slept through: the error says how long.
-    server.reply(Reply::Raw(429, vec![("retry-after", "3600".into())], "{}".into()));
+    server.reply(Reply::Raw(
+        429,
+        vec![("retry-after", "3600".into())],
+        "{}".into(),
+    ));
     let err = c.new_session().send().await.unwrap_err();
-    assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(3600)));
+    assert_eq!(
+        err.api().unwrap().retry_after,
+        Some(Duration::from_secs(3600))
+    );
 }
 
 #[tokio::test]
@@ -79,10 +96,17 @@ async fn not_ready_sessions_are_retried() {
 #[tokio::test]
 async fn a_refused_connection_is_retried_then_reported() {
     // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let c = Client::new(
-        Config::new(format!("http://127.0.0.1:{port}/v1"), "app", SECRET)
-            .retry_policy(RetryPolicy::default().max_retries(2).base_delay(Duration::from_millis(1))),
+        Config::new(format!("http://127.0.0.1:{port}/v1"), "app", SECRET).retry_policy(
+            RetryPolicy::default()
+                .max_retries(2)
+                .base_delay(Duration::from_millis(1)),
+        ),
     )
     .unwrap();
     let err = c.new_session().send().await.unwrap_err();
@@ -96,9 +120,20 @@ async fn timeouts_dropped_connections_and_truncated_bodies_are_typed() {
     let server = MockServer::start().await;
     let c = Client::new(config(&server).retry_policy(RetryPolicy::none())).unwrap();
 
-    server.reply(Reply::Delayed(Duration::from_secs(2), Box::new(Reply::Json(201, json!({"sessionId": "late"})))));
+    server.reply(Reply::Delayed(
+        Duration::from_secs(2),
+        Box::new(Reply::Json(201, json!({"sessionId": "late"}))),
+    ));
     let err = c.new_session().send().await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { operation: "new_session" }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                operation: "new_session"
+            }
+        ),
+        "{err:?}"
+    );
 
     server.reply(Reply::Drop);
     let err = c.new_session().send().await.unwrap_err();
@@ -106,11 +141,16 @@ async fn timeouts_dropped_connections_and_truncated_bodies_are_typed() {
 
     server.reply(Reply::Truncated(201, r#"{"sessionId": "ab"#.into()));
     let err = c.new_session().send().await.unwrap_err();
-    assert!(matches!(err, Error::Transport { .. } | Error::Decode { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Transport { .. } | Error::Decode { .. }),
+        "{err:?}"
+    );
 
     server.reply(Reply::Raw(201, vec![], "this is not json".into()));
     match c.new_session().send().await.unwrap_err() {
-        Error::Decode { body, .. } => assert_eq!(body, "this is not json", "body kept for diagnosis"),
+        Error::Decode { body, .. } => {
+            assert_eq!(body, "this is not json", "body kept for diagnosis")
+        }
         other => panic!("{other:?}"),
     }
 
@@ -127,26 +167,40 @@ async fn secrets_never_show_in_debug_display_or_errors() {
     let c = Client::new(config).unwrap();
     no_secret(&format!("{c:?}"));
     no_secret(&format!("{:?}", c.raw_sfu()));
-    server.json(401, json!({"errorCode": "unauthorized", "errorDescription": "bad token"}));
+    server.json(
+        401,
+        json!({"errorCode": "unauthorized", "errorDescription": "bad token"}),
+    );
     let err = c.session("s").state().await.unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::Unauthorized));
     no_secret(&format!("{err} {err:?}"));
     let requests = server.requests();
-    assert_eq!(requests[0].header("authorization"), Some(&*format!("Bearer {SECRET}")));
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(&*format!("Bearer {SECRET}"))
+    );
 }
 
 #[test]
 fn config_from_env_names_the_missing_variable() {
     let env = |vars: &'static [(&'static str, &'static str)]| {
-        move |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        move |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
     };
     assert_eq!(
         Config::from_lookup(env(&[])).unwrap_err(),
         ConfigError::MissingEnv("CALLS_APP_ID")
     );
     assert_eq!(
-        Config::from_lookup(env(&[("CALLS_APP_ID", "a"), ("CALLS_APP_SECRET", "s"), ("CLOUDFLARE_ACCOUNT_ID", "x")]))
-            .unwrap_err(),
+        Config::from_lookup(env(&[
+            ("CALLS_APP_ID", "a"),
+            ("CALLS_APP_SECRET", "s"),
+            ("CLOUDFLARE_ACCOUNT_ID", "x")
+        ]))
+        .unwrap_err(),
         ConfigError::MissingEnv("CLOUDFLARE_API_TOKEN")
     );
     let c = Config::from_lookup(env(&[
@@ -157,7 +211,11 @@ fn config_from_env_names_the_missing_variable() {
     .unwrap();
     assert_eq!(c.base_url(), "http://127.0.0.1:1/v1");
     no_secret(&format!("{c:?}"));
-    let err = Config::from_lookup(env(&[("CALLS_APP_ID", "a"), ("CALLS_APP_SECRET", "s"), ("CALLS_API", "ftp://x")]))
-        .unwrap_err();
+    let err = Config::from_lookup(env(&[
+        ("CALLS_APP_ID", "a"),
+        ("CALLS_APP_SECRET", "s"),
+        ("CALLS_API", "ftp://x"),
+    ]))
+    .unwrap_err();
     assert!(matches!(err, ConfigError::InvalidUrl { .. }));
 }

@@ -108,7 +108,10 @@ impl MockServer {
                 .lock()
                 .unwrap()
                 .pop_front()
-                .unwrap_or(Reply::Json(500, serde_json::json!({"errorCode": "no_reply_scripted"})));
+                .unwrap_or(Reply::Json(
+                    500,
+                    serde_json::json!({"errorCode": "no_reply_scripted"}),
+                ));
             let keep_open = write_reply(&mut stream, reply).await;
             if let Some(o) = &observer {
                 o(false);
