@@ -377,3 +377,62 @@ async fn media_and_data_flow_from_a_pushing_peer_to_a_pulling_peer() {
     assert_eq!(v["dataChannels"].as_array().unwrap().len(), 1);
     assert_eq!(v["dataChannels"][0]["status"], "active", "{v}");
 }
+
+#[tokio::test]
+async fn a_pushed_track_without_packets_is_garbage_collected() {
+    let emu = Emulator::builder()
+        .track_idle_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let api = Api {
+        emu,
+        http: reqwest::Client::new(),
+    };
+    let mut a = Client::new().await;
+    let mut idle = Client::new().await;
+    let sid = api.session().await;
+    let mut change = a.rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    let body = json!({
+        "sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()},
+        "tracks": [{"location": "local", "mid": mid.to_string(), "trackName": "quiet"}],
+    });
+    let v = api.post(&format!("/sessions/{sid}/tracks/new"), body).await;
+    a.rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(sdp(&v)).unwrap())
+        .unwrap();
+    until(&mut a, &mut idle, Duration::from_secs(10), |a, _| {
+        a.connected
+    })
+    .await;
+
+    let state = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/sessions/{sid}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(state["tracks"][0]["status"], "active");
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(800) {
+        a.pump(Duration::from_millis(50)).await;
+    }
+    let state = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/sessions/{sid}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(state["tracks"][0]["status"], "inactive", "{state}");
+    let other = api.session().await;
+    let pull = json!({"tracks": [{"location": "remote", "sessionId": sid, "trackName": "quiet"}]});
+    let v = api
+        .post(&format!("/sessions/{other}/tracks/new"), pull)
+        .await;
+    assert_eq!(v["tracks"][0]["errorCode"], "not_found_track_error");
+}

@@ -31,22 +31,23 @@ fn ok(status: StatusCode, result: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-type Outcome = Result<Response, Response>;
+type Failure = Box<Response>;
+type Outcome = Result<Response, Failure>;
 
-fn authorize(reg: &Reg, account_id: &str, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(reg: &Reg, account_id: &str, headers: &HeaderMap) -> Result<(), Failure> {
     if bearer(headers) != Some(reg.api_token.as_str()) {
-        return Err(envelope_error(
+        return Err(Box::new(envelope_error(
             StatusCode::UNAUTHORIZED,
             10_000,
             "Authentication error",
-        ));
+        )));
     }
     if account_id != reg.account_id {
-        return Err(envelope_error(
+        return Err(Box::new(envelope_error(
             StatusCode::NOT_FOUND,
             7_003,
             "No such account",
-        ));
+        )));
     }
     Ok(())
 }
@@ -56,8 +57,8 @@ struct NameBody {
     name: Option<String>,
 }
 
-fn name_of(body: Result<Bytes, BytesRejection>) -> Result<String, Response> {
-    let bad = |m: &str| envelope_error(StatusCode::BAD_REQUEST, 10_001, m);
+fn name_of(body: Result<Bytes, BytesRejection>) -> Result<String, Failure> {
+    let bad = |m: &str| Box::new(envelope_error(StatusCode::BAD_REQUEST, 10_001, m));
     let body = body.map_err(|r| bad(&r.body_text()))?;
     let parsed: NameBody = if body.is_empty() {
         NameBody::default()
@@ -101,8 +102,8 @@ fn view(n: &Named, secret: Option<&str>) -> Value {
     v
 }
 
-fn missing() -> Response {
-    envelope_error(StatusCode::NOT_FOUND, 10_404, "Not found")
+fn missing() -> Failure {
+    Box::new(envelope_error(StatusCode::NOT_FOUND, 10_404, "Not found"))
 }
 
 fn list(reg: &Reg, kind: Kind, account: &str, h: &HeaderMap) -> Outcome {
@@ -159,7 +160,7 @@ fn delete(reg: &Reg, kind: Kind, account: &str, id: &str, h: &HeaderMap) -> Outc
 }
 
 fn flat(o: Outcome) -> Response {
-    o.unwrap_or_else(|e| e)
+    o.unwrap_or_else(|e| *e)
 }
 
 type P1 = Path<String>;

@@ -49,10 +49,10 @@ pub(crate) async fn add_tracks(
     let auto = req.auto_discover.unwrap_or(false);
     check_count(&reg, items.len(), auto)?;
     let offered = req.session_description.as_ref().map(offer_of).transpose()?;
-    let sections = match &req.session_description {
-        Some(d) => Some(sdp::sections(&d.sdp)),
-        None => None,
-    };
+    let sections = req
+        .session_description
+        .as_ref()
+        .map(|d| sdp::sections(&d.sdp));
     let mut plans = Vec::with_capacity(items.len());
     for (i, t) in items.iter().enumerate() {
         plans.push(plan(

@@ -90,10 +90,7 @@ impl Peer {
     async fn run(mut self, socket: UdpSocket, mut rx: mpsc::Receiver<Cmd>) {
         let mut buf = vec![0u8; 2048];
         let mut tick = tokio::time::interval(HOUSEKEEPING);
-        loop {
-            let Some(deadline) = self.drain(&socket) else {
-                break;
-            };
+        while let Some(deadline) = self.drain(&socket) {
             let sleep = tokio::time::sleep_until(deadline.into());
             tokio::select! {
                 cmd = rx.recv() => match cmd {

@@ -43,10 +43,10 @@ pub(crate) fn sections(sdp: &str) -> Vec<Section> {
             cur.mid = mid.to_string();
         } else if let Some(msid) = line.strip_prefix("a=msid:") {
             cur.msid_track = msid.split(' ').nth(1).map(str::to_string);
-        } else if let Some(dir) = line.strip_prefix("a=") {
-            if matches!(dir, "sendrecv" | "sendonly" | "recvonly" | "inactive") {
-                cur.direction = dir.to_string();
-            }
+        } else if let Some(dir) = line.strip_prefix("a=")
+            && matches!(dir, "sendrecv" | "sendonly" | "recvonly" | "inactive")
+        {
+            cur.direction = dir.to_string();
         }
     }
     out
