@@ -1,0 +1,122 @@
+//! A str0m WebRTC endpoint for tests: answers the SFU's offers, connects over loopback UDP,
+//! and records the media frames and data channel messages it receives.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpOffer;
+use str0m::channel::{ChannelConfig, ChannelId};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+
+pub struct Peer {
+    pub rtc: Rtc,
+    sock: UdpSocket,
+    local: SocketAddr,
+    pub connected: bool,
+    /// Media frames received, by mid.
+    pub frames: HashMap<String, usize>,
+    /// Messages received, by channel.
+    pub messages: Vec<(ChannelId, Vec<u8>)>,
+}
+
+impl Peer {
+    pub async fn new() -> Self {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let local = sock.local_addr().unwrap();
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        let mut rtc = Rtc::builder()
+            .set_crypto_provider(crypto)
+            .build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+        Self {
+            rtc,
+            sock,
+            local,
+            connected: false,
+            frames: HashMap::new(),
+            messages: Vec::new(),
+        }
+    }
+
+    /// Accepts the SFU's offer and returns the answer's SDP.
+    pub fn answer(&mut self, offer_sdp: &str) -> String {
+        let offer = SdpOffer::from_sdp_string(offer_sdp).expect("the SFU's offer parses");
+        self.rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .expect("the SFU's offer is acceptable")
+            .to_sdp_string()
+    }
+
+    /// Opens the negotiated data channel the SFU allocated `id` for.
+    pub fn channel(&mut self, id: u16, label: &str) -> ChannelId {
+        let config = ChannelConfig {
+            label: label.into(),
+            negotiated: Some(id),
+            ..Default::default()
+        };
+        self.rtc.direct_api().create_data_channel(config)
+    }
+
+    /// Runs the peer for `duration`, recording what arrives.
+    pub async fn pump(&mut self, duration: Duration) {
+        let end = Instant::now() + duration;
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let next = loop {
+                match self.rtc.poll_output().expect("the peer keeps working") {
+                    Output::Timeout(t) => break t,
+                    Output::Transmit(t) => {
+                        let _ = self.sock.try_send_to(&t.contents, t.destination);
+                    }
+                    Output::Event(e) => self.event(e),
+                }
+            };
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let wait = next
+                .min(end)
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1));
+            let input = match tokio::time::timeout(wait, self.sock.recv_from(&mut buf)).await {
+                Ok(Ok((n, source))) => Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: self.local,
+                        contents: buf[..n].try_into().expect("a datagram fits"),
+                    },
+                ),
+                _ => Input::Timeout(Instant::now()),
+            };
+            self.rtc.handle_input(input).expect("input accepted");
+        }
+    }
+
+    /// Pumps until `done` holds; panics with `what` after `limit`.
+    pub async fn until(&mut self, limit: Duration, what: &str, done: impl Fn(&Peer) -> bool) {
+        let end = Instant::now() + limit;
+        while !done(self) {
+            assert!(Instant::now() < end, "{what}: not reached within {limit:?}");
+            self.pump(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Connected => self.connected = true,
+            Event::MediaData(d) => *self.frames.entry(d.mid.to_string()).or_default() += 1,
+            Event::ChannelData(d) => self.messages.push((d.id, d.data)),
+            _ => {}
+        }
+    }
+}
