@@ -34,19 +34,29 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        other => Err(format!("unknown command `{other}`")),
+        other => Err(Failure::Usage(format!("unknown command `{other}`"))),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(message) => {
+        Err(Failure::Usage(message)) => {
             eprintln!("xtask: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Spec(error)) => {
+            eprintln!("xtask: {error}");
             ExitCode::from(2)
         }
     }
 }
 
-fn update_spec(args: &[String]) -> Result<bool, String> {
+/// Why a command could not do its job (as opposed to finding a problem, which is exit 1).
+enum Failure {
+    Usage(String),
+    Spec(spec::Error),
+}
+
+fn update_spec(args: &[String]) -> Result<bool, Failure> {
     let mut options = spec::Options {
         from: spec::UPSTREAM_URL.to_owned(),
         spec: workspace_root().join("openapi/sfu.yaml"),
@@ -57,23 +67,23 @@ fn update_spec(args: &[String]) -> Result<bool, String> {
         let mut value = |flag: &str| {
             args.next()
                 .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
+                .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
         };
         match arg.as_str() {
             "--from" => options.from = value("--from")?,
             "--spec" => options.spec = value("--spec")?.into(),
             "--write" => options.write = true,
-            other => return Err(format!("unexpected argument `{other}`")),
+            other => return Err(Failure::Usage(format!("unexpected argument `{other}`"))),
         }
     }
-    spec::run(&options).map_err(|e| e.to_string())
+    spec::run(&options).map_err(Failure::Spec)
 }
 
-fn ci(args: &[String]) -> Result<bool, String> {
+fn ci(args: &[String]) -> Result<bool, Failure> {
     let quick = match args {
         [] => false,
         [flag] if flag == "--quick" => true,
-        _ => return Err(format!("unexpected arguments {args:?}")),
+        _ => return Err(Failure::Usage(format!("unexpected arguments {args:?}"))),
     };
     Ok(ci::run(&workspace_root(), quick))
 }
