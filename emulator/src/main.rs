@@ -1,5 +1,6 @@
 //! `calls-emulator`: runs the emulator until Ctrl-C and prints how to reach it.
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use calls_emulator::Emulator;
@@ -28,15 +29,24 @@ async fn main() {
             std::process::exit(1)
         }
     };
-    // These are throwaway credentials of a local emulator; printing them is the point.
-    println!("calls-emulator listening on {}", emu.base_url());
-    println!("SFU_BASE_URL={}", emu.sfu_base_url());
-    println!("ACCOUNT_BASE_URL={}", emu.account_base_url());
-    println!("APP_ID={}", emu.app_id());
-    println!("APP_SECRET={}", emu.app_secret());
-    println!("ACCOUNT_ID={}", emu.account_id());
-    println!("API_TOKEN={}", emu.api_token());
-    println!("TURN_KEY_ID={}", emu.turn_key_id());
-    println!("TURN_KEY_TOKEN={}", emu.turn_key_token());
+    // These are throwaway credentials of a local emulator; printing them is the point. A closed
+    // stdout must not stop the server, hence the ignored write errors.
+    let lines = [
+        format!("calls-emulator listening on {}", emu.base_url()),
+        format!("SFU_BASE_URL={}", emu.sfu_base_url()),
+        format!("ACCOUNT_BASE_URL={}", emu.account_base_url()),
+        format!("APP_ID={}", emu.app_id()),
+        format!("APP_SECRET={}", emu.app_secret()),
+        format!("ACCOUNT_ID={}", emu.account_id()),
+        format!("API_TOKEN={}", emu.api_token()),
+        format!("TURN_KEY_ID={}", emu.turn_key_id()),
+        format!("TURN_KEY_TOKEN={}", emu.turn_key_token()),
+    ];
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    drop(out);
     let _ = tokio::signal::ctrl_c().await;
 }
