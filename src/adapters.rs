@@ -1,11 +1,5 @@
 //! WebSocket adapters: the SFU bridges tracks to WebSocket endpoints, through
-//! [`Client::adapters`].
-//!
-//! A batch can succeed partly, so every call returns its successes and its per-item failures
-//! side by side. When no item succeeds the service answers HTTP 503 with the per-item errors;
-//! that is returned as `Ok` too, with an empty success list and every item in `failed`, so a
-//! batch is read the same way whatever happened to it. A 503 that lists no items (say, from a
-//! proxy) is an ordinary [`Error::Api`].
+//! [`Client::adapters`]. How batches report failures is documented on [`Adapters`].
 
 use std::future::Future;
 
@@ -18,6 +12,10 @@ use crate::response::finish;
 use crate::wire::{AdapterInputCodec, AdapterOutputCodec, Location};
 
 /// The service accepts one to this many adapters per call.
+///
+/// ```
+/// assert_eq!(cloudflare_calls::MAX_ADAPTERS_PER_CALL, 4);
+/// ```
 pub const MAX_ADAPTERS_PER_CALL: usize = 4;
 
 /// One adapter to create.
@@ -41,6 +39,11 @@ pub struct AdapterItem(raw::AdapterObject);
 impl AdapterItem {
     /// Ingest: the SFU reads PCM audio from `endpoint` and publishes it as track `track_name`
     /// of a session it allocates (its id comes back in [`Adapter::session_id`]).
+    ///
+    /// ```
+    /// let item = cloudflare_calls::AdapterItem::ingest("tts", "wss://bot.example.com/tts");
+    /// # let _ = item;
+    /// ```
     pub fn ingest(track_name: impl Into<String>, endpoint: impl Into<String>) -> Self {
         Self(raw::AdapterObject {
             location: Location::Local,
@@ -56,6 +59,13 @@ impl AdapterItem {
 
     /// Stream: the SFU sends track `track_name` of session `session_id` to `endpoint`,
     /// as PCM (audio tracks) or JPEG (video tracks).
+    ///
+    /// ```
+    /// use cloudflare_calls::{AdapterItem, AdapterOutputCodec::Jpeg};
+    /// let session_id = "2a45361d5fd7cc14eface0587c276c94";
+    /// let frames = AdapterItem::stream(session_id, "cam", "wss://cv.example.com", Jpeg);
+    /// # let _ = frames;
+    /// ```
     pub fn stream(
         session_id: impl Into<String>,
         track_name: impl Into<String>,
@@ -80,7 +90,10 @@ impl AdapterItem {
             return Err(invalid("an adapter's track name is empty"));
         }
         if item.location == Location::Remote
-            && item.session_id.as_deref().is_none_or(|s| s.trim().is_empty())
+            && item
+                .session_id
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
         {
             return Err(invalid("a stream adapter's session id is empty"));
         }
@@ -101,6 +114,14 @@ impl AdapterItem {
 }
 
 /// An adapter the service created.
+///
+/// ```no_run
+/// # async fn run(result: cloudflare_calls::AdaptersResult) -> cloudflare_calls::Result<()> {
+/// for adapter in &result.adapters {
+///     println!("{} (session {:?})", adapter.adapter_id, adapter.session_id);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Adapter {
@@ -115,6 +136,18 @@ pub struct Adapter {
 }
 
 /// An adapter that could not be created or closed; the rest of the batch is unaffected.
+///
+/// ```no_run
+/// # async fn run(result: cloudflare_calls::AdaptersResult) -> cloudflare_calls::Result<()> {
+/// use cloudflare_calls::ErrorCode;
+///
+/// for failure in &result.failed {
+///     if failure.code == ErrorCode::WebsocketHandshakeFailed {
+///         eprintln!("{:?} did not accept the connection", failure.endpoint);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdapterError {
@@ -131,7 +164,15 @@ pub struct AdapterError {
     pub description: Option<String>,
 }
 
-/// The outcome of [`Adapters::create`].
+/// The outcome of [`Adapters::create`]; see [`Adapters`] for how failures are reported.
+///
+/// ```no_run
+/// # async fn run(result: cloudflare_calls::AdaptersResult) -> cloudflare_calls::Result<()> {
+/// if !result.failed.is_empty() {
+///     eprintln!("{} of the batch failed", result.failed.len());
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdaptersResult {
@@ -142,6 +183,13 @@ pub struct AdaptersResult {
 }
 
 /// An adapter the service closed (or had already closed).
+///
+/// ```no_run
+/// # async fn run(result: cloudflare_calls::CloseAdaptersResult) -> cloudflare_calls::Result<()> {
+/// let bytes: u64 = result.closed.iter().filter_map(|c| c.bytes_processed).sum();
+/// # let _ = bytes;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClosedAdapter {
@@ -152,7 +200,14 @@ pub struct ClosedAdapter {
     pub bytes_processed: Option<u64>,
 }
 
-/// The outcome of [`Adapters::close`].
+/// The outcome of [`Adapters::close`]; see [`Adapters`] for how failures are reported.
+///
+/// ```no_run
+/// # async fn run(result: cloudflare_calls::CloseAdaptersResult) -> cloudflare_calls::Result<()> {
+/// let retry: Vec<_> = result.failed.iter().filter_map(|f| f.adapter_id.clone()).collect();
+/// # let _ = retry;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CloseAdaptersResult {
@@ -163,6 +218,22 @@ pub struct CloseAdaptersResult {
 }
 
 /// WebSocket adapters of the client's app, from [`Client::adapters`].
+///
+/// A batch can succeed partly, so [`CreateAdapters::send`] and [`Adapters::close`] return their
+/// successes and their per-item failures side by side, each list in request order. When no
+/// item succeeds the service answers HTTP 503 with the per-item errors; that is returned as
+/// `Ok` as well, with an empty success list and every item in `failed`, so a batch is read the
+/// same way whatever happened to it. A 503 that lists no items (say, from a proxy) and any
+/// other error status are [`Error::Api`](crate::Error::Api).
+///
+/// ```
+/// use cloudflare_calls::{Client, Config};
+/// let config = Config::new("https://rtc.live.cloudflare.com/v1", "app-id", "app-secret");
+/// let client = Client::new(config)?;
+/// let adapters = client.adapters();
+/// # let _ = adapters;
+/// # Ok::<(), cloudflare_calls::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Adapters<'a> {
     client: &'a Client,
@@ -196,6 +267,17 @@ impl Client {
 
 impl<'a> Adapters<'a> {
     /// Starts a batch of one to [`MAX_ADAPTERS_PER_CALL`] adapters.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::AdapterItem;
+    ///
+    /// let tts = AdapterItem::ingest("tts", "wss://tts.example.com");
+    /// let batch = client.adapters().create().item(tts);
+    /// let result = batch.send().await?;
+    /// # let _ = result;
+    /// # Ok(()) }
+    /// ```
     pub fn create(&self) -> CreateAdapters<'a> {
         CreateAdapters {
             client: self.client,
@@ -205,6 +287,15 @@ impl<'a> Adapters<'a> {
 
     /// Closes one to [`MAX_ADAPTERS_PER_CALL`] adapters. Closing one already closed succeeds,
     /// so failed items can simply be closed again.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let result = client.adapters().close(["4e66a9d5a35e4a0899f6f8d0b63a35c1"]).await?;
+    /// for closed in &result.closed {
+    ///     println!("{} handled {:?} bytes", closed.adapter_id, closed.bytes_processed);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn close<I, S>(&self, adapter_ids: I) -> Result<CloseAdaptersResult>
     where
         I: IntoIterator<Item = S>,
@@ -258,6 +349,22 @@ impl<'a> Adapters<'a> {
 }
 
 /// Builder for [`Adapters::create`].
+///
+/// ```no_run
+/// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+/// use cloudflare_calls::{AdapterItem, AdapterOutputCodec::Pcm};
+///
+/// let session = "2a45361d5fd7cc14eface0587c276c94";
+/// let result = client
+///     .adapters()
+///     .create()
+///     .item(AdapterItem::stream(session, "alice", "wss://asr.example.com/alice", Pcm))
+///     .item(AdapterItem::stream(session, "bob", "wss://asr.example.com/bob", Pcm))
+///     .send()
+///     .await?;
+/// # let _ = result;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until .send() is awaited"]
 pub struct CreateAdapters<'a> {
@@ -267,12 +374,30 @@ pub struct CreateAdapters<'a> {
 
 impl CreateAdapters<'_> {
     /// Adds one adapter to the batch.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::AdapterItem;
+    ///
+    /// let tts = AdapterItem::ingest("tts", "wss://tts.example.com");
+    /// client.adapters().create().item(tts).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn item(mut self, item: AdapterItem) -> Self {
         self.items.push(item);
         self
     }
 
     /// Adds several adapters to the batch.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::AdapterItem;
+    ///
+    /// let voices = ["en", "fr"].map(|l| AdapterItem::ingest(l, format!("wss://tts.example/{l}")));
+    /// client.adapters().create().items(voices).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn items(mut self, items: impl IntoIterator<Item = AdapterItem>) -> Self {
         self.items.extend(items);
         self
@@ -280,6 +405,16 @@ impl CreateAdapters<'_> {
 
     /// Creates the adapters. The batch is checked first (one to four items, non-empty names
     /// and session ids, ws:// or wss:// endpoints); a bad one fails before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::{AdapterItem, Error};
+    ///
+    /// let bad = AdapterItem::ingest("tts", "https://not-a-websocket.example.com");
+    /// let err = client.adapters().create().item(bad).send().await.unwrap_err();
+    /// assert!(matches!(err, Error::InvalidArgument(_)));
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<AdaptersResult> {
         check_count(self.items.len())?;
         for item in &self.items {

@@ -9,6 +9,12 @@ use crate::response::finish;
 use crate::secret::Secret;
 
 /// An SFU app, as listed by the account API (its secret is never listed).
+///
+/// ```
+/// use cloudflare_calls::App;
+/// let app: App = serde_json::from_str(r#"{"uid":"a1","name":"prod"}"#).unwrap();
+/// assert_eq!((app.uid.as_str(), app.name.as_deref()), ("a1", Some("prod")));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct App {
@@ -29,6 +35,14 @@ pub struct App {
 ///
 /// `Debug` prints the secret as `[REDACTED]`; serializing writes it in clear, in the
 /// account API's shape (`uid`, `name`, `created`, `modified`, `secret`).
+///
+/// ```
+/// use cloudflare_calls::CreatedApp;
+/// let created: CreatedApp =
+///     serde_json::from_str(r#"{"uid":"a1","name":"prod","secret":"s3cr3t"}"#).unwrap();
+/// assert_eq!(created.secret.expose(), "s3cr3t");
+/// assert!(!format!("{created:?}").contains("s3cr3t"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreatedApp {
@@ -40,6 +54,16 @@ pub struct CreatedApp {
 }
 
 /// SFU app management, from [`Client::apps`]. Needs [`Config::account`](crate::Config::account).
+///
+/// ```
+/// use cloudflare_calls::{Client, Config};
+/// let config = Config::new("https://rtc.live.cloudflare.com/v1", "app-id", "app-secret")
+///     .account("account-id", "api-token");
+/// let client = Client::new(config)?;
+/// let apps = client.apps();
+/// # let _ = apps;
+/// # Ok::<(), cloudflare_calls::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Apps<'a> {
     client: &'a Client,
@@ -66,6 +90,13 @@ impl Client {
 
 impl Apps<'_> {
     /// Every SFU app of the account.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let names: Vec<_> = client.apps().list().await?.into_iter().map(|a| a.name).collect();
+    /// # let _ = names;
+    /// # Ok(()) }
+    /// ```
     pub async fn list(&self) -> Result<Vec<App>> {
         let api = self.client.raw_account()?;
         let call = api
@@ -82,6 +113,16 @@ impl Apps<'_> {
     }
 
     /// Creates an app named `name`; the answer carries its secret, which is never shown again.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::{Config, DEFAULT_BASE_URL};
+    ///
+    /// let created = client.apps().create("staging").await?;
+    /// let staging = Config::new(DEFAULT_BASE_URL, created.app.uid.clone(), created.secret);
+    /// # let _ = staging;
+    /// # Ok(()) }
+    /// ```
     pub async fn create(&self, name: impl Into<String>) -> Result<CreatedApp> {
         let api = self.client.raw_account()?;
         let call = api
@@ -89,7 +130,8 @@ impl Apps<'_> {
             .account_id(self.client.account_id()?)
             .body(name_request(name))
             .send();
-        let created = result("create_sfu_app", finish("create_sfu_app", call).await?.result)?;
+        let envelope = finish("create_sfu_app", call).await?;
+        let created = result("create_sfu_app", envelope.result)?;
         Ok(CreatedApp {
             app: App {
                 uid: created.uid,
@@ -102,6 +144,13 @@ impl Apps<'_> {
     }
 
     /// The app with this id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let app = client.apps().get("d9c5b4a2e1f04c3b8a7d6e5f4c3b2a19").await?;
+    /// println!("{:?} was created {:?}", app.name, app.created);
+    /// # Ok(()) }
+    /// ```
     pub async fn get(&self, app_id: &str) -> Result<App> {
         non_empty("app id", app_id)?;
         let api = self.client.raw_account()?;
@@ -110,10 +159,18 @@ impl Apps<'_> {
             .account_id(self.client.account_id()?)
             .app_id(app_id)
             .send();
-        result("get_sfu_app", finish("get_sfu_app", call).await?.result).map(App::from)
+        let envelope = finish("get_sfu_app", call).await?;
+        result("get_sfu_app", envelope.result).map(App::from)
     }
 
     /// Renames an app; returns it as updated.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let app = client.apps().rename("d9c5b4a2e1f04c3b8a7d6e5f4c3b2a19", "production").await?;
+    /// assert_eq!(app.name.as_deref(), Some("production"));
+    /// # Ok(()) }
+    /// ```
     pub async fn rename(&self, app_id: &str, name: impl Into<String>) -> Result<App> {
         non_empty("app id", app_id)?;
         let api = self.client.raw_account()?;
@@ -123,10 +180,17 @@ impl Apps<'_> {
             .app_id(app_id)
             .body(name_request(name))
             .send();
-        result("update_sfu_app", finish("update_sfu_app", call).await?.result).map(App::from)
+        let envelope = finish("update_sfu_app", call).await?;
+        result("update_sfu_app", envelope.result).map(App::from)
     }
 
     /// Deletes an app; its sessions stop working.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// client.apps().delete("d9c5b4a2e1f04c3b8a7d6e5f4c3b2a19").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(&self, app_id: &str) -> Result<()> {
         non_empty("app id", app_id)?;
         let api = self.client.raw_account()?;

@@ -13,13 +13,23 @@ use crate::response::finish;
 use crate::secret::Secret;
 
 /// The longest lifetime the service grants TURN credentials: 48 hours.
+///
+/// ```
+/// assert_eq!(cloudflare_calls::MAX_TURN_TTL.as_secs(), 172_800);
+/// ```
 pub const MAX_TURN_TTL: Duration = Duration::from_secs(48 * 60 * 60);
 
 /// A TURN key, as listed by the account API (its token is never listed).
+///
+/// ```
+/// use cloudflare_calls::TurnKey;
+/// let key: TurnKey = serde_json::from_str(r#"{"uid":"k1","name":"web"}"#).unwrap();
+/// assert_eq!(key.uid, "k1");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TurnKey {
-    /// The key id, used in credential paths and as [`Config::turn_key`](crate::Config::turn_key)'s id.
+    /// The key id: the id to give [`Config::turn_key`](crate::Config::turn_key).
     pub uid: String,
     /// The label shown in the dashboard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +46,14 @@ pub struct TurnKey {
 ///
 /// `Debug` prints the token as `[REDACTED]`; serializing writes it in clear, in the
 /// account API's shape (`uid`, `name`, `created`, `modified`, `key`).
+///
+/// ```
+/// use cloudflare_calls::CreatedTurnKey;
+/// let created: CreatedTurnKey =
+///     serde_json::from_str(r#"{"uid":"k1","name":"web","key":"t0ken"}"#).unwrap();
+/// assert_eq!((created.turn_key.uid.as_str(), created.key.expose()), ("k1", "t0ken"));
+/// assert!(!format!("{created:?}").contains("t0ken"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreatedTurnKey {
@@ -52,16 +70,20 @@ pub struct CreatedTurnKey {
 /// absent (STUN entries):
 ///
 /// ```
-/// # use cloudflare_calls::IceServers;
-/// let servers: IceServers = serde_json::from_str(
-///     r#"[{"urls":["stun:stun.example.net:3478"]},
-///         {"urls":["turn:turn.example.net:3478?transport=udp"],"username":"u","credential":"c"}]"#,
-/// ).unwrap();
-/// assert!(!format!("{servers:?}").contains("\"c\""));
-/// assert_eq!(
-///     serde_json::to_string(&servers).unwrap(),
-///     r#"[{"urls":["stun:stun.example.net:3478"]},{"urls":["turn:turn.example.net:3478?transport=udp"],"username":"u","credential":"c"}]"#,
-/// );
+/// use cloudflare_calls::IceServers;
+/// use serde_json::json;
+///
+/// let wire = json!([
+///     {"urls": ["stun:stun.example.net:3478"]},
+///     {
+///         "urls": ["turn:turn.example.net:3478?transport=udp"],
+///         "username": "u",
+///         "credential": "pw-1"
+///     },
+/// ]);
+/// let servers: IceServers = serde_json::from_value(wire.clone()).unwrap();
+/// assert!(!format!("{servers:?}").contains("pw-1"));
+/// assert_eq!(serde_json::to_value(&servers).unwrap(), wire);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -77,6 +99,15 @@ pub struct IceServer {
 }
 
 /// A list of ICE servers; serializes as the JSON array `RTCConfiguration.iceServers` takes.
+///
+/// ```
+/// use cloudflare_calls::IceServers;
+/// let json = r#"[{"urls":["stun:stun.example.net"]}]"#;
+/// let servers: IceServers = serde_json::from_str(json).unwrap();
+/// for server in servers.iter() {
+///     assert_eq!(server.urls, ["stun:stun.example.net"]);
+/// }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct IceServers(pub Vec<IceServer>);
@@ -87,10 +118,11 @@ impl IceServers {
     ///
     /// ```
     /// # use cloudflare_calls::IceServers;
-    /// let servers: IceServers = serde_json::from_str(
-    ///     r#"[{"urls":["stun:stun.example.net:3478","stun:stun.example.net:53"]},
-    ///         {"urls":["turn:turn.example.net:53?transport=udp"],"username":"u","credential":"c"}]"#,
-    /// ).unwrap();
+    /// let servers: IceServers = serde_json::from_value(serde_json::json!([
+    ///     {"urls": ["stun:stun.example.net:3478", "stun:stun.example.net:53"]},
+    ///     {"urls": ["turn:turn.example.net:53?transport=udp"], "username": "u"},
+    /// ]))
+    /// .unwrap();
     /// let kept = servers.without_port_53();
     /// assert_eq!(kept.len(), 1);
     /// assert_eq!(kept[0].urls, ["stun:stun.example.net:3478"]);
@@ -126,13 +158,24 @@ fn is_port_53(url: &str) -> bool {
     };
     let authority = rest.split(['?', '/']).next().unwrap_or_default();
     // A bracketed IPv6 host contains colons of its own; the port comes after the `]`.
-    let after_host = authority.rsplit_once(']').map_or(authority, |(_, tail)| tail);
+    let after_host = authority
+        .rsplit_once(']')
+        .map_or(authority, |(_, tail)| tail);
     after_host
         .rsplit_once(':')
         .is_some_and(|(_, port)| port.parse::<u16>() == Ok(53))
 }
 
 /// Credentials in the older single-entry form of [`Turn::generate`].
+///
+/// ```
+/// use cloudflare_calls::{IceServer, TurnCredentials};
+/// let json = r#"{"urls":["turn:turn.example.net:3478"],"username":"u","credential":"pw-1"}"#;
+/// let creds: TurnCredentials = serde_json::from_str(json).unwrap();
+/// assert!(!format!("{creds:?}").contains("pw-1"));
+/// let server = IceServer::from(creds); // the same thing as one ICE server entry
+/// # let _ = server;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TurnCredentials {
@@ -158,6 +201,16 @@ impl From<TurnCredentials> for IceServer {
 ///
 /// Key management needs [`Config::account`](crate::Config::account); credentials need
 /// [`Config::turn_key`](crate::Config::turn_key).
+///
+/// ```
+/// use cloudflare_calls::{Client, Config};
+/// let config = Config::new("https://rtc.live.cloudflare.com/v1", "app-id", "app-secret")
+///     .turn_key("turn-key-id", "turn-key-token");
+/// let client = Client::new(config)?;
+/// let turn = client.turn();
+/// # let _ = turn;
+/// # Ok::<(), cloudflare_calls::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Turn<'a> {
     client: &'a Client,
@@ -188,6 +241,14 @@ impl Client {
 
 impl<'a> Turn<'a> {
     /// Every TURN key of the account.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// for key in client.turn().list_keys().await? {
+    ///     println!("{} {:?}", key.uid, key.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_keys(&self) -> Result<Vec<TurnKey>> {
         let api = self.client.raw_account()?;
         let call = api
@@ -220,7 +281,8 @@ impl<'a> Turn<'a> {
             .account_id(self.client.account_id()?)
             .body(name_request(name))
             .send();
-        let created = result("create_turn_key", finish("create_turn_key", call).await?.result)?;
+        let envelope = finish("create_turn_key", call).await?;
+        let created = result("create_turn_key", envelope.result)?;
         Ok(CreatedTurnKey {
             turn_key: TurnKey {
                 uid: created.uid,
@@ -233,6 +295,13 @@ impl<'a> Turn<'a> {
     }
 
     /// The TURN key with this id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let key = client.turn().get_key("0a1b2c3d4e5f60718293a4b5c6d7e8f9").await?;
+    /// println!("{:?}", key.name);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_key(&self, key_id: &str) -> Result<TurnKey> {
         non_empty("TURN key id", key_id)?;
         let api = self.client.raw_account()?;
@@ -241,10 +310,18 @@ impl<'a> Turn<'a> {
             .account_id(self.client.account_id()?)
             .key_id(key_id)
             .send();
-        result("get_turn_key", finish("get_turn_key", call).await?.result).map(TurnKey::from)
+        let envelope = finish("get_turn_key", call).await?;
+        result("get_turn_key", envelope.result).map(TurnKey::from)
     }
 
     /// Renames a TURN key; returns it as updated.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let key = client.turn().rename_key("0a1b2c3d4e5f60718293a4b5c6d7e8f9", "mobile").await?;
+    /// assert_eq!(key.name.as_deref(), Some("mobile"));
+    /// # Ok(()) }
+    /// ```
     pub async fn rename_key(&self, key_id: &str, name: impl Into<String>) -> Result<TurnKey> {
         non_empty("TURN key id", key_id)?;
         let api = self.client.raw_account()?;
@@ -254,10 +331,17 @@ impl<'a> Turn<'a> {
             .key_id(key_id)
             .body(name_request(name))
             .send();
-        result("update_turn_key", finish("update_turn_key", call).await?.result).map(TurnKey::from)
+        let envelope = finish("update_turn_key", call).await?;
+        result("update_turn_key", envelope.result).map(TurnKey::from)
     }
 
     /// Deletes a TURN key; credentials minted from it stop working.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// client.turn().delete_key("0a1b2c3d4e5f60718293a4b5c6d7e8f9").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_key(&self, key_id: &str) -> Result<()> {
         non_empty("TURN key id", key_id)?;
         let api = self.client.raw_account()?;
@@ -271,6 +355,16 @@ impl<'a> Turn<'a> {
 
     /// Starts minting credentials valid for `ttl` (1 s to [`MAX_TURN_TTL`], whole seconds;
     /// a fraction of a second is dropped), as a ready-to-use ICE server list.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let servers = client.turn().generate_ice_servers(Duration::from_secs(600)).send().await?;
+    /// let turn_entry = servers.iter().find(|s| s.username.is_some());
+    /// # let _ = turn_entry;
+    /// # Ok(()) }
+    /// ```
     pub fn generate_ice_servers(&self, ttl: Duration) -> GenerateIceServers<'a> {
         GenerateIceServers {
             client: self.client,
@@ -281,6 +375,13 @@ impl<'a> Turn<'a> {
 
     /// Mints credentials in the older form: one entry with every TURN URL.
     /// Same `ttl` rules as [`Turn::generate_ice_servers`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let creds = client.turn().generate(std::time::Duration::from_secs(3600)).await?;
+    /// println!("{} for {:?}", creds.username, creds.urls);
+    /// # Ok(()) }
+    /// ```
     pub async fn generate(&self, ttl: Duration) -> Result<TurnCredentials> {
         let ttl = ttl_seconds(ttl)?;
         let api = self.client.raw_turn()?;
@@ -298,6 +399,13 @@ impl<'a> Turn<'a> {
     }
 
     /// Revokes the credentials with this username before their TTL runs out.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let creds = client.turn().generate(std::time::Duration::from_secs(3600)).await?;
+    /// client.turn().revoke(&creds.username).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke(&self, username: &str) -> Result<()> {
         non_empty("TURN username", username)?;
         let api = self.client.raw_turn()?;
@@ -311,6 +419,14 @@ impl<'a> Turn<'a> {
 }
 
 /// Builder for [`Turn::generate_ice_servers`].
+///
+/// ```no_run
+/// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+/// let builder = client.turn().generate_ice_servers(std::time::Duration::from_secs(60));
+/// let servers = builder.drop_port_53(true).send().await?;
+/// # let _ = servers;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until .send() is awaited"]
 pub struct GenerateIceServers<'a> {
@@ -321,12 +437,34 @@ pub struct GenerateIceServers<'a> {
 
 impl GenerateIceServers<'_> {
     /// Leaves out URLs on port 53 (see [`IceServers::without_port_53`]); for browsers.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let servers = client
+    ///     .turn()
+    ///     .generate_ice_servers(std::time::Duration::from_secs(60))
+    ///     .drop_port_53(true)
+    ///     .send()
+    ///     .await?;
+    /// assert!(servers.iter().flat_map(|s| &s.urls).all(|u| !u.contains(":53")));
+    /// # Ok(()) }
+    /// ```
     pub fn drop_port_53(mut self, drop: bool) -> Self {
         self.drop_port_53 = drop;
         self
     }
 
     /// Mints the credentials. A bad TTL fails before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let too_long = Duration::from_secs(49 * 3600);
+    /// let err = client.turn().generate_ice_servers(too_long).send().await.unwrap_err();
+    /// assert!(matches!(err, cloudflare_calls::Error::InvalidArgument(_)));
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<IceServers> {
         let ttl = ttl_seconds(self.ttl)?;
         let api = self.client.raw_turn()?;

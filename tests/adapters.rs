@@ -55,18 +55,31 @@ async fn create_sends_the_batch_and_splits_a_partial_success_in_order() {
         .await
         .unwrap();
 
-    let ids: Vec<_> = result.adapters.iter().map(|a| a.adapter_id.as_str()).collect();
+    let ids: Vec<_> = result
+        .adapters
+        .iter()
+        .map(|a| a.adapter_id.as_str())
+        .collect();
     assert_eq!(ids, ["ad-1", "ad-3"]);
-    assert_eq!(result.adapters[0].session_id.as_deref(), Some("new-session"));
+    assert_eq!(
+        result.adapters[0].session_id.as_deref(),
+        Some("new-session")
+    );
     assert_eq!(result.adapters[1].session_id, None);
     assert_eq!(result.adapters[1].track_name.as_deref(), Some("camera"));
     assert_eq!(result.failed.len(), 1);
     assert_eq!(result.failed[0].track_name.as_deref(), Some("mic"));
     assert_eq!(result.failed[0].code, ErrorCode::WebsocketHandshakeFailed);
-    assert_eq!(result.failed[0].description.as_deref(), Some("handshake failed"));
+    assert_eq!(
+        result.failed[0].description.as_deref(),
+        Some("handshake failed")
+    );
 
     let requests = mock.requests();
-    assert_eq!(requests[0].header("authorization"), Some("Bearer app-secret"));
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some("Bearer app-secret")
+    );
     insta::assert_json_snapshot!("create_adapters_request", requests);
 }
 
@@ -119,7 +132,10 @@ async fn create_503_without_items_is_an_api_error() {
         .await
         .unwrap_err();
     let api = err.api().expect("an API error");
-    assert_eq!((api.operation, api.status), ("create_websocket_adapters", 503));
+    assert_eq!(
+        (api.operation, api.status),
+        ("create_websocket_adapters", 503)
+    );
     assert_eq!(api.code, Some(ErrorCode::TemporarilyUnavailableError));
 }
 
@@ -187,8 +203,17 @@ async fn bad_batches_fail_before_sending() {
     ];
     for batch in batches {
         let described = format!("{batch:?}");
-        let err = client.adapters().create().items(batch).send().await.unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument(_)), "{described}: {err:?}");
+        let err = client
+            .adapters()
+            .create()
+            .items(batch)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArgument(_)),
+            "{described}: {err:?}"
+        );
     }
     // Four is allowed, and the scheme is case-insensitive.
     mock.json(200, json!({"tracks": []}));
@@ -213,21 +238,34 @@ async fn close_reports_bytes_and_failures_in_order() {
             {"adapterId": "ad-3", "errorCode": "internal_error", "errorDescription": "Backend error"}
         ]}),
     );
-    let result = client.adapters().close(["ad-1", "ad-2", "ad-3"]).await.unwrap();
+    let result = client
+        .adapters()
+        .close(["ad-1", "ad-2", "ad-3"])
+        .await
+        .unwrap();
     assert_eq!(result.closed.len(), 2);
     assert_eq!(
-        (result.closed[0].adapter_id.as_str(), result.closed[0].bytes_processed),
+        (
+            result.closed[0].adapter_id.as_str(),
+            result.closed[0].bytes_processed
+        ),
         ("ad-1", Some(83_492))
     );
     assert_eq!(
-        (result.closed[1].adapter_id.as_str(), result.closed[1].bytes_processed),
+        (
+            result.closed[1].adapter_id.as_str(),
+            result.closed[1].bytes_processed
+        ),
         ("ad-2", None)
     );
     assert_eq!(result.failed[0].adapter_id.as_deref(), Some("ad-3"));
     assert_eq!(result.failed[0].code, ErrorCode::InternalError);
 
     let requests = mock.requests();
-    assert_eq!(requests[0].header("authorization"), Some("Bearer app-secret"));
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some("Bearer app-secret")
+    );
     insta::assert_json_snapshot!("close_adapters_request", requests);
 }
 
@@ -241,7 +279,11 @@ async fn close_503_listing_items_returns_them_as_failed() {
             {"adapterId": "ad-2", "errorCode": "internal_error", "errorDescription": "Backend error"}
         ]}),
     );
-    let result = client.adapters().close(vec!["ad-1".to_owned(), "ad-2".to_owned()]).await.unwrap();
+    let result = client
+        .adapters()
+        .close(vec!["ad-1".to_owned(), "ad-2".to_owned()])
+        .await
+        .unwrap();
     assert!(result.closed.is_empty());
     let failed: Vec<_> = result
         .failed
@@ -250,7 +292,10 @@ async fn close_503_listing_items_returns_them_as_failed() {
         .collect();
     assert_eq!(
         failed,
-        [("ad-1", ErrorCode::AdapterNotFound), ("ad-2", ErrorCode::InternalError)]
+        [
+            ("ad-1", ErrorCode::AdapterNotFound),
+            ("ad-2", ErrorCode::InternalError)
+        ]
     );
 }
 
@@ -260,7 +305,11 @@ async fn close_errors_and_bad_arguments() {
     let none: [&str; 0] = [];
     for err in [
         client.adapters().close(none).await.unwrap_err(),
-        client.adapters().close(["a", "b", "c", "d", "e"]).await.unwrap_err(),
+        client
+            .adapters()
+            .close(["a", "b", "c", "d", "e"])
+            .await
+            .unwrap_err(),
         client.adapters().close(["a", ""]).await.unwrap_err(),
     ] {
         assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");

@@ -27,7 +27,10 @@ fn app(uid: &str, name: &str) -> serde_json::Value {
 #[tokio::test]
 async fn crud_sends_exact_requests_and_decodes_results() {
     let (mock, client) = setup().await;
-    mock.json(200, envelope(json!([app("a1", "prod"), app("a2", "staging")])));
+    mock.json(
+        200,
+        envelope(json!([app("a1", "prod"), app("a2", "staging")])),
+    );
     mock.json(201, {
         let mut created = app("a3", "test");
         created["secret"] = json!("s3cr3t-value");
@@ -74,7 +77,10 @@ async fn created_app_serializes_in_the_wire_shape() {
     );
     let created = client.apps().create("n").await.unwrap();
     let value = serde_json::to_value(&created).unwrap();
-    assert_eq!(value, json!({"uid": "a9", "name": "n", "secret": "top-secret"}));
+    assert_eq!(
+        value,
+        json!({"uid": "a9", "name": "n", "secret": "top-secret"})
+    );
     let back: cloudflare_calls::CreatedApp = serde_json::from_value(value).unwrap();
     assert_eq!(back, created);
 }
@@ -132,7 +138,13 @@ async fn success_without_result_is_a_decode_error() {
     mock.json(200, envelope(json!(null)));
     let err = client.apps().get("a1").await.unwrap_err();
     assert!(
-        matches!(err, Error::Decode { operation: "get_sfu_app", .. }),
+        matches!(
+            err,
+            Error::Decode {
+                operation: "get_sfu_app",
+                ..
+            }
+        ),
         "{err:?}"
     );
 }

@@ -70,7 +70,10 @@ async fn key_crud_sends_exact_requests_and_hides_the_token() {
         "turn-key-token-value"
     );
 
-    assert_eq!(turn.get_key("k1").await.unwrap().name.as_deref(), Some("web"));
+    assert_eq!(
+        turn.get_key("k1").await.unwrap().name.as_deref(),
+        Some("web")
+    );
     let renamed = turn.rename_key("k1", "mobile").await.unwrap();
     assert_eq!(renamed.name.as_deref(), Some("mobile"));
     turn.delete_key("k1").await.unwrap();
@@ -95,10 +98,16 @@ async fn key_errors_with_http_200_and_error_status() {
     );
     let err = client.turn().create_key("web").await.unwrap_err();
     let api = err.api().unwrap();
-    assert_eq!((api.operation, api.status, api.errors[0].code), ("create_turn_key", 200, 10001));
+    assert_eq!(
+        (api.operation, api.status, api.errors[0].code),
+        ("create_turn_key", 200, 10001)
+    );
     let err = client.turn().delete_key("k1").await.unwrap_err();
     let api = err.api().unwrap();
-    assert_eq!((api.operation, api.status, api.errors[0].code), ("delete_turn_key", 403, 10000));
+    assert_eq!(
+        (api.operation, api.status, api.errors[0].code),
+        ("delete_turn_key", 403, 10000)
+    );
 }
 
 #[tokio::test]
@@ -113,11 +122,17 @@ async fn ice_servers_request_and_browser_json() {
         .unwrap();
 
     let requests = mock.requests();
-    assert_eq!(requests[0].header("authorization"), Some("Bearer turn-token"));
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some("Bearer turn-token")
+    );
     insta::assert_json_snapshot!("generate_ice_servers_request", requests);
 
     // Nothing is dropped unless asked for, and the JSON is what RTCConfiguration takes.
-    assert_eq!(serde_json::to_value(&servers).unwrap(), ice_servers_body()["iceServers"]);
+    assert_eq!(
+        serde_json::to_value(&servers).unwrap(),
+        ice_servers_body()["iceServers"]
+    );
     let stun = serde_json::to_string(&servers[0]).unwrap();
     assert_eq!(
         stun,
@@ -185,9 +200,19 @@ async fn ttl_bounds_are_inclusive() {
     mock.json(201, ice_servers_body());
     mock.json(201, ice_servers_body());
     let turn = client.turn();
-    turn.generate_ice_servers(Duration::from_secs(1)).send().await.unwrap();
-    turn.generate_ice_servers(MAX_TURN_TTL).send().await.unwrap();
-    let ttls: Vec<_> = mock.requests().iter().map(|r| r.body["ttl"].clone()).collect();
+    turn.generate_ice_servers(Duration::from_secs(1))
+        .send()
+        .await
+        .unwrap();
+    turn.generate_ice_servers(MAX_TURN_TTL)
+        .send()
+        .await
+        .unwrap();
+    let ttls: Vec<_> = mock
+        .requests()
+        .iter()
+        .map(|r| r.body["ttl"].clone())
+        .collect();
     assert_eq!(ttls, [json!(1), json!(172_800)]);
 }
 
@@ -204,7 +229,11 @@ async fn generate_older_form_and_revoke() {
     );
     mock.reply(Reply::Raw(204, vec![], String::new()));
 
-    let creds = client.turn().generate(Duration::from_secs(3600)).await.unwrap();
+    let creds = client
+        .turn()
+        .generate(Duration::from_secs(3600))
+        .await
+        .unwrap();
     assert_eq!(creds.username, "user-1");
     assert_eq!(creds.credential.expose(), "cred-value-1");
     assert_eq!(creds.urls.len(), 2);
@@ -273,12 +302,16 @@ async fn without_a_turn_key_nothing_is_sent() {
 
 #[test]
 fn ice_servers_deserialize_and_round_trip() {
-    let servers: IceServers = serde_json::from_value(ice_servers_body()["iceServers"].clone()).unwrap();
+    let servers: IceServers =
+        serde_json::from_value(ice_servers_body()["iceServers"].clone()).unwrap();
     assert_eq!(servers.len(), 2);
     assert_eq!(servers[0].username, None);
     assert_eq!(
         servers[1].credential.as_ref().map(|c| c.expose().len()),
         Some(96)
     );
-    assert_eq!(serde_json::to_value(&servers).unwrap(), ice_servers_body()["iceServers"]);
+    assert_eq!(
+        serde_json::to_value(&servers).unwrap(),
+        ice_servers_body()["iceServers"]
+    );
 }
