@@ -84,10 +84,12 @@ impl AdapterItem {
         })
     }
 
-    fn check(&self) -> Result<()> {
+    /// Why the service would refuse this item, if it would. The endpoint is not quoted:
+    /// without custom headers, endpoints often carry a token in their query.
+    fn problem(&self) -> Option<&'static str> {
         let item = &self.0;
         if item.track_name.trim().is_empty() {
-            return Err(invalid("an adapter's track name is empty"));
+            return Some("the track name is empty");
         }
         if item.location == Location::Remote
             && item
@@ -95,7 +97,7 @@ impl AdapterItem {
                 .as_deref()
                 .is_none_or(|s| s.trim().is_empty())
         {
-            return Err(invalid("a stream adapter's session id is empty"));
+            return Some("the session id is empty");
         }
         let host = ["ws://", "wss://"].iter().find_map(|scheme| {
             let prefix = item.endpoint.get(..scheme.len())?;
@@ -104,12 +106,9 @@ impl AdapterItem {
                 .then(|| &item.endpoint[scheme.len()..])
         });
         if host.is_none_or(|h| h.is_empty() || h.starts_with(['/', '?', '#'])) {
-            return Err(invalid(&format!(
-                "adapter endpoint {:?} is not a ws:// or wss:// URL",
-                item.endpoint
-            )));
+            return Some("the endpoint is not a ws:// or wss:// URL with a host");
         }
-        Ok(())
+        None
     }
 }
 
@@ -417,8 +416,10 @@ impl CreateAdapters<'_> {
     /// ```
     pub async fn send(self) -> Result<AdaptersResult> {
         check_count(self.items.len())?;
-        for item in &self.items {
-            item.check()?;
+        for (i, item) in self.items.iter().enumerate() {
+            if let Some(problem) = item.problem() {
+                return Err(invalid(&format!("adapter #{} of the batch: {problem}", i + 1)));
+            }
         }
         let tracks = self.items.into_iter().map(|item| item.0).collect();
         let call = self

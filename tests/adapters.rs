@@ -228,6 +228,22 @@ async fn bad_batches_fail_before_sending() {
 }
 
 #[tokio::test]
+async fn a_rejected_endpoint_is_not_quoted_in_the_error() {
+    let (mock, client) = setup().await;
+    let err = client
+        .adapters()
+        .create()
+        .item(AdapterItem::ingest("tts", "https://bot.example.com/?token=abc123"))
+        .send()
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("adapter #1"), "{text}");
+    assert!(!text.contains("abc123"), "{text}");
+    assert!(mock.requests().is_empty());
+}
+
+#[tokio::test]
 async fn close_reports_bytes_and_failures_in_order() {
     let (mock, client) = setup().await;
     mock.json(
