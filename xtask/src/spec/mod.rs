@@ -104,6 +104,7 @@ pub fn run(options: &Options) -> Result<bool, Error> {
         return Ok(false);
     }
 
+    let original_doc = ours_doc.clone();
     let mut remaining = drifts;
     for _ in 0..MAX_ROUNDS {
         write::apply(&mut ours_doc, &upstream, &remaining);
@@ -114,7 +115,14 @@ pub fn run(options: &Options) -> Result<bool, Error> {
             break;
         }
     }
-    save(&options.spec, &ours_text, &ours_doc)?;
+    if ours_doc == original_doc {
+        println!(
+            "update-spec: nothing could be merged automatically; {} unchanged",
+            options.spec.display()
+        );
+    } else {
+        save(&options.spec, &ours_text, &ours_doc)?;
+    }
     if remaining.is_empty() {
         println!(
             "update-spec: merged; no drift left. Fill in every \"{}\"",
@@ -127,6 +135,10 @@ pub fn run(options: &Options) -> Result<bool, Error> {
             remaining.len()
         );
         print_all(&remaining);
+        println!(
+            "update-spec: such items usually sit in a schema several operations share while upstream \
+             changed only some of them: split the schema, or mark our extra x-local"
+        );
         Ok(false)
     }
 }

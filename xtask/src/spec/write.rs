@@ -7,7 +7,9 @@ use serde_yaml::{Mapping, Value};
 
 use super::diff::{Delta, Drift, Item, Section, covering_status};
 use super::doc::{self, Loc, mapping};
-use super::model::{Api, Fields, Node, ParamKey, parameter, parameter_locs, parent_path, segments};
+use super::model::{
+    Api, Fields, Node, OpKey, Operation, ParamKey, parameter, parameter_locs, parent_path, segments,
+};
 
 /// Text of every description this tool has to invent.
 pub const PLACEHOLDER: &str = "Added from upstream by update-spec; describe it.";
@@ -103,8 +105,9 @@ fn apply_one(ours: &mut Value, upstream: &Api, d: &Drift) -> Option<()> {
                 Section::Request => &up_op?.body.as_ref()?.fields,
                 Section::Response(status) => up_op?.responses.get(status)?.fields.as_ref()?,
             };
-            let holder = section_holder(ours, &op_loc, &d.op, section)?;
-            change_field(ours, &holder, field, delta, up_fields)
+            let ours_api = Api::from_doc(ours);
+            let holder = section_holder(ours, &op_loc, ours_api.ops.get(&d.op)?, section)?;
+            change_field(ours, upstream, &holder, field, delta, up_fields)
         }
         _ => None,
     }
@@ -114,22 +117,66 @@ fn apply_one(ours: &mut Value, upstream: &Api, d: &Drift) -> Option<()> {
 fn section_holder(
     ours: &Value,
     op_loc: &[String],
-    op: &(String, String),
+    our_op: &Operation,
     section: &Section,
 ) -> Option<Loc> {
     let loc = match section {
         Section::Request => doc::join(op_loc, &["requestBody"]),
         Section::Response(status) => {
-            let ours_api = Api::from_doc(ours);
-            let our_status = covering_status(ours_api.ops.get(op)?, status)?.to_owned();
-            doc::join(op_loc, &["responses", &our_status])
+            let our_status = covering_status(our_op, status)?;
+            doc::join(op_loc, &["responses", our_status])
         }
     };
     Some(doc::deref(ours, &loc))
 }
 
+fn operation_loc(ours: &Value, (path, method): &OpKey) -> Loc {
+    let item = doc::deref(ours, &["paths".to_owned(), path.clone()]);
+    doc::join(&item, &[&method.to_lowercase()])
+}
+
+/// Whether some upstream operation still has a field whose schema in our document is the one
+/// at `loc` (dereferenced, and allowing `value`, when `value` is given). Removing it from a
+/// schema that several operations share would only trade one drift for another.
+fn needed_elsewhere(ours: &Value, upstream: &Api, loc: &[String], value: Option<&str>) -> bool {
+    let ours_api = Api::from_doc(ours);
+    upstream.ops.iter().any(|(key, op)| {
+        let Some(our_op) = ours_api.ops.get(key) else {
+            return false;
+        };
+        let op_loc = operation_loc(ours, key);
+        let request = op.body.iter().map(|b| (Section::Request, &b.fields));
+        let responses = op.responses.iter().filter_map(|(status, r)| {
+            r.fields
+                .as_ref()
+                .map(|f| (Section::Response(status.clone()), f))
+        });
+        request.chain(responses).any(|(section, fields)| {
+            let schema = section_holder(ours, &op_loc, our_op, &section)
+                .and_then(|holder| doc::media_schema(ours, &holder));
+            let Some(schema) = schema else {
+                return false;
+            };
+            fields.iter().any(|(path, node)| {
+                let allows = |v: &str| node.enums.as_ref().is_some_and(|e| e.contains(v));
+                value.is_none_or(allows)
+                    && walk(ours, &schema, path)
+                        .map(|l| {
+                            if value.is_some() {
+                                doc::deref(ours, &l)
+                            } else {
+                                l
+                            }
+                        })
+                        .is_some_and(|l| l == loc)
+            })
+        })
+    })
+}
+
 fn change_field(
     ours: &mut Value,
+    upstream: &Api,
     holder: &[String],
     field: &str,
     delta: &Delta,
@@ -166,6 +213,9 @@ fn change_field(
         }
         Delta::Removed => {
             let loc = walk(ours, &schema, field)?;
+            if needed_elsewhere(ours, upstream, &loc, None) {
+                return None;
+            }
             doc::remove(ours, &loc)?;
             // A removed property must leave its object's `required` list too.
             if let [object @ .., properties, name] = loc.as_slice()
@@ -183,6 +233,11 @@ fn change_field(
         }
         other => {
             let target = doc::deref(ours, &walk(ours, &schema, field)?);
+            if let Delta::EnumRemoved(value) = other
+                && needed_elsewhere(ours, upstream, &target, Some(value))
+            {
+                return None;
+            }
             change_node(ours, &target, other, up.get(field)?)
         }
     }
