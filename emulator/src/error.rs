@@ -1,5 +1,7 @@
 //! Errors: the API errors the emulator answers with, and the typed errors of its Rust API.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -8,17 +10,21 @@ use serde_json::json;
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub description: String,
     pub subcode: Option<&'static str>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        description: impl Into<String>,
+    ) -> Self {
         Self {
             status,
-            code,
+            code: code.into(),
             description: description.into(),
             subcode: None,
             retry_after: None,

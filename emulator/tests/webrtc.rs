@@ -436,3 +436,127 @@ async fn a_pushed_track_without_packets_is_garbage_collected() {
         .await;
     assert_eq!(v["tracks"][0]["errorCode"], "not_found_track_error");
 }
+
+/// Connects a fresh session that only carries data channels.
+async fn data_only_session(api: &Api, c: &mut Client, other: &mut Client) -> String {
+    let sid = api.session().await;
+    establish(api, c, &sid).await;
+    let end = Instant::now() + Duration::from_secs(10);
+    while !c.connected {
+        tokio::join!(
+            c.pump(Duration::from_millis(20)),
+            other.pump(Duration::from_millis(20))
+        );
+        assert!(Instant::now() < end, "data-only session never connected");
+    }
+    sid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_for_ack_holds_messages_until_the_subscriber_speaks() {
+    let api = Api {
+        emu: Emulator::start().await.unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let mut a = Client::new().await;
+    let mut b = Client::new().await;
+    let sid_a = data_only_session(&api, &mut a, &mut b).await;
+    let v = api
+        .post(
+            &format!("/sessions/{sid_a}/datachannels/new"),
+            json!({"dataChannels": [{"location": "local", "dataChannelName": "news"}]}),
+        )
+        .await;
+    let a_news = a.channel(v["dataChannels"][0]["id"].as_u64().unwrap() as u16, "news");
+    let sid_b = data_only_session(&api, &mut b, &mut a).await;
+
+    let mismatched = json!({"dataChannels": [{"location": "remote", "sessionId": sid_a, "dataChannelName": "news", "ordered": false}]});
+    let v = api
+        .post(&format!("/sessions/{sid_b}/datachannels/new"), mismatched)
+        .await;
+    assert_eq!(
+        v["dataChannels"][0]["errorCode"], "invalid_params",
+        "policy must be mirrored"
+    );
+
+    let gated = json!({"dataChannels": [{"location": "remote", "sessionId": sid_a, "dataChannelName": "news", "waitForAck": true}]});
+    let v = api
+        .post(&format!("/sessions/{sid_b}/datachannels/new"), gated)
+        .await;
+    let sub_id = v["dataChannels"][0]["id"].as_u64().unwrap() as u16;
+    let b_news = b.channel(sub_id, "news");
+
+    // The publisher talks; nothing reaches the subscriber before its acknowledgement.
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut sent = 0;
+    while sent < 3 {
+        if a.send_text(a_news, "early") {
+            sent += 1;
+        }
+        tokio::join!(
+            a.pump(Duration::from_millis(30)),
+            b.pump(Duration::from_millis(30))
+        );
+        assert!(Instant::now() < end, "publisher channel never opened");
+    }
+    tokio::join!(
+        a.pump(Duration::from_millis(300)),
+        b.pump(Duration::from_millis(300))
+    );
+    assert!(
+        b.messages.is_empty(),
+        "delivered before the ack: {:?}",
+        b.messages
+    );
+
+    let end = Instant::now() + Duration::from_secs(10);
+    while !b.send_text(b_news, "ack") {
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+        assert!(Instant::now() < end, "subscriber channel never opened");
+    }
+    let end = Instant::now() + Duration::from_secs(10);
+    while b.messages.len() < 3 {
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+        assert!(
+            Instant::now() < end,
+            "held messages not released: {:?}",
+            b.messages
+        );
+    }
+    assert!(
+        b.messages
+            .iter()
+            .all(|(id, m)| *id == b_news && m == b"early")
+    );
+    assert!(
+        a.messages.is_empty(),
+        "the ack is consumed, and without canReply nothing goes back"
+    );
+
+    let close = json!({"dataChannels": [{"id": sub_id}]});
+    let v = api
+        .put(
+            &format!("/sessions/{sid_b}/datachannels/close"),
+            close.clone(),
+        )
+        .await;
+    assert!(v["dataChannels"][0].get("errorCode").is_none(), "{v}");
+    let state = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/sessions/{sid_b}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(state["dataChannels"][0]["status"], "inactive", "{state}");
+    let v = api
+        .put(&format!("/sessions/{sid_b}/datachannels/close"), close)
+        .await;
+    assert_eq!(v["dataChannels"][0]["errorCode"], "not_found");
+}

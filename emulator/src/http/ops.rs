@@ -72,8 +72,7 @@ pub(crate) async fn inject_faults(
             if account_api {
                 return envelope_error(status, 10_000 + u32::from(status.as_u16()), &error_code);
             }
-            let code: &'static str = Box::leak(error_code.into_boxed_str());
-            ApiError::new(status, code, "injected fault").into_response()
+            ApiError::new(status, error_code, "injected fault").into_response()
         }
         FaultKind::RateLimit { retry_after } => {
             let mut resp = if account_api {
