@@ -61,9 +61,96 @@ pub(crate) struct Fmtp<'a> {
     pub spaced: bool,
 }
 
+/// Yields the offset of every `\n`, finding all newlines of a 32-byte block
+/// at once. SDP lines are short, so restarting a byte search per line cost
+/// more than everything else the edits do.
+struct Newlines<'a> {
+    bytes: &'a [u8],
+    /// Offset of the block `mask` describes.
+    base: usize,
+    /// Bit `i` set when `bytes[base + i]` is a newline.
+    mask: u32,
+}
+
+impl<'a> Newlines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let mask = block_mask(bytes);
+        Self {
+            bytes,
+            base: 0,
+            mask,
+        }
+    }
+}
+
+impl Iterator for Newlines<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.base += BLOCK;
+            let rest = self.bytes.get(self.base..)?;
+            if rest.is_empty() {
+                return None;
+            }
+            self.mask = block_mask(rest);
+        }
+        let at = self.base + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+const BLOCK: usize = 32;
+
+/// Newline bitmask of the first (up to) 32 bytes of `bytes`.
+#[inline]
+fn block_mask(bytes: &[u8]) -> u32 {
+    match bytes.first_chunk::<BLOCK>() {
+        Some(block) => full_block_mask(block),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |mask, (i, &b)| mask | u32::from(b == b'\n') << i),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn full_block_mask(block: &[u8; BLOCK]) -> u32 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline, so the intrinsics are
+    // always available; both loads read 16 bytes inside the 32-byte array,
+    // and `loadu` has no alignment requirement.
+    let (low, high) = unsafe {
+        let newline = _mm_set1_epi8(b'\n' as i8);
+        let ptr = block.as_ptr().cast::<__m128i>();
+        let low = _mm_cmpeq_epi8(_mm_loadu_si128(ptr), newline);
+        let high = _mm_cmpeq_epi8(_mm_loadu_si128(ptr.add(1)), newline);
+        (
+            _mm_movemask_epi8(low) as u32 & 0xffff,
+            _mm_movemask_epi8(high) as u32 & 0xffff,
+        )
+    };
+    low | high << 16
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn full_block_mask(block: &[u8; BLOCK]) -> u32 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (i, &b)| mask | u32::from(b == b'\n') << i)
+}
+
 /// Iterates over classified lines, stopping after the first error.
 pub(crate) struct Scanner<'a> {
     sdp: &'a str,
+    newlines: Newlines<'a>,
     pos: usize,
     last_start: usize,
     /// `o`, `s`, `t` seen in the session part, as bits 0..3.
@@ -77,6 +164,7 @@ impl<'a> Scanner<'a> {
     pub fn new(sdp: &'a str) -> Self {
         Self {
             sdp,
+            newlines: Newlines::new(sdp.as_bytes()),
             pos: 0,
             last_start: 0,
             session_lines: 0,
@@ -121,12 +209,12 @@ impl<'a> Scanner<'a> {
         }
         match bytes[0] {
             b'a' if self.rtp => {
-                if let Some(rest) = value.strip_prefix("rtpmap:") {
+                if let Some(rest) = strip_tag(value, b"rtpmap:") {
                     return parse_rtpmap(rest)
                         .map(Kind::Rtpmap)
                         .map_err(Malformed::Rtpmap);
                 }
-                if let Some(rest) = value.strip_prefix("fmtp:") {
+                if let Some(rest) = strip_tag(value, b"fmtp:") {
                     let offset = line.start + line.text.len() - rest.len();
                     return parse_fmtp(rest, offset)
                         .map(Kind::Fmtp)
@@ -186,11 +274,12 @@ impl<'a> Iterator for Scanner<'a> {
             return None;
         }
         let start = self.pos;
-        let rest = &self.sdp[start..];
-        let (text, eol) = match rest.find('\n') {
-            Some(nl) if nl > 0 && rest.as_bytes()[nl - 1] == b'\r' => (&rest[..nl - 1], "\r\n"),
-            Some(nl) => (&rest[..nl], "\n"),
-            None => (rest, ""),
+        let (text, eol) = match self.newlines.next() {
+            Some(nl) if nl > start && self.sdp.as_bytes()[nl - 1] == b'\r' => {
+                (&self.sdp[start..nl - 1], "\r\n")
+            }
+            Some(nl) => (&self.sdp[start..nl], "\n"),
+            None => (&self.sdp[start..], ""),
         };
         let line = Line { start, text, eol };
         self.pos = line.end();
@@ -202,19 +291,40 @@ impl<'a> Iterator for Scanner<'a> {
     }
 }
 
-/// A payload type: 1 to 3 digits, at most 127.
-pub(crate) fn parse_pt(s: &str) -> Option<u8> {
-    if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<u8>().ok().filter(|&pt| pt <= 127)
+/// `str::split_once` for one ASCII byte; a plain loop beats the generic
+/// searcher on the short fields of an SDP line.
+fn split_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == byte)?;
+    Some((&s[..at], &s[at + 1..]))
 }
 
-fn parse_number<T: std::str::FromStr>(s: &str) -> Option<T> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+/// `strip_prefix` with a fixed-size compare the optimiser keeps inline.
+#[inline]
+fn strip_tag<'a, const N: usize>(value: &'a str, tag: &[u8; N]) -> Option<&'a str> {
+    (value.as_bytes().first_chunk::<N>() == Some(tag)).then(|| &value[N..])
+}
+
+/// A payload type: 1 to 3 digits, at most 127.
+pub(crate) fn parse_pt(s: &str) -> Option<u8> {
+    if s.len() > 3 {
         return None;
     }
-    s.parse().ok()
+    parse_number::<u8>(s).filter(|&pt| pt <= 127)
+}
+
+/// Plain ASCII digits (no sign, no spaces) that fit in `T`.
+fn parse_number<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(b - b'0');
+    }
+    T::try_from(n).ok()
 }
 
 fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str> {
@@ -224,7 +334,7 @@ fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str
         .filter(|m| !m.is_empty())
         .ok_or("missing media type")?;
     let port = fields.next().ok_or("missing port")?;
-    let port = port.split_once('/').map_or(port, |(p, _)| p);
+    let port = split_byte(port, b'/').map_or(port, |(p, _)| p);
     let port = parse_number(port).ok_or("port is not a number 0..=65535")?;
     let protocol = fields
         .next()
@@ -254,18 +364,19 @@ fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str
 }
 
 fn parse_rtpmap(rest: &str) -> Result<Rtpmap<'_>, &'static str> {
-    let (pt, encoding) = rest.split_once(' ').ok_or("missing encoding")?;
+    let (pt, encoding) = split_byte(rest, b' ').ok_or("missing encoding")?;
     let pt = parse_pt(pt).ok_or("payload type is not a number 0..=127")?;
-    let mut parts = encoding.trim_end_matches(' ').splitn(3, '/');
-    let name = parts
-        .next()
-        .filter(|n| !n.is_empty())
-        .ok_or("missing encoding name")?;
-    let clock_rate = parts
-        .next()
-        .and_then(parse_number)
-        .ok_or("clock rate is not a number")?;
-    let channels = match parts.next() {
+    let encoding = encoding.trim_end_matches(' ');
+    let (name, rates) = split_byte(encoding, b'/').ok_or("clock rate is not a number")?;
+    if name.is_empty() {
+        return Err("missing encoding name");
+    }
+    let (clock_rate, channels) = match split_byte(rates, b'/') {
+        Some((rate, channels)) => (rate, Some(channels)),
+        None => (rates, None),
+    };
+    let clock_rate = parse_number(clock_rate).ok_or("clock rate is not a number")?;
+    let channels = match channels {
         Some(c) => Some(parse_number(c).ok_or("channel count is not a number")?),
         None => None,
     };
@@ -279,7 +390,7 @@ fn parse_rtpmap(rest: &str) -> Result<Rtpmap<'_>, &'static str> {
 
 /// `rest_start` is the offset of `rest` in the input.
 fn parse_fmtp(rest: &str, rest_start: usize) -> Result<Fmtp<'_>, &'static str> {
-    let (pt, params, spaced) = match rest.split_once(' ') {
+    let (pt, params, spaced) = match split_byte(rest, b' ') {
         Some((pt, params)) => (pt, params, true),
         None => (rest, "", false),
     };

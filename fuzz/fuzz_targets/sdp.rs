@@ -1,0 +1,43 @@
+//! Every SDP entry point on arbitrary input: no panics, no quadratic blow-up
+//! (libFuzzer's -timeout catches slow inputs), and edits that succeed are
+//! idempotent and produce SDP that validates.
+#![no_main]
+
+use cloudflare_calls::sdp::{self, MediaKind, OpusSettings, SdpError};
+use libfuzzer_sys::fuzz_target;
+
+type Edit = fn(&str) -> Result<String, SdpError>;
+
+const EDITS: [Edit; 6] = [
+    sdp::enable_opus_dtx,
+    sdp::disable_opus_dtx,
+    |s| {
+        OpusSettings::new()
+            .stereo(true)
+            .inband_fec(false)
+            .max_average_bitrate(32_000)
+            .apply(s)
+    },
+    |s| sdp::retain_codecs(s, MediaKind::Video, &["VP8", "H264"]),
+    |s| sdp::retain_codecs(s, MediaKind::Audio, &["opus"]),
+    |s| sdp::prefer_codecs(s, MediaKind::Video, &["AV1", "VP8"]),
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let valid = sdp::validate(text).is_ok();
+    assert_eq!(sdp::parse(text).is_ok(), valid);
+    for edit in EDITS {
+        match edit(text) {
+            Ok(once) => {
+                assert!(valid, "an edit accepted what validate rejected");
+                assert_eq!(sdp::validate(&once), Ok(()));
+                assert_eq!(edit(&once).as_deref(), Ok(once.as_str()));
+            }
+            Err(SdpError::Malformed { .. }) => assert!(!valid),
+            Err(_) => {}
+        }
+    }
+});
