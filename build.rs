@@ -24,7 +24,7 @@ const WIRE_ENUMS: &[&str] = &[
 
 /// String schemas of `openapi/` holding credentials, replaced by `crate::Secret` so that the
 /// raw bindings' `Debug` output never shows them.
-const SECRETS: &[&str] = &["AppSecret", "TurnKeySecret"];
+const SECRETS: &[&str] = &["AppSecret", "TurnKeySecret", "TurnCredential"];
 
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

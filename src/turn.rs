@@ -394,7 +394,7 @@ impl<'a> Turn<'a> {
         Ok(TurnCredentials {
             urls: c.urls,
             username: c.username,
-            credential: Secret::from(c.credential),
+            credential: c.credential,
         })
     }
 
@@ -481,7 +481,7 @@ impl GenerateIceServers<'_> {
                 .map(|s| IceServer {
                     urls: s.urls,
                     username: s.username,
-                    credential: s.credential.map(Secret::from),
+                    credential: s.credential,
                 })
                 .collect(),
         );
