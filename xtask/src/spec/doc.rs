@@ -70,6 +70,21 @@ pub fn map_at<'a>(root: &'a Value, loc: &[String]) -> Option<&'a Mapping> {
     get(root, loc).and_then(Value::as_mapping)
 }
 
+/// Sets `key` in the mapping at `loc`, keeping the position of an existing entry.
+pub fn set(root: &mut Value, loc: &[String], key: &str, value: Value) -> Option<()> {
+    let map = get_mut(root, loc)?.as_mapping_mut()?;
+    match map
+        .iter_mut()
+        .find(|(k, _)| key_str(k).as_deref() == Some(key))
+    {
+        Some((_, slot)) => *slot = value,
+        None => {
+            map.insert(Value::String(key.to_owned()), value);
+        }
+    }
+    Some(())
+}
+
 /// Removes the entry `loc` points at from its parent mapping or sequence.
 pub fn remove(root: &mut Value, loc: &[String]) -> Option<Value> {
     let (last, parent) = loc.split_last()?;

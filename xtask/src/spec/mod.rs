@@ -2,6 +2,7 @@
 //! document with `openapi/sfu.yaml`, and with `--write` merges upstream's changes into ours.
 
 mod comments;
+mod create;
 mod diff;
 mod doc;
 mod layout;
@@ -126,7 +127,7 @@ pub fn run(options: &Options) -> Result<bool, Error> {
     if remaining.is_empty() {
         println!(
             "update-spec: merged; no drift left. Fill in every \"{}\"",
-            write::PLACEHOLDER
+            create::PLACEHOLDER
         );
         Ok(true)
     } else {
