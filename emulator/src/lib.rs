@@ -1,17 +1,5 @@
-//! A local, stateful emulator of the Cloudflare Calls / Realtime API.
-//!
-//! It serves the SFU Connection API (`/v1/apps/...`), TURN credentials (`/v1/turn/...`) and
-//! the account API for apps and TURN keys (`/client/v4/accounts/...`) on loopback. Every
-//! session is a real WebRTC peer (str0m) on a loopback UDP port: answers and offers come from
-//! it, and pushed media and data channel messages are forwarded to the sessions that pulled
-//! them. Faults can be injected per operation to exercise a client's retry paths.
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), calls_emulator::StartError> {
-//! let emu = calls_emulator::Emulator::start().await?;
-//! println!("SFU API at {} for app {}", emu.sfu_base_url(), emu.app_id());
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 
 mod config;
 mod error;
