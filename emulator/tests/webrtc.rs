@@ -560,3 +560,76 @@ async fn wait_for_ack_holds_messages_until_the_subscriber_speaks() {
         .await;
     assert_eq!(v["dataChannels"][0]["errorCode"], "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offer_at_session_creation_and_a_negotiated_close() {
+    let api = Api {
+        emu: Emulator::start().await.unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let mut a = Client::new().await;
+    let mut spare = Client::new().await;
+
+    // The older flow: the first offer rides on sessions/new.
+    let mut change = a.rtc.sdp_api();
+    change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    let v = api
+        .post(
+            "/sessions/new",
+            json!({"sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()}}),
+        )
+        .await;
+    let sid = v["sessionId"].as_str().unwrap().to_string();
+    assert_eq!(v["sessionDescription"]["type"], "answer");
+    a.rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(sdp(&v)).unwrap())
+        .unwrap();
+    until(&mut a, &mut spare, Duration::from_secs(10), |a, _| {
+        a.connected
+    })
+    .await;
+
+    // Push video through a second offer, then close it with a negotiated (non-forced) close.
+    let mut change = a.rtc.sdp_api();
+    let video = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    let body = json!({
+        "sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()},
+        "tracks": [{"location": "local", "mid": video.to_string(), "trackName": "cam"}],
+    });
+    let v = api.post(&format!("/sessions/{sid}/tracks/new"), body).await;
+    a.rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(sdp(&v)).unwrap())
+        .unwrap();
+
+    let mut change = a.rtc.sdp_api();
+    change.stop_media(video);
+    let (offer, pending) = change.apply().unwrap();
+    let body = json!({
+        "sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()},
+        "tracks": [{"mid": video.to_string()}],
+        "force": false,
+    });
+    let v = api
+        .put(&format!("/sessions/{sid}/tracks/close"), body)
+        .await;
+    assert_eq!(v["requiresImmediateRenegotiation"], false);
+    assert!(v["tracks"][0].get("errorCode").is_none(), "{v}");
+    a.rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(sdp(&v)).unwrap())
+        .unwrap();
+    let state = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/sessions/{sid}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(state["tracks"][0]["status"], "inactive", "{state}");
+    a.pump(Duration::from_millis(200)).await;
+    assert!(a.connected);
+}
