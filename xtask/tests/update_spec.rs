@@ -136,6 +136,8 @@ struct Variant {
     reports: &'static [&'static str],
     /// Text the merged document must contain.
     merged: &'static [&'static str],
+    /// Text the output of `--write` must contain.
+    says: &'static [&'static str],
 }
 
 const THING_LABELS_END: &str =
@@ -154,6 +156,7 @@ const VARIANTS: &[Variant] = &[
             "+ GET /apps/{appId}/things/{thingId}: upstream adds response 200 field `color`",
         ],
         merged: &["        color:\n          type: string\n"],
+        says: &[],
     },
     Variant {
         name: "removed-field",
@@ -166,6 +169,7 @@ const VARIANTS: &[Variant] = &[
             "- GET /apps/{appId}/things/{thingId}: upstream removes response 200 field `name`",
         ],
         merged: &[],
+        says: &[],
     },
     Variant {
         name: "removed-enum-value",
@@ -178,6 +182,7 @@ const VARIANTS: &[Variant] = &[
             "- POST /apps/{appId}/things/new: upstream removes enum value `slow` from request field `things[].options.mode`",
         ],
         merged: &["    Mode:\n      type: string\n      enum: [fast]\n"],
+        says: &[],
     },
     Variant {
         name: "added-enum-value",
@@ -189,6 +194,7 @@ const VARIANTS: &[Variant] = &[
             "+ POST /apps/{appId}/things/new: upstream adds enum value `auto` to request field `things[].options.mode`",
         ],
         merged: &["      enum: [fast, slow, auto]\n"],
+        says: &[],
     },
     Variant {
         name: "new-operation",
@@ -201,6 +207,7 @@ const VARIANTS: &[Variant] = &[
             "    delete:\n      operationId: delete_apps_things\n",
             "        - $ref: \"#/components/parameters/appId\"\n",
         ],
+        says: &[],
     },
     Variant {
         name: "removed-operation",
@@ -215,6 +222,7 @@ const VARIANTS: &[Variant] = &[
         merged: &[
             "  /apps/{appId}/items/{thingId}:\n    get:\n      operationId: get_apps_items\n",
         ],
+        says: &[],
     },
     Variant {
         name: "new-status",
@@ -227,6 +235,7 @@ const VARIANTS: &[Variant] = &[
             "        \"409\":\n          description: Added from upstream by update-spec; describe it.\n          content:\n            application/json:\n              schema:\n                $ref: \"#/components/schemas/ErrorResponse\"\n",
             "        retryAfter:\n          type: integer\n",
         ],
+        says: &[],
     },
     Variant {
         name: "type-change",
@@ -238,6 +247,7 @@ const VARIANTS: &[Variant] = &[
             "~ GET /apps/{appId}/things/{thingId}: response 200 field `size` changes type: ours integer, upstream string",
         ],
         merged: &[],
+        says: &[],
     },
     Variant {
         name: "parameters",
@@ -258,6 +268,22 @@ const VARIANTS: &[Variant] = &[
         merged: &[
             "        - in: query\n          name: limit\n          required: false\n          schema:\n            type: integer\n",
         ],
+        says: &[],
+    },
+    Variant {
+        name: "added-enum-field",
+        edits: &[(
+            THING_LABELS_END,
+            "          additionalProperties:\n            type: string\n        quality:\n          type: string\n          enum:\n            - low\n            - high\n    NewThingsRequest:",
+        )],
+        reports: &[
+            "+ POST /apps/{appId}/things/new: upstream adds request field `things[].quality`",
+        ],
+        merged: &[
+            "        quality:\n          $ref: \"#/components/schemas/Quality\"\n",
+            "    Quality:\n      type: string\n      description: Added from upstream by update-spec; describe it.\n      enum:\n        - low\n        - high\n",
+        ],
+        says: &["new enum schema(s) Quality: add them to WIRE_ENUMS"],
     },
 ];
 
@@ -284,6 +310,14 @@ fn variants_are_reported_then_merged() {
         );
 
         let write = update_spec(&upstream, &ours, true);
+        for said in variant.says {
+            assert!(
+                write.stdout.contains(said),
+                "{}: output lacks {said:?}:\n{}",
+                variant.name,
+                write.stdout
+            );
+        }
         assert_eq!(
             write.code, 0,
             "{}: --write must leave no drift\n{}{}",

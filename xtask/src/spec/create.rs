@@ -2,6 +2,8 @@
 //! responses and schemas. Only structure travels: no upstream prose, just [`PLACEHOLDER`] where
 //! a description is mandatory or a name needs one.
 
+use std::collections::BTreeSet;
+
 use serde_yaml::{Mapping, Value};
 
 use super::diff::Drift;
@@ -108,11 +110,11 @@ fn enum_ref(ours: &mut Value, node: &Node, hint: &str) -> Value {
         match doc::get(ours, &doc::join(&schemas, &[&name])) {
             None => break,
             Some(existing) => {
-                let existing_values = existing
+                let existing_values: Option<BTreeSet<String>> = existing
                     .get("enum")
                     .and_then(Value::as_sequence)
                     .map(|vs| vs.iter().filter_map(doc::scalar_str).collect());
-                if existing_values.as_ref() == Some(&values) {
+                if existing_values == Some(values.iter().cloned().collect()) {
                     return reference(&name);
                 }
             }

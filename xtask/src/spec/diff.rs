@@ -206,22 +206,26 @@ fn node_deltas(up: &Node, ours: &Node) -> Vec<Delta> {
             upstream: up.types.iter().cloned().collect::<Vec<_>>().join("|"),
         });
     }
-    let none = Default::default();
+    let none = Vec::new();
     let our_enums = ours.enums.as_ref().unwrap_or(&none);
     let up_enums = up.enums.as_ref().unwrap_or(&none);
+    let missing = |from: &Vec<String>, of: &Vec<String>| {
+        of.iter()
+            .filter(|v| !from.contains(v))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     if up.enums.is_some() {
         out.extend(
-            up_enums
-                .difference(our_enums)
-                .cloned()
+            missing(our_enums, up_enums)
+                .into_iter()
                 .map(Delta::EnumAdded),
         );
     }
     if ours.enums.is_some() && !ours.local {
         out.extend(
-            our_enums
-                .difference(up_enums)
-                .cloned()
+            missing(up_enums, our_enums)
+                .into_iter()
                 .map(Delta::EnumRemoved),
         );
     }

@@ -116,6 +116,17 @@ pub fn run(options: &Options) -> Result<bool, Error> {
             break;
         }
     }
+    let new_enums: Vec<String> = enum_schemas(&ours_doc)
+        .into_iter()
+        .filter(|name| !enum_schemas(&original_doc).contains(name))
+        .collect();
+    if !new_enums.is_empty() {
+        // build.rs swaps named enums for lenient handwritten ones; new ones need that too.
+        println!(
+            "update-spec: new enum schema(s) {}: add them to WIRE_ENUMS in build.rs and to src/wire.rs",
+            new_enums.join(", ")
+        );
+    }
     if ours_doc == original_doc {
         println!(
             "update-spec: nothing could be merged automatically; {} unchanged",
@@ -142,6 +153,17 @@ pub fn run(options: &Options) -> Result<bool, Error> {
         );
         Ok(false)
     }
+}
+
+/// Names of the component schemas that are enumerations.
+fn enum_schemas(root: &Value) -> Vec<String> {
+    let schemas = ["components".to_owned(), "schemas".to_owned()];
+    doc::map_at(root, &schemas)
+        .into_iter()
+        .flat_map(|map| map.iter())
+        .filter(|(_, schema)| schema.get("enum").is_some())
+        .filter_map(|(name, _)| doc::key_str(name))
+        .collect()
 }
 
 fn print_all(drifts: &[Drift]) {

@@ -16,8 +16,8 @@ use super::doc::{self, Loc};
 pub struct Node {
     /// Declared JSON types (empty when unstated).
     pub types: BTreeSet<String>,
-    /// Allowed values, when the schema restricts them.
-    pub enums: Option<BTreeSet<String>>,
+    /// Allowed values in document order, when the schema restricts them.
+    pub enums: Option<Vec<String>>,
     /// Marked `x-local: true` (itself or through an ancestor).
     pub local: bool,
 }
@@ -389,8 +389,11 @@ fn merge_node(into: &mut Fields, path: &str, node: Node, combine: Combine) {
     };
     old.enums = match (old.enums.take(), node.enums) {
         (Some(a), Some(b)) => Some(match combine {
-            Combine::All => a.intersection(&b).cloned().collect(),
-            Combine::Any => a.union(&b).cloned().collect(),
+            Combine::All => a.into_iter().filter(|v| b.contains(v)).collect(),
+            Combine::Any => {
+                let extra: Vec<String> = b.into_iter().filter(|v| !a.contains(v)).collect();
+                a.into_iter().chain(extra).collect()
+            }
         }),
         (a, b) => a.or(b),
     };
@@ -456,10 +459,7 @@ components:
         let fields = flatten(&root, &loc, false);
         let kind = &fields["items[].kind"];
         assert_eq!(kind.types, BTreeSet::from(["string".to_owned()]));
-        assert_eq!(
-            kind.enums,
-            Some(BTreeSet::from(["a".to_owned(), "b".to_owned()]))
-        );
+        assert_eq!(kind.enums, Some(vec!["a".to_owned(), "b".to_owned()]));
         assert!(fields.contains_key("items[].x"));
         assert!(fields.contains_key("items[].y"));
         assert_eq!(fields["items[].n"].wire_types(), BTreeSet::from(["number"]));

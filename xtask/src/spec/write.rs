@@ -155,7 +155,11 @@ fn needed_elsewhere(ours: &Value, upstream: &Api, loc: &[String], value: Option<
                 return false;
             };
             fields.iter().any(|(path, node)| {
-                let allows = |v: &str| node.enums.as_ref().is_some_and(|e| e.contains(v));
+                let allows = |v: &str| {
+                    node.enums
+                        .as_ref()
+                        .is_some_and(|e| e.iter().any(|x| x == v))
+                };
                 value.is_none_or(allows)
                     && walk(ours, &schema, path)
                         .map(|l| {
