@@ -11,8 +11,9 @@ use super::model::{
     Api, Fields, Node, OpKey, Operation, ParamKey, parameter, parameter_locs, parent_path, segments,
 };
 
-/// Applies `drifts` to `ours`; returns the drifts it could not apply.
-pub fn apply(ours: &mut Value, upstream: &Api, drifts: &[Drift]) -> Vec<Drift> {
+/// Applies what it can of `drifts` to `ours`. Whatever it cannot apply (or should not, such as
+/// a removal from a schema other operations still need) shows up when the caller compares again.
+pub fn apply(ours: &mut Value, upstream: &Api, drifts: &[Drift]) {
     // Coarse changes first, so finer ones find their operation and status in place.
     let mut ordered: Vec<&Drift> = drifts.iter().collect();
     ordered.sort_by_key(|d| match d.item {
@@ -21,11 +22,10 @@ pub fn apply(ours: &mut Value, upstream: &Api, drifts: &[Drift]) -> Vec<Drift> {
         Item::Param(_) => 2,
         Item::Field(..) => 3,
     });
-    ordered
-        .into_iter()
-        .filter(|d| apply_one(ours, upstream, d).is_none())
-        .cloned()
-        .collect()
+    for drift in ordered {
+        // `None` means "not applicable here"; the next comparison reports it.
+        let _ = apply_one(ours, upstream, drift);
+    }
 }
 
 fn apply_one(ours: &mut Value, upstream: &Api, d: &Drift) -> Option<()> {
