@@ -381,7 +381,7 @@ async fn media_and_data_flow_from_a_pushing_peer_to_a_pulling_peer() {
 #[tokio::test]
 async fn a_pushed_track_without_packets_is_garbage_collected() {
     let emu = Emulator::builder()
-        .track_idle_timeout(Duration::from_millis(300))
+        .track_idle_timeout(Duration::from_millis(1000))
         .start()
         .await
         .unwrap();
@@ -418,7 +418,7 @@ async fn a_pushed_track_without_packets_is_garbage_collected() {
         .await;
     assert_eq!(state["tracks"][0]["status"], "active");
     let t = Instant::now();
-    while t.elapsed() < Duration::from_millis(800) {
+    while t.elapsed() < Duration::from_millis(1800) {
         a.pump(Duration::from_millis(50)).await;
     }
     let state = api

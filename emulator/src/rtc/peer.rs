@@ -152,6 +152,9 @@ impl Peer {
     fn event(&mut self, event: Event) {
         match event {
             Event::Connected => {
+                // Packets cannot flow before the connection, so idle clocks start here.
+                let now = Instant::now();
+                self.watched.values_mut().for_each(|seen| *seen = now);
                 self.shared.conn.send_replace(Conn::Connected);
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
