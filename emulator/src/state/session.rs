@@ -53,6 +53,18 @@ pub(crate) struct SessionData {
     pub adapter: bool,
 }
 
+impl SessionData {
+    /// Ends the session but keeps it as a small tombstone, so later calls get 410 not 404.
+    fn shut(&mut self) {
+        self.closed = true;
+        self.tracks = Vec::new();
+        self.channels = Vec::new();
+        if let Some(p) = self.peer.take() {
+            p.send(crate::rtc::Cmd::Shutdown);
+        }
+    }
+}
+
 /// A session of an app.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -92,10 +104,7 @@ impl Session {
         let conn = d.peer.as_ref().map(PeerHandle::conn).unwrap_or(Conn::New);
         let expired = conn == Conn::New && !d.adapter && self.created.elapsed() >= ttl;
         if conn == Conn::Closed || expired {
-            d.closed = true;
-            if let Some(p) = d.peer.take() {
-                p.send(crate::rtc::Cmd::Shutdown);
-            }
+            d.shut();
             return true;
         }
         false
@@ -114,11 +123,7 @@ impl Session {
 
     /// Marks the session closed and stops its peer.
     pub fn close(&self) {
-        let mut d = self.data();
-        d.closed = true;
-        if let Some(p) = d.peer.take() {
-            p.send(crate::rtc::Cmd::Shutdown);
-        }
+        self.data().shut();
     }
 
     /// Whether a pushed track named `name` is live (used to answer pulls).
