@@ -633,3 +633,58 @@ async fn offer_at_session_creation_and_a_negotiated_close() {
     a.pump(Duration::from_millis(200)).await;
     assert!(a.connected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_party_sessions_connect_to_an_ice_lite_peer() {
+    let api = Api {
+        emu: Emulator::start().await.unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let mut lite = Client::new().await;
+    lite.rtc = {
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        let mut rtc = Rtc::builder()
+            .set_crypto_provider(crypto)
+            .set_ice_lite(true)
+            .build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(lite.local, "udp").unwrap());
+        rtc
+    };
+    let mut spare = Client::new().await;
+    let url = format!(
+        "{}/apps/{}/sessions/new?thirdparty=true",
+        api.emu.sfu_base_url(),
+        api.emu.app_id()
+    );
+    let v: Value = api
+        .http
+        .post(url)
+        .bearer_auth(api.emu.app_secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = v["sessionId"].as_str().unwrap().to_string();
+    let mut change = lite.rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    let body = json!({
+        "sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()},
+        "tracks": [{"location": "local", "mid": mid.to_string(), "trackName": "server-audio"}],
+    });
+    let v = api.post(&format!("/sessions/{sid}/tracks/new"), body).await;
+    assert!(
+        !sdp(&v).contains("a=ice-lite"),
+        "the emulator runs full ICE for third-party peers"
+    );
+    lite.rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(sdp(&v)).unwrap())
+        .unwrap();
+    until(&mut lite, &mut spare, Duration::from_secs(10), |l, _| {
+        l.connected
+    })
+    .await;
+}

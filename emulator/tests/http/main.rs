@@ -3,6 +3,7 @@
 
 mod account;
 mod adapters;
+mod binary;
 mod errors;
 mod faults;
 mod load;
