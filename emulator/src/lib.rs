@@ -104,8 +104,13 @@ impl EmulatorBuilder {
         lock(&reg.turn_keys).insert(key.uid.clone(), key.clone());
 
         let router = http::router(reg.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stopped = stop.clone();
+        // Graceful shutdown also closes idle keep-alive connections, which an abort would leave.
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stopped.notified().await })
+                .await;
         });
         let stun_task = tokio::spawn(rtc::stun::serve(stun));
         let reaper_reg = reg.clone();
@@ -121,7 +126,8 @@ impl EmulatorBuilder {
             app,
             key,
             reg,
-            tasks: vec![server, stun_task, reaper],
+            stop,
+            tasks: vec![stun_task, reaper],
         })
     }
 }
@@ -132,6 +138,7 @@ pub struct Emulator {
     app: Named,
     key: Named,
     reg: Arc<Registry>,
+    stop: Arc<tokio::sync::Notify>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -211,6 +218,8 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        // notify_one stores a permit, so the signal is not lost if the server is not waiting yet.
+        self.stop.notify_one();
         for t in &self.tasks {
             t.abort();
         }

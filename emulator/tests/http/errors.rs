@@ -364,3 +364,22 @@ async fn session_state_reports_tracks_and_close_marks_them_inactive() {
         .await;
     assert_eq!(v["tracks"][0]["errorCode"], "close_track_error");
 }
+
+#[tokio::test]
+async fn dropping_the_emulator_stops_serving() {
+    let api = Api::start().await;
+    api.new_session().await;
+    let url = api.app_url("/sessions/new");
+    let secret = api.emu.app_secret().to_string();
+    let http = api.http.clone();
+    drop(api.emu);
+    let mut refused = false;
+    for _ in 0..50 {
+        if http.post(&url).bearer_auth(&secret).send().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the server still answers after drop");
+}
