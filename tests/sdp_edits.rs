@@ -503,3 +503,19 @@ fn data_channel_fmtp_outside_rtp_is_not_a_payload_type() {
     assert_eq!(sdp::enable_opus_dtx(&sdp).unwrap(), sdp);
     assert!(sdp::parse(&sdp).unwrap().has_data_channel());
 }
+
+/// Found by the fuzzer: a payload type mapped twice (rtx first) and an rtx
+/// repairing another rtx made a second filter pass drop more.
+#[test]
+fn retain_is_stable_with_repeated_rtpmaps_and_rtx_chains() {
+    let sdp = format!(
+        "{MINIMAL}m=video 9 RTP/AVP 120 124 96\r\na=rtpmap:120 rtx/90000\r\na=fmtp:120 apt=119\r\n\
+         a=rtpmap:120 VP8/90000\r\na=rtpmap:124 rtx/90000\r\na=fmtp:124 apt=120\r\na=rtpmap:96 VP8/90000\r\n"
+    );
+    let once = sdp::retain_codecs(&sdp, MediaKind::Video, &["VP8"]).unwrap();
+    assert!(once.contains("m=video 9 RTP/AVP 96\r\n"), "{once}");
+    assert_eq!(
+        sdp::retain_codecs(&once, MediaKind::Video, &["VP8"]).unwrap(),
+        once
+    );
+}

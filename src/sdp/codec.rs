@@ -83,6 +83,8 @@ struct Section<'a> {
     /// Per payload type: index of the matching name, or [`UNRANKED`].
     rank: [usize; 128],
     rtx: u128,
+    /// Payload types with an rtpmap; the first one decides what they are.
+    mapped: u128,
     /// `(rtx payload type, the payload type it repairs)`.
     apt: Vec<(u8, u8)>,
     /// Payload-type-specific lines: `(pt, start, end)`.
@@ -104,6 +106,7 @@ fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result
                     line_start: line.start,
                     rank: [UNRANKED; 128],
                     rtx: 0,
+                    mapped: 0,
                     apt: Vec::new(),
                     lines: Vec::new(),
                 });
@@ -113,11 +116,14 @@ fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result
         let Some(s) = section.as_mut() else { continue };
         let pt = match item {
             Kind::Rtpmap(r) => {
-                if r.name.eq_ignore_ascii_case("rtx") {
+                if s.mapped & (1 << r.pt) != 0 {
+                    // A repeated rtpmap does not redefine the payload type.
+                } else if r.name.eq_ignore_ascii_case("rtx") {
                     s.rtx |= 1 << r.pt;
                 } else if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(r.name)) {
                     s.rank[usize::from(r.pt)] = i;
                 }
+                s.mapped |= 1 << r.pt;
                 r.pt
             }
             Kind::Fmtp(f) => {
@@ -161,13 +167,21 @@ fn finish<'a>(
     mode: Mode,
     edits: &mut Vec<Edit<'a>>,
 ) -> Result<(), SdpError> {
-    // An rtx payload type ranks with the codec it repairs.
+    let old: Vec<u8> = s.media.formats.split(' ').filter_map(parse_pt).collect();
+    let listed = old.iter().fold(0u128, |mask, &pt| mask | 1 << pt);
+    // An rtx payload type ranks with the listed codec it repairs (its first
+    // apt counts). Ranks come from the named codecs only, so chains of rtx
+    // and the order of lines cannot change the outcome.
+    let named = s.rank;
+    let mut resolved: u128 = 0;
     for &(pt, apt) in &s.apt {
-        if s.rtx & (1 << pt) != 0 {
-            s.rank[usize::from(pt)] = s.rank[usize::from(apt)];
+        if s.rtx & (1 << pt) != 0 && resolved & (1 << pt) == 0 {
+            resolved |= 1 << pt;
+            if listed & (1 << apt) != 0 {
+                s.rank[usize::from(pt)] = named[usize::from(apt)];
+            }
         }
     }
-    let old: Vec<u8> = s.media.formats.split(' ').filter_map(parse_pt).collect();
     let rank = |pt: &u8| s.rank[usize::from(*pt)];
     let new: Vec<u8> = match mode {
         Mode::Retain => {

@@ -244,13 +244,16 @@ fn find_edits(sdp: &str) -> Result<Vec<Edit<'_>>, SdpError> {
         let (line, kind) = item?;
         match kind {
             Kind::Media(_) => section.flush(&mut edits),
-            Kind::Rtpmap(r)
-                if r.name.eq_ignore_ascii_case("opus") && section.opus & bit(r.pt) == 0 =>
-            {
-                section.opus |= bit(r.pt);
-                section.rtpmaps.push((r.pt, line.end(), line.eol));
+            // The first rtpmap of a payload type decides what it is.
+            Kind::Rtpmap(r) if section.mapped & bit(r.pt) == 0 => {
+                section.mapped |= bit(r.pt);
+                if r.name.eq_ignore_ascii_case("opus") {
+                    section.opus |= bit(r.pt);
+                    section.rtpmaps.push((r.pt, line.end(), line.eol));
+                }
             }
-            Kind::Fmtp(f) => section.fmtps.push(f),
+            Kind::Fmtp(f) if section.opus & bit(f.pt) != 0 => section.edit(f, &mut edits),
+            Kind::Fmtp(f) if section.mapped & bit(f.pt) == 0 => section.pending.push(f),
             _ => {}
         }
     }
@@ -261,27 +264,38 @@ fn find_edits(sdp: &str) -> Result<Vec<Edit<'_>>, SdpError> {
 /// What the current media section has shown so far.
 #[derive(Default)]
 struct Section<'a> {
+    /// Payload types with an rtpmap, and those that are Opus.
+    mapped: u128,
     opus: u128,
+    with_fmtp: u128,
     /// Opus payload type, end of its rtpmap line, that line's ending.
     rtpmaps: Vec<(u8, usize, &'a str)>,
-    fmtps: Vec<Fmtp<'a>>,
+    /// fmtp lines seen before their rtpmap (Firefox's order).
+    pending: Vec<Fmtp<'a>>,
 }
 
 impl<'a> Section<'a> {
+    fn edit(&mut self, f: Fmtp<'a>, edits: &mut Vec<Edit<'a>>) {
+        self.with_fmtp |= bit(f.pt);
+        edits.push(Edit::Params {
+            start: f.params_start,
+            params: f.params,
+            spaced: f.spaced,
+        });
+    }
+
     fn flush(&mut self, edits: &mut Vec<Edit<'a>>) {
-        let mut with_fmtp: u128 = 0;
-        for f in self.fmtps.drain(..).filter(|f| self.opus & bit(f.pt) != 0) {
-            with_fmtp |= bit(f.pt);
-            edits.push(Edit::Params {
-                start: f.params_start,
-                params: f.params,
-                spaced: f.spaced,
-            });
+        let mut pending = std::mem::take(&mut self.pending);
+        let opus = self.opus;
+        for f in pending.drain(..).filter(|f| opus & bit(f.pt) != 0) {
+            self.edit(f, edits);
         }
+        self.pending = pending;
+        let with_fmtp = self.with_fmtp;
         for (pt, at, eol) in self.rtpmaps.drain(..).filter(|r| with_fmtp & bit(r.0) == 0) {
             edits.push(Edit::NewLine { at, pt, eol });
         }
-        self.opus = 0;
+        (self.mapped, self.opus, self.with_fmtp) = (0, 0, 0);
     }
 }
 

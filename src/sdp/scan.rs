@@ -327,6 +327,22 @@ fn parse_number<T: TryFrom<u64>>(s: &str) -> Option<T> {
     T::try_from(n).ok()
 }
 
+/// Whether every space-separated token is a payload type, in one byte loop.
+fn payload_types_ok(formats: &str) -> bool {
+    let (mut value, mut digits) = (0u32, 0u32);
+    for b in formats.bytes().chain([b' ']) {
+        match b {
+            b'0'..=b'9' if digits < 3 => {
+                value = value * 10 + u32::from(b - b'0');
+                digits += 1;
+            }
+            b' ' if value <= 127 => (value, digits) = (0, 0),
+            _ => return false,
+        }
+    }
+    true
+}
+
 fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str> {
     let mut fields = value.splitn(4, ' ');
     let media = fields
@@ -345,12 +361,7 @@ fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str
         return Err("no formats");
     }
     let rtp = protocol.contains("RTP/");
-    if rtp
-        && !formats
-            .split(' ')
-            .filter(|f| !f.is_empty())
-            .all(|f| parse_pt(f).is_some())
-    {
+    if rtp && !payload_types_ok(formats) {
         return Err("format is not a payload type 0..=127");
     }
     Ok(MediaLine {
