@@ -16,7 +16,8 @@ const FIXTURES: &[&str] = &[
 fn exercise(input: &str) {
     let _ = sdp::validate(input);
     let _ = sdp::parse(input);
-    let edits: [&dyn Fn(&str) -> Result<String, sdp::SdpError>; 5] = [
+    type Edit<'a> = &'a dyn Fn(&str) -> Result<String, sdp::SdpError>;
+    let edits: [Edit; 5] = [
         &sdp::enable_opus_dtx,
         &sdp::disable_opus_dtx,
         &|s| {

@@ -158,15 +158,15 @@ impl OpusSettings {
     pub fn apply(&self, sdp: &str) -> Result<String, SdpError> {
         let entries = self.entries();
         for &(parameter, value, (min, max)) in &entries {
-            if let Some(Value::Number(value)) = value {
-                if !(min..=max).contains(&value) {
-                    return Err(SdpError::OutOfRange {
-                        parameter,
-                        value,
-                        min,
-                        max,
-                    });
-                }
+            if let Some(Value::Number(value)) = value
+                && !(min..=max).contains(&value)
+            {
+                return Err(SdpError::OutOfRange {
+                    parameter,
+                    value,
+                    min,
+                    max,
+                });
             }
         }
         let mut edits = find_edits(sdp)?;

@@ -38,13 +38,11 @@ pub fn parse(sdp: &str) -> Result<SessionDescription<'_>, SdpError> {
     let mut session_direction = None;
     let mut media: Vec<MediaSection<'_>> = Vec::new();
     let mut directions: Vec<Option<Direction>> = Vec::new();
-    let mut line_number = 0;
     // Payload type -> index into the current section's codecs, so hostile
     // sections with thousands of lines stay linear.
     let mut slots = [usize::MAX; 128];
-    for item in Scanner::new(sdp) {
+    for (index, item) in Scanner::new(sdp).enumerate() {
         let (_, kind) = item?;
-        line_number += 1;
         let current = media.last_mut();
         match (kind, current) {
             (Kind::Media(m), _) => {
@@ -58,7 +56,7 @@ pub fn parse(sdp: &str) -> Result<SessionDescription<'_>, SdpError> {
                     }
                 }
                 media.push(MediaSection {
-                    line: line_number,
+                    line: index + 1,
                     kind: MediaKind::from_token(m.media),
                     media: m.media,
                     port: m.port,

@@ -224,10 +224,10 @@ impl<'a> Scanner<'a> {
             }
             b'a' => Ok(Kind::Attribute(value)),
             b'm' => {
-                if !self.in_media {
-                    if let Some(missing) = self.missing_session_line() {
-                        return Err(missing);
-                    }
+                if !self.in_media
+                    && let Some(missing) = self.missing_session_line()
+                {
+                    return Err(missing);
                 }
                 let offset = line.start + 2;
                 let media = parse_media(value, offset).map_err(Malformed::MediaLine)?;
@@ -266,10 +266,10 @@ impl<'a> Iterator for Scanner<'a> {
             if len == 0 {
                 return self.fail(0, Malformed::Empty);
             }
-            if !self.in_media {
-                if let Some(missing) = self.missing_session_line() {
-                    return self.fail(self.last_start, missing);
-                }
+            if !self.in_media
+                && let Some(missing) = self.missing_session_line()
+            {
+                return self.fail(self.last_start, missing);
             }
             return None;
         }

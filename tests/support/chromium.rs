@@ -213,10 +213,10 @@ async fn read_active_port(profile: &Path, child: &mut Child) -> Result<(u16, Str
     loop {
         if let Ok(text) = std::fs::read_to_string(&file) {
             let mut lines = text.lines();
-            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                if let Ok(port) = port.trim().parse() {
-                    return Ok((port, path.trim().to_owned()));
-                }
+            if let (Some(port), Some(path)) = (lines.next(), lines.next())
+                && let Ok(port) = port.trim().parse()
+            {
+                return Ok((port, path.trim().to_owned()));
             }
         }
         if let Some(status) = child.try_wait()? {
