@@ -418,7 +418,10 @@ impl CreateAdapters<'_> {
         check_count(self.items.len())?;
         for (i, item) in self.items.iter().enumerate() {
             if let Some(problem) = item.problem() {
-                return Err(invalid(&format!("adapter #{} of the batch: {problem}", i + 1)));
+                return Err(invalid(&format!(
+                    "adapter #{} of the batch: {problem}",
+                    i + 1
+                )));
             }
         }
         let tracks = self.items.into_iter().map(|item| item.0).collect();

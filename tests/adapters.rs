@@ -233,7 +233,10 @@ async fn a_rejected_endpoint_is_not_quoted_in_the_error() {
     let err = client
         .adapters()
         .create()
-        .item(AdapterItem::ingest("tts", "https://bot.example.com/?token=abc123"))
+        .item(AdapterItem::ingest(
+            "tts",
+            "https://bot.example.com/?token=abc123",
+        ))
         .send()
         .await
         .unwrap_err();
