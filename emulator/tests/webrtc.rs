@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::channel::{ChannelConfig, ChannelId};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
@@ -25,6 +25,7 @@ struct Client {
     frames: HashMap<String, usize>,
     open: Vec<ChannelId>,
     messages: Vec<(ChannelId, Vec<u8>)>,
+    keyframe_requests: Vec<String>,
 }
 
 impl Client {
@@ -44,6 +45,7 @@ impl Client {
             frames: HashMap::new(),
             open: vec![],
             messages: vec![],
+            keyframe_requests: vec![],
         }
     }
 
@@ -96,6 +98,7 @@ impl Client {
             Event::MediaData(d) => *self.frames.entry(d.mid.to_string()).or_default() += 1,
             Event::ChannelOpen(id, _) => self.open.push(id),
             Event::ChannelData(d) => self.messages.push((d.id, d.data)),
+            Event::KeyframeRequest(r) => self.keyframe_requests.push(r.mid.to_string()),
             _ => {}
         }
     }
@@ -342,6 +345,30 @@ async fn media_and_data_flow_from_a_pushing_peer_to_a_pulling_peer() {
             "B got frames {:?} and {} messages",
             b.frames,
             b.messages.len()
+        );
+    }
+
+    // A keyframe request from the subscriber travels to the publisher's video.
+    let end = Instant::now() + Duration::from_secs(10);
+    while !a.keyframe_requests.contains(&video.to_string()) {
+        let mut w = b.rtc.writer(Mid::from(b_video.as_str())).unwrap();
+        let _ = w.request_keyframe(None, KeyframeRequestKind::Pli);
+        a.send_frame(
+            video,
+            Codec::Vp8,
+            n,
+            &[
+                0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 0x55,
+            ],
+        );
+        n += 1;
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+        assert!(
+            Instant::now() < end,
+            "no keyframe request reached the publisher"
         );
     }
 
