@@ -519,3 +519,37 @@ fn retain_is_stable_with_repeated_rtpmaps_and_rtx_chains() {
         once
     );
 }
+
+/// Inputs shaped to hit quadratic paths (many payload types, fmtp lines,
+/// parameters and sections) must still finish quickly.
+#[test]
+fn hostile_inputs_stay_linear() {
+    let many_fmtp = format!(
+        "{MINIMAL}m=audio 9 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n{}",
+        "a=fmtp:111 usedtx=0\r\n".repeat(50_000)
+    );
+    let many_params = format!(
+        "{MINIMAL}m=audio 9 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 {}\r\n",
+        "x=1;".repeat(200_000)
+    );
+    let many_sections = format!("{MINIMAL}{}", "m=audio 9 RTP/AVP 111 96 97\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n".repeat(20_000));
+    let many_formats = format!(
+        "{MINIMAL}m=video 9 RTP/AVP {}\r\n{}",
+        "96 ".repeat(100_000).trim_end(),
+        "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\n".repeat(20_000)
+    );
+    for input in [many_fmtp, many_params, many_sections, many_formats] {
+        let started = std::time::Instant::now();
+        let dtx = sdp::enable_opus_dtx(&input).unwrap();
+        assert_eq!(sdp::enable_opus_dtx(&dtx).unwrap(), dtx);
+        let _ = sdp::retain_codecs(&input, MediaKind::Video, &["VP8"]);
+        let _ = sdp::prefer_codecs(&input, MediaKind::Audio, &["opus"]);
+        sdp::parse(&input).unwrap();
+        // Linear work on ~2 MB takes milliseconds; quadratic would take minutes.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
