@@ -383,3 +383,50 @@ async fn dropping_the_emulator_stops_serving() {
     }
     assert!(refused, "the server still answers after drop");
 }
+
+#[tokio::test]
+async fn update_rebinds_a_pulled_mid_to_another_track() {
+    let api = Api::start().await;
+    let a = api.new_session().await;
+    let push = json!({"tracks": [
+        {"location": "local", "trackName": "mic", "kind": "audio"},
+        {"location": "local", "trackName": "cam", "kind": "video"},
+    ]});
+    let (s, v) = api
+        .sfu(
+            Method::POST,
+            &format!("/sessions/{a}/tracks/new"),
+            Some(push),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let b = api.new_session().await;
+    let pull = json!({"tracks": [{"location": "remote", "sessionId": a, "trackName": "mic"}]});
+    let (_, v) = api
+        .sfu(
+            Method::POST,
+            &format!("/sessions/{b}/tracks/new"),
+            Some(pull),
+        )
+        .await;
+    let mid = v["tracks"][0]["mid"].as_str().unwrap().to_string();
+
+    let upd = json!({"tracks": [
+        {"location": "remote", "mid": mid, "sessionId": a, "trackName": "cam", "simulcast": {"preferredRid": "h"}},
+        {"location": "remote", "mid": "#cam", "sessionId": a, "trackName": "nope"},
+    ]});
+    let (s, v) = api
+        .sfu(
+            Method::PUT,
+            &format!("/sessions/{b}/tracks/update"),
+            Some(upd),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["tracks"][0].get("errorCode").is_none(), "{v}");
+    assert_eq!(v["tracks"][1]["errorCode"], "not_found_track_error", "{v}");
+    let (_, st) = api.sfu(Method::GET, &format!("/sessions/{b}"), None).await;
+    assert_eq!(st["tracks"][0]["trackName"], "cam", "{st}");
+    assert_eq!(st["tracks"][0]["mid"], mid.as_str());
+    assert_eq!(st["tracks"][0]["status"], "active");
+}
