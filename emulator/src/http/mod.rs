@@ -7,6 +7,7 @@ mod control;
 mod negotiate;
 mod ops;
 mod sessions;
+mod track_changes;
 mod tracks;
 mod turn;
 
@@ -37,8 +38,14 @@ pub(crate) fn router(reg: Reg) -> Router {
         .route(sess, get(sessions::get_session_state))
         .route(&format!("{sess}/renegotiate"), put(sessions::renegotiate))
         .route(&format!("{sess}/tracks/new"), post(tracks::add_tracks))
-        .route(&format!("{sess}/tracks/update"), put(tracks::update_tracks))
-        .route(&format!("{sess}/tracks/close"), put(tracks::close_tracks))
+        .route(
+            &format!("{sess}/tracks/update"),
+            put(track_changes::update_tracks),
+        )
+        .route(
+            &format!("{sess}/tracks/close"),
+            put(track_changes::close_tracks),
+        )
         .route(
             &format!("{sess}/datachannels/establish"),
             post(channels::establish),
