@@ -715,3 +715,49 @@ async fn third_party_sessions_connect_to_an_ice_lite_peer() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn auto_discover_names_tracks_after_their_msid() {
+    let api = Api {
+        emu: Emulator::start().await.unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let mut a = Client::new().await;
+    let sid = api.session().await;
+    let mut change = a.rtc.sdp_api();
+    let audio = change.add_media(
+        MediaKind::Audio,
+        Direction::SendOnly,
+        Some("s".into()),
+        Some("voice".into()),
+        None,
+    );
+    let video = change.add_media(
+        MediaKind::Video,
+        Direction::SendOnly,
+        Some("s".into()),
+        Some("screen".into()),
+        None,
+    );
+    let (offer, _pending) = change.apply().unwrap();
+    let body = json!({"sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()}, "autoDiscover": true});
+    let v = api.post(&format!("/sessions/{sid}/tracks/new"), body).await;
+    let got: Vec<(String, String)> = v["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["mid"].as_str().unwrap().to_string(),
+                t["trackName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (audio.to_string(), "voice".to_string()),
+            (video.to_string(), "screen".to_string())
+        ]
+    );
+}
