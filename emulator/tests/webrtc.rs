@@ -26,6 +26,8 @@ struct Client {
     open: Vec<ChannelId>,
     messages: Vec<(ChannelId, Vec<u8>)>,
     keyframe_requests: Vec<String>,
+    /// Last byte of each received frame, per mid (tests tag frames with it).
+    tags: HashMap<String, Vec<u8>>,
 }
 
 impl Client {
@@ -46,6 +48,7 @@ impl Client {
             open: vec![],
             messages: vec![],
             keyframe_requests: vec![],
+            tags: HashMap::new(),
         }
     }
 
@@ -95,7 +98,11 @@ impl Client {
     fn event(&mut self, e: Event) {
         match e {
             Event::Connected => self.connected = true,
-            Event::MediaData(d) => *self.frames.entry(d.mid.to_string()).or_default() += 1,
+            Event::MediaData(d) => {
+                *self.frames.entry(d.mid.to_string()).or_default() += 1;
+                let tag = d.data.last().copied().unwrap_or_default();
+                self.tags.entry(d.mid.to_string()).or_default().push(tag);
+            }
             Event::ChannelOpen(id, _) => self.open.push(id),
             Event::ChannelData(d) => self.messages.push((d.id, d.data)),
             Event::KeyframeRequest(r) => self.keyframe_requests.push(r.mid.to_string()),
@@ -759,5 +766,109 @@ async fn auto_discover_names_tracks_after_their_msid() {
             (audio.to_string(), "voice".to_string()),
             (video.to_string(), "screen".to_string())
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulcast_layers_follow_the_preferred_rid() {
+    use str0m::media::{Rid, Simulcast, SimulcastLayer};
+    let api = Api {
+        emu: Emulator::start().await.unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let mut a = Client::new().await;
+    let mut b = Client::new().await;
+    let sid_a = api.session().await;
+    let mut layers = Simulcast::new();
+    layers.send = vec![SimulcastLayer::new("l"), SimulcastLayer::new("h")];
+    let mut change = a.rtc.sdp_api();
+    let video = change.add_media(
+        MediaKind::Video,
+        Direction::SendOnly,
+        None,
+        None,
+        Some(layers),
+    );
+    let (offer, pending) = change.apply().unwrap();
+    let body = json!({
+        "sessionDescription": {"type": "offer", "sdp": offer.to_sdp_string()},
+        "tracks": [{"location": "local", "mid": video.to_string(), "trackName": "cam"}],
+    });
+    let v = api
+        .post(&format!("/sessions/{sid_a}/tracks/new"), body)
+        .await;
+    a.rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(sdp(&v)).unwrap())
+        .unwrap();
+    until(&mut a, &mut b, Duration::from_secs(10), |a, _| a.connected).await;
+
+    let sid_b = api.session().await;
+    let pull = json!({"tracks": [{"location": "remote", "sessionId": sid_a, "trackName": "cam", "simulcast": {"preferredRid": "l"}}]});
+    let v = api
+        .post(&format!("/sessions/{sid_b}/tracks/new"), pull)
+        .await;
+    let mid_b = v["tracks"][0]["mid"].as_str().unwrap().to_string();
+    let answer = b.answer(sdp(&v));
+    api.put(
+        &format!("/sessions/{sid_b}/renegotiate"),
+        json!({"sessionDescription": {"type": "answer", "sdp": answer}}),
+    )
+    .await;
+    until(&mut a, &mut b, Duration::from_secs(10), |_, b| b.connected).await;
+
+    let mut n = 0u64;
+    let mut send_both = |a: &mut Client| {
+        n += 1;
+        let pt = {
+            let w = a.rtc.writer(video).unwrap();
+            w.payload_params()
+                .find(|p| p.spec().codec == Codec::Vp8)
+                .unwrap()
+                .pt()
+        };
+        for (rid, tag) in [("l", 0xA1u8), ("h", 0xB2)] {
+            let w = a.rtc.writer(video).unwrap().rid(Rid::from(rid));
+            let frame = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, tag];
+            let rate = str0m::media::Frequency::NINETY_KHZ;
+            w.write(pt, Instant::now(), MediaTime::new(n * 3000, rate), frame)
+                .unwrap();
+        }
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    while b.tags.get(&mid_b).is_none_or(|t| t.len() < 5) {
+        send_both(&mut a);
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+        assert!(
+            Instant::now() < end,
+            "no simulcast frames reached the subscriber"
+        );
+    }
+    assert!(
+        b.tags[&mid_b].iter().all(|t| *t == 0xA1),
+        "only the low layer: {:x?}",
+        b.tags[&mid_b]
+    );
+
+    let upd = json!({"tracks": [{"location": "remote", "mid": mid_b, "sessionId": sid_a, "trackName": "cam", "simulcast": {"preferredRid": "h"}}]});
+    api.put(&format!("/sessions/{sid_b}/tracks/update"), upd)
+        .await;
+    b.tags.clear();
+    let end = Instant::now() + Duration::from_secs(10);
+    while b.tags.get(&mid_b).is_none_or(|t| t.len() < 5) {
+        send_both(&mut a);
+        tokio::join!(
+            a.pump(Duration::from_millis(20)),
+            b.pump(Duration::from_millis(20))
+        );
+        assert!(Instant::now() < end, "no frames after switching layers");
+    }
+    let tags = &b.tags[&mid_b];
+    assert!(
+        tags.iter().rev().take(3).all(|t| *t == 0xB2),
+        "switched to the high layer: {tags:x?}"
     );
 }
