@@ -17,13 +17,23 @@ use crate::faults::Faults;
 use crate::rtc::PeerConfig;
 
 /// An SFU app or a TURN key: both are a named secret with timestamps.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Named {
     pub uid: String,
     pub name: String,
     pub secret: String,
     pub created: String,
     pub modified: String,
+}
+
+impl std::fmt::Debug for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Named")
+            .field("uid", &self.uid)
+            .field("name", &self.name)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Named {
