@@ -1,6 +1,14 @@
 //! Every SDP entry point on arbitrary input: no panics, no quadratic blow-up
 //! (libFuzzer's -timeout catches slow inputs), and edits that succeed are
 //! idempotent and produce SDP that validates.
+//!
+//! Seed and run from the repository root (stable toolchains need
+//! `RUSTC_BOOTSTRAP=1` for the sanitizer flags cargo-fuzz passes):
+//!
+//! ```text
+//! mkdir -p fuzz/corpus/sdp && cp tests/fixtures/sdp/*.sdp fuzz/corpus/sdp/
+//! RUSTC_BOOTSTRAP=1 cargo fuzz run sdp fuzz/corpus/sdp -- -max_total_time=600 -timeout=2
+//! ```
 #![no_main]
 
 use cloudflare_calls::sdp::{self, MediaKind, OpusSettings, SdpError};
