@@ -32,6 +32,5 @@ pub use codec::{prefer_codecs, retain_codecs};
 pub use error::{Malformed, SdpError};
 pub use opus::{OpusSettings, disable_opus_dtx, enable_opus_dtx};
 pub use read::{
-    Codec, Direction, MediaKind, MediaSection, Msid, Rid, RidDirection, SessionDescription, parse,
-    validate,
+    Codec, Direction, MediaKind, MediaSection, Msid, ParsedSdp, Rid, RidDirection, parse, validate,
 };

@@ -34,7 +34,7 @@ pub fn validate(sdp: &str) -> Result<(), SdpError> {
 /// assert!(description.has_data_channel());
 /// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
 /// ```
-pub fn parse(sdp: &str) -> Result<SessionDescription<'_>, SdpError> {
+pub fn parse(sdp: &str) -> Result<ParsedSdp<'_>, SdpError> {
     let mut session_direction = None;
     let mut media: Vec<MediaSection<'_>> = Vec::new();
     let mut directions: Vec<Option<Direction>> = Vec::new();
@@ -106,18 +106,18 @@ pub fn parse(sdp: &str) -> Result<SessionDescription<'_>, SdpError> {
             .unwrap_or(Direction::SendRecv);
         section.codecs.iter_mut().for_each(Codec::fill_static);
     }
-    Ok(SessionDescription { media })
+    Ok(ParsedSdp { media })
 }
 
 /// The parts of a session description Calls users inspect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct SessionDescription<'a> {
+pub struct ParsedSdp<'a> {
     /// Media sections in order; their index is the m-line index.
     pub media: Vec<MediaSection<'a>>,
 }
 
-impl SessionDescription<'_> {
+impl ParsedSdp<'_> {
     /// Whether there is an SCTP (data channel) section.
     pub fn has_data_channel(&self) -> bool {
         self.media.iter().any(MediaSection::is_data_channel)
