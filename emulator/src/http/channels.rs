@@ -20,11 +20,16 @@ const SERVER_EVENTS: &str = "server-events";
 
 type Path2 = Path<(String, String)>;
 
-fn next_id(s: &Session) -> u16 {
+/// The next unused SCTP stream id of the session; ids are never reused because str0m keeps
+/// closed negotiated ids reserved.
+fn next_id(s: &Session) -> Result<u16, ApiError> {
     let mut d = s.data();
     let id = d.next_channel_id;
-    d.next_channel_id += 1;
-    id
+    d.next_channel_id = id
+        .checked_add(1)
+        .filter(|n| *n < u16::MAX)
+        .ok_or_else(|| ApiError::invalid_params("no data channel ids left on this session"))?;
+    Ok(id)
 }
 
 fn spec(id: u16, label: &str, p: Policy) -> ChannelSpec {
@@ -52,7 +57,7 @@ pub(crate) async fn establish(
         ));
     }
     let p = peer(&reg, &s).await?;
-    let id = next_id(&s);
+    let id = next_id(&s)?;
     let reliable = Policy {
         ordered: true,
         max_retransmits: None,
@@ -181,7 +186,7 @@ pub(crate) async fn add(
                 if taken {
                     dc.error = ItemError::new("invalid_params", "channel already published");
                 } else {
-                    let id = next_id(&s);
+                    let id = next_id(&s)?;
                     p.send(Cmd::OpenChannel(spec(id, &name, policy)));
                     s.data().channels.push(ChannelRec {
                         id,
@@ -205,7 +210,7 @@ pub(crate) async fn add(
                         );
                     }
                     Some((_, pp, pub_rec)) => {
-                        let id = next_id(&s);
+                        let id = next_id(&s)?;
                         p.send(Cmd::OpenChannel(spec(id, &name, policy)));
                         if dc.wait_for_ack.unwrap_or(false) {
                             p.send(Cmd::GateUntilAck { id });
@@ -277,9 +282,15 @@ fn grant_reply(
     }
 }
 
-/// Index of the session's open channel named by the item (by id, else by name and source).
-fn find(s: &Session, dc: &DataChannel) -> Option<usize> {
-    s.data().channels.iter().position(|c| {
+/// Applies `f` to the session's open channel named by the item (by id, else by name and
+/// source), in one critical section.
+fn with_channel<R>(
+    s: &Session,
+    dc: &DataChannel,
+    f: impl FnOnce(&mut ChannelRec) -> R,
+) -> Option<R> {
+    let mut d = s.data();
+    let found = d.channels.iter_mut().find(|c| {
         !c.closed
             && match dc.id {
                 Some(id) => c.id == id,
@@ -288,7 +299,8 @@ fn find(s: &Session, dc: &DataChannel) -> Option<usize> {
                         && (dc.session_id.is_none() || dc.session_id == c.source)
                 }
             }
-    })
+    });
+    found.map(f)
 }
 
 pub(crate) async fn update(
@@ -303,7 +315,7 @@ pub(crate) async fn update(
     let p = peer(&reg, &s).await?;
     let mut out = Vec::with_capacity(items.len());
     for mut dc in items {
-        let rec = find(&s, &dc).map(|i| s.data().channels[i].clone());
+        let rec = with_channel(&s, &dc, |c| c.clone());
         match rec {
             Some(rec) if rec.source.is_some() => {
                 let sid = rec.source.clone().unwrap_or_default();
@@ -353,10 +365,9 @@ pub(crate) async fn close(
     let p = peer(&reg, &s).await?;
     let mut out = Vec::with_capacity(items.len());
     for mut dc in items {
-        let rec = find(&s, &dc).map(|i| {
-            let mut d = s.data();
-            d.channels[i].closed = true;
-            d.channels[i].clone()
+        let rec = with_channel(&s, &dc, |c| {
+            c.closed = true;
+            c.clone()
         });
         match rec {
             None => dc.error = ItemError::new("not_found", "no open channel matches"),

@@ -11,20 +11,22 @@ use super::tracks::{bind, check_count, find_source, unbind};
 use super::{Reg, decode, exclusive, session_call};
 use crate::error::ApiError;
 use crate::rtc::Cmd;
-use crate::state::Session;
+use crate::state::{Session, TrackRec};
 use crate::wire::{
     CloseTracksRequest, ItemError, SdpResponse, SessionDescription, Track, TracksRequest,
 };
 
 type Path2 = Path<(String, String)>;
 
-/// Index of the session's open track addressed by `mid` (or `#trackName`).
-fn find_track(s: &Session, mid: &str) -> Option<usize> {
-    let d = s.data();
-    match mid.strip_prefix('#') {
-        Some(name) => d.tracks.iter().position(|t| !t.closed && t.name == name),
-        None => d.tracks.iter().position(|t| !t.closed && t.mid == mid),
-    }
+/// Applies `f` to the session's open track addressed by `mid` (or `#trackName`), in one
+/// critical section so a concurrent close cannot pull it away half-way.
+fn with_track<R>(s: &Session, mid: &str, f: impl FnOnce(&mut TrackRec) -> R) -> Option<R> {
+    let mut d = s.data();
+    let found = match mid.strip_prefix('#') {
+        Some(name) => d.tracks.iter_mut().find(|t| !t.closed && t.name == name),
+        None => d.tracks.iter_mut().find(|t| !t.closed && t.mid == mid),
+    };
+    found.map(f)
 }
 
 pub(crate) async fn update_tracks(
@@ -49,12 +51,15 @@ pub(crate) async fn update_tracks(
     }
     let mut out = Vec::with_capacity(items.len());
     for mut t in items {
-        let Some(i) = t.mid.as_deref().and_then(|m| find_track(&s, m)) else {
+        let Some(rec) = t
+            .mid
+            .as_deref()
+            .and_then(|m| with_track(&s, m, |r| r.clone()))
+        else {
             t.error = ItemError::new("update_track_error", "no open track with that mid");
             out.push(t);
             continue;
         };
-        let rec = s.data().tracks[i].clone();
         t.mid = Some(rec.mid.clone());
         let wanted = t.session_id.clone().zip(t.track_name.clone());
         if rec.source.is_some()
@@ -67,10 +72,11 @@ pub(crate) async fn update_tracks(
             };
             unbind(&reg, &app_id, &p, &rec);
             bind(&p, &rec.mid, &from, &src);
-            let mut d = s.data();
-            d.tracks[i].source = Some((sid, name.clone()));
-            d.tracks[i].name = name;
-            d.tracks[i].kind = src.kind;
+            with_track(&s, &rec.mid, |r| {
+                r.source = Some((sid, name.clone()));
+                r.name = name;
+                r.kind = src.kind;
+            });
         }
         if let Some(sim) = &t.simulcast {
             let rid = sim.preferred_rid.clone();
@@ -78,7 +84,7 @@ pub(crate) async fn update_tracks(
                 mid_out: rec.mid.clone(),
                 rid,
             });
-            s.data().tracks[i].simulcast = Some(sim.clone());
+            with_track(&s, &rec.mid, |r| r.simulcast = Some(sim.clone()));
         }
         out.push(t);
     }

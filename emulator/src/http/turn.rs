@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{Reg, bearer, decode};
 use crate::error::ApiError;
-use crate::state::{TurnCred, hex32, lock, secret, unix_now};
+use crate::state::{TurnCred, hex32, lock, secret, unix_now_ms};
 
 #[derive(Debug, Default, Deserialize)]
 struct TtlRequest {
@@ -47,7 +47,7 @@ fn mint(
     let credential = secret();
     let cred = TurnCred {
         key_id: key_id.to_string(),
-        expires_at: unix_now() + ttl,
+        expires_at_ms: unix_now_ms() + ttl * 1000,
         revoked: false,
     };
     lock(&reg.credentials).insert(username.clone(), cred);

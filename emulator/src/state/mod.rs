@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub(crate) use ids::{hex32, rfc3339, secret, unix_now};
+pub(crate) use ids::{hex32, rfc3339, secret, unix_now, unix_now_ms};
 pub(crate) use session::{ChannelRec, Policy, Session, TrackRec};
 
 use crate::config::Config;
@@ -53,7 +53,8 @@ impl Named {
 #[derive(Debug, Clone)]
 pub(crate) struct TurnCred {
     pub key_id: String,
-    pub expires_at: u64,
+    /// Expiry in milliseconds since the epoch.
+    pub expires_at_ms: u64,
     pub revoked: bool,
 }
 
