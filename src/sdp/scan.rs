@@ -381,11 +381,15 @@ fn parse_rtpmap(rest: &str) -> Result<Rtpmap<'_>, &'static str> {
     const CHANNELS: &str = "channel count is not a number";
     let (pt, encoding) = split_byte(rest, b' ').ok_or("missing encoding")?;
     let pt = parse_pt(pt).ok_or("payload type is not a number 0..=127")?;
-    let encoding = encoding.trim_end_matches(' ');
     let (name, rates) = split_byte(encoding, b'/').ok_or(CLOCK)?;
     if name.is_empty() {
         return Err("missing encoding name");
     }
+    // Browsers never pad, but trailing spaces are harmless.
+    let rates = match rates.as_bytes().last() {
+        Some(b' ') => rates.trim_end_matches(' '),
+        _ => rates,
+    };
     // One pass over `<clock>[/<channels>]`, the hottest field of an offer.
     let (mut clock, mut channels, mut digits, mut slash) = (0u64, 0u64, 0u32, false);
     for b in rates.bytes() {
