@@ -174,6 +174,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline(always)]
     fn fail(
         &mut self,
         offset: usize,
@@ -183,6 +184,7 @@ impl<'a> Scanner<'a> {
         Some(Err(SdpError::at(self.sdp, offset, reason)))
     }
 
+    #[inline(always)]
     fn missing_session_line(&self) -> Option<Malformed> {
         const NEEDED: [(u8, char); 3] = [(1, 'o'), (2, 's'), (4, 't')];
         NEEDED
