@@ -1,5 +1,7 @@
 //! Pushing, pulling, updating and closing the media tracks of a [`Session`].
 
+use std::future::Future;
+
 use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{Error, ErrorCode, Result};
 use crate::raw::sfu::types as raw;
@@ -190,17 +192,26 @@ impl TracksResult {
         self.failed.extend(next.failed);
     }
 
-    fn add_items(&mut self, items: Vec<raw::TrackResult>) {
+    fn from_items(
+        requires_immediate_renegotiation: Option<bool>,
+        description: Option<SessionDescription>,
+        items: Vec<raw::TrackResult>,
+    ) -> Self {
+        let mut result = Self {
+            requires_immediate_renegotiation: requires_immediate_renegotiation.unwrap_or(false),
+            description,
+            ..Self::default()
+        };
         for t in items {
             match t.error_code.filter(|c| !c.is_empty()) {
-                Some(code) => self.failed.push(TrackError {
+                Some(code) => result.failed.push(TrackError {
                     mid: t.mid,
                     track_name: t.track_name,
                     session_id: t.session_id,
                     code: ErrorCode::from(code.as_str()),
                     description: t.error_description,
                 }),
-                None => self.tracks.push(Track {
+                None => result.tracks.push(Track {
                     location: t.location,
                     mid: t.mid,
                     session_id: t.session_id,
@@ -209,6 +220,7 @@ impl TracksResult {
                 }),
             }
         }
+        result
     }
 }
 
@@ -228,6 +240,27 @@ fn batches(tracks: Vec<raw::TrackObject>, has_offer: bool) -> Result<Vec<Vec<raw
         .chunks(MAX_TRACKS_PER_CALL)
         .map(<[_]>::to_vec)
         .collect())
+}
+
+/// Sends `tracks` in calls of at most [`MAX_TRACKS_PER_CALL`], holding the session's lock
+/// across all of them so no other negotiation slips in between, and merges the results in order.
+async fn send_batched<F, Fut>(
+    session: &Session,
+    tracks: Vec<raw::TrackObject>,
+    has_offer: bool,
+    send_one: F,
+) -> Result<TracksResult>
+where
+    F: Fn(Vec<raw::TrackObject>) -> Fut,
+    Fut: Future<Output = Result<TracksResult>>,
+{
+    let batches = batches(tracks, has_offer)?;
+    let _guard = session.lock().await;
+    let mut result = TracksResult::default();
+    for batch in batches {
+        result.merge(send_one(batch).await?);
+    }
+    Ok(result)
 }
 
 /// Builder methods shared by [`AddTracks`] and [`UpdateTracks`].
@@ -283,41 +316,31 @@ impl AddTracks<'_> {
     pub async fn send(self) -> Result<TracksResult> {
         let session = self.session;
         let offer = self.offer.map(raw::SessionDescription::from);
-        let batches = batches(self.tracks, offer.is_some())?;
-        let _guard = session.lock().await;
-        let mut result = TracksResult::default();
-        for tracks in batches {
+        let auto_discover = self.auto_discover;
+        send_batched(session, self.tracks, offer.is_some(), |tracks| {
             let body = raw::TracksRequest {
                 session_description: offer.clone(),
                 tracks,
-                auto_discover: self.auto_discover,
+                auto_discover,
             };
-            let response = session
-                .retry_conflicts("add_tracks", || {
-                    let call = session
-                        .api()
-                        .add_tracks()
-                        .app_id(session.app_id())
-                        .session_id(session.id())
-                        .body(body.clone())
-                        .send();
-                    finish("add_tracks", call)
-                })
-                .await?;
-            let mut part = TracksResult {
-                requires_immediate_renegotiation: response
-                    .requires_immediate_renegotiation
-                    .unwrap_or(false),
-                description: SessionDescription::from_raw(
-                    "add_tracks",
-                    response.session_description,
-                )?,
-                ..Default::default()
-            };
-            part.add_items(response.tracks);
-            result.merge(part);
-        }
-        Ok(result)
+            async move {
+                let response = session
+                    .retry_conflicts("add_tracks", || {
+                        let call = session.api().add_tracks();
+                        let call = call.app_id(session.app_id()).session_id(session.id());
+                        finish("add_tracks", call.body(body.clone()).send())
+                    })
+                    .await?;
+                let description =
+                    SessionDescription::from_raw("add_tracks", response.session_description)?;
+                Ok(TracksResult::from_items(
+                    response.requires_immediate_renegotiation,
+                    description,
+                    response.tracks,
+                ))
+            }
+        })
+        .await
     }
 }
 
@@ -337,36 +360,27 @@ impl UpdateTracks<'_> {
     pub async fn send(self) -> Result<TracksResult> {
         let session = self.session;
         let offer = self.offer.map(raw::SessionDescription::from);
-        let batches = batches(self.tracks, offer.is_some())?;
-        let _guard = session.lock().await;
-        let mut result = TracksResult::default();
-        for tracks in batches {
+        send_batched(session, self.tracks, offer.is_some(), |tracks| {
             let body = raw::UpdateTracksRequest {
                 session_description: offer.clone(),
                 tracks,
             };
-            let response = session
-                .retry_conflicts("update_tracks", || {
-                    let call = session
-                        .api()
-                        .update_tracks()
-                        .app_id(session.app_id())
-                        .session_id(session.id())
-                        .body(body.clone())
-                        .send();
-                    finish("update_tracks", call)
-                })
-                .await?;
-            let mut part = TracksResult {
-                requires_immediate_renegotiation: response
-                    .requires_immediate_renegotiation
-                    .unwrap_or(false),
-                ..Default::default()
-            };
-            part.add_items(response.tracks);
-            result.merge(part);
-        }
-        Ok(result)
+            async move {
+                let response = session
+                    .retry_conflicts("update_tracks", || {
+                        let call = session.api().update_tracks();
+                        let call = call.app_id(session.app_id()).session_id(session.id());
+                        finish("update_tracks", call.body(body.clone()).send())
+                    })
+                    .await?;
+                Ok(TracksResult::from_items(
+                    response.requires_immediate_renegotiation,
+                    None,
+                    response.tracks,
+                ))
+            }
+        })
+        .await
     }
 }
 
