@@ -2,158 +2,19 @@
 //! a second str0m client pulls them, and RTP frames and messages must arrive (and a reply
 //! must travel back on the `canReply` path).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../../tests/support/peer.rs"]
+mod peer;
+
 use calls_emulator::Emulator;
+use peer::Peer as Client;
 use serde_json::{Value, json};
-use str0m::change::{SdpAnswer, SdpOffer};
-use str0m::channel::{ChannelConfig, ChannelId};
+use str0m::change::SdpAnswer;
 use str0m::format::Codec;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Input, Output, Rtc};
-use tokio::net::UdpSocket;
-
-struct Client {
-    rtc: Rtc,
-    sock: UdpSocket,
-    local: SocketAddr,
-    connected: bool,
-    frames: HashMap<String, usize>,
-    open: Vec<ChannelId>,
-    messages: Vec<(ChannelId, Vec<u8>)>,
-    keyframe_requests: Vec<String>,
-    /// Last byte of each received frame, per mid (tests tag frames with it).
-    tags: HashMap<String, Vec<u8>>,
-}
-
-impl Client {
-    async fn new() -> Self {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let local = sock.local_addr().unwrap();
-        let crypto = Arc::new(str0m::crypto::from_feature_flags());
-        let mut rtc = Rtc::builder()
-            .set_crypto_provider(crypto)
-            .build(Instant::now());
-        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
-        Self {
-            rtc,
-            sock,
-            local,
-            connected: false,
-            frames: HashMap::new(),
-            open: vec![],
-            messages: vec![],
-            keyframe_requests: vec![],
-            tags: HashMap::new(),
-        }
-    }
-
-    /// Runs the peer for `dur`, recording what it receives.
-    async fn pump(&mut self, dur: Duration) {
-        let end = Instant::now() + dur;
-        let mut buf = vec![0u8; 2048];
-        loop {
-            let next = loop {
-                match self.rtc.poll_output().expect("client peer works") {
-                    Output::Timeout(t) => break t,
-                    Output::Transmit(t) => {
-                        let _ = self.sock.try_send_to(&t.contents, t.destination);
-                    }
-                    Output::Event(e) => self.event(e),
-                }
-            };
-            let now = Instant::now();
-            if now >= end {
-                return;
-            }
-            let wait = next
-                .min(end)
-                .saturating_duration_since(now)
-                .max(Duration::from_millis(1));
-            match tokio::time::timeout(wait, self.sock.recv_from(&mut buf)).await {
-                Ok(Ok((n, source))) => {
-                    let contents = buf[..n].try_into().unwrap();
-                    let r = Receive {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: self.local,
-                        contents,
-                    };
-                    self.rtc
-                        .handle_input(Input::Receive(Instant::now(), r))
-                        .unwrap();
-                }
-                _ => self
-                    .rtc
-                    .handle_input(Input::Timeout(Instant::now()))
-                    .unwrap(),
-            }
-        }
-    }
-
-    fn event(&mut self, e: Event) {
-        match e {
-            Event::Connected => self.connected = true,
-            Event::MediaData(d) => {
-                *self.frames.entry(d.mid.to_string()).or_default() += 1;
-                let tag = d.data.last().copied().unwrap_or_default();
-                self.tags.entry(d.mid.to_string()).or_default().push(tag);
-            }
-            Event::ChannelOpen(id, _) => self.open.push(id),
-            Event::ChannelData(d) => self.messages.push((d.id, d.data)),
-            Event::KeyframeRequest(r) => self.keyframe_requests.push(r.mid.to_string()),
-            _ => {}
-        }
-    }
-
-    fn answer(&mut self, offer_sdp: &str) -> String {
-        let offer = SdpOffer::from_sdp_string(offer_sdp).unwrap();
-        self.rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .unwrap()
-            .to_sdp_string()
-    }
-
-    fn channel(&mut self, id: u16, label: &str) -> ChannelId {
-        let cfg = ChannelConfig {
-            label: label.into(),
-            negotiated: Some(id),
-            ..Default::default()
-        };
-        self.rtc.direct_api().create_data_channel(cfg)
-    }
-
-    fn send_text(&mut self, cid: ChannelId, text: &str) -> bool {
-        self.rtc
-            .channel(cid)
-            .is_some_and(|mut c| c.write(false, text.as_bytes()).unwrap_or(false))
-    }
-
-    fn send_frame(&mut self, mid: Mid, codec: Codec, n: u64, payload: &[u8]) {
-        let w = self.rtc.writer(mid).expect("writer for pushed mid");
-        let pt = w
-            .payload_params()
-            .find(|p| p.spec().codec == codec)
-            .expect("codec negotiated")
-            .pt();
-        let (step, rate) = match codec {
-            Codec::Opus => (960, str0m::media::Frequency::FORTY_EIGHT_KHZ),
-            _ => (3000, str0m::media::Frequency::NINETY_KHZ),
-        };
-        w.write(
-            pt,
-            Instant::now(),
-            MediaTime::new(n * step, rate),
-            payload.to_vec(),
-        )
-        .unwrap();
-    }
-}
+use str0m::{Candidate, Rtc};
 
 struct Api {
     emu: Emulator,

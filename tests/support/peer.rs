@@ -1,7 +1,8 @@
 //! A str0m WebRTC endpoint for tests: answers the SFU's offers, connects over loopback UDP,
-//! and records the media frames and data channel messages it receives.
+//! sends frames and channel messages, and records what it receives. Shared by the crate's
+//! tests and the emulator's (`#[path = "../../tests/support/peer.rs"]`).
 
-#![allow(dead_code)]
+#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::channel::{ChannelConfig, ChannelId};
+use str0m::format::Codec;
+use str0m::media::{MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
@@ -17,12 +20,19 @@ use tokio::net::UdpSocket;
 pub struct Peer {
     pub rtc: Rtc,
     sock: UdpSocket,
-    local: SocketAddr,
+    /// The UDP address the peer's host candidate uses.
+    pub local: SocketAddr,
     pub connected: bool,
     /// Media frames received, by mid.
     pub frames: HashMap<String, usize>,
+    /// Last byte of each received frame, by mid (tests tag frames with it).
+    pub tags: HashMap<String, Vec<u8>>,
+    /// Channels that opened.
+    pub open: Vec<ChannelId>,
     /// Messages received, by channel.
     pub messages: Vec<(ChannelId, Vec<u8>)>,
+    /// Mids the remote side asked a keyframe for.
+    pub keyframe_requests: Vec<String>,
 }
 
 impl Peer {
@@ -40,7 +50,10 @@ impl Peer {
             local,
             connected: false,
             frames: HashMap::new(),
+            tags: HashMap::new(),
+            open: Vec::new(),
             messages: Vec::new(),
+            keyframe_requests: Vec::new(),
         }
     }
 
@@ -62,6 +75,35 @@ impl Peer {
             ..Default::default()
         };
         self.rtc.direct_api().create_data_channel(config)
+    }
+
+    /// Sends a text message; false while the channel is not open yet.
+    pub fn send_text(&mut self, channel: ChannelId, text: &str) -> bool {
+        self.rtc
+            .channel(channel)
+            .is_some_and(|mut c| c.write(false, text.as_bytes()).unwrap_or(false))
+    }
+
+    /// Sends frame number `n` of a pushed track.
+    pub fn send_frame(&mut self, mid: Mid, codec: Codec, n: u64, payload: &[u8]) {
+        let writer = self.rtc.writer(mid).expect("writer for a pushed mid");
+        let pt = writer
+            .payload_params()
+            .find(|p| p.spec().codec == codec)
+            .expect("codec negotiated")
+            .pt();
+        let (step, rate) = match codec {
+            Codec::Opus => (960, str0m::media::Frequency::FORTY_EIGHT_KHZ),
+            _ => (3000, str0m::media::Frequency::NINETY_KHZ),
+        };
+        writer
+            .write(
+                pt,
+                Instant::now(),
+                MediaTime::new(n * step, rate),
+                payload.to_vec(),
+            )
+            .unwrap();
     }
 
     /// Runs the peer for `duration`, recording what arrives.
@@ -114,8 +156,14 @@ impl Peer {
     fn event(&mut self, e: Event) {
         match e {
             Event::Connected => self.connected = true,
-            Event::MediaData(d) => *self.frames.entry(d.mid.to_string()).or_default() += 1,
+            Event::MediaData(d) => {
+                *self.frames.entry(d.mid.to_string()).or_default() += 1;
+                let tag = d.data.last().copied().unwrap_or_default();
+                self.tags.entry(d.mid.to_string()).or_default().push(tag);
+            }
+            Event::ChannelOpen(id, _) => self.open.push(id),
             Event::ChannelData(d) => self.messages.push((d.id, d.data)),
+            Event::KeyframeRequest(r) => self.keyframe_requests.push(r.mid.to_string()),
             _ => {}
         }
     }
