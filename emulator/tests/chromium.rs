@@ -7,7 +7,10 @@ mod chromium;
 
 use std::time::Duration;
 
-use calls_emulator::Emulator;
+#[path = "support/api.rs"]
+mod api;
+
+use api::Api;
 use serde_json::{Value, json};
 
 const PUBLISH: &str = r#"(async () => {
@@ -30,39 +33,6 @@ const PUBLISH: &str = r#"(async () => {
   await pc.setLocalDescription(await pc.createOffer());
   return { sdp: pc.localDescription.sdp, mic: mic.mid, cam: cam.mid };
 })()"#;
-
-struct Api {
-    emu: Emulator,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!(
-            "{}/apps/{}{path}",
-            self.emu.sfu_base_url(),
-            self.emu.app_id()
-        );
-        let resp = self
-            .http
-            .request(method, url)
-            .bearer_auth(self.emu.app_secret())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-    async fn session(&self) -> String {
-        let v = self
-            .call(reqwest::Method::POST, "/sessions/new", json!({}))
-            .await;
-        v["sessionId"].as_str().unwrap().to_string()
-    }
-}
 
 /// Has page connection `pc` answer the emulator's offer in `v`, and renegotiates with it.
 async fn page_answers(api: &Api, browser: &chromium::Browser, pc: &str, sid: &str, v: &Value) {
@@ -93,10 +63,7 @@ async fn wait_for(browser: &chromium::Browser, condition: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_publishes_and_chromium_subscribes() {
-    let api = Api {
-        emu: Emulator::start().await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::start().await;
     let browser = chromium::Browser::launch_with(&["--autoplay-policy=no-user-gesture-required"])
         .await
         .unwrap();

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 #[path = "../../tests/support/peer.rs"]
 mod peer;
 
+#[path = "support/api.rs"]
+mod api;
+
+use api::Api;
 use calls_emulator::Emulator;
 use peer::Peer as Client;
 use serde_json::{Value, json};
@@ -15,45 +19,6 @@ use str0m::change::SdpAnswer;
 use str0m::format::Codec;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid};
 use str0m::{Candidate, Rtc};
-
-struct Api {
-    emu: Emulator,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!(
-            "{}/apps/{}{path}",
-            self.emu.sfu_base_url(),
-            self.emu.app_id()
-        );
-        let resp = self
-            .http
-            .request(method, url)
-            .bearer_auth(self.emu.app_secret())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, body).await
-    }
-    async fn put(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::PUT, path, body).await
-    }
-    async fn session(&self) -> String {
-        self.post("/sessions/new", json!({})).await["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-}
 
 fn sdp(v: &Value) -> &str {
     v["sessionDescription"]["sdp"]
@@ -97,10 +62,7 @@ async fn establish(api: &Api, c: &mut Client, sid: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_and_data_flow_from_a_pushing_peer_to_a_pulling_peer() {
-    let api = Api {
-        emu: Emulator::start().await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::start().await;
     let mut a = Client::new().await;
     let mut b = Client::new().await;
 
@@ -280,10 +242,7 @@ async fn a_pushed_track_without_packets_is_garbage_collected() {
         .start()
         .await
         .unwrap();
-    let api = Api {
-        emu,
-        http: reqwest::Client::new(),
-    };
+    let api = Api::on(emu);
     let mut a = Client::new().await;
     let mut idle = Client::new().await;
     let sid = api.session().await;
@@ -349,10 +308,7 @@ async fn data_only_session(api: &Api, c: &mut Client, other: &mut Client) -> Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_for_ack_holds_messages_until_the_subscriber_speaks() {
-    let api = Api {
-        emu: Emulator::start().await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::start().await;
     let mut a = Client::new().await;
     let mut b = Client::new().await;
     let sid_a = data_only_session(&api, &mut a, &mut b).await;
@@ -458,10 +414,7 @@ async fn wait_for_ack_holds_messages_until_the_subscriber_speaks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offer_at_session_creation_and_a_negotiated_close() {
-    let api = Api {
-        emu: Emulator::start().await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::start().await;
     let mut a = Client::new().await;
     let mut spare = Client::new().await;
 
@@ -531,10 +484,7 @@ async fn offer_at_session_creation_and_a_negotiated_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn third_party_sessions_connect_to_an_ice_lite_peer() {
-    let api = Api {
-        emu: Emulator::start().await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::start().await;
     let mut lite = Client::new().await;
     lite.rtc = {
         let crypto = Arc::new(str0m::crypto::from_feature_flags());
@@ -586,10 +536,7 @@ async fn third_party_sessions_connect_to_an_ice_lite_peer() {
 
 #[tokio::test]
 async fn auto_discover_names_tracks_after_their_msid() {
-    let api = Api {
-        emu: Emulator::start().await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::start().await;
     let mut a = Client::new().await;
     let sid = api.session().await;
     let mut change = a.rtc.sdp_api();
@@ -633,10 +580,7 @@ async fn auto_discover_names_tracks_after_their_msid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulcast_layers_follow_the_preferred_rid() {
     use str0m::media::{Rid, Simulcast, SimulcastLayer};
-    let api = Api {
-        emu: Emulator::start().await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::start().await;
     let mut a = Client::new().await;
     let mut b = Client::new().await;
     let sid_a = api.session().await;
