@@ -3,7 +3,7 @@
 
 use super::error::{SdpError, line_number};
 use super::read::{MediaKind, fmtp_value};
-use super::scan::{Kind, MediaLine, Scanner, parse_pt};
+use super::scan::{Fmtp, Line, MediaLine, Rtpmap, Visitor, parse_pt, scan};
 use super::splice::{Span, splice};
 
 /// Keeps only the named codecs (and the `rtx` payload types that repair
@@ -92,60 +92,17 @@ struct Section<'a> {
 }
 
 fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result<String, SdpError> {
-    let mut edits = Vec::new();
-    let mut section: Option<Section<'_>> = None;
-    for item in Scanner::new(sdp) {
-        let (line, item) = item?;
-        if let Kind::Media(media) = item {
-            if let Some(done) = section.take() {
-                finish(sdp, done, mode, &mut edits)?;
-            }
-            if media.rtp && MediaKind::from_token(media.media) == kind {
-                section = Some(Section {
-                    media,
-                    line_start: line.start,
-                    rank: [UNRANKED; 128],
-                    rtx: 0,
-                    mapped: 0,
-                    apt: Vec::new(),
-                    lines: Vec::new(),
-                });
-            }
-            continue;
-        }
-        let Some(s) = section.as_mut() else { continue };
-        let pt = match item {
-            Kind::Rtpmap(r) => {
-                if s.mapped & (1 << r.pt) != 0 {
-                    // A repeated rtpmap does not redefine the payload type.
-                } else if r.name.eq_ignore_ascii_case("rtx") {
-                    s.rtx |= 1 << r.pt;
-                } else if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(r.name)) {
-                    s.rank[usize::from(r.pt)] = i;
-                }
-                s.mapped |= 1 << r.pt;
-                r.pt
-            }
-            Kind::Fmtp(f) => {
-                if let Some(apt) = fmtp_value(f.params, "apt").and_then(parse_pt) {
-                    s.apt.push((f.pt, apt));
-                }
-                f.pt
-            }
-            Kind::Attribute(a) => {
-                let Some(fb) = a.strip_prefix("rtcp-fb:") else {
-                    continue;
-                };
-                let Some(pt) = parse_pt(fb.split(' ').next().unwrap_or("")) else {
-                    continue;
-                };
-                pt
-            }
-            _ => continue,
-        };
-        s.lines.push((pt, line.start, line.end()));
-    }
-    if let Some(done) = section {
+    let mut editor = Editor {
+        sdp,
+        kind,
+        names,
+        mode,
+        section: None,
+        edits: Vec::new(),
+    };
+    scan(sdp, &mut editor)?;
+    let mut edits = editor.edits;
+    if let Some(done) = editor.section {
         finish(sdp, done, mode, &mut edits)?;
     }
     Ok(splice(sdp, &mut edits, 0, |out, edit| {
@@ -158,6 +115,79 @@ fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result
             }
         }
     }))
+}
+
+/// The visitor behind [`retain_codecs`] and [`prefer_codecs`].
+struct Editor<'a, 'n> {
+    sdp: &'a str,
+    kind: MediaKind,
+    names: &'n [&'n str],
+    mode: Mode,
+    /// The current section, if it is of `kind`.
+    section: Option<Section<'a>>,
+    edits: Vec<Edit<'a>>,
+}
+
+impl<'a> Visitor<'a> for Editor<'a, '_> {
+    fn media(&mut self, line: Line, media: MediaLine<'a>) -> Result<(), SdpError> {
+        if let Some(done) = self.section.take() {
+            finish(self.sdp, done, self.mode, &mut self.edits)?;
+        }
+        if media.rtp && MediaKind::from_token(media.media) == self.kind {
+            self.section = Some(Section {
+                media,
+                line_start: line.start,
+                rank: [UNRANKED; 128],
+                rtx: 0,
+                mapped: 0,
+                apt: Vec::new(),
+                lines: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    fn rtpmap(&mut self, line: Line, r: Rtpmap<'a>) -> Result<(), SdpError> {
+        let Some(s) = self.section.as_mut() else {
+            return Ok(());
+        };
+        if s.mapped & (1 << r.pt) != 0 {
+            // A repeated rtpmap does not redefine the payload type.
+        } else if r.name.eq_ignore_ascii_case("rtx") {
+            s.rtx |= 1 << r.pt;
+        } else if let Some(i) = self
+            .names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(r.name))
+        {
+            s.rank[usize::from(r.pt)] = i;
+        }
+        s.mapped |= 1 << r.pt;
+        s.lines.push((r.pt, line.start, line.end()));
+        Ok(())
+    }
+
+    fn fmtp(&mut self, line: Line, f: Fmtp<'a>) -> Result<(), SdpError> {
+        let Some(s) = self.section.as_mut() else {
+            return Ok(());
+        };
+        if let Some(apt) = fmtp_value(f.params, "apt").and_then(parse_pt) {
+            s.apt.push((f.pt, apt));
+        }
+        s.lines.push((f.pt, line.start, line.end()));
+        Ok(())
+    }
+
+    fn attribute(&mut self, line: Line, a: &'a str) -> Result<(), SdpError> {
+        let Some(s) = self.section.as_mut() else {
+            return Ok(());
+        };
+        let fb = a.strip_prefix("rtcp-fb:");
+        if let Some(pt) = fb.and_then(|fb| parse_pt(fb.split(' ').next().unwrap_or(""))) {
+            s.lines.push((pt, line.start, line.end()));
+        }
+        Ok(())
+    }
 }
 
 /// Turns what a section showed into edits once it has ended.

@@ -1,7 +1,7 @@
 //! Opus `a=fmtp` parameter edits (RFC 7587), DTX among them.
 
 use super::error::SdpError;
-use super::scan::{Fmtp, Kind, Scanner};
+use super::scan::{Fmtp, Line, MediaLine, Rtpmap, Visitor, scan};
 use super::splice::{Span, splice};
 
 /// Turns on Opus discontinuous transmission: `usedtx=1` on every Opus payload
@@ -238,27 +238,53 @@ impl Span for Edit<'_> {
 /// section ends. Payload-type sets are bitmasks, so hostile inputs with
 /// thousands of lines per section stay linear.
 fn find_edits(sdp: &str) -> Result<Vec<Edit<'_>>, SdpError> {
-    let mut edits = Vec::new();
-    let mut section = Section::default();
-    for item in Scanner::new(sdp) {
-        let (line, kind) = item?;
-        match kind {
-            Kind::Media(_) => section.flush(&mut edits),
-            // The first rtpmap of a payload type decides what it is.
-            Kind::Rtpmap(r) if section.mapped & bit(r.pt) == 0 => {
-                section.mapped |= bit(r.pt);
-                if r.name.eq_ignore_ascii_case("opus") {
-                    section.opus |= bit(r.pt);
-                    section.rtpmaps.push((r.pt, line.end(), line.eol));
-                }
-            }
-            Kind::Fmtp(f) if section.opus & bit(f.pt) != 0 => section.edit(f, &mut edits),
-            Kind::Fmtp(f) if section.mapped & bit(f.pt) == 0 => section.pending.push(f),
-            _ => {}
-        }
-    }
+    let mut finder = Finder::default();
+    scan(sdp, &mut finder)?;
+    let Finder {
+        mut section,
+        mut edits,
+    } = finder;
     section.flush(&mut edits);
     Ok(edits)
+}
+
+#[derive(Default)]
+struct Finder<'a> {
+    section: Section<'a>,
+    edits: Vec<Edit<'a>>,
+}
+
+impl<'a> Visitor<'a> for Finder<'a> {
+    #[inline(always)]
+    fn media(&mut self, _: Line, _: MediaLine<'a>) -> Result<(), SdpError> {
+        self.section.flush(&mut self.edits);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn rtpmap(&mut self, line: Line, r: Rtpmap<'a>) -> Result<(), SdpError> {
+        let section = &mut self.section;
+        // The first rtpmap of a payload type decides what it is.
+        if section.mapped & bit(r.pt) == 0 {
+            section.mapped |= bit(r.pt);
+            if r.name.eq_ignore_ascii_case("opus") {
+                section.opus |= bit(r.pt);
+                section.rtpmaps.push((r.pt, line.end(), line.eol));
+            }
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn fmtp(&mut self, _: Line, f: Fmtp<'a>) -> Result<(), SdpError> {
+        let section = &mut self.section;
+        if section.opus & bit(f.pt) != 0 {
+            section.edit(f, &mut self.edits);
+        } else if section.mapped & bit(f.pt) == 0 {
+            section.pending.push(f);
+        }
+        Ok(())
+    }
 }
 
 /// What the current media section has shown so far.

@@ -1,35 +1,58 @@
 //! The single forward pass every other SDP function is built on: splits lines
-//! (keeping their endings), validates the structure as it goes, and
-//! classifies the few line kinds the edits care about. It only borrows.
+//! (keeping their endings), validates the structure as it goes, and hands
+//! the few line kinds the edits and readers care about to a [`Visitor`]. It
+//! only borrows.
+//!
+//! Every SDP function pays for this pass, so it is written for speed: lines
+//! come from 64-byte newline bitmasks, a line's first eight bytes are read
+//! as one word that both checks `<letter>=` and recognises `a=rtpmap` and
+//! `a=fmtp`, and the visitor is inlined into the loop.
 
 use super::error::{Malformed, SdpError};
 
-/// One line of the input. `text` excludes the line ending, `eol` is the
-/// ending exactly as found (`"\r\n"`, `"\n"` or `""` on a final line).
+/// One line of the input: `start..text_end` is its text, without the line
+/// ending; `eol` is the ending exactly as found (`"\r\n"`, `"\n"` or `""` on
+/// a final line).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Line<'a> {
+pub(crate) struct Line {
     pub start: usize,
-    pub text: &'a str,
-    pub eol: &'a str,
+    pub text_end: usize,
+    pub eol: &'static str,
 }
 
-impl Line<'_> {
+impl Line {
     /// Offset just past the line ending.
     pub fn end(&self) -> usize {
-        self.start + self.text.len() + self.eol.len()
+        self.text_end + self.eol.len()
     }
 }
 
-/// What a line is, as far as the edits and readers need to know.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Kind<'a> {
-    Media(MediaLine<'a>),
-    Rtpmap(Rtpmap<'a>),
-    Fmtp(Fmtp<'a>),
-    /// Any other `a=` line; the text after `a=`.
-    Attribute(&'a str),
-    Other,
+/// What a pass over an SDP does with the lines it recognises. Every line is
+/// checked whether or not its method is overridden.
+pub(crate) trait Visitor<'a> {
+    /// An `m=` line.
+    fn media(&mut self, _line: Line, _media: MediaLine<'a>) -> Result<(), SdpError> {
+        Ok(())
+    }
+
+    /// An `a=rtpmap` line in an RTP media section.
+    fn rtpmap(&mut self, _line: Line, _rtpmap: Rtpmap<'a>) -> Result<(), SdpError> {
+        Ok(())
+    }
+
+    /// An `a=fmtp` line in an RTP media section.
+    fn fmtp(&mut self, _line: Line, _fmtp: Fmtp<'a>) -> Result<(), SdpError> {
+        Ok(())
+    }
+
+    /// Any other `a=` line, with the text after `a=`.
+    fn attribute(&mut self, _line: Line, _value: &'a str) -> Result<(), SdpError> {
+        Ok(())
+    }
 }
+
+/// The visitor of [`validate`](super::validate): checking is all it does.
+impl Visitor<'_> for () {}
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MediaLine<'a> {
@@ -61,130 +84,113 @@ pub(crate) struct Fmtp<'a> {
     pub spaced: bool,
 }
 
-/// Yields the offset of every `\n`, finding all newlines of a 32-byte block
-/// at once. SDP lines are short, so restarting a byte search per line cost
-/// more than everything else the edits do.
-struct Newlines<'a> {
-    bytes: &'a [u8],
-    /// Offset of the block `mask` describes.
-    base: usize,
-    /// Bit `i` set when `bytes[base + i]` is a newline.
-    mask: u32,
-}
+/// Bytes per newline bitmask.
+const BLOCK: usize = 64;
 
-impl<'a> Newlines<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        let mask = block_mask(bytes);
-        Self {
-            bytes,
-            base: 0,
-            mask,
-        }
-    }
-}
-
-impl Iterator for Newlines<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            self.base += BLOCK;
-            let rest = self.bytes.get(self.base..)?;
-            if rest.is_empty() {
-                return None;
-            }
-            self.mask = block_mask(rest);
-        }
-        let at = self.base + self.mask.trailing_zeros() as usize;
-        self.mask &= self.mask - 1;
-        Some(at)
-    }
-}
-
-const BLOCK: usize = 32;
-
-/// Newline bitmask of the first (up to) 32 bytes of `bytes`.
-#[inline]
-fn block_mask(bytes: &[u8]) -> u32 {
-    match bytes.first_chunk::<BLOCK>() {
-        Some(block) => full_block_mask(block),
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(0, |mask, (i, &b)| mask | u32::from(b == b'\n') << i),
-    }
-}
-
+/// Bit `i` set when `block[i]` is a newline.
 #[cfg(target_arch = "x86_64")]
-#[inline]
-fn full_block_mask(block: &[u8; BLOCK]) -> u32 {
+#[inline(always)]
+fn newline_mask(block: &[u8; BLOCK]) -> u64 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };
-    // SAFETY: SSE2 is part of the x86_64 baseline, so the intrinsics are
-    // always available; both loads read 16 bytes inside the 32-byte array,
-    // and `loadu` has no alignment requirement.
-    let (low, high) = unsafe {
-        let newline = _mm_set1_epi8(b'\n' as i8);
-        let ptr = block.as_ptr().cast::<__m128i>();
-        let low = _mm_cmpeq_epi8(_mm_loadu_si128(ptr), newline);
-        let high = _mm_cmpeq_epi8(_mm_loadu_si128(ptr.add(1)), newline);
-        (
-            _mm_movemask_epi8(low) as u32 & 0xffff,
-            _mm_movemask_epi8(high) as u32 & 0xffff,
-        )
-    };
-    low | high << 16
+    let ptr = block.as_ptr().cast::<__m128i>();
+    let mut mask = 0;
+    for i in 0..4 {
+        // SAFETY: SSE2 is part of the x86_64 baseline; each load reads 16
+        // bytes inside the 64-byte array, and `loadu` needs no alignment.
+        let bits = unsafe {
+            let newline = _mm_set1_epi8(b'\n' as i8);
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(ptr.add(i)), newline))
+        };
+        mask |= u64::from(bits as u16) << (16 * i);
+    }
+    mask
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn full_block_mask(block: &[u8; BLOCK]) -> u32 {
+#[inline(always)]
+fn newline_mask(block: &[u8; BLOCK]) -> u64 {
     block
         .iter()
         .enumerate()
-        .fold(0, |mask, (i, &b)| mask | u32::from(b == b'\n') << i)
+        .fold(0, |mask, (i, &b)| mask | u64::from(b == b'\n') << i)
 }
 
-/// Iterates over classified lines, stopping after the first error.
-pub(crate) struct Scanner<'a> {
+/// Checks every line of `sdp` in order, handing the recognised ones to
+/// `visitor`; stops at the first malformed line or visitor error.
+#[inline(always)]
+pub(crate) fn scan<'a>(sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(), SdpError> {
+    if sdp.is_empty() {
+        return Err(SdpError::at(sdp, 0, Malformed::Empty));
+    }
+    let mut scanner = Scanner {
+        sdp,
+        start: 0,
+        session_lines: 0,
+        in_media: false,
+        rtp: false,
+        visitor,
+    };
+    let bytes = sdp.as_bytes();
+    let mut base = 0;
+    while let Some(block) = bytes.get(base..).and_then(<[u8]>::first_chunk) {
+        scanner.block(base, newline_mask(block))?;
+        base += BLOCK;
+    }
+    if let Some(tail) = bytes.get(base..).filter(|tail| !tail.is_empty()) {
+        let mut padded = [0; BLOCK];
+        padded[..tail.len()].copy_from_slice(tail);
+        scanner.block(base, newline_mask(&padded))?;
+    }
+    scanner.finish()
+}
+
+struct Scanner<'a, 'v, V> {
     sdp: &'a str,
-    newlines: Newlines<'a>,
-    pos: usize,
-    last_start: usize,
+    /// Start of the line not yet seen.
+    start: usize,
     /// `o`, `s`, `t` seen in the session part, as bits 0..3.
     session_lines: u8,
     in_media: bool,
     rtp: bool,
-    done: bool,
+    visitor: &'v mut V,
 }
 
-impl<'a> Scanner<'a> {
-    pub fn new(sdp: &'a str) -> Self {
-        Self {
-            sdp,
-            newlines: Newlines::new(sdp.as_bytes()),
-            pos: 0,
-            last_start: 0,
-            session_lines: 0,
-            in_media: false,
-            rtp: false,
-            done: false,
+/// `a=rtpmap` and `a=fmtp:` as the first word of a line.
+const A_RTPMAP: u64 = u64::from_le_bytes(*b"a=rtpmap");
+const A_FMTP: u64 = u64::from_le_bytes(*b"a=fmtp:\0");
+const SEVEN_BYTES: u64 = 0x00ff_ffff_ffff_ffff;
+
+impl<'a, V: Visitor<'a>> Scanner<'a, '_, V> {
+    /// Handles every line ending in the block at `base` with newline bits `mask`.
+    #[inline(always)]
+    fn block(&mut self, base: usize, mut mask: u64) -> Result<(), SdpError> {
+        while mask != 0 {
+            let nl = base + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let start = std::mem::replace(&mut self.start, nl + 1);
+            self.line(start, nl)?;
         }
+        Ok(())
     }
 
-    #[inline(always)]
-    fn fail(
-        &mut self,
-        offset: usize,
-        reason: Malformed,
-    ) -> Option<Result<(Line<'a>, Kind<'a>), SdpError>> {
-        self.done = true;
-        Some(Err(SdpError::at(self.sdp, offset, reason)))
+    /// The last line if it has no newline, and the checks that need the end.
+    fn finish(mut self) -> Result<(), SdpError> {
+        let len = self.sdp.len();
+        if self.start < len {
+            self.line(self.start, len)?;
+        }
+        if !self.in_media
+            && let Some(missing) = self.missing_session_line()
+        {
+            let body = self.sdp.strip_suffix('\n').unwrap_or(self.sdp);
+            let last = body.rfind('\n').map_or(0, |nl| nl + 1);
+            return Err(SdpError::at(self.sdp, last, missing));
+        }
+        Ok(())
     }
 
-    #[inline(always)]
     fn missing_session_line(&self) -> Option<Malformed> {
         const NEEDED: [(u8, char); 3] = [(1, 'o'), (2, 's'), (4, 't')];
         NEEDED
@@ -193,104 +199,139 @@ impl<'a> Scanner<'a> {
             .map(|&(_, c)| Malformed::MissingSessionLine(c))
     }
 
+    /// The line from `start` to the newline at `end`, or to the end of the
+    /// input when `end` is its length.
     #[inline(always)]
-    fn classify(&mut self, line: &Line<'a>) -> Result<Kind<'a>, Malformed> {
-        let bytes = line.text.as_bytes();
-        if bytes.is_empty() {
-            return Err(Malformed::BlankLine);
-        }
-        if bytes.len() < 2 || !bytes[0].is_ascii_lowercase() || bytes[1] != b'=' {
-            return Err(Malformed::NotTypeValue);
-        }
-        let value = &line.text[2..];
-        if line.start == 0 {
-            return if line.text == "v=0" {
-                Ok(Kind::Other)
-            } else {
-                Err(Malformed::NotVersionZero)
+    fn line_at(&self, start: usize, end: usize) -> Line {
+        let bytes = self.sdp.as_bytes();
+        if end == bytes.len() {
+            return Line {
+                start,
+                text_end: end,
+                eol: "",
             };
         }
-        match bytes[0] {
-            b'a' if self.rtp => {
-                if let Some(rest) = strip_tag(value, b"rtpmap:") {
-                    return parse_rtpmap(rest)
-                        .map(Kind::Rtpmap)
-                        .map_err(Malformed::Rtpmap);
-                }
-                if let Some(rest) = strip_tag(value, b"fmtp:") {
-                    let offset = line.start + line.text.len() - rest.len();
-                    return parse_fmtp(rest, offset)
-                        .map(Kind::Fmtp)
-                        .map_err(Malformed::Fmtp);
-                }
-                Ok(Kind::Attribute(value))
+        // On a blank line the byte before the newline is the previous newline.
+        match bytes.get(end.wrapping_sub(1)) == Some(&b'\r') {
+            true => Line {
+                start,
+                text_end: end - 1,
+                eol: "\r\n",
+            },
+            false => Line {
+                start,
+                text_end: end,
+                eol: "\n",
+            },
+        }
+    }
+
+    /// The text of `line` from `offset` on. Such slices start after `=` and
+    /// end before a line ending, so they always fall on character
+    /// boundaries; `get` lets the unused ones vanish.
+    #[inline(always)]
+    fn text(&self, line: Line, offset: usize) -> &'a str {
+        self.sdp
+            .get(line.start + offset..line.text_end)
+            .unwrap_or_default()
+    }
+
+    #[inline(always)]
+    fn line(&mut self, start: usize, end: usize) -> Result<(), SdpError> {
+        let word = first_word(self.sdp.as_bytes(), start);
+        // Most lines are attributes: they take the shortest path.
+        if word as u16 != u16::from_le_bytes(*b"a=") || start == 0 {
+            return self.other_line(start, end, word);
+        }
+        if !self.rtp {
+            let line = self.line_at(start, end);
+            return self.visitor.attribute(line, self.text(line, 2));
+        }
+        let fail = |line: Line, reason| Err(SdpError::at(self.sdp, line.start, reason));
+        if word == A_RTPMAP && self.sdp.as_bytes().get(start + 8) == Some(&b':') {
+            let line = self.line_at(start, end);
+            let rtpmap = match self.sdp.as_bytes().get(start + 9..start + 25) {
+                Some(window) => quick_rtpmap(self.sdp, start + 9, window, line.text_end),
+                None => None,
+            };
+            if let Some(rtpmap) = rtpmap {
+                return self.visitor.rtpmap(line, rtpmap);
             }
-            b'a' => Ok(Kind::Attribute(value)),
+            return match parse_rtpmap(self.text(line, 9)) {
+                Ok(rtpmap) => self.visitor.rtpmap(line, rtpmap),
+                Err(reason) => fail(line, Malformed::Rtpmap(reason)),
+            };
+        }
+        if word & SEVEN_BYTES == A_FMTP {
+            let line = self.line_at(start, end);
+            return match parse_fmtp(self.text(line, 7), start + 7) {
+                Ok(fmtp) => self.visitor.fmtp(line, fmtp),
+                Err(reason) => fail(line, Malformed::Fmtp(reason)),
+            };
+        }
+        let line = self.line_at(start, end);
+        self.visitor.attribute(line, self.text(line, 2))
+    }
+
+    /// Every line but an attribute after the first line.
+    #[inline(never)]
+    fn other_line(&mut self, start: usize, end: usize, word: u64) -> Result<(), SdpError> {
+        let line = self.line_at(start, end);
+        let fail = |reason| Err(SdpError::at(self.sdp, start, reason));
+        let [first, second, ..] = word.to_le_bytes();
+        // A word read past a short line holds its ending, which fails here.
+        if !first.is_ascii_lowercase() || second != b'=' {
+            return fail(match line.text_end - start {
+                0 => Malformed::BlankLine,
+                _ => Malformed::NotTypeValue,
+            });
+        }
+        if start == 0 {
+            return match (first, self.text(line, 2)) {
+                (b'v', "0") => Ok(()),
+                _ => fail(Malformed::NotVersionZero),
+            };
+        }
+        match first {
+            b'a' => self.visitor.attribute(line, self.text(line, 2)),
             b'm' => {
                 if !self.in_media
                     && let Some(missing) = self.missing_session_line()
                 {
-                    return Err(missing);
+                    return fail(missing);
                 }
-                let offset = line.start + 2;
-                let media = parse_media(value, offset).map_err(Malformed::MediaLine)?;
+                let media = match parse_media(self.text(line, 2), start + 2) {
+                    Ok(media) => media,
+                    Err(reason) => return fail(Malformed::MediaLine(reason)),
+                };
                 self.in_media = true;
                 self.rtp = media.rtp;
-                Ok(Kind::Media(media))
+                self.visitor.media(line, media)
             }
-            b'v' => Err(Malformed::RepeatedVersion),
-            b'o' if !self.in_media => {
-                self.session_lines |= 1;
-                Ok(Kind::Other)
+            b'v' => fail(Malformed::RepeatedVersion),
+            b'o' | b's' | b't' if !self.in_media => {
+                self.session_lines |= match first {
+                    b'o' => 1,
+                    b's' => 2,
+                    _ => 4,
+                };
+                Ok(())
             }
-            b's' if !self.in_media => {
-                self.session_lines |= 2;
-                Ok(Kind::Other)
-            }
-            b't' if !self.in_media => {
-                self.session_lines |= 4;
-                Ok(Kind::Other)
-            }
-            _ => Ok(Kind::Other),
+            _ => Ok(()),
         }
     }
 }
 
-impl<'a> Iterator for Scanner<'a> {
-    type Item = Result<(Line<'a>, Kind<'a>), SdpError>;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let len = self.sdp.len();
-        if self.pos >= len {
-            self.done = true;
-            if len == 0 {
-                return self.fail(0, Malformed::Empty);
-            }
-            if !self.in_media
-                && let Some(missing) = self.missing_session_line()
-            {
-                return self.fail(self.last_start, missing);
-            }
-            return None;
-        }
-        let start = self.pos;
-        let (text, eol) = match self.newlines.next() {
-            Some(nl) if nl > start && self.sdp.as_bytes()[nl - 1] == b'\r' => {
-                (&self.sdp[start..nl - 1], "\r\n")
-            }
-            Some(nl) => (&self.sdp[start..nl], "\n"),
-            None => (&self.sdp[start..], ""),
-        };
-        let line = Line { start, text, eol };
-        self.pos = line.end();
-        self.last_start = start;
-        match self.classify(&line) {
-            Ok(kind) => Some(Ok((line, kind))),
-            Err(reason) => self.fail(start, reason),
+/// The eight bytes at `at`, zero-padded past the end of the input.
+#[inline(always)]
+fn first_word(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
+        None => {
+            let mut word = [0; 8];
+            let rest = bytes.get(at..).unwrap_or_default();
+            word[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(word)
         }
     }
 }
@@ -300,12 +341,6 @@ impl<'a> Iterator for Scanner<'a> {
 fn split_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
     let at = s.bytes().position(|b| b == byte)?;
     Some((&s[..at], &s[at + 1..]))
-}
-
-/// `strip_prefix` with a fixed-size compare the optimiser keeps inline.
-#[inline(always)]
-fn strip_tag<'a, const N: usize>(value: &'a str, tag: &[u8; N]) -> Option<&'a str> {
-    (value.as_bytes().first_chunk::<N>() == Some(tag)).then(|| &value[N..])
 }
 
 /// A payload type: 1 to 3 digits, at most 127.
@@ -334,37 +369,38 @@ fn parse_number<T: TryFrom<u64>>(s: &str) -> Option<T> {
 /// Whether every space-separated token is a payload type, in one byte loop.
 fn payload_types_ok(formats: &str) -> bool {
     let (mut value, mut digits) = (0u32, 0u32);
-    for b in formats.bytes().chain([b' ']) {
-        match b {
-            b'0'..=b'9' if digits < 3 => {
-                value = value * 10 + u32::from(b - b'0');
-                digits += 1;
-            }
-            b' ' if value <= 127 => (value, digits) = (0, 0),
-            _ => return false,
+    for &b in formats.as_bytes() {
+        let digit = b.wrapping_sub(b'0');
+        if digit < 10 {
+            // Exact while `digits <= 3`, which is all that is accepted.
+            value = value.wrapping_mul(10).wrapping_add(u32::from(digit));
+            digits += 1;
+        } else if b == b' ' && digits <= 3 && value <= 127 {
+            (value, digits) = (0, 0);
+        } else {
+            return false;
         }
     }
-    true
+    digits <= 3 && value <= 127
 }
 
 fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str> {
-    let mut fields = value.splitn(4, ' ');
-    let media = fields
-        .next()
-        .filter(|m| !m.is_empty())
-        .ok_or("missing media type")?;
-    let port = fields.next().ok_or("missing port")?;
+    let (media, rest) = split_field(value);
+    if media.is_empty() {
+        return Err("missing media type");
+    }
+    let (port, rest) = split_field(rest.ok_or("missing port")?);
     let port = split_byte(port, b'/').map_or(port, |(p, _)| p);
     let port = parse_number(port).ok_or("port is not a number 0..=65535")?;
-    let protocol = fields
-        .next()
-        .filter(|p| !p.is_empty())
-        .ok_or("missing protocol")?;
-    let formats = fields.next().unwrap_or("");
-    if formats.trim_matches(' ').is_empty() {
+    let (protocol, formats) = split_field(rest.ok_or("missing protocol")?);
+    let formats = formats.unwrap_or_default();
+    if protocol.is_empty() {
+        return Err("missing protocol");
+    }
+    if formats.bytes().all(|b| b == b' ') {
         return Err("no formats");
     }
-    let rtp = protocol.contains("RTP/");
+    let rtp = protocol.as_bytes().windows(4).any(|w| w == b"RTP/");
     if rtp && !payload_types_ok(formats) {
         return Err("format is not a payload type 0..=127");
     }
@@ -378,41 +414,196 @@ fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str
     })
 }
 
+/// The text up to the first space, and the rest after it if there is one.
+fn split_field(s: &str) -> (&str, Option<&str>) {
+    match split_byte(s, b' ') {
+        Some((field, rest)) => (field, Some(rest)),
+        None => (s, None),
+    }
+}
+
+const PT: &str = "payload type is not a number 0..=127";
+
+/// A payload type of 1 to 3 digits at the start of `b`, and its length;
+/// the byte after it is not a digit.
+#[inline(always)]
+fn leading_pt(b: &[u8]) -> Option<(u8, usize)> {
+    let (value, len) = leading_digits(b, 3);
+    let pt = u8::try_from(value)
+        .ok()
+        .filter(|&pt| len > 0 && pt <= 127)?;
+    match b.get(len) {
+        Some(d) if d.is_ascii_digit() => None,
+        _ => Some((pt, len)),
+    }
+}
+
+/// The value of the (at most `max`) ASCII digits at the start of `b`, and
+/// how many there are.
+#[inline(always)]
+fn leading_digits(b: &[u8], max: usize) -> (u64, usize) {
+    let mut value = 0;
+    let mut len = 0;
+    while len < max
+        && let Some(&d) = b.get(len)
+        && d.is_ascii_digit()
+    {
+        value = value * 10 + u64::from(d - b'0');
+        len += 1;
+    }
+    (value, len)
+}
+
+/// [`parse_rtpmap`] for the usual line, done on bitmasks of a 16-byte
+/// `window` starting at `at` in `sdp` (the text after `a=rtpmap:`), with the
+/// text ending at `end`. `None` hands the line to [`parse_rtpmap`]: longer
+/// lines, more than 8 clock digits, trailing spaces and every error.
+#[inline(always)]
+fn quick_rtpmap<'a>(sdp: &'a str, at: usize, window: &[u8], end: usize) -> Option<Rtpmap<'a>> {
+    let window: &[u8; 16] = window.try_into().ok()?;
+    let len = end.checked_sub(at).filter(|&len| len <= 16)?;
+    let (spaces, slashes, digits) = byte_classes(window);
+    let inside = (1u32 << len) - 1;
+    let (spaces, slashes, digits) = (spaces & inside, slashes & inside, digits & inside);
+    // `<pt> `: 1 to 3 digits before the first space.
+    let space = spaces.trailing_zeros() as usize;
+    let pt_digits = (1u32 << space.min(31)) - 1;
+    if !(1..=3).contains(&space) || digits & pt_digits != pt_digits {
+        return None;
+    }
+    // `<name>/`: not empty, up to the first slash.
+    let slash = space + 1 + (slashes >> (space + 1)).trailing_zeros() as usize;
+    if slash >= len || slash == space + 1 {
+        return None;
+    }
+    // `<clock>[/<channels>]`
+    let clock_at = slash + 1;
+    let clock_len = (!(digits >> clock_at)).trailing_zeros() as usize;
+    let after = clock_at + clock_len;
+    if clock_len == 0 || clock_len > 8 {
+        return None;
+    }
+    let word = u128::from_le_bytes(*window);
+    let channels = if after == len {
+        None
+    } else {
+        let count_at = after + 1;
+        let count_len = (!(digits >> count_at.min(31))).trailing_zeros() as usize;
+        if slashes >> after & 1 == 0 || !(1..=8).contains(&count_len) || count_at + count_len != len
+        {
+            return None;
+        }
+        Some(u16::try_from(swar_number(word, count_at, count_len)).ok()?)
+    };
+    let pt = u8::try_from(swar_number(word, 0, space))
+        .ok()
+        .filter(|&pt| pt <= 127)?;
+    Some(Rtpmap {
+        pt,
+        name: sdp.get(at + space + 1..at + slash)?,
+        clock_rate: swar_number(word, clock_at, clock_len),
+        channels,
+    })
+}
+
+/// Bitmasks of the spaces, slashes and ASCII digits in `window`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn byte_classes(window: &[u8; 16]) -> (u32, u32, u32) {
+    use std::arch::x86_64::{
+        _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8,
+        _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads the
+    // 16 bytes of the array without alignment requirement.
+    unsafe {
+        let x = _mm_loadu_si128(window.as_ptr().cast());
+        let mask = |v| _mm_movemask_epi8(v) as u32;
+        let spaces = mask(_mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8)));
+        let slashes = mask(_mm_cmpeq_epi8(x, _mm_set1_epi8(b'/' as i8)));
+        let at_least_0 = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(b'0' as i8)), x);
+        let at_most_9 = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(b'9' as i8)), x);
+        (spaces, slashes, mask(_mm_and_si128(at_least_0, at_most_9)))
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn byte_classes(window: &[u8; 16]) -> (u32, u32, u32) {
+    window
+        .iter()
+        .enumerate()
+        .fold((0, 0, 0), |(sp, sl, dg), (i, &b)| {
+            let bit = |hit: bool| u32::from(hit) << i;
+            (
+                sp | bit(b == b' '),
+                sl | bit(b == b'/'),
+                dg | bit(b.is_ascii_digit()),
+            )
+        })
+}
+
+/// The value of the `len` (1 to 8) ASCII digits at byte `at` of `word`,
+/// combined pairwise in three multiplications.
+#[inline(always)]
+fn swar_number(word: u128, at: usize, len: usize) -> u32 {
+    let digits = (word >> (8 * at)) as u64 & (u64::MAX >> (64 - 8 * len));
+    // Digits are at least `0`, so the subtraction never borrows; shifting
+    // them to the top adds leading zeros.
+    let zeros = 0x3030_3030_3030_3030 & (u64::MAX >> (64 - 8 * len));
+    let v = (digits - zeros) << (64 - 8 * len);
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
+    let v = (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff;
+    v as u32
+}
+
+/// `<pt> <name>/<clock>[/<channels>]`.
+#[inline(always)]
 fn parse_rtpmap(rest: &str) -> Result<Rtpmap<'_>, &'static str> {
     const CLOCK: &str = "clock rate is not a number";
     const CHANNELS: &str = "channel count is not a number";
-    let (pt, encoding) = split_byte(rest, b' ').ok_or("missing encoding")?;
-    let pt = parse_pt(pt).ok_or("payload type is not a number 0..=127")?;
-    let (name, rates) = split_byte(encoding, b'/').ok_or(CLOCK)?;
-    if name.is_empty() {
+    let b = rest.as_bytes();
+    let pt = match leading_pt(b) {
+        Some((pt, len)) if b.get(len) == Some(&b' ') => Some((pt, len)),
+        _ => None,
+    };
+    let Some((pt, len)) = pt else {
+        return Err(if b.contains(&b' ') {
+            PT
+        } else {
+            "missing encoding"
+        });
+    };
+    let name_start = len + 1;
+    let after_name = b.get(name_start..).unwrap_or_default();
+    let slash = after_name.iter().position(|&c| c == b'/').ok_or(CLOCK)?;
+    if slash == 0 {
         return Err("missing encoding name");
     }
+    let name = rest.get(name_start..name_start + slash).unwrap_or_default();
+    let mut rates = after_name.get(slash + 1..).unwrap_or_default();
     // Browsers never pad, but trailing spaces are harmless.
-    let rates = match rates.as_bytes().last() {
-        Some(b' ') => rates.trim_end_matches(' '),
-        _ => rates,
-    };
-    // One pass over `<clock>[/<channels>]`, the hottest field of an offer.
-    let (mut clock, mut channels, mut digits, mut slash) = (0u64, 0u64, 0u32, false);
-    for b in rates.bytes() {
-        match b {
-            b'0'..=b'9' if digits < 10 => {
-                let n = if slash { &mut channels } else { &mut clock };
-                *n = *n * 10 + u64::from(b - b'0');
-                digits += 1;
-            }
-            b'/' if !slash && digits > 0 => (slash, digits) = (true, 0),
-            _ => return Err(if slash { CHANNELS } else { CLOCK }),
-        }
+    while let [head @ .., b' '] = rates {
+        rates = head;
     }
+    let (clock, digits) = leading_digits(rates, 10);
     if digits == 0 {
-        return Err(if slash { CHANNELS } else { CLOCK });
+        return Err(CLOCK);
     }
-    let clock_rate = u32::try_from(clock).map_err(|_| CLOCK)?;
-    let channels = match slash {
-        true => Some(u16::try_from(channels).map_err(|_| CHANNELS)?),
-        false => None,
+    let channels = match rates.get(digits..).unwrap_or_default() {
+        [] => None,
+        [b'/', count @ ..] => match leading_digits(count, 10) {
+            (channels, digits) if digits > 0 && digits == count.len() => Some(channels),
+            _ => return Err(CHANNELS),
+        },
+        _ => return Err(CLOCK),
     };
+    let clock_rate = u32::try_from(clock).map_err(|_| CLOCK)?;
+    let channels = channels
+        .map(u16::try_from)
+        .transpose()
+        .map_err(|_| CHANNELS)?;
     Ok(Rtpmap {
         pt,
         name,
@@ -421,17 +612,105 @@ fn parse_rtpmap(rest: &str) -> Result<Rtpmap<'_>, &'static str> {
     })
 }
 
-/// `rest_start` is the offset of `rest` in the input.
+/// `<pt>[ <params>]`; `rest_start` is the offset of `rest` in the input.
+#[inline(always)]
 fn parse_fmtp(rest: &str, rest_start: usize) -> Result<Fmtp<'_>, &'static str> {
-    let (pt, params, spaced) = match split_byte(rest, b' ') {
-        Some((pt, params)) => (pt, params, true),
-        None => (rest, "", false),
+    let b = rest.as_bytes();
+    let (pt, len) = leading_pt(b).ok_or(PT)?;
+    let spaced = match b.get(len) {
+        Some(b' ') => true,
+        None => false,
+        Some(_) => return Err(PT),
     };
-    let pt = parse_pt(pt).ok_or("payload type is not a number 0..=127")?;
+    let params_at = len + usize::from(spaced);
     Ok(Fmtp {
         pt,
-        params,
-        params_start: rest_start + rest.len() - params.len(),
+        params: rest.get(params_at..).unwrap_or_default(),
+        params_start: rest_start + params_at,
         spaced,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The word-sized rtpmap parser must agree with the byte loop wherever it
+    /// answers, and answer for the lines browsers write.
+    fn quick_agrees(rest: &str) -> Option<bool> {
+        // Padding past the line stands for the bytes that follow it.
+        let sdp = format!("{rest}\r\nm=audio 9 RTP/AVP 0 0 0 0 0 0 0 0\r\n");
+        let window = sdp.as_bytes().get(..16)?;
+        let quick = quick_rtpmap(&sdp, 0, window, rest.len());
+        let full = parse_rtpmap(rest);
+        if let Some(q) = quick {
+            let f = full.expect("quick accepted what the full parser rejects");
+            assert_eq!(
+                (q.pt, q.name, q.clock_rate, q.channels),
+                (f.pt, f.name, f.clock_rate, f.channels),
+                "{rest:?}"
+            );
+        }
+        Some(quick.is_some())
+    }
+
+    #[test]
+    fn quick_rtpmap_takes_browser_lines() {
+        for rest in [
+            "111 opus/48000/2",
+            "96 VP8/90000",
+            "0 PCMU/8000",
+            "63 red/48000/2",
+            "127 x/1/65535",
+            "9 G722/99999999",
+        ] {
+            assert_eq!(quick_agrees(rest), Some(true), "{rest}");
+        }
+        // Left to the byte loop: too long, padded, too many digits, errors.
+        for rest in [
+            "126 telephone-event/8000",
+            "96 VP8/90000 ",
+            "9 G722/123456789",
+            "128 x/90000",
+            "96 /90000",
+            "96 VP8/",
+            "96 VP8/90000/",
+            "96 VP8/90000/x",
+            "1 a/1/65536",
+        ] {
+            assert_eq!(quick_agrees(rest), Some(false), "{rest}");
+        }
+    }
+
+    #[test]
+    fn swar_number_reads_one_to_eight_digits() {
+        for n in [0u32, 7, 42, 127, 8000, 48000, 90000, 1234567, 99_999_999] {
+            let text = format!("ab{n}xyz----------------");
+            let word = u128::from_le_bytes(text.as_bytes()[..16].try_into().unwrap());
+            assert_eq!(swar_number(word, 2, n.to_string().len()), n);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn quick_rtpmap_never_disagrees(rest in "[0-9]{0,4}[ /]?[a-zA-Z0-9 /-]{0,14}") {
+            quick_agrees(&rest);
+        }
+
+        #[test]
+        fn quick_rtpmap_never_disagrees_on_near_misses(
+            pt in "[0-9]{1,4}",
+            name in "[a-zA-Z0-9 -]{0,6}",
+            clock in "[0-9]{0,10}",
+            channels in proptest::option::of("[0-9 /]{0,6}"),
+        ) {
+            let rest = match channels {
+                Some(c) => format!("{pt} {name}/{clock}/{c}"),
+                None => format!("{pt} {name}/{clock}"),
+            };
+            quick_agrees(&rest);
+        }
+    }
 }
