@@ -21,6 +21,7 @@
 //! # Ok::<(), sdp::SdpError>(())
 //! ```
 
+mod bits;
 mod codec;
 mod error;
 mod opus;

@@ -8,6 +8,9 @@
 //! as one word that both checks `<letter>=` and recognises `a=rtpmap` and
 //! `a=fmtp`, and the visitor is inlined into the loop.
 
+#[cfg(target_arch = "x86_64")]
+use super::bits::Avx2;
+use super::bits::{BLOCK, Baseline, NewlineMask, byte_classes, swar_number};
 use super::error::{Malformed, SdpError};
 
 /// One line of the input: `start..text_end` is its text, without the line
@@ -84,43 +87,34 @@ pub(crate) struct Fmtp<'a> {
     pub spaced: bool,
 }
 
-/// Bytes per newline bitmask.
-const BLOCK: usize = 64;
-
-/// Bit `i` set when `block[i]` is a newline.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn newline_mask(block: &[u8; BLOCK]) -> u64 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    let ptr = block.as_ptr().cast::<__m128i>();
-    let mut mask = 0;
-    for i in 0..4 {
-        // SAFETY: SSE2 is part of the x86_64 baseline; each load reads 16
-        // bytes inside the 64-byte array, and `loadu` needs no alignment.
-        let bits = unsafe {
-            let newline = _mm_set1_epi8(b'\n' as i8);
-            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(ptr.add(i)), newline))
-        };
-        mask |= u64::from(bits as u16) << (16 * i);
-    }
-    mask
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn newline_mask(block: &[u8; BLOCK]) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .fold(0, |mask, (i, &b)| mask | u64::from(b == b'\n') << i)
-}
-
 /// Checks every line of `sdp` in order, handing the recognised ones to
 /// `visitor`; stops at the first malformed line or visitor error.
-#[inline(always)]
 pub(crate) fn scan<'a>(sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(), SdpError> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(avx2) = Avx2::detect() {
+        return scan_avx2(avx2, sdp, visitor);
+    }
+    scan_with(Baseline, sdp, visitor)
+}
+
+/// [`scan_with`] compiled for AVX2, which also gives the line loop BMI1's
+/// bit instructions. The token proves the CPU has both.
+#[cfg(target_arch = "x86_64")]
+fn scan_avx2<'a>(avx2: Avx2, sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(), SdpError> {
+    #[target_feature(enable = "avx2,bmi1")]
+    fn run<'a>(avx2: Avx2, sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(), SdpError> {
+        scan_with(avx2, sdp, visitor)
+    }
+    // SAFETY: an `Avx2` token only exists once AVX2 and BMI1 were detected.
+    unsafe { run(avx2, sdp, visitor) }
+}
+
+#[inline(always)]
+fn scan_with<'a>(
+    newlines: impl NewlineMask,
+    sdp: &'a str,
+    visitor: &mut impl Visitor<'a>,
+) -> Result<(), SdpError> {
     if sdp.is_empty() {
         return Err(SdpError::at(sdp, 0, Malformed::Empty));
     }
@@ -135,13 +129,13 @@ pub(crate) fn scan<'a>(sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(
     let bytes = sdp.as_bytes();
     let mut base = 0;
     while let Some(block) = bytes.get(base..).and_then(<[u8]>::first_chunk) {
-        scanner.block(base, newline_mask(block))?;
+        scanner.block(base, newlines.mask(block))?;
         base += BLOCK;
     }
     if let Some(tail) = bytes.get(base..).filter(|tail| !tail.is_empty()) {
         let mut padded = [0; BLOCK];
         padded[..tail.len()].copy_from_slice(tail);
-        scanner.block(base, newline_mask(&padded))?;
+        scanner.block(base, newlines.mask(&padded))?;
     }
     scanner.finish()
 }
@@ -506,58 +500,6 @@ fn quick_rtpmap<'a>(sdp: &'a str, at: usize, window: &[u8], end: usize) -> Optio
     })
 }
 
-/// Bitmasks of the spaces, slashes and ASCII digits in `window`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn byte_classes(window: &[u8; 16]) -> (u32, u32, u32) {
-    use std::arch::x86_64::{
-        _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8,
-        _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads the
-    // 16 bytes of the array without alignment requirement.
-    unsafe {
-        let x = _mm_loadu_si128(window.as_ptr().cast());
-        let mask = |v| _mm_movemask_epi8(v) as u32;
-        let spaces = mask(_mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8)));
-        let slashes = mask(_mm_cmpeq_epi8(x, _mm_set1_epi8(b'/' as i8)));
-        let at_least_0 = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(b'0' as i8)), x);
-        let at_most_9 = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(b'9' as i8)), x);
-        (spaces, slashes, mask(_mm_and_si128(at_least_0, at_most_9)))
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn byte_classes(window: &[u8; 16]) -> (u32, u32, u32) {
-    window
-        .iter()
-        .enumerate()
-        .fold((0, 0, 0), |(sp, sl, dg), (i, &b)| {
-            let bit = |hit: bool| u32::from(hit) << i;
-            (
-                sp | bit(b == b' '),
-                sl | bit(b == b'/'),
-                dg | bit(b.is_ascii_digit()),
-            )
-        })
-}
-
-/// The value of the `len` (1 to 8) ASCII digits at byte `at` of `word`,
-/// combined pairwise in three multiplications.
-#[inline(always)]
-fn swar_number(word: u128, at: usize, len: usize) -> u32 {
-    let digits = (word >> (8 * at)) as u64 & (u64::MAX >> (64 - 8 * len));
-    // Digits are at least `0`, so the subtraction never borrows; shifting
-    // them to the top adds leading zeros.
-    let zeros = 0x3030_3030_3030_3030 & (u64::MAX >> (64 - 8 * len));
-    let v = (digits - zeros) << (64 - 8 * len);
-    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
-    let v = (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff;
-    v as u32
-}
-
 /// `<pt> <name>/<clock>[/<channels>]`.
 #[inline(always)]
 fn parse_rtpmap(rest: &str) -> Result<Rtpmap<'_>, &'static str> {
@@ -693,7 +635,63 @@ mod tests {
         }
     }
 
+    /// Writes down every visit, so two scans can be compared.
+    #[derive(Default, PartialEq, Debug)]
+    struct Record(Vec<String>);
+
+    impl Record {
+        fn note(&mut self, line: Line, what: impl std::fmt::Debug) -> Result<(), SdpError> {
+            self.0.push(format!("{line:?} {what:?}"));
+            Ok(())
+        }
+    }
+
+    impl<'a> Visitor<'a> for Record {
+        fn media(&mut self, line: Line, m: MediaLine<'a>) -> Result<(), SdpError> {
+            self.note(line, m)
+        }
+        fn rtpmap(&mut self, line: Line, r: Rtpmap<'a>) -> Result<(), SdpError> {
+            self.note(line, r)
+        }
+        fn fmtp(&mut self, line: Line, f: Fmtp<'a>) -> Result<(), SdpError> {
+            self.note(line, f)
+        }
+        fn attribute(&mut self, line: Line, value: &'a str) -> Result<(), SdpError> {
+            self.note(line, value)
+        }
+    }
+
+    /// The CPU-specific scan and the baseline one see the same lines and
+    /// reach the same verdict.
+    fn same_on_every_cpu_path(sdp: &str) {
+        let (mut fast, mut baseline) = (Record::default(), Record::default());
+        let fast_result = scan(sdp, &mut fast);
+        let baseline_result = scan_with(Baseline, sdp, &mut baseline);
+        assert_eq!(fast_result, baseline_result);
+        assert_eq!(fast, baseline);
+    }
+
+    #[test]
+    fn cpu_paths_agree_on_fixtures() {
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sdp");
+        for entry in std::fs::read_dir(fixtures).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+            same_on_every_cpu_path(&text);
+            // Cut anywhere, including inside a block and inside a line.
+            for cut in (0..text.len()).step_by(61) {
+                same_on_every_cpu_path(&text[..cut]);
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn cpu_paths_agree(lines in proptest::collection::vec("[amvost]=[a-z0-9:/ ]{0,80}", 0..40), crlf: bool) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let sdp = format!("v=0{eol}o=- 1 1 IN IP4 0.0.0.0{eol}s=-{eol}t=0 0{eol}m=audio 9 RTP/AVP 0{eol}{}", lines.join(eol));
+            same_on_every_cpu_path(&sdp);
+        }
+
         #[test]
         fn quick_rtpmap_never_disagrees(rest in "[0-9]{0,4}[ /]?[a-zA-Z0-9 /-]{0,14}") {
             quick_agrees(&rest);
