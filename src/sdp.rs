@@ -35,3 +35,11 @@ pub use opus::{OpusSettings, disable_opus_dtx, enable_opus_dtx};
 pub use read::{
     Codec, Direction, MediaKind, MediaSection, Msid, ParsedSdp, Rid, RidDirection, parse, validate,
 };
+
+/// Fuzzing hook (`cfg(fuzzing)`, set by cargo-fuzz): panics where the
+/// scanner's fast paths disagree with its reference paths on `sdp`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_consistency(sdp: &str) {
+    scan::check::consistent(sdp);
+}

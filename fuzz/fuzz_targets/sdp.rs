@@ -1,6 +1,8 @@
 //! Every SDP entry point on arbitrary input: no panics, no quadratic blow-up
-//! (libFuzzer's -timeout catches slow inputs), and edits that succeed are
-//! idempotent and produce SDP that validates.
+//! (libFuzzer's -timeout catches slow inputs), edits that succeed are
+//! idempotent and produce SDP that validates, and the scanner's fast paths
+//! (AVX2 or SSE2 newline masks, the bitmask rtpmap parser) agree with its
+//! byte loops.
 //!
 //! Seed and run from the repository root (stable toolchains need
 //! `RUSTC_BOOTSTRAP=1` for the sanitizer flags cargo-fuzz passes):
@@ -35,6 +37,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    // The SIMD and word-sized fast paths against the byte loops.
+    sdp::fuzz_consistency(text);
     let valid = sdp::validate(text).is_ok();
     assert_eq!(sdp::parse(text).is_ok(), valid);
     for edit in EDITS {
