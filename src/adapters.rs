@@ -223,7 +223,7 @@ pub struct CloseAdaptersResult {
 /// item succeeds the service answers HTTP 503 with the per-item errors; that is returned as
 /// `Ok` as well, with an empty success list and every item in `failed`, so a batch is read the
 /// same way whatever happened to it. A 503 that lists no items (say, from a proxy) and any
-/// other error status are [`Error::Api`](crate::Error::Api).
+/// other error status are [`Error::Api`].
 ///
 /// ```
 /// use cloudflare_calls::{Client, Config};

@@ -4,9 +4,11 @@
 //! only borrows.
 //!
 //! Every SDP function pays for this pass, so it is written for speed: lines
-//! come from 64-byte newline bitmasks, a line's first eight bytes are read
-//! as one word that both checks `<letter>=` and recognises `a=rtpmap` and
-//! `a=fmtp`, and the visitor is inlined into the loop.
+//! come from 64-byte newline bitmasks (AVX2 when the CPU has it), a line's
+//! first eight bytes are read as one word that both checks `<letter>=` and
+//! recognises `a=rtpmap` and `a=fmtp`, the usual rtpmap line is parsed from
+//! byte-class bitmasks, and the visitor is inlined into the loop. Each fast
+//! path has a byte-loop twin it is tested and fuzzed against (`scan/check.rs`).
 
 #[cfg(target_arch = "x86_64")]
 use super::bits::Avx2;
