@@ -26,6 +26,10 @@ const WIRE_ENUMS: &[&str] = &[
 /// raw bindings' `Debug` output never shows them.
 const SECRETS: &[&str] = &["AppSecret", "TurnKeySecret", "TurnCredential"];
 
+/// The adapter endpoint URL, replaced by `crate::Endpoint`, whose `Debug` hides the token that
+/// endpoints usually carry in their query.
+const ENDPOINT: &str = "AdapterEndpoint";
+
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=openapi");
@@ -58,6 +62,11 @@ fn main() {
                 [progenitor::TypeImpl::Display].into_iter(),
             );
         }
+        settings.with_replacement(
+            ENDPOINT,
+            "crate::Endpoint",
+            [progenitor::TypeImpl::Display].into_iter(),
+        );
         let tokens = progenitor::Generator::new(&settings)
             .generate_tokens(&spec)
             .unwrap_or_else(|e| panic!("generating bindings for {path}: {e}"));

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use progenitor_client::{Error as RawError, ResponseValue};
 
+use crate::Endpoint;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::raw::sfu::types as raw;
@@ -44,7 +45,7 @@ impl AdapterItem {
     /// let item = cloudflare_calls::AdapterItem::ingest("tts", "wss://bot.example.com/tts");
     /// # let _ = item;
     /// ```
-    pub fn ingest(track_name: impl Into<String>, endpoint: impl Into<String>) -> Self {
+    pub fn ingest(track_name: impl Into<String>, endpoint: impl Into<Endpoint>) -> Self {
         Self(raw::AdapterObject {
             location: Location::Local,
             track_name: track_name.into(),
@@ -69,7 +70,7 @@ impl AdapterItem {
     pub fn stream(
         session_id: impl Into<String>,
         track_name: impl Into<String>,
-        endpoint: impl Into<String>,
+        endpoint: impl Into<Endpoint>,
         codec: AdapterOutputCodec,
     ) -> Self {
         Self(raw::AdapterObject {
@@ -100,10 +101,11 @@ impl AdapterItem {
             return Some("the session id is empty");
         }
         let host = ["ws://", "wss://"].iter().find_map(|scheme| {
-            let prefix = item.endpoint.get(..scheme.len())?;
+            let url = item.endpoint.as_str();
+            let prefix = url.get(..scheme.len())?;
             prefix
                 .eq_ignore_ascii_case(scheme)
-                .then(|| &item.endpoint[scheme.len()..])
+                .then(|| &url[scheme.len()..])
         });
         if host.is_none_or(|h| h.is_empty() || h.starts_with(['/', '?', '#'])) {
             return Some("the endpoint is not a ws:// or wss:// URL with a host");
@@ -131,7 +133,7 @@ pub struct Adapter {
     /// The track it reads or writes, as echoed by the service.
     pub track_name: Option<String>,
     /// Its endpoint, as echoed by the service.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Endpoint>,
 }
 
 /// An adapter that could not be created or closed; the rest of the batch is unaffected.
@@ -155,7 +157,7 @@ pub struct AdapterError {
     /// The track, when the item names one (on create).
     pub track_name: Option<String>,
     /// The endpoint, when the item names one (on create).
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Endpoint>,
     /// Why, e.g. [`ErrorCode::WebsocketHandshakeFailed`]. An item that carried neither an
     /// adapter id nor an error code is reported with `ErrorCode::Unknown("")`.
     pub code: ErrorCode,

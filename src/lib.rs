@@ -7,6 +7,7 @@ mod client;
 mod config;
 mod data_channels;
 mod description;
+mod endpoint;
 mod error;
 pub mod raw;
 mod response;
@@ -31,6 +32,7 @@ pub use data_channels::{
     TransportResult,
 };
 pub use description::{Answer, Offer, SessionDescription};
+pub use endpoint::Endpoint;
 pub use error::{AccountMessage, ApiError, Error, ErrorCode, Result};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

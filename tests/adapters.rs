@@ -247,6 +247,44 @@ async fn a_rejected_endpoint_is_not_quoted_in_the_error() {
 }
 
 #[tokio::test]
+async fn endpoint_tokens_stay_out_of_debug_output_but_are_sent_whole() {
+    let (mock, client) = setup().await;
+    let url = "wss://bot.example.com/tts?token=t0ps3cret";
+    mock.json(
+        200,
+        json!({"tracks": [
+            {"trackName": "tts", "adapterId": "ad-1", "endpoint": url},
+            {"trackName": "mic", "endpoint": url, "errorCode": "websocket_handshake_failed"}
+        ]}),
+    );
+    let items = vec![
+        AdapterItem::ingest("tts", url),
+        AdapterItem::stream(PUBLISHER, "mic", url, AdapterOutputCodec::Pcm),
+    ];
+    let printed_items = format!("{items:?}");
+    let result = client
+        .adapters()
+        .create()
+        .items(items)
+        .send()
+        .await
+        .unwrap();
+
+    let printed = format!("{printed_items} {result:?}");
+    assert!(!printed.contains("t0ps3cret"), "{printed}");
+    assert!(
+        printed.contains("wss://bot.example.com/tts?[REDACTED]"),
+        "{printed}"
+    );
+    let echoed = result.adapters[0].endpoint.as_ref().map(|e| e.as_str());
+    assert_eq!(echoed, Some(url));
+    let failed = result.failed[0].endpoint.as_ref().map(|e| e.as_str());
+    assert_eq!(failed, Some(url));
+    let sent = &mock.requests()[0].body;
+    assert_eq!(sent["tracks"][0]["endpoint"], url);
+}
+
+#[tokio::test]
 async fn close_reports_bytes_and_failures_in_order() {
     let (mock, client) = setup().await;
     mock.json(

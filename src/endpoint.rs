@@ -1,0 +1,116 @@
+//! A WebSocket adapter endpoint: a URL that often carries a token in its
+//! query (the service sends no custom headers), so it prints without one.
+
+use std::fmt;
+
+/// The URL of a WebSocket adapter endpoint. `Debug` and `Display` keep the
+/// scheme, host and path but hide any user info and query, which is where
+/// endpoints carry their tokens; [`Endpoint::as_str`] gives the whole URL.
+///
+/// ```
+/// use cloudflare_calls::Endpoint;
+/// let e = Endpoint::new("wss://media.example.com/ingest?token=hunter2");
+/// assert_eq!(format!("{e:?}"), r#""wss://media.example.com/ingest?[REDACTED]""#);
+/// assert_eq!(e.to_string(), "wss://media.example.com/ingest?[REDACTED]");
+/// assert_eq!(e.as_str(), "wss://media.example.com/ingest?token=hunter2");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint(String);
+
+impl Endpoint {
+    /// Wraps a URL such as `wss://host/path?token=...`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The whole URL, token included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HIDDEN: &str = "[REDACTED]";
+        let url = self.0.as_str();
+        let (before_query, query) = match url.split_once(['?', '#']) {
+            Some((before, _)) => (before, Some(&url[before.len()..=before.len()])),
+            None => (url, None),
+        };
+        let (scheme, rest) = before_query
+            .split_once("://")
+            .map_or(("", before_query), |(s, r)| (s, r));
+        if !scheme.is_empty() {
+            write!(f, "{scheme}://")?;
+        }
+        // `user:password@` before the host.
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        match rest[..authority_end].rsplit_once('@') {
+            Some((_, host)) => write!(f, "{HIDDEN}@{host}{}", &rest[authority_end..])?,
+            None => f.write_str(rest)?,
+        }
+        match query {
+            Some(mark) => write!(f, "{mark}{HIDDEN}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+impl From<String> for Endpoint {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl From<&str> for Endpoint {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self)
+    }
+}
+
+impl serde::Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoint;
+
+    #[test]
+    fn prints_without_credentials() {
+        for (url, shown) in [
+            ("wss://h.example/p", "wss://h.example/p"),
+            (
+                "wss://h.example/p?token=t0p",
+                "wss://h.example/p?[REDACTED]",
+            ),
+            ("wss://h.example/p#t0p", "wss://h.example/p#[REDACTED]"),
+            ("wss://user:t0p@h.example/p", "wss://[REDACTED]@h.example/p"),
+            (
+                "wss://u:t0p@h.example?k=t0p",
+                "wss://[REDACTED]@h.example?[REDACTED]",
+            ),
+            ("not a url?t0p", "not a url?[REDACTED]"),
+            ("", ""),
+        ] {
+            let endpoint = Endpoint::new(url);
+            assert_eq!(endpoint.to_string(), shown);
+            assert!(!format!("{endpoint:?}").contains("t0p"));
+            assert_eq!(endpoint.as_str(), url);
+        }
+    }
+}
