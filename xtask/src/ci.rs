@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: the project's checks as an ordered list of steps, stopping at the first
 //! failure. New checks (services to start, tools to look for) are new entries in [`STEPS`].
 
+use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -46,7 +47,15 @@ const STEPS: &[Step] = &[
         quick: true,
         run: spec_drift,
     },
+    Step {
+        name: "fuzz",
+        quick: false,
+        run: fuzz,
+    },
 ];
+
+/// Seconds of fuzzing per run: a smoke test around the fixtures, not a campaign.
+const FUZZ_SECONDS: u32 = 60;
 
 /// Runs the steps in order; returns whether all of them passed or were skipped.
 pub fn run(root: &Path, quick: bool) -> bool {
@@ -67,7 +76,8 @@ pub fn run(root: &Path, quick: bool) -> bool {
         }
     }
     if quick {
-        println!("ci: skipped by --quick: clippy");
+        let skipped: Vec<&str> = STEPS.iter().filter(|s| !s.quick).map(|s| s.name).collect();
+        println!("ci: skipped by --quick: {}", skipped.join(", "));
     }
     println!("ci: all steps passed in {:.1?}", started.elapsed());
     true
@@ -75,14 +85,20 @@ pub fn run(root: &Path, quick: bool) -> bool {
 
 /// Runs cargo with inherited stdio so its output streams as it comes.
 fn cargo(root: &Path, args: &[&str]) -> Outcome {
-    // Inside `cargo run`, CARGO names the very cargo (and toolchain) that started us.
-    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     println!("ci: $ cargo {}", args.join(" "));
-    match Command::new(program).args(args).current_dir(root).status() {
+    match cargo_command(root).args(args).status() {
         Ok(status) if status.success() => Outcome::Passed,
         Ok(status) => Outcome::Failed(format!("cargo {} exited with {status}", args[0])),
         Err(e) => Outcome::Failed(format!("cannot run cargo: {e}")),
     }
+}
+
+fn cargo_command(root: &Path) -> Command {
+    // Inside `cargo run`, CARGO names the very cargo (and toolchain) that started us.
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(program);
+    command.current_dir(root);
+    command
 }
 
 fn fmt(root: &Path) -> Outcome {
@@ -127,4 +143,59 @@ fn spec_drift(root: &Path) -> Outcome {
         }
         Err(e) => Outcome::Failed(e.to_string()),
     }
+}
+
+/// A short libFuzzer run of `fuzz/` seeded with the SDP fixtures: no panic, edits idempotent,
+/// fast paths equal to their byte loops. The corpus directory is git-ignored, so what one run
+/// finds seeds the next.
+fn fuzz(root: &Path) -> Outcome {
+    let installed = cargo_command(root)
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !installed {
+        return Outcome::Skipped("cargo-fuzz is not installed (cargo install cargo-fuzz)".into());
+    }
+    let corpus = root.join("fuzz/corpus/sdp");
+    if let Err(e) = seed(&root.join("tests/fixtures/sdp"), &corpus) {
+        return Outcome::Failed(format!("seeding {}: {e}", corpus.display()));
+    }
+    let seconds = format!("-max_total_time={FUZZ_SECONDS}");
+    let args = [
+        "fuzz",
+        "run",
+        "sdp",
+        "fuzz/corpus/sdp",
+        "--",
+        &seconds,
+        "-timeout=2",
+    ];
+    println!("ci: $ RUSTC_BOOTSTRAP=1 cargo {}", args.join(" "));
+    // cargo-fuzz passes sanitizer flags that stable rustc only takes with RUSTC_BOOTSTRAP.
+    let status = cargo_command(root)
+        .args(args)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .status();
+    match status {
+        Ok(status) if status.success() => Outcome::Passed,
+        Ok(status) => Outcome::Failed(format!(
+            "cargo fuzz exited with {status}; the input is under fuzz/artifacts/sdp"
+        )),
+        Err(e) => Outcome::Failed(format!("cannot run cargo fuzz: {e}")),
+    }
+}
+
+/// Copies the `.sdp` fixtures into `corpus`.
+fn seed(fixtures: &Path, corpus: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(corpus)?;
+    for entry in fs::read_dir(fixtures)? {
+        let path = entry?.path();
+        if let Some(name) = path
+            .file_name()
+            .filter(|_| path.extension().is_some_and(|e| e == "sdp"))
+        {
+            fs::copy(&path, corpus.join(name))?;
+        }
+    }
+    Ok(())
 }
