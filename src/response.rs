@@ -1,6 +1,7 @@
 //! Turns what a generated call returns into the crate's `Result`: typed API errors from
 //! error statuses, error bodies that arrive with HTTP 200, decode failures with their body.
 
+use std::cell::Cell;
 use std::future::Future;
 
 use progenitor_client::ResponseValue;
@@ -36,6 +37,18 @@ impl Body for () {
     }
 }
 
+tokio::task_local! {
+    /// The status of the last response the transport received for the call being finished:
+    /// progenitor reports an undecodable body without it.
+    static LAST_STATUS: Cell<Option<u16>>;
+}
+
+/// Called by the transport with the status of the response it hands to progenitor; outside
+/// [`finish`] (raw bindings used directly) there is nowhere to put it.
+pub(crate) fn record_status(status: u16) {
+    let _ = LAST_STATUS.try_with(|last| last.set(Some(status)));
+}
+
 /// Awaits a generated call and classifies the outcome.
 pub(crate) async fn finish<T, E>(
     operation: &'static str,
@@ -45,7 +58,12 @@ where
     T: Body,
     E: Body,
 {
-    match call.await {
+    let watched = async {
+        let result = call.await;
+        (result, LAST_STATUS.with(Cell::get))
+    };
+    let (result, last_status) = LAST_STATUS.scope(Cell::new(None), watched).await;
+    match result {
         Ok(value) => {
             let status = value.status().as_u16();
             let retry = retry_after(value.headers());
@@ -56,13 +74,15 @@ where
             }
             Ok(body)
         }
-        Err(e) => Err(from_progenitor(operation, e).await),
+        Err(e) => Err(from_progenitor(operation, e, last_status).await),
     }
 }
 
+/// `status` is that of the last response received, if any.
 async fn from_progenitor<E: Body>(
     operation: &'static str,
     e: progenitor_client::Error<E>,
+    status: Option<u16>,
 ) -> Error {
     use progenitor_client::Error as P;
     match e {
@@ -77,14 +97,14 @@ async fn from_progenitor<E: Body>(
         }
         P::InvalidResponsePayload(bytes, reason) => Error::Decode {
             operation,
-            status: None,
+            status,
             reason: reason.to_string(),
             body: String::from_utf8_lossy(&bytes).into_owned(),
         },
         P::UnexpectedResponse(response) => unexpected(operation, response).await,
         P::Custom(reason) => Error::Decode {
             operation,
-            status: None,
+            status,
             reason,
             body: String::new(),
         },

@@ -86,7 +86,10 @@ impl Transport {
                 }
                 None => {
                     match &result {
-                        Ok(r) => tracing::debug!(status = r.status().as_u16(), "done"),
+                        Ok(r) => {
+                            crate::response::record_status(r.status().as_u16());
+                            tracing::debug!(status = r.status().as_u16(), "done")
+                        }
                         Err(e) => tracing::debug!(error = %e, "failed"),
                     }
                     return result;

@@ -148,14 +148,18 @@ async fn timeouts_dropped_connections_and_truncated_bodies_are_typed() {
 
     server.reply(Reply::Raw(201, vec![], "this is not json".into()));
     match c.new_session().send().await.unwrap_err() {
-        Error::Decode { body, .. } => {
-            assert_eq!(body, "this is not json", "body kept for diagnosis")
+        Error::Decode { body, status, .. } => {
+            assert_eq!(body, "this is not json", "body kept for diagnosis");
+            assert_eq!(status, Some(201));
         }
         other => panic!("{other:?}"),
     }
 
+    // A proxy's error page instead of the service's JSON keeps its status too.
     server.reply(Reply::Raw(502, vec![], "<html>bad gateway</html>".into()));
     let err = c.new_session().send().await.unwrap_err();
+    assert_eq!(err.status(), Some(502), "{err:?}");
+    assert!(matches!(err, Error::Decode { ref body, .. } if body.contains("bad gateway")));
     no_secret(&format!("{err} {err:?}"));
 }
 
