@@ -37,9 +37,7 @@ impl fmt::Display for Endpoint {
             Some((before, _)) => (before, Some(&url[before.len()..=before.len()])),
             None => (url, None),
         };
-        let (scheme, rest) = before_query
-            .split_once("://")
-            .map_or(("", before_query), |(s, r)| (s, r));
+        let (scheme, rest) = before_query.split_once("://").unwrap_or(("", before_query));
         if !scheme.is_empty() {
             write!(f, "{scheme}://")?;
         }

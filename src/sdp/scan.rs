@@ -269,7 +269,7 @@ impl<'a, V: Visitor<'a>> Scanner<'a, '_, V> {
         self.visitor.attribute(line, self.text(line, 2))
     }
 
-    /// Every line but an attribute after the first line.
+    /// Every line but the attributes after the first line.
     #[inline(never)]
     fn other_line(&mut self, start: usize, end: usize, word: u64) -> Result<(), SdpError> {
         let line = self.line_at(start, end);
@@ -288,8 +288,8 @@ impl<'a, V: Visitor<'a>> Scanner<'a, '_, V> {
                 _ => fail(Malformed::NotVersionZero),
             };
         }
+        // `a=` lines after the first one never get here: `line` visits them.
         match first {
-            b'a' => self.visitor.attribute(line, self.text(line, 2)),
             b'm' => {
                 if !self.in_media
                     && let Some(missing) = self.missing_session_line()
