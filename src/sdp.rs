@@ -1,11 +1,18 @@
 //! Lossless SDP inspection and munging for WebRTC offers and answers.
 //!
-//! Every function makes one forward pass over the text and borrows from it.
-//! Edits copy everything they do not change byte for byte (line endings,
+//! Every function reads the text front to back and borrows from it. Edits
+//! copy everything they do not change byte for byte (line endings,
 //! attribute order and unknown lines included), are idempotent, and accept
 //! what real browsers emit: `\r\n` or `\n`, `a=fmtp` before or after its
 //! `a=rtpmap`. Malformed input is reported as [`SdpError`] with the line
 //! number, never a panic.
+//!
+//! [`validate`], [`parse`] and the codec filters check every line. The Opus
+//! edits check that every line is shaped `<letter>=<value>` but read in full
+//! only the session part, the `m=` lines and the media sections that mention
+//! Opus: a broken `a=rtpmap` or `a=fmtp` line in a video section is passed
+//! through untouched, which keeps them several times faster on real offers.
+//! Call [`validate`] first where such lines must be rejected.
 //!
 //! ```
 //! use cloudflare_calls::sdp::{self, MediaKind, OpusSettings};
@@ -25,6 +32,7 @@ mod bits;
 mod codec;
 mod error;
 mod opus;
+mod outline;
 mod read;
 mod scan;
 mod splice;

@@ -3,7 +3,7 @@
 
 use super::error::{SdpError, line_number};
 use super::read::{MediaKind, fmtp_value};
-use super::scan::{Fmtp, Line, MediaLine, Rtpmap, Visitor, parse_pt, scan};
+use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, parse_pt, scan};
 use super::splice::{Span, splice};
 
 /// Keeps only the named codecs (and the `rtx` payload types that repair
@@ -100,7 +100,7 @@ fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result
         section: None,
         edits: Vec::new(),
     };
-    scan(sdp, &mut editor)?;
+    scan(sdp, Reach::Everything, &mut editor)?;
     let mut edits = editor.edits;
     if let Some(done) = editor.section {
         finish(sdp, done, mode, &mut edits)?;

@@ -1,14 +1,14 @@
 //! Opus `a=fmtp` parameter edits (RFC 7587), DTX among them.
 
 use super::error::SdpError;
-use super::scan::{Fmtp, Line, MediaLine, Rtpmap, Visitor, scan};
+use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, scan};
 use super::splice::{Span, splice};
 
 /// Turns on Opus discontinuous transmission: `usedtx=1` on every Opus payload
 /// type of every media section, adding an `a=fmtp` line where one is missing.
 ///
 /// Everything else is kept byte for byte, and applying it twice changes
-/// nothing more.
+/// nothing more. Errors are those of [`OpusSettings::apply`].
 ///
 /// ```
 /// let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
@@ -153,8 +153,9 @@ impl OpusSettings {
     }
 
     /// Writes the parameters into every Opus payload type of every media
-    /// section and returns the new SDP. Fails on a malformed SDP or a number
-    /// outside its range.
+    /// section and returns the new SDP. Fails on a number outside its range
+    /// or a malformed SDP, except for the codec lines of sections that never
+    /// mention Opus, which are not read (see the [module](super) docs).
     pub fn apply(&self, sdp: &str) -> Result<String, SdpError> {
         let entries = self.entries();
         for &(parameter, value, (min, max)) in &entries {
@@ -239,7 +240,7 @@ impl Span for Edit<'_> {
 /// thousands of lines per section stay linear.
 fn find_edits(sdp: &str) -> Result<Vec<Edit<'_>>, SdpError> {
     let mut finder = Finder::default();
-    scan(sdp, &mut finder)?;
+    scan(sdp, Reach::OpusSections, &mut finder)?;
     let Finder {
         mut section,
         mut edits,

@@ -2,7 +2,7 @@
 //! them. Everything borrows from the input.
 
 use super::error::SdpError;
-use super::scan::{Fmtp, Line, MediaLine, Rtpmap, Visitor, parse_pt, scan};
+use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, parse_pt, scan};
 
 /// Checks that `sdp` is structurally sound, naming the first bad line.
 ///
@@ -15,7 +15,7 @@ use super::scan::{Fmtp, Line, MediaLine, Rtpmap, Visitor, parse_pt, scan};
 /// );
 /// ```
 pub fn validate(sdp: &str) -> Result<(), SdpError> {
-    scan(sdp, &mut ())
+    scan(sdp, Reach::Everything, &mut ())
 }
 
 /// Parses the media sections of `sdp`, validating it on the way.
@@ -43,7 +43,7 @@ pub fn parse(sdp: &str) -> Result<ParsedSdp<'_>, SdpError> {
         directions: Vec::new(),
         slots: [usize::MAX; 128],
     };
-    scan(sdp, &mut reader)?;
+    scan(sdp, Reach::Everything, &mut reader)?;
     let Reader {
         mut media,
         directions,

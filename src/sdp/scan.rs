@@ -12,8 +12,11 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::bits::Avx2;
-use super::bits::{BLOCK, Baseline, NewlineMask, byte_classes, swar_number};
+use std::ops::Range;
+
+use super::bits::{BLOCK, Baseline, Masks, byte_classes, swar_number};
 use super::error::{Malformed, SdpError};
+use super::outline;
 
 /// One line of the input: `start..text_end` is its text, without the line
 /// ending; `eol` is the ending exactly as found (`"\r\n"`, `"\n"` or `""` on
@@ -89,32 +92,59 @@ pub(crate) struct Fmtp<'a> {
     pub spaced: bool,
 }
 
-/// Checks every line of `sdp` in order, handing the recognised ones to
-/// `visitor`; stops at the first malformed line or visitor error.
-pub(crate) fn scan<'a>(sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(), SdpError> {
+/// How much of an SDP a pass reads in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Every line.
+    Everything,
+    /// The session part, every `m=` line and the sections that mention
+    /// Opus; the other lines are only checked for their `<letter>=` shape
+    /// (see `outline.rs`).
+    OpusSections,
+}
+
+/// Checks every line of `sdp` that `reach` covers, in order, handing the
+/// recognised ones to `visitor`; stops at the first malformed line or
+/// visitor error.
+pub(crate) fn scan<'a>(
+    sdp: &'a str,
+    reach: Reach,
+    visitor: &mut impl Visitor<'a>,
+) -> Result<(), SdpError> {
     #[cfg(target_arch = "x86_64")]
     if let Some(avx2) = Avx2::detect() {
-        return scan_avx2(avx2, sdp, visitor);
+        return scan_avx2(avx2, sdp, reach, visitor);
     }
-    scan_with(Baseline, sdp, visitor)
+    scan_with(Baseline, sdp, reach, visitor)
 }
 
 /// [`scan_with`] compiled for AVX2, which also gives the line loop BMI1's
 /// bit instructions. The token proves the CPU has both.
 #[cfg(target_arch = "x86_64")]
-fn scan_avx2<'a>(avx2: Avx2, sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(), SdpError> {
+fn scan_avx2<'a>(
+    avx2: Avx2,
+    sdp: &'a str,
+    reach: Reach,
+    visitor: &mut impl Visitor<'a>,
+) -> Result<(), SdpError> {
     #[target_feature(enable = "avx2,bmi1")]
-    fn run<'a>(avx2: Avx2, sdp: &'a str, visitor: &mut impl Visitor<'a>) -> Result<(), SdpError> {
-        scan_with(avx2, sdp, visitor)
+    fn run<'a>(
+        avx2: Avx2,
+        sdp: &'a str,
+        reach: Reach,
+        visitor: &mut impl Visitor<'a>,
+    ) -> Result<(), SdpError> {
+        scan_with(avx2, sdp, reach, visitor)
     }
     // SAFETY: an `Avx2` token only exists once AVX2 and BMI1 were detected.
-    unsafe { run(avx2, sdp, visitor) }
+    unsafe { run(avx2, sdp, reach, visitor) }
 }
 
 #[inline(always)]
 fn scan_with<'a>(
-    newlines: impl NewlineMask,
+    masks: impl Masks,
     sdp: &'a str,
+    reach: Reach,
     visitor: &mut impl Visitor<'a>,
 ) -> Result<(), SdpError> {
     if sdp.is_empty() {
@@ -128,16 +158,18 @@ fn scan_with<'a>(
         rtp: false,
         visitor,
     };
-    let bytes = sdp.as_bytes();
-    let mut base = 0;
-    while let Some(block) = bytes.get(base..).and_then(<[u8]>::first_chunk) {
-        scanner.block(base, newlines.mask(block))?;
-        base += BLOCK;
-    }
-    if let Some(tail) = bytes.get(base..).filter(|tail| !tail.is_empty()) {
-        let mut padded = [0; BLOCK];
-        padded[..tail.len()].copy_from_slice(tail);
-        scanner.block(base, newlines.mask(&padded))?;
+    let ranges = match reach {
+        Reach::Everything => None,
+        Reach::OpusSections => outline::opus_ranges(masks, sdp),
+    };
+    match ranges {
+        Some(ranges) => {
+            for range in ranges {
+                scanner.range(masks, range)?;
+            }
+        }
+        // A misshapen line is reported by the full scan, with its reason.
+        None => scanner.range(masks, 0..sdp.len())?,
     }
     scanner.finish()
 }
@@ -171,12 +203,31 @@ impl<'a, V: Visitor<'a>> Scanner<'a, '_, V> {
         Ok(())
     }
 
-    /// The last line if it has no newline, and the checks that need the end.
-    fn finish(mut self) -> Result<(), SdpError> {
-        let len = self.sdp.len();
-        if self.start < len {
-            self.line(self.start, len)?;
+    /// Every line in `range`, which starts a line and ends after a newline
+    /// or at the end of the input.
+    #[inline(always)]
+    fn range(&mut self, masks: impl Masks, range: Range<usize>) -> Result<(), SdpError> {
+        let bytes = &self.sdp.as_bytes()[..range.end];
+        self.start = range.start;
+        let mut base = range.start;
+        while let Some(block) = bytes.get(base..).and_then(<[u8]>::first_chunk) {
+            self.block(base, masks.newlines(block))?;
+            base += BLOCK;
         }
+        if let Some(tail) = bytes.get(base..).filter(|tail| !tail.is_empty()) {
+            let mut padded = [0; BLOCK];
+            padded[..tail.len()].copy_from_slice(tail);
+            self.block(base, masks.newlines(&padded))?;
+        }
+        // The last line of the input may have no newline.
+        if self.start < range.end {
+            self.line(self.start, range.end)?;
+        }
+        Ok(())
+    }
+
+    /// The checks that need the end of the input.
+    fn finish(self) -> Result<(), SdpError> {
         if !self.in_media
             && let Some(missing) = self.missing_session_line()
         {
@@ -582,7 +633,7 @@ pub(crate) mod check;
 mod tests {
     use proptest::prelude::*;
 
-    use super::check::{quick_rtpmap_agrees, same_on_every_cpu_path};
+    use super::check::{opus_reach_agrees, quick_rtpmap_agrees, same_on_every_cpu_path};
     use super::*;
 
     /// Whether the quick rtpmap parser answers for `rest` (checking that it
@@ -631,16 +682,37 @@ mod tests {
     }
 
     #[test]
-    fn cpu_paths_agree_on_fixtures() {
+    fn fast_paths_agree_on_fixtures() {
         let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sdp");
         for entry in std::fs::read_dir(fixtures).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
             same_on_every_cpu_path(&text);
+            opus_reach_agrees(&text);
             // Cut anywhere, including inside a block and inside a line.
             for cut in (0..text.len()).step_by(61) {
                 same_on_every_cpu_path(&text[..cut]);
+                opus_reach_agrees(&text[..cut]);
             }
         }
+    }
+
+    /// Lines that move the Opus pass between its cases: sections with and
+    /// without Opus, codec lines good and bad, misshapen lines.
+    fn opus_pass_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("m=audio 9 RTP/AVP 111 0".to_owned()),
+            Just("m=video 9 UDP/TLS/RTP/SAVPF 96 97".to_owned()),
+            Just("m=application 9 UDP/DTLS/SCTP webrtc-datachannel".to_owned()),
+            Just("a=rtpmap:111 OPUS/48000/2".to_owned()),
+            Just("a=rtpmap:96 VP8/90000".to_owned()),
+            Just("a=fmtp:111 minptime=10;usedtx=0".to_owned()),
+            Just("a=ice-ufrag:xOpUsx".to_owned()),
+            Just("a=rtpmap:x nothing".to_owned()),
+            Just("a=fmtp:999".to_owned()),
+            Just("v=0".to_owned()),
+            Just(String::new()),
+            "[a-zA-Z =]{0,3}[a-zA-Z0-9:/ =]{0,40}",
+        ]
     }
 
     proptest! {
@@ -649,6 +721,14 @@ mod tests {
             let eol = if crlf { "\r\n" } else { "\n" };
             let sdp = format!("v=0{eol}o=- 1 1 IN IP4 0.0.0.0{eol}s=-{eol}t=0 0{eol}m=audio 9 RTP/AVP 0{eol}{}", lines.join(eol));
             same_on_every_cpu_path(&sdp);
+        }
+
+        #[test]
+        fn opus_reach_agrees_with_the_full_scan(lines in proptest::collection::vec(opus_pass_line(), 0..60), crlf: bool, session: bool) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let head = if session { "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n" } else { "v=0\n" };
+            let sdp = format!("{}{}", head.replace('\n', eol), lines.join(eol));
+            opus_reach_agrees(&sdp);
         }
 
         #[test]

@@ -2,12 +2,13 @@
 //! shared by the unit tests and the fuzz target (`cfg(fuzzing)`).
 
 use super::{Baseline, Fmtp, Line, MediaLine, Rtpmap, Visitor, parse_rtpmap, quick_rtpmap, scan};
-use super::{SdpError, scan_with};
+use super::{Malformed, Reach, SdpError, scan_with};
 
 /// Every check below on one input; panics on the first disagreement.
 #[cfg(fuzzing)]
 pub(crate) fn consistent(sdp: &str) {
     same_on_every_cpu_path(sdp);
+    opus_reach_agrees(sdp);
     let mut at = 0;
     for line in sdp.split_inclusive('\n') {
         if line.starts_with("a=rtpmap:") {
@@ -45,19 +46,75 @@ pub(crate) fn quick_rtpmap_agrees(sdp: &str, at: usize, end: usize) -> bool {
 /// lines and reach the same verdict.
 pub(crate) fn same_on_every_cpu_path(sdp: &str) {
     let (mut fast, mut baseline) = (Record::default(), Record::default());
-    let fast_result = scan(sdp, &mut fast);
-    let baseline_result = scan_with(Baseline, sdp, &mut baseline);
+    let fast_result = scan(sdp, Reach::Everything, &mut fast);
+    let baseline_result = scan_with(Baseline, sdp, Reach::Everything, &mut baseline);
     assert_eq!(fast_result, baseline_result);
     assert_eq!(fast, baseline);
 }
 
-/// Writes down every visit, so two scans can be compared.
+/// Panics unless a scan with [`Reach::OpusSections`] visits exactly the
+/// lines a plain reading of the text says it must (the session part, every
+/// `m=` line, every line of a section mentioning `opus` in any case), as a
+/// full scan does, and agrees with the full scan's verdict wherever it
+/// reads the offending line.
+pub(crate) fn opus_reach_agrees(sdp: &str) {
+    let (mut full, mut opus) = (Record::default(), Record::default());
+    let full_result = scan(sdp, Reach::Everything, &mut full);
+    let opus_result = scan(sdp, Reach::OpusSections, &mut opus);
+    let read = lines_an_opus_edit_reads(sdp);
+    full.0.retain(|(start, _)| read.contains(start));
+    let Err(error) = full_result else {
+        assert_eq!(opus_result, Ok(()), "{sdp:?}");
+        assert_eq!(opus, full, "{sdp:?}");
+        return;
+    };
+    let SdpError::Malformed { line, reason } = error else {
+        unreachable!("a scan only reports malformed lines");
+    };
+    let skippable = matches!(reason, Malformed::Rtpmap(_) | Malformed::Fmtp(_));
+    let start = sdp.split_inclusive('\n').take(line - 1).map(str::len).sum();
+    if !skippable || read.contains(&start) {
+        assert_eq!(opus_result, Err(error), "{sdp:?}");
+    } else if let Err(SdpError::Malformed { line: other, .. }) = opus_result {
+        // A misshapen line anywhere sends the edit to the full scan.
+        assert!(other >= line, "{sdp:?}");
+    }
+}
+
+/// Starts of the lines an Opus edit must read, found the slow, obvious way.
+fn lines_an_opus_edit_reads(sdp: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut at = 0;
+    for line in sdp.split_inclusive('\n') {
+        lines.push((at, line));
+        at += line.len();
+    }
+    let sections: Vec<usize> = (1..lines.len())
+        .filter(|&i| lines[i].1.starts_with("m="))
+        .collect();
+    let mut read: Vec<usize> = lines[..sections.first().map_or(lines.len(), |&i| i)]
+        .iter()
+        .map(|&(at, _)| at)
+        .collect();
+    for (k, &first) in sections.iter().enumerate() {
+        let end = sections.get(k + 1).map_or(lines.len(), |&i| i);
+        let section = &lines[first..end];
+        let text: String = section.iter().map(|&(_, line)| line).collect();
+        let reads_all = text.to_ascii_lowercase().contains("opus");
+        let count = if reads_all { section.len() } else { 1 };
+        read.extend(section[..count].iter().map(|&(at, _)| at));
+    }
+    read
+}
+
+/// Writes down every visit with the line's start, so two scans can be
+/// compared.
 #[derive(Default, PartialEq, Debug)]
-struct Record(Vec<String>);
+struct Record(Vec<(usize, String)>);
 
 impl Record {
     fn note(&mut self, line: Line, what: impl std::fmt::Debug) -> Result<(), SdpError> {
-        self.0.push(format!("{line:?} {what:?}"));
+        self.0.push((line.start, format!("{line:?} {what:?}")));
         Ok(())
     }
 }
