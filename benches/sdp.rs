@@ -1,6 +1,6 @@
 //! `enable_opus_dtx` on captured browser offers, against the same edit through
 //! the webrtc-rs `sdp` crate, a bare parse + serialize through Mozilla's
-//! `webrtc-sdp`, and a plain copy of the string.
+//! `webrtc-sdp`, and a plain copy of the string; `validate` beside it.
 //!
 //! `cargo bench --bench sdp`
 
@@ -72,6 +72,10 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("enable_opus_dtx/{name}"));
         group.bench_function("cloudflare_calls", |b| {
             b.iter(|| cloudflare_calls::sdp::enable_opus_dtx(black_box(offer)).unwrap())
+        });
+        // Every line checked, which the Opus edit leaves to `validate`.
+        group.bench_function("cloudflare_calls_validate", |b| {
+            b.iter(|| cloudflare_calls::sdp::validate(black_box(offer)).unwrap())
         });
         group.bench_function("copy_to_owned", |b| b.iter(|| black_box(*offer).to_owned()));
         group.bench_function("webrtc_rs_sdp_edit", |b| {

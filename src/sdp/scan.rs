@@ -1,7 +1,8 @@
 //! The single forward pass every other SDP function is built on: splits lines
 //! (keeping their endings), validates the structure as it goes, and hands
 //! the few line kinds the edits and readers care about to a [`Visitor`]. It
-//! only borrows.
+//! only borrows. A pass covers every line, or with [`Reach::OpusSections`]
+//! only the ranges `outline.rs` picks.
 //!
 //! Every SDP function pays for this pass, so it is written for speed: lines
 //! come from 64-byte newline bitmasks (AVX2 when the CPU has it), a line's
@@ -35,8 +36,8 @@ impl Line {
     }
 }
 
-/// What a pass over an SDP does with the lines it recognises. Every line is
-/// checked whether or not its method is overridden.
+/// What a pass over an SDP does with the lines it recognises. Every line the
+/// pass covers is checked whether or not its method is overridden.
 pub(crate) trait Visitor<'a> {
     /// An `m=` line.
     fn media(&mut self, _line: Line, _media: MediaLine<'a>) -> Result<(), SdpError> {
