@@ -62,7 +62,8 @@ pub(crate) fn opus_reach_agrees(sdp: &str) {
     let full_result = scan(sdp, Reach::Everything, &mut full);
     let opus_result = scan(sdp, Reach::OpusSections, &mut opus);
     let read = lines_an_opus_edit_reads(sdp);
-    full.0.retain(|(start, _)| read.contains(start));
+    let reads = |start: &usize| read.binary_search(start).is_ok();
+    full.0.retain(|(start, _)| reads(start));
     let Err(error) = full_result else {
         assert_eq!(opus_result, Ok(()), "{sdp:?}");
         assert_eq!(opus, full, "{sdp:?}");
@@ -73,7 +74,7 @@ pub(crate) fn opus_reach_agrees(sdp: &str) {
     };
     let skippable = matches!(reason, Malformed::Rtpmap(_) | Malformed::Fmtp(_));
     let start = sdp.split_inclusive('\n').take(line - 1).map(str::len).sum();
-    if !skippable || read.contains(&start) {
+    if !skippable || reads(&start) {
         assert_eq!(opus_result, Err(error), "{sdp:?}");
     } else if let Err(SdpError::Malformed { line: other, .. }) = opus_result {
         // A misshapen line anywhere sends the edit to the full scan.
@@ -81,7 +82,8 @@ pub(crate) fn opus_reach_agrees(sdp: &str) {
     }
 }
 
-/// Starts of the lines an Opus edit must read, found the slow, obvious way.
+/// Starts of the lines an Opus edit must read, in ascending order, found the
+/// slow, obvious way.
 fn lines_an_opus_edit_reads(sdp: &str) -> Vec<usize> {
     let mut lines = Vec::new();
     let mut at = 0;
