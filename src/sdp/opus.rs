@@ -1,7 +1,7 @@
 //! Opus `a=fmtp` parameter edits (RFC 7587), DTX among them.
 
 use super::error::SdpError;
-use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, scan};
+use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, scan, split_byte};
 use super::splice::{Span, splice};
 
 /// Turns on Opus discontinuous transmission: `usedtx=1` on every Opus payload
@@ -234,12 +234,16 @@ impl Span for Edit<'_> {
     }
 }
 
-/// One pass: per media section, remembers the Opus rtpmaps and all fmtp
-/// lines (they may come before their rtpmap), and pairs them up when the
-/// section ends. Payload-type sets are bitmasks, so hostile inputs with
-/// thousands of lines per section stay linear.
+/// One pass: per media section, proposes a new fmtp line for each Opus
+/// rtpmap, keeps fmtp lines that come before their rtpmap, and settles both
+/// when the section ends. Payload-type sets are bitmasks, so hostile inputs
+/// with thousands of lines per section stay linear.
 fn find_edits(sdp: &str) -> Result<Vec<Edit<'_>>, SdpError> {
-    let mut finder = Finder::default();
+    let mut finder = Finder {
+        section: Section::default(),
+        // One Opus fmtp per audio section is the usual offer.
+        edits: Vec::with_capacity(4),
+    };
     scan(sdp, Reach::OpusSections, &mut finder)?;
     let Finder {
         mut section,
@@ -249,7 +253,6 @@ fn find_edits(sdp: &str) -> Result<Vec<Edit<'_>>, SdpError> {
     Ok(edits)
 }
 
-#[derive(Default)]
 struct Finder<'a> {
     section: Section<'a>,
     edits: Vec<Edit<'a>>,
@@ -270,7 +273,12 @@ impl<'a> Visitor<'a> for Finder<'a> {
             section.mapped |= bit(r.pt);
             if r.name.eq_ignore_ascii_case("opus") {
                 section.opus |= bit(r.pt);
-                section.rtpmaps.push((r.pt, line.end(), line.eol));
+                // Dropped at the end of the section if an fmtp line shows up.
+                self.edits.push(Edit::NewLine {
+                    at: line.end(),
+                    pt: r.pt,
+                    eol: line.eol,
+                });
             }
         }
         Ok(())
@@ -295,8 +303,8 @@ struct Section<'a> {
     mapped: u128,
     opus: u128,
     with_fmtp: u128,
-    /// Opus payload type, end of its rtpmap line, that line's ending.
-    rtpmaps: Vec<(u8, usize, &'a str)>,
+    /// Where this section's edits start in the list.
+    first_edit: usize,
     /// fmtp lines seen before their rtpmap (Firefox's order).
     pending: Vec<Fmtp<'a>>,
 }
@@ -318,10 +326,17 @@ impl<'a> Section<'a> {
             self.edit(f, edits);
         }
         self.pending = pending;
-        let with_fmtp = self.with_fmtp;
-        for (pt, at, eol) in self.rtpmaps.drain(..).filter(|r| with_fmtp & bit(r.0) == 0) {
-            edits.push(Edit::NewLine { at, pt, eol });
+        // Edits are sorted before they are applied, so order is free.
+        let mut i = self.first_edit;
+        while let Some(edit) = edits.get(i) {
+            match *edit {
+                Edit::NewLine { pt, .. } if self.with_fmtp & bit(pt) != 0 => {
+                    edits.swap_remove(i);
+                }
+                _ => i += 1,
+            }
         }
+        self.first_edit = edits.len();
         (self.mapped, self.opus, self.with_fmtp) = (0, 0, 0);
     }
 }
@@ -334,29 +349,36 @@ fn bit(pt: u8) -> u128 {
 /// spelling and position), then appends the ones that were missing.
 fn write_params(out: &mut String, params: &str, entries: &[Entry; 9]) {
     let start = out.len();
+    let set = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, value, _))| value.is_some())
+        .fold(0u16, |set, (index, _)| set | 1 << index);
     let mut seen = 0u16;
-    for (i, piece) in params.split(';').enumerate() {
-        if i > 0 {
-            out.push(';');
-        }
+    let mut rest = Some(params);
+    while let Some(text) = rest {
+        let piece;
+        (piece, rest) = match split_byte(text, b';') {
+            Some((piece, after)) => (piece, Some(after)),
+            None => (text, None),
+        };
         let trimmed = piece.trim_start();
-        let key = trimmed
-            .split_once('=')
-            .map_or(trimmed, |(k, _)| k)
-            .trim_end();
-        let found = entries
-            .iter()
-            .enumerate()
-            .find(|(_, (name, value, _))| value.is_some() && name.eq_ignore_ascii_case(key));
-        match found {
-            Some((index, &(_, Some(value), _))) => {
+        let key = split_byte(trimmed, b'=').map_or(trimmed, |(k, _)| k).trim_end();
+        let found = (0..entries.len())
+            .filter(|index| set & (1 << index) != 0)
+            .find(|&index| entries[index].0.eq_ignore_ascii_case(key));
+        match found.and_then(|index| Some((index, entries[index].1?))) {
+            Some((index, value)) => {
                 seen |= 1 << index;
                 out.push_str(&piece[..piece.len() - trimmed.len()]);
                 out.push_str(key);
                 out.push('=');
                 push_value(out, value);
             }
-            _ => out.push_str(piece),
+            None => out.push_str(piece),
+        }
+        if rest.is_some() {
+            out.push(';');
         }
     }
     for (index, &(name, value, _)) in entries.iter().enumerate() {

@@ -17,8 +17,10 @@ use super::bits::{BLOCK, LineMasks, Masks, Window};
 pub(crate) fn opus_ranges(masks: impl Masks, sdp: &str) -> Option<Vec<Range<usize>>> {
     let bytes = sdp.as_bytes();
     let mut ranges = Ranges {
+        masks,
         bytes,
-        done: Vec::new(),
+        // Enough for a session part and a handful of sections.
+        done: Vec::with_capacity(8),
         section: None,
     };
     let mut base = 0;
@@ -74,14 +76,15 @@ fn edge_block(masks: impl Masks, bytes: &[u8], base: usize) -> LineMasks {
 
 /// Builds the ranges as `m=` lines are found, merging neighbours so the
 /// full scan makes as few jumps as it can.
-struct Ranges<'a> {
+struct Ranges<'a, M> {
+    masks: M,
     bytes: &'a [u8],
     done: Vec<Range<usize>>,
     /// Start of the current section's `m=` line; whether it mentions Opus.
     section: Option<(usize, bool)>,
 }
 
-impl Ranges<'_> {
+impl<M: Masks> Ranges<'_, M> {
     fn media_at(&mut self, at: usize) {
         match self.section {
             Some(section) => self.close(section, at),
@@ -103,10 +106,7 @@ impl Ranges<'_> {
     fn close(&mut self, (start, opus): (usize, bool), next: usize) {
         let end = match opus {
             true => next,
-            false => self.bytes[start..next]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(next, |nl| start + nl + 1),
+            false => line_end(self.masks, self.bytes, start).min(next),
         };
         self.push(start..end);
     }
@@ -117,4 +117,20 @@ impl Ranges<'_> {
             _ => self.done.push(range),
         }
     }
+}
+
+/// Just past the first newline at or after `from`, or the end of `bytes`.
+/// A video `m=` line runs past 100 bytes, so this goes by newline masks.
+fn line_end(masks: impl Masks, bytes: &[u8], from: usize) -> usize {
+    let mut base = from;
+    while let Some(block) = bytes.get(base..).and_then(<[u8]>::first_chunk) {
+        match masks.newlines(block) {
+            0 => base += BLOCK,
+            newlines => return base + newlines.trailing_zeros() as usize + 1,
+        }
+    }
+    let tail = bytes.get(base..).unwrap_or_default();
+    tail.iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |nl| base + nl + 1)
 }

@@ -386,7 +386,7 @@ fn first_word(bytes: &[u8], at: usize) -> u64 {
 
 /// `str::split_once` for one ASCII byte; a plain loop beats the generic
 /// searcher on the short fields of an SDP line.
-fn split_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+pub(crate) fn split_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
     let at = s.bytes().position(|b| b == byte)?;
     Some((&s[..at], &s[at + 1..]))
 }
@@ -414,22 +414,48 @@ fn parse_number<T: TryFrom<u64>>(s: &str) -> Option<T> {
     T::try_from(n).ok()
 }
 
-/// Whether every space-separated token is a payload type, in one byte loop.
+/// Whether every space-separated token is a payload type: only digits and
+/// spaces, no run of more than three digits, every three-digit run at most
+/// 127. Checked 16 bytes at a time on byte-class masks, since a video `m=`
+/// line lists two dozen formats.
 fn payload_types_ok(formats: &str) -> bool {
-    let (mut value, mut digits) = (0u32, 0u32);
-    for &b in formats.as_bytes() {
-        let digit = b.wrapping_sub(b'0');
-        if digit < 10 {
-            // Exact while `digits <= 3`, which is all that is accepted.
-            value = value.wrapping_mul(10).wrapping_add(u32::from(digit));
-            digits += 1;
-        } else if b == b' ' && digits <= 3 && value <= 127 {
-            (value, digits) = (0, 0);
-        } else {
+    let bytes = formats.as_bytes();
+    // Digit bits of the three bytes before the chunk, so runs that cross
+    // chunks are seen whole.
+    let mut carry = 0u32;
+    let mut at = 0;
+    while at < bytes.len() {
+        let mut window = [b' '; 16];
+        let chunk = match bytes[at..].first_chunk::<16>() {
+            Some(chunk) => chunk,
+            None => {
+                window[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+                &window
+            }
+        };
+        let (spaces, _, digits) = byte_classes(chunk);
+        if spaces | digits != 0xffff {
             return false;
         }
+        // Bit `j` of `runs` stands for byte `at + j - 3`.
+        let runs = digits << 3 | carry;
+        let three = runs & runs >> 1 & runs >> 2;
+        if three & runs >> 3 != 0 {
+            return false;
+        }
+        // A run starting at bit 0 ended in the previous chunk and was checked.
+        let mut starts = three & !1;
+        while starts != 0 {
+            let start = at + starts.trailing_zeros() as usize - 3;
+            starts &= starts - 1;
+            if &bytes[start..start + 3] > b"127".as_slice() {
+                return false;
+            }
+        }
+        carry = digits >> 13;
+        at += 16;
     }
-    digits <= 3 && value <= 127
+    true
 }
 
 fn parse_media(value: &str, offset: usize) -> Result<MediaLine<'_>, &'static str> {
@@ -673,6 +699,27 @@ mod tests {
         }
     }
 
+    /// The obvious definition of a valid format list.
+    fn payload_types_by_tokens(formats: &str) -> bool {
+        formats.split(' ').all(|token| token.is_empty() || parse_pt(token).is_some())
+    }
+
+    #[test]
+    fn payload_types_of_browser_media_lines() {
+        for ok in ["111 63 9 0 8 13 110 126", "96 97 103 104 107 108 109 127 125 39", "0", " 1  2 "] {
+            assert!(payload_types_ok(ok), "{ok}");
+        }
+        let long = "96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112";
+        assert!(payload_types_ok(long));
+        for bad in ["128", "96 97 128", "1000", "96 0127", "96,97", "96 x", "96\t97"] {
+            assert!(!payload_types_ok(bad), "{bad}");
+        }
+        // Runs that cross a 16-byte chunk boundary.
+        assert!(!payload_types_ok("1 1 1 1 1 1 1 1128"));
+        assert!(!payload_types_ok("1 1 1 1 1 1 1 200"));
+        assert!(payload_types_ok("1 1 1 1 1 1 1 120"));
+    }
+
     #[test]
     fn swar_number_reads_one_to_eight_digits() {
         for n in [0u32, 7, 42, 127, 8000, 48000, 90000, 1234567, 99_999_999] {
@@ -730,6 +777,11 @@ mod tests {
             let head = if session { "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n" } else { "v=0\n" };
             let sdp = format!("{}{}", head.replace('\n', eol), lines.join(eol));
             opus_reach_agrees(&sdp);
+        }
+
+        #[test]
+        fn payload_types_match_the_token_check(formats in "[0-9 ]{0,70}|[0-9 x]{0,20}") {
+            prop_assert_eq!(payload_types_ok(&formats), payload_types_by_tokens(&formats));
         }
 
         #[test]
