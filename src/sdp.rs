@@ -8,10 +8,10 @@
 //! number, never a panic.
 //!
 //! [`validate`], [`parse`] and the codec filters check every line. The Opus
-//! edits check that every line is shaped `<letter>=<value>` but read in full
-//! only the session part, the `m=` lines and the media sections that mention
-//! Opus: a broken `a=rtpmap` or `a=fmtp` line in a video section is passed
-//! through untouched, which keeps them several times faster on real offers.
+//! edits check the session part and the media sections that mention `opus`
+//! (in any case), the only ones they can change, and copy the other
+//! sections without reading them: a broken line in a video section passes
+//! through untouched, which makes them several times faster on real offers.
 //! Call [`validate`] first where such lines must be rejected.
 //!
 //! ```

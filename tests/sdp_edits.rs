@@ -483,10 +483,8 @@ fn malformed_input_names_line_and_reason() {
         let expected = Err(SdpError::Malformed { line, reason });
         assert_eq!(sdp::validate(&input), expected, "{tail}");
         // Every entry point reports the same error, except that Opus edits
-        // do not read the codec lines of a section that never mentions Opus.
-        let opus_reads_it =
-            tail.contains("opus") || !matches!(reason, Malformed::Rtpmap(_) | Malformed::Fmtp(_));
-        match opus_reads_it {
+        // copy a section that never mentions Opus without reading it.
+        match tail.contains("opus") {
             true => assert_eq!(sdp::enable_opus_dtx(&input).map(drop), expected, "{tail}"),
             false => assert_eq!(sdp::enable_opus_dtx(&input), Ok(input.clone()), "{tail}"),
         }
@@ -498,6 +496,46 @@ fn malformed_input_names_line_and_reason() {
     }
     let message = sdp::validate("v=0\r\nwhat").unwrap_err().to_string();
     assert_eq!(message, "line 2: expected `<letter>=<value>`");
+}
+
+#[test]
+fn opus_edits_read_only_the_sections_that_mention_opus() {
+    let audio = "m=audio 9 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n";
+    let broken_video = "m=video nine RTP/AVP 96\r\n\r\nnot a line\r\na=rtpmap:96\r\n";
+    let input = format!("{MINIMAL}{broken_video}{audio}{broken_video}");
+    // `validate` reads everything and stops at the first broken line.
+    assert_eq!(
+        sdp::validate(&input),
+        Err(SdpError::Malformed {
+            line: 5,
+            reason: Malformed::MediaLine("port is not a number 0..=65535"),
+        })
+    );
+    // The Opus edit copies the video sections unread and edits the audio.
+    let munged = sdp::enable_opus_dtx(&input).unwrap();
+    let fmtp = "a=fmtp:111 usedtx=1\r\n";
+    assert_eq!(
+        munged,
+        format!("{MINIMAL}{broken_video}{audio}{fmtp}{broken_video}")
+    );
+    // A section that mentions Opus, in any case, is checked line by line.
+    let broken_audio = "m=audio 9 RTP/AVP 111\r\na=rtpmap:111 OPUS/48000/2\r\nnot a line\r\n";
+    assert_eq!(
+        sdp::enable_opus_dtx(&format!("{MINIMAL}{broken_video}{broken_audio}")),
+        Err(SdpError::Malformed {
+            line: 11,
+            reason: Malformed::NotTypeValue,
+        })
+    );
+    // So is the session part, wherever the sections are.
+    let no_origin = input.replace("o=- 1 2 IN IP4 0.0.0.0\r\n", "");
+    assert_eq!(
+        sdp::enable_opus_dtx(&no_origin),
+        Err(SdpError::Malformed {
+            line: 4,
+            reason: Malformed::MissingSessionLine('o'),
+        })
+    );
 }
 
 #[test]

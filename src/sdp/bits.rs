@@ -1,5 +1,5 @@
 //! Bit-parallel helpers for the scanner: which bytes of a block are
-//! newlines or could start particular lines, which bytes of a short window
+//! newlines or where a media section or an `opus` may start, which bytes of a short window
 //! are spaces, slashes or digits, and the value of a run of digits. SSE2 is
 //! always there on x86_64; AVX2 is used when the CPU has it; other targets
 //! get portable loops.
@@ -7,28 +7,19 @@
 /// Bytes per bitmask.
 pub(crate) const BLOCK: usize = 64;
 
-/// A block with the byte before it and the byte after it, which the masks
-/// of [`Masks::outline`] look at for their first and last positions.
-pub(crate) type Window = [u8; BLOCK + 2];
-
-/// Bit `i` of each mask tells what starts at byte `i` of a block.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct LineMasks {
-    /// A line (the byte before is a newline) not shaped `<letter>=`, or
-    /// shaped `v=`, which only the first line may be.
-    pub misshapen: u64,
-    /// A line starting `m=`, or `op` in any case (where an `opus` may
-    /// begin); the byte itself tells which.
-    pub media_or_op: u64,
-}
+/// A block with the byte after it, which [`Masks::outline`] looks at for
+/// its last position.
+pub(crate) type Window = [u8; BLOCK + 1];
 
 /// Ways to classify the bytes of a 64-byte block.
 pub(crate) trait Masks: Copy {
     /// Bit `i` set when `block[i]` is a newline.
     fn newlines(self, block: &[u8; BLOCK]) -> u64;
 
-    /// The masks of [`LineMasks`] for the block in `window`.
-    fn outline(self, window: &Window) -> LineMasks;
+    /// Bit `i` set where byte `i` of the block in `window` and the byte
+    /// after it are a newline and `m` (where a media section may start), or
+    /// `op` in any case (where an `opus` may start); the byte tells which.
+    fn outline(self, window: &Window) -> u64;
 }
 
 /// What every CPU of the target has.
@@ -65,7 +56,7 @@ impl Masks for Baseline {
     /// CPUs without AVX2 are rare where this crate runs; they get the
     /// byte loop, which the compiler vectorises as it can.
     #[inline(always)]
-    fn outline(self, window: &Window) -> LineMasks {
+    fn outline(self, window: &Window) -> u64 {
         portable::outline(window)
     }
 }
@@ -109,51 +100,34 @@ impl Masks for Avx2 {
     }
 
     #[inline(always)]
-    fn outline(self, window: &Window) -> LineMasks {
+    fn outline(self, window: &Window) -> u64 {
         #[target_feature(enable = "avx2")]
-        fn outline(window: &Window) -> LineMasks {
+        fn outline(window: &Window) -> u64 {
             use std::arch::x86_64::{
-                _mm256_add_epi8, _mm256_and_si256, _mm256_andnot_si256, _mm256_cmpeq_epi8,
-                _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8 as movemask,
-                _mm256_or_si256, _mm256_set1_epi8 as splat,
+                _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
+                _mm256_movemask_epi8 as movemask, _mm256_or_si256, _mm256_set1_epi8 as splat,
             };
-            // Line starts come from a load one byte back rather than from
-            // shifting a newline mask: LLVM turns shifted movemasks into
-            // byte-by-byte shuffles.
-            let mut masks = LineMasks::default();
-            for half in 0..2 {
-                // SAFETY: the loads read bytes 0..32, 1..33 and 2..34 of the
-                // 66-byte array, then the same 32 bytes on, without alignment
+            let half = |at: usize| {
+                // SAFETY: called with 0 and 32, so the loads read bytes 0..33
+                // or 32..65 of the 65-byte array, without alignment
                 // requirement.
-                let (before, x, next) = unsafe {
-                    let at = window.as_ptr().add(32 * half);
+                let (x, next) = unsafe {
+                    let at = window.as_ptr().add(at);
                     (
                         _mm256_loadu_si256(at.cast()),
                         _mm256_loadu_si256(at.add(1).cast()),
-                        _mm256_loadu_si256(at.add(2).cast()),
                     )
                 };
-                let starts = _mm256_cmpeq_epi8(before, splat(b'\n' as i8));
-                let equals_next = _mm256_cmpeq_epi8(next, splat(b'=' as i8));
-                // `a..=z` moved to the bottom of the signed range, so one
-                // signed compare finds them.
-                let moved = _mm256_add_epi8(x, splat((0x80 - b'a') as i8));
-                let lower = _mm256_cmpgt_epi8(splat(-0x80 + 26), moved);
-                let shaped = _mm256_andnot_si256(
-                    _mm256_cmpeq_epi8(x, splat(b'v' as i8)),
-                    _mm256_and_si256(lower, equals_next),
+                let media = _mm256_and_si256(
+                    _mm256_cmpeq_epi8(x, splat(b'\n' as i8)),
+                    _mm256_cmpeq_epi8(next, splat(b'm' as i8)),
                 );
-                let media = _mm256_and_si256(_mm256_cmpeq_epi8(x, splat(b'm' as i8)), equals_next);
+                // Setting bit 5 folds `O` onto `o` and `P` onto `p`.
                 let o = _mm256_cmpeq_epi8(_mm256_or_si256(x, splat(0x20)), splat(b'o' as i8));
                 let p = _mm256_cmpeq_epi8(_mm256_or_si256(next, splat(0x20)), splat(b'p' as i8));
-                let media_or_op =
-                    _mm256_or_si256(_mm256_and_si256(media, starts), _mm256_and_si256(o, p));
-                let shift = 32 * half;
-                masks.misshapen |=
-                    u64::from(movemask(_mm256_andnot_si256(shaped, starts)) as u32) << shift;
-                masks.media_or_op |= u64::from(movemask(media_or_op) as u32) << shift;
-            }
-            masks
+                movemask(_mm256_or_si256(media, _mm256_and_si256(o, p))) as u32
+            };
+            u64::from(half(0)) | u64::from(half(32)) << 32
         }
         // SAFETY: `self` proves the CPU has AVX2.
         unsafe { outline(window) }
@@ -187,22 +161,16 @@ pub(crate) use portable::byte_classes;
 /// Byte loops for targets without the SIMD versions, and the reference the
 /// SIMD versions are tested against.
 mod portable {
-    use super::{LineMasks, Window};
+    use super::Window;
 
     #[inline(always)]
-    pub(crate) fn outline(window: &Window) -> LineMasks {
-        let mut masks = LineMasks::default();
-        for (i, bytes) in window.windows(3).enumerate() {
-            let &[before, b, next] = bytes else { continue };
-            let start = before == b'\n';
-            let shaped = b.is_ascii_lowercase() && b != b'v' && next == b'=';
-            let bit = |hit: bool| u64::from(hit) << i;
-            let media = start && b == b'm' && next == b'=';
+    pub(crate) fn outline(window: &Window) -> u64 {
+        window.windows(2).enumerate().fold(0, |marks, (i, pair)| {
+            let &[b, next] = pair else { return marks };
+            let media = b == b'\n' && next == b'm';
             let op = b | 0x20 == b'o' && next | 0x20 == b'p';
-            masks.misshapen |= bit(start && !shaped);
-            masks.media_or_op |= bit(media || op);
-        }
-        masks
+            marks | u64::from(media || op) << i
+        })
     }
 
     #[cfg(any(test, not(target_arch = "x86_64")))]
@@ -270,8 +238,8 @@ mod tests {
         }
 
         #[test]
-        fn line_masks_match_the_byte_loop(bytes in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'='), Just(b'm'), Just(b'v'), Just(b'O'), Just(b'p'), any::<u8>()], BLOCK + 2)) {
-            let window: Window = bytes.try_into().expect("66 bytes");
+        fn outline_masks_match_the_byte_loop(bytes in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'm'), Just(b'O'), Just(b'o'), Just(b'p'), Just(b'P'), any::<u8>()], BLOCK + 1)) {
+            let window: Window = bytes.try_into().expect("65 bytes");
             let expected = portable::outline(&window);
             prop_assert_eq!(Baseline.outline(&window), expected);
             #[cfg(target_arch = "x86_64")]

@@ -154,8 +154,8 @@ impl OpusSettings {
 
     /// Writes the parameters into every Opus payload type of every media
     /// section and returns the new SDP. Fails on a number outside its range
-    /// or a malformed SDP, except for the codec lines of sections that never
-    /// mention Opus, which are not read (see the [module](super) docs).
+    /// or a malformed line in the session part or in a section that mentions
+    /// Opus; other sections are copied unread (see the [module](super) docs).
     pub fn apply(&self, sdp: &str) -> Result<String, SdpError> {
         let entries = self.entries();
         for &(parameter, value, (min, max)) in &entries {
@@ -170,6 +170,16 @@ impl OpusSettings {
                 });
             }
         }
+        // The set parameters, in the order missing ones are appended.
+        let mut wanted = [("", Value::Flag(false)); 9];
+        let mut count = 0;
+        for (name, value, _) in entries {
+            if let Some(value) = value {
+                wanted[count] = (name, value);
+                count += 1;
+            }
+        }
+        let wanted = &wanted[..count];
         let mut edits = find_edits(sdp)?;
         let extra = edits.len() * 48;
         let default_eol = sdp.find('\n').map_or("\r\n", |nl| {
@@ -185,7 +195,7 @@ impl OpusSettings {
                 if !spaced {
                     out.push(' ');
                 }
-                write_params(out, params, &entries);
+                write_params(out, params, wanted);
                 if !spaced && out.len() == mark + 1 {
                     out.truncate(mark);
                 }
@@ -202,7 +212,7 @@ impl OpusSettings {
                 push_number(out, u32::from(pt));
                 out.push(' ');
                 let params_at = out.len();
-                write_params(out, "", &entries);
+                write_params(out, "", wanted);
                 if out.len() == params_at {
                     // Nothing to add: a bare `a=fmtp` line would be noise.
                     out.truncate(mark);
@@ -345,15 +355,11 @@ fn bit(pt: u8) -> u128 {
     1u128 << (pt & 127)
 }
 
-/// Copies `params` with the set entries rewritten in place (keeping their
-/// spelling and position), then appends the ones that were missing.
-fn write_params(out: &mut String, params: &str, entries: &[Entry; 9]) {
+/// Copies `params` with the `wanted` parameters rewritten in place
+/// (keeping their spelling and position), then appends the ones that were
+/// missing.
+fn write_params(out: &mut String, params: &str, wanted: &[(&str, Value)]) {
     let start = out.len();
-    let set = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, value, _))| value.is_some())
-        .fold(0u16, |set, (index, _)| set | 1 << index);
     let mut seen = 0u16;
     let mut rest = Some(params);
     while let Some(text) = rest {
@@ -362,18 +368,20 @@ fn write_params(out: &mut String, params: &str, entries: &[Entry; 9]) {
             Some((piece, after)) => (piece, Some(after)),
             None => (text, None),
         };
-        let trimmed = piece.trim_start();
-        let key = split_byte(trimmed, b'=').map_or(trimmed, |(k, _)| k).trim_end();
-        let found = (0..entries.len())
-            .filter(|index| set & (1 << index) != 0)
-            .find(|&index| entries[index].0.eq_ignore_ascii_case(key));
-        match found.and_then(|index| Some((index, entries[index].1?))) {
-            Some((index, value)) => {
+        let trimmed = piece.trim_ascii_start();
+        let key = split_byte(trimmed, b'=')
+            .map_or(trimmed, |(k, _)| k)
+            .trim_ascii_end();
+        match wanted
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case(key))
+        {
+            Some(index) => {
                 seen |= 1 << index;
                 out.push_str(&piece[..piece.len() - trimmed.len()]);
                 out.push_str(key);
                 out.push('=');
-                push_value(out, value);
+                push_value(out, wanted[index].1);
             }
             None => out.push_str(piece),
         }
@@ -381,8 +389,7 @@ fn write_params(out: &mut String, params: &str, entries: &[Entry; 9]) {
             out.push(';');
         }
     }
-    for (index, &(name, value, _)) in entries.iter().enumerate() {
-        let Some(value) = value else { continue };
+    for (index, &(name, value)) in wanted.iter().enumerate() {
         if seen & (1 << index) != 0 || matches!(value, Value::Flag(false)) {
             continue;
         }

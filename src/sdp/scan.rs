@@ -2,7 +2,7 @@
 //! (keeping their endings), validates the structure as it goes, and hands
 //! the few line kinds the edits and readers care about to a [`Visitor`]. It
 //! only borrows. A pass covers every line, or with [`Reach::OpusSections`]
-//! only the ranges `outline.rs` picks.
+//! only the parts `outline.rs` says must be read.
 //!
 //! Every SDP function pays for this pass, so it is written for speed: lines
 //! come from 64-byte newline bitmasks (AVX2 when the CPU has it), a line's
@@ -98,9 +98,8 @@ pub(crate) struct Fmtp<'a> {
 pub(crate) enum Reach {
     /// Every line.
     Everything,
-    /// The session part, every `m=` line and the sections that mention
-    /// Opus; the other lines are only checked for their `<letter>=` shape
-    /// (see `outline.rs`).
+    /// The session part and the media sections that mention Opus (see
+    /// `outline.rs`); the other sections are not read at all.
     OpusSections,
 }
 
@@ -159,18 +158,22 @@ fn scan_with<'a>(
         rtp: false,
         visitor,
     };
-    let ranges = match reach {
-        Reach::Everything => None,
-        Reach::OpusSections => outline::opus_ranges(masks, sdp),
-    };
-    match ranges {
-        Some(ranges) => {
-            for range in ranges {
-                scanner.range(masks, range)?;
-            }
+    match reach {
+        Reach::Everything => scanner.range(masks, 0..sdp.len())?,
+        Reach::OpusSections => {
+            // Parts to read are contiguous until a skipped one: scanned as
+            // one range, they cost one tail block rather than several.
+            let mut read = 0..0;
+            outline::sections(masks, sdp, |part, must_read| {
+                if must_read {
+                    read.end = part.end;
+                    return Ok(());
+                }
+                scanner.range(masks, std::mem::replace(&mut read, part.end..part.end))?;
+                scanner.skip_section(part.start)
+            })?;
+            scanner.range(masks, read)?;
         }
-        // A misshapen line is reported by the full scan, with its reason.
-        None => scanner.range(masks, 0..sdp.len())?,
     }
     scanner.finish()
 }
@@ -224,6 +227,18 @@ impl<'a, V: Visitor<'a>> Scanner<'a, '_, V> {
         if self.start < range.end {
             self.line(self.start, range.end)?;
         }
+        Ok(())
+    }
+
+    /// Passes over the media section starting at `at` without reading it;
+    /// the session part, if that is where the scan was, ends there.
+    fn skip_section(&mut self, at: usize) -> Result<(), SdpError> {
+        if !self.in_media
+            && let Some(missing) = self.missing_session_line()
+        {
+            return Err(SdpError::at(self.sdp, at, missing));
+        }
+        self.in_media = true;
         Ok(())
     }
 
@@ -701,17 +716,32 @@ mod tests {
 
     /// The obvious definition of a valid format list.
     fn payload_types_by_tokens(formats: &str) -> bool {
-        formats.split(' ').all(|token| token.is_empty() || parse_pt(token).is_some())
+        formats
+            .split(' ')
+            .all(|token| token.is_empty() || parse_pt(token).is_some())
     }
 
     #[test]
     fn payload_types_of_browser_media_lines() {
-        for ok in ["111 63 9 0 8 13 110 126", "96 97 103 104 107 108 109 127 125 39", "0", " 1  2 "] {
+        for ok in [
+            "111 63 9 0 8 13 110 126",
+            "96 97 103 104 107 108 109 127 125 39",
+            "0",
+            " 1  2 ",
+        ] {
             assert!(payload_types_ok(ok), "{ok}");
         }
         let long = "96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112";
         assert!(payload_types_ok(long));
-        for bad in ["128", "96 97 128", "1000", "96 0127", "96,97", "96 x", "96\t97"] {
+        for bad in [
+            "128",
+            "96 97 128",
+            "1000",
+            "96 0127",
+            "96,97",
+            "96 x",
+            "96\t97",
+        ] {
             assert!(!payload_types_ok(bad), "{bad}");
         }
         // Runs that cross a 16-byte chunk boundary.
