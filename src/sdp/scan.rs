@@ -781,6 +781,7 @@ mod tests {
             Just("m=audio 9 RTP/AVP 111 0".to_owned()),
             Just("m=video 9 UDP/TLS/RTP/SAVPF 96 97".to_owned()),
             Just("m=application 9 UDP/DTLS/SCTP webrtc-datachannel".to_owned()),
+            Just("m=video nine RTP/AVP 96".to_owned()),
             Just("a=rtpmap:111 OPUS/48000/2".to_owned()),
             Just("a=rtpmap:96 VP8/90000".to_owned()),
             Just("a=fmtp:111 minptime=10;usedtx=0".to_owned()),
