@@ -1,8 +1,8 @@
 //! Bit-parallel helpers for the scanner: which bytes of a block are
-//! newlines or where a media section or an `opus` may start, which bytes of a short window
-//! are spaces, slashes or digits, and the value of a run of digits. SSE2 is
-//! always there on x86_64; AVX2 is used when the CPU has it; other targets
-//! get portable loops.
+//! newlines or where a media section or an `opus` may start, which bytes of
+//! a short window are spaces, slashes or digits, and the value of a run of
+//! digits. SSE2 is always there on x86_64; AVX2 is used when the CPU has
+//! it; other targets get portable loops.
 
 /// Bytes per bitmask.
 pub(crate) const BLOCK: usize = 64;
