@@ -3,15 +3,15 @@
 //! otherwise against an emulator embedded in this process.
 //!
 //! Each session's endpoint is a str0m peer here (a browser in a real app): the SFU makes the
-//! offers, the endpoint answers them through `Session::renegotiate`.
+//! offers, the endpoint answers them as the crate's `Answerer`.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cloudflare_calls::{
-    Answer, Client, Config, ConfigError, DataChannel, LocalTrack, RemoteTrack, Session,
-    TracksResult,
+    Answer, Answerer, BoxError, Client, Config, ConfigError, DataChannel, LocalTrack, MediaKind,
+    Negotiation, Offer, RemoteTrack, TracksResult,
 };
 
 /// The WebRTC side of a session: answers the SFU's offers and connects over UDP.
@@ -31,23 +31,14 @@ impl Endpoint {
         std::thread::spawn(move || drive(&driven, &socket, local));
         Ok(Self(rtc))
     }
+}
 
-    /// Applies the SFU's offer, if it made one, and sends back the answer.
-    async fn answer(
-        &mut self,
-        session: &Session,
-        description: Option<&cloudflare_calls::SessionDescription>,
-    ) -> Result<(), Box<dyn std::error::Error>> {
-        let Some(offer) = description.and_then(|d| d.offer()) else {
-            return Ok(());
-        };
+impl Answerer for Endpoint {
+    /// Applies the SFU's offer and returns the endpoint's answer.
+    async fn answer(&mut self, offer: Offer) -> Result<Answer, BoxError> {
         let offer = str0m::change::SdpOffer::from_sdp_string(offer.sdp())?;
         let answer = self.0.lock().unwrap().sdp_api().accept_offer(offer)?;
-        session
-            .renegotiate(Answer::new(answer.to_sdp_string()))
-            .await?;
-        println!("session {}: answered the SFU's offer", session.id());
-        Ok(())
+        Ok(Answer::new(answer.to_sdp_string()))
     }
 }
 
@@ -82,15 +73,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let mut publisher_pc = Endpoint::new()?;
     println!("publisher session {}", publisher.id());
+    // The SFU offers a transceiver for the track; the endpoint answers before `send` returns.
     let pushed = publisher
         .add_tracks()
-        .push(LocalTrack::offered_by_sfu("mic", "audio"))
+        .push(LocalTrack::offered_by_sfu("mic", MediaKind::Audio))
+        .answerer(&mut publisher_pc)
         .send()
         .await?;
     report("push", &pushed);
-    publisher_pc
-        .answer(&publisher, pushed.description.as_ref())
-        .await?;
 
     let subscriber = client
         .new_session()
@@ -99,20 +89,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let mut subscriber_pc = Endpoint::new()?;
     println!("subscriber session {}", subscriber.id());
+    // Without an answerer, the SFU's offer comes back as a pending step to answer.
     let pulled = subscriber
         .add_tracks()
         .pull(RemoteTrack::new(publisher.id(), "mic"))
         .send()
         .await?;
     report("pull", &pulled);
-    subscriber_pc
-        .answer(&subscriber, pulled.description.as_ref())
-        .await?;
+    if let Negotiation::Offer(pending) = pulled.negotiation {
+        pending.answer_with(&mut subscriber_pc).await?;
+        println!("session {}: answered the SFU's offer", subscriber.id());
+    }
 
     let transport = publisher.establish_data_channels(None).await?;
-    publisher_pc
-        .answer(&publisher, transport.description.as_ref())
-        .await?;
+    transport.negotiation.settle(&mut publisher_pc).await?;
     let channels = publisher
         .add_data_channels()
         .channel(DataChannel::publish("chat"))
@@ -189,12 +179,11 @@ fn report(what: &str, result: &TracksResult) {
             f.track_name, f.code, f.description
         );
     }
-    if let Some(d) = &result.description {
-        let kind = if d.offer().is_some() {
-            "offer"
-        } else {
-            "answer"
-        };
-        println!("{what}: the SFU sent an {kind} of {} bytes", d.sdp().len());
+    match &result.negotiation {
+        Negotiation::Done => println!("{what}: nothing left to negotiate"),
+        Negotiation::Answer(a) => println!("{what}: the SFU answered ({} bytes)", a.sdp().len()),
+        Negotiation::Offer(p) => {
+            println!("{what}: the SFU offered ({} bytes)", p.offer().sdp().len())
+        }
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError};
 use crate::error::Result;
 use crate::raw;
-use crate::session::SessionLocks;
+use crate::session::{NewSession, Session};
+use crate::session_locks::SessionLocks;
 use crate::transport::Transport;
 
 /// A client for Cloudflare Calls. Cheap to clone: clones share one connection pool.
@@ -88,6 +89,32 @@ impl Client {
         })
     }
 
+    /// Starts creating a session.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let session = client.new_session().correlation_id("room-42/alice").send().await?;
+    /// println!("{}", session.id());
+    /// # Ok(()) }
+    /// ```
+    pub fn new_session(&self) -> NewSession {
+        NewSession::new(self.clone())
+    }
+
+    /// A handle to an existing session, e.g. one created by another process.
+    ///
+    /// ```
+    /// # fn run(client: cloudflare_calls::Client) {
+    /// let session = client.session("e017a2629c754fedc1f7d8587e06d126");
+    /// assert_eq!(session.id(), "e017a2629c754fedc1f7d8587e06d126");
+    /// # }
+    /// ```
+    pub fn session(&self, id: impl Into<String>) -> Session {
+        let id: String = id.into();
+        let lock = self.inner.locks.get(&id);
+        Session::new(self.clone(), id, lock)
+    }
+
     /// The SFU API base URL.
     pub fn base_url(&self) -> &str {
         &self.inner.config.base_url
@@ -119,10 +146,6 @@ impl Client {
             .account
             .as_ref()
             .ok_or(ConfigError::Missing("the account API"))?)
-    }
-
-    pub(crate) fn session_locks(&self) -> &SessionLocks {
-        &self.inner.locks
     }
 
     /// The configured TURN key id.

@@ -1,8 +1,9 @@
 //! Data channels of a [`Session`]: the SCTP transport, then named channels published by one
 //! session and subscribed by others through the SFU.
 
-use crate::description::{Offer, SessionDescription};
+use crate::description::Offer;
 use crate::error::{Error, ErrorCode, Result};
+use crate::negotiation::{Negotiation, Step};
 use crate::raw::sfu::types as raw;
 use crate::response::finish;
 use crate::session::Session;
@@ -165,13 +166,12 @@ impl DataChannelsResult {
 }
 
 /// The outcome of [`Session::establish_data_channels`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 #[non_exhaustive]
-pub struct TransportResult {
-    /// The SFU made an offer: answer it with [`Session::renegotiate`].
-    pub requires_immediate_renegotiation: bool,
-    /// The SFU's answer or offer.
-    pub description: Option<SessionDescription>,
+pub struct DataChannelTransport {
+    /// What the endpoint must do next: usually answer the SFU's offer that adds the SCTP
+    /// transport (the pending offer holds the session's lock until then).
+    pub negotiation: Negotiation,
     /// The reserved `server-events` channel the SFU set up.
     pub channel: Option<DataChannelInfo>,
 }
@@ -258,23 +258,26 @@ impl DataChannels<'_> {
 
 impl Session {
     /// Sets up the session's SCTP transport for data channels; call once per session, then
-    /// answer the SFU's offer (or pass the endpoint's offer with `offer`).
+    /// answer the SFU's offer (or pass the endpoint's offer and apply the SFU's answer).
     ///
     /// ```no_run
-    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
+    /// # async fn run(session: cloudflare_calls::Session, mut endpoint: impl cloudflare_calls::Answerer) -> cloudflare_calls::Result<()> {
     /// let transport = session.establish_data_channels(None).await?;
-    /// if transport.requires_immediate_renegotiation {
-    ///     // apply transport.description, answer, then session.renegotiate(answer)
-    /// }
+    /// transport.negotiation.settle(&mut endpoint).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn establish_data_channels(&self, offer: Option<Offer>) -> Result<TransportResult> {
+    pub async fn establish_data_channels(
+        &self,
+        offer: Option<Offer>,
+    ) -> Result<DataChannelTransport> {
+        const OPERATION: &str = "establish_data_channel_transport";
         let body = raw::EstablishDataChannelsTransportRequest {
             session_description: offer.map(Into::into),
             data_channel: None,
         };
+        let lock = self.lock().await;
         let response = self
-            .mutate("establish_data_channel_transport", || {
+            .retry_conflicts(OPERATION, || {
                 let call = self
                     .api()
                     .establish_data_channel_transport()
@@ -282,21 +285,20 @@ impl Session {
                     .session_id(self.id())
                     .body(body.clone())
                     .send();
-                finish("establish_data_channel_transport", call)
+                finish(OPERATION, call)
             })
             .await?;
         let channel = response
             .data_channel
             .map(|d| DataChannelsResult::from_items([d]))
             .and_then(|r| r.channels.into_iter().next());
-        Ok(TransportResult {
-            requires_immediate_renegotiation: response
-                .requires_immediate_renegotiation
-                .unwrap_or(false),
-            description: SessionDescription::from_raw(
-                "establish_data_channel_transport",
-                response.session_description,
-            )?,
+        let step = Step::from_response(
+            OPERATION,
+            response.requires_immediate_renegotiation,
+            response.session_description,
+        )?;
+        Ok(DataChannelTransport {
+            negotiation: step.into_negotiation(self, lock),
             channel,
         })
     }

@@ -56,11 +56,9 @@ macro_rules! sdp_newtype {
 sdp_newtype!(Offer, SdpType::Offer);
 sdp_newtype!(Answer, SdpType::Answer);
 
-/// A session description the SFU sent back: an answer to the endpoint's offer, or an offer
-/// the endpoint must answer through [`Session::renegotiate`](crate::Session::renegotiate).
+/// A session description the SFU sent back, typed by what it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SessionDescription {
+pub(crate) enum SessionDescription {
     /// The SFU answers the endpoint's offer: apply it with `setRemoteDescription`.
     Answer(Answer),
     /// The SFU offers: apply it, create an answer, and send it back.
@@ -68,30 +66,6 @@ pub enum SessionDescription {
 }
 
 impl SessionDescription {
-    /// The SDP text.
-    pub fn sdp(&self) -> &str {
-        match self {
-            Self::Answer(a) => a.sdp(),
-            Self::Offer(o) => o.sdp(),
-        }
-    }
-
-    /// The SFU's offer, if this is one.
-    pub fn offer(&self) -> Option<&Offer> {
-        match self {
-            Self::Offer(o) => Some(o),
-            Self::Answer(_) => None,
-        }
-    }
-
-    /// The SFU's answer, if this is one.
-    pub fn answer(&self) -> Option<&Answer> {
-        match self {
-            Self::Answer(a) => Some(a),
-            Self::Offer(_) => None,
-        }
-    }
-
     pub(crate) fn from_raw(
         operation: &'static str,
         raw: Option<raw::SessionDescription>,

@@ -143,9 +143,19 @@ pub enum Error {
     /// The configuration is incomplete or malformed.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The endpoint could not answer the SFU's offer (the [`Answerer`](crate::Answerer) failed).
+    #[error("the endpoint could not answer the SFU's offer: {0}")]
+    Answerer(#[source] BoxError),
 }
 
+/// A boxed error from code outside the crate, such as an [`Answerer`](crate::Answerer).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 impl Error {
+    pub(crate) fn answerer(source: BoxError) -> Self {
+        Error::Answerer(source)
+    }
+
     /// The service's error, if this is one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {

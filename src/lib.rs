@@ -9,12 +9,15 @@ mod data_channels;
 mod description;
 mod endpoint;
 mod error;
+mod negotiation;
 pub mod raw;
 mod response;
 mod retry;
 pub mod sdp;
 mod secret;
 mod session;
+mod session_locks;
+mod session_state;
 mod tracks;
 mod transport;
 mod turn;
@@ -28,24 +31,26 @@ pub use apps::{App, Apps, CreatedApp};
 pub use client::Client;
 pub use config::{Config, ConfigError, DEFAULT_ACCOUNT_API_URL, DEFAULT_BASE_URL};
 pub use data_channels::{
-    DataChannel, DataChannelError, DataChannelInfo, DataChannels, DataChannelsResult,
-    TransportResult,
+    DataChannel, DataChannelError, DataChannelInfo, DataChannelTransport, DataChannels,
+    DataChannelsResult,
 };
-pub use description::{Answer, Offer, SessionDescription};
+pub use description::{Answer, Offer};
 pub use endpoint::Endpoint;
-pub use error::{AccountMessage, ApiError, Error, ErrorCode, Result};
+pub use error::{AccountMessage, ApiError, BoxError, Error, ErrorCode, Result};
+pub use negotiation::{Answerer, Negotiation, PendingOffer};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use session::{DataChannelStatus, NewSession, Session, SessionState, TrackStatus};
+pub use session::{NewSession, Session};
+pub use session_state::{DataChannelStatus, SessionState, TrackStatus};
 pub use tracks::{
-    AddTracks, CloseResult, CloseTracks, LocalTrack, MAX_TRACKS_PER_CALL, RemoteTrack, Simulcast,
-    Track, TrackError, TracksResult, UpdateTracks,
+    AddTracks, CloseMode, CloseTracks, CloseTracksResult, LocalTrack, MAX_TRACKS_PER_CALL,
+    RemoteTrack, Simulcast, Track, TrackError, TracksResult, UpdateTracks,
 };
 pub use turn::{
     CreatedTurnKey, GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn, TurnCredentials,
     TurnKey,
 };
 pub use wire::{
-    AdapterInputCodec, AdapterMode, AdapterOutputCodec, Location, PriorityOrdering, ResourceStatus,
-    RidNotAvailable, SdpType,
+    AdapterInputCodec, AdapterMode, AdapterOutputCodec, Location, MediaKind, PriorityOrdering,
+    ResourceStatus, RidNotAvailable, SdpType,
 };

@@ -1,10 +1,11 @@
-//! [`Session`]: one WebRTC PeerConnection on the SFU, and the discipline its negotiation needs.
+//! [`Session`]: a handle to one WebRTC PeerConnection on the SFU, and the discipline its
+//! negotiation needs (one change at a time).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
 use crate::client::Client;
@@ -12,38 +13,28 @@ use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{Error, Result};
 use crate::raw::sfu::types as raw;
 use crate::response::finish;
-use crate::wire::{Location, ResourceStatus};
+use crate::session_state::SessionState;
 
 /// How often a mutation rejected because another negotiation was in flight (HTTP 406 with a
 /// signalling subcode) is sent again.
 const CONFLICT_RETRIES: u32 = 3;
 
-/// Per-session mutation locks, shared by every handle of the same session id.
-#[derive(Default)]
-pub(crate) struct SessionLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
-
-impl SessionLocks {
-    fn get(&self, session_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(lock) = map.get(session_id).and_then(Weak::upgrade) {
-            return lock;
-        }
-        map.retain(|_, weak| weak.strong_count() > 0);
-        let lock = Arc::new(tokio::sync::Mutex::new(()));
-        map.insert(session_id.to_owned(), Arc::downgrade(&lock));
-        lock
-    }
-}
+/// How long a change may wait for the session's lock before the wait is logged.
+const LONG_WAIT: Duration = Duration::from_secs(5);
 
 /// A session on the SFU. Cheap to clone; clones (and [`Client::session`] handles for the same
-/// id) share one mutation lock, so negotiations of one session never overlap, while different
+/// id) share one mutation lock, so changes of one session never overlap, while different
 /// sessions proceed in parallel.
 ///
-/// # Publish, subscribe, renegotiate, close
+/// Calls that may leave the SFU waiting for the endpoint's answer return a
+/// [`Negotiation`](crate::Negotiation); a pending SFU offer holds the lock until it is
+/// answered.
+///
+/// # Publish, subscribe, close
 ///
 /// ```no_run
 /// # async fn run(pc_offer: String, answer_to_sfu_offer: impl Fn(&str) -> String) -> cloudflare_calls::Result<()> {
-/// use cloudflare_calls::{Answer, Client, Config, LocalTrack, Offer, RemoteTrack};
+/// use cloudflare_calls::{Answer, Client, CloseMode, Config, LocalTrack, Offer, RemoteTrack};
 ///
 /// let client = Client::new(Config::from_env()?)?;
 ///
@@ -55,22 +46,23 @@ impl SessionLocks {
 ///     .push(LocalTrack::new("0", "mic"))
 ///     .send()
 ///     .await?;
-/// let _answer_for_the_publisher_pc = pushed.description.as_ref().and_then(|d| d.answer());
+/// let _answer_for_the_publisher_pc = pushed.negotiation.answer();
 ///
-/// // Subscriber: pull the track; the SFU offers, the endpoint answers through renegotiate.
+/// // Subscriber: pull the track; the SFU offers, the endpoint answers.
 /// let subscriber = client.new_session().send().await?;
 /// let pulled = subscriber
 ///     .add_tracks()
 ///     .pull(RemoteTrack::new(publisher.id(), "mic"))
 ///     .send()
 ///     .await?;
-/// if let Some(offer) = pulled.description.as_ref().and_then(|d| d.offer()) {
-///     subscriber.renegotiate(Answer::new(answer_to_sfu_offer(offer.sdp()))).await?;
+/// let mids: Vec<String> = pulled.tracks.iter().filter_map(|t| t.mid.clone()).collect();
+/// if let Some(pending) = pulled.negotiation.into_pending() {
+///     let answer = answer_to_sfu_offer(pending.offer().sdp());
+///     pending.answer(Answer::new(answer)).await?;
 /// }
 ///
 /// // Close the pulled track without renegotiating.
-/// let mids: Vec<String> = pulled.tracks.iter().filter_map(|t| t.mid.clone()).collect();
-/// subscriber.close_tracks(mids).force().send().await?;
+/// subscriber.close_tracks(mids, CloseMode::Force).send().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -89,43 +81,6 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Client {
-    /// Starts creating a session.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let session = client.new_session().correlation_id("room-42/alice").send().await?;
-    /// println!("{}", session.id());
-    /// # Ok(()) }
-    /// ```
-    pub fn new_session(&self) -> NewSession {
-        NewSession {
-            client: self.clone(),
-            thirdparty: None,
-            correlation_id: None,
-            offer: None,
-        }
-    }
-
-    /// A handle to an existing session, e.g. one created by another process.
-    ///
-    /// ```
-    /// # fn run(client: cloudflare_calls::Client) {
-    /// let session = client.session("e017a2629c754fedc1f7d8587e06d126");
-    /// assert_eq!(session.id(), "e017a2629c754fedc1f7d8587e06d126");
-    /// # }
-    /// ```
-    pub fn session(&self, id: impl Into<String>) -> Session {
-        let id: String = id.into();
-        Session {
-            lock: self.session_locks().get(&id),
-            client: self.clone(),
-            id: id.into(),
-            answer: None,
-        }
-    }
-}
-
 /// Builder for a new session; see [`Client::new_session`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until .send() is awaited"]
@@ -137,6 +92,15 @@ pub struct NewSession {
 }
 
 impl NewSession {
+    pub(crate) fn new(client: Client) -> Self {
+        Self {
+            client,
+            thirdparty: None,
+            correlation_id: None,
+            offer: None,
+        }
+    }
+
     /// The peer is ICE-lite (a server, another SFU) rather than a browser.
     pub fn thirdparty(mut self, thirdparty: bool) -> Self {
         self.thirdparty = Some(thirdparty);
@@ -189,6 +153,15 @@ impl NewSession {
 }
 
 impl Session {
+    pub(crate) fn new(client: Client, id: String, lock: Arc<tokio::sync::Mutex<()>>) -> Self {
+        Self {
+            client,
+            id: id.into(),
+            lock,
+            answer: None,
+        }
+    }
+
     /// The session id.
     pub fn id(&self) -> &str {
         &self.id
@@ -207,18 +180,30 @@ impl Session {
         self.client.app_id()
     }
 
-    /// Holds the session's mutation lock: one negotiation in flight per session.
-    pub(crate) async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.lock.lock().await
+    /// Takes the session's mutation lock: one change in flight per session. Owned, so a
+    /// pending offer can keep it until it is answered.
+    pub(crate) async fn lock(&self) -> OwnedMutexGuard<()> {
+        let lock = self.lock.clone().lock_owned();
+        tokio::pin!(lock);
+        if let Ok(guard) = tokio::time::timeout(LONG_WAIT, &mut lock).await {
+            return guard;
+        }
+        // Most often a PendingOffer kept alive by the same task: say so instead of hanging
+        // silently.
+        tracing::warn!(
+            session_id = %self.id,
+            "still waiting for this session's lock; is a PendingOffer of it left unanswered?"
+        );
+        lock.await
     }
 
-    /// Runs one mutation with the session's lock held.
+    /// Runs one mutation that exchanges no SDP with the session's lock held.
     pub(crate) async fn mutate<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let _guard = self.lock().await;
+        let _lock = self.lock().await;
         self.retry_conflicts(operation, call).await
     }
 
@@ -251,12 +236,23 @@ impl Session {
         .await
     }
 
-    /// Applies the endpoint's answer to an offer the SFU made.
+    /// Sends the endpoint's answer to an offer the SFU made.
+    ///
+    /// The usual way is [`PendingOffer::answer`](crate::PendingOffer::answer). This is for an
+    /// answer whose pending offer was dropped, e.g. because the offer travelled to a browser
+    /// through another process. It waits while a [`PendingOffer`](crate::PendingOffer) of this
+    /// session is alive in this client.
     pub async fn renegotiate(&self, answer: Answer) -> Result<()> {
+        let _lock = self.lock().await;
+        self.renegotiate_locked(answer).await
+    }
+
+    /// [`renegotiate`](Self::renegotiate) for a caller that holds the lock.
+    pub(crate) async fn renegotiate_locked(&self, answer: Answer) -> Result<()> {
         let body = raw::RenegotiateRequest {
             session_description: Some(answer.into()),
         };
-        self.mutate("renegotiate_session", || {
+        self.retry_conflicts("renegotiate_session", || {
             let call = self
                 .api()
                 .renegotiate_session()
@@ -278,75 +274,6 @@ impl Session {
             .app_id(self.app_id())
             .session_id(self.id())
             .send();
-        let state = finish("get_session_state", call).await?;
-        Ok(SessionState {
-            tracks: state
-                .tracks
-                .into_iter()
-                .map(|t| TrackStatus {
-                    location: t.location,
-                    mid: t.mid,
-                    session_id: t.session_id,
-                    track_name: t.track_name,
-                    kind: t.kind,
-                    status: t.status,
-                })
-                .collect(),
-            data_channels: state
-                .data_channels
-                .into_iter()
-                .map(|d| DataChannelStatus {
-                    location: d.location,
-                    session_id: d.session_id,
-                    name: d.data_channel_name,
-                    id: d.id,
-                    status: d.status,
-                })
-                .collect(),
-        })
+        Ok(finish("get_session_state", call).await?.into())
     }
-}
-
-/// What [`Session::state`] reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SessionState {
-    /// Tracks pushed or pulled by the session.
-    pub tracks: Vec<TrackStatus>,
-    /// Data channels published or subscribed by the session.
-    pub data_channels: Vec<DataChannelStatus>,
-}
-
-/// One track of [`SessionState`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TrackStatus {
-    /// Pushed (local) or pulled (remote).
-    pub location: Option<Location>,
-    /// The transceiver's media id in this session.
-    pub mid: Option<String>,
-    /// The publisher's session, for a pulled track.
-    pub session_id: Option<String>,
-    /// The track's name.
-    pub track_name: Option<String>,
-    /// `audio` or `video`.
-    pub kind: Option<String>,
-    /// Whether the track is live.
-    pub status: Option<ResourceStatus>,
-}
-
-/// One data channel of [`SessionState`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DataChannelStatus {
-    /// Published (local) or subscribed (remote).
-    pub location: Option<Location>,
-    /// The publisher's session, for a subscription.
-    pub session_id: Option<String>,
-    /// The channel's name.
-    pub name: Option<String>,
-    /// The negotiated channel id on this session.
-    pub id: Option<u16>,
-    /// Whether the channel is open.
-    pub status: Option<ResourceStatus>,
 }

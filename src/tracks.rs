@@ -4,22 +4,25 @@ use std::future::Future;
 
 use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{Error, ErrorCode, Result};
+use crate::negotiation::{Answerer, DynAnswerer, Negotiation, Step};
 use crate::raw::sfu::types as raw;
 use crate::response::finish;
 use crate::session::Session;
-use crate::wire::{Location, PriorityOrdering, RidNotAvailable};
+use crate::wire::{Location, MediaKind, PriorityOrdering, RidNotAvailable};
 
-/// The service accepts at most this many tracks in one call; longer batches are split.
+/// The service accepts at most this many tracks in one call. Longer lists without an endpoint
+/// offer go in batches, each SFU offer answered before the next batch, which needs an
+/// [`Answerer`].
 pub const MAX_TRACKS_PER_CALL: usize = 64;
 
 /// A track this session publishes.
 ///
 /// ```
-/// use cloudflare_calls::LocalTrack;
+/// use cloudflare_calls::{LocalTrack, MediaKind};
 /// // A track in the endpoint's offer, on transceiver mid "0".
 /// let mic = LocalTrack::new("0", "mic");
 /// // A track the SFU offers a transceiver for (no endpoint offer needed).
-/// let cam = LocalTrack::offered_by_sfu("camera", "video").bidirectional(true);
+/// let cam = LocalTrack::offered_by_sfu("camera", MediaKind::Video).bidirectional(true);
 /// # let _ = (mic, cam);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,12 +39,12 @@ impl LocalTrack {
         })
     }
 
-    /// A track the SFU creates a transceiver for in its own offer; `kind` is `audio` or `video`.
-    pub fn offered_by_sfu(track_name: impl Into<String>, kind: impl Into<String>) -> Self {
+    /// A track the SFU creates a transceiver for in its own offer.
+    pub fn offered_by_sfu(track_name: impl Into<String>, kind: MediaKind) -> Self {
         Self(raw::TrackObject {
             location: Some(Location::Local),
             track_name: Some(track_name.into()),
-            kind: Some(kind.into()),
+            kind: Some(kind.as_str().to_owned()),
             ..Default::default()
         })
     }
@@ -89,9 +92,9 @@ impl RemoteTrack {
         self.mid(format!("#{track_name}"))
     }
 
-    /// `audio` or `video`: needed when the SFU creates the transceiver.
-    pub fn kind(mut self, kind: impl Into<String>) -> Self {
-        self.0.kind = Some(kind.into());
+    /// Audio or video: needed when the SFU creates the transceiver.
+    pub fn kind(mut self, kind: MediaKind) -> Self {
+        self.0.kind = Some(kind.as_str().to_owned());
         self
     }
 
@@ -148,8 +151,8 @@ pub struct Track {
     pub session_id: Option<String>,
     /// The track's name.
     pub track_name: Option<String>,
-    /// `audio` or `video`, when the SFU says.
-    pub kind: Option<String>,
+    /// Audio or video, when the SFU says.
+    pub kind: Option<MediaKind>,
 }
 
 /// A track the SFU refused, with its reason; the other tracks of the call are unaffected.
@@ -169,69 +172,66 @@ pub struct TrackError {
 }
 
 /// The outcome of adding or updating tracks.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct TracksResult {
-    /// The SFU made an offer: apply it and send the answer with [`Session::renegotiate`].
-    pub requires_immediate_renegotiation: bool,
-    /// The SFU's answer to the endpoint's offer, or its own offer.
-    pub description: Option<SessionDescription>,
+    /// What the endpoint must do next: apply the SFU's answer, or answer its pending offer
+    /// (which holds the session's lock until then). [`Negotiation::Done`] when an
+    /// [`Answerer`] already answered.
+    pub negotiation: Negotiation,
     /// Accepted tracks, in request order.
     pub tracks: Vec<Track>,
     /// Refused tracks, in request order.
     pub failed: Vec<TrackError>,
 }
 
-impl TracksResult {
-    fn merge(&mut self, next: TracksResult) {
-        self.requires_immediate_renegotiation |= next.requires_immediate_renegotiation;
-        if next.description.is_some() {
-            self.description = next.description;
+/// Splits per-item results into accepted and refused tracks, appending to both lists.
+fn split_items(
+    items: Vec<raw::TrackResult>,
+    tracks: &mut Vec<Track>,
+    failed: &mut Vec<TrackError>,
+) {
+    for t in items {
+        match t.error_code.filter(|c| !c.is_empty()) {
+            Some(code) => failed.push(TrackError {
+                mid: t.mid,
+                track_name: t.track_name,
+                session_id: t.session_id,
+                code: ErrorCode::from(code.as_str()),
+                description: t.error_description,
+            }),
+            None => tracks.push(Track {
+                location: t.location,
+                mid: t.mid,
+                session_id: t.session_id,
+                track_name: t.track_name,
+                kind: t.kind.as_deref().map(MediaKind::from),
+            }),
         }
-        self.tracks.extend(next.tracks);
-        self.failed.extend(next.failed);
-    }
-
-    fn from_items(
-        requires_immediate_renegotiation: Option<bool>,
-        description: Option<SessionDescription>,
-        items: Vec<raw::TrackResult>,
-    ) -> Self {
-        let mut result = Self {
-            requires_immediate_renegotiation: requires_immediate_renegotiation.unwrap_or(false),
-            description,
-            ..Self::default()
-        };
-        for t in items {
-            match t.error_code.filter(|c| !c.is_empty()) {
-                Some(code) => result.failed.push(TrackError {
-                    mid: t.mid,
-                    track_name: t.track_name,
-                    session_id: t.session_id,
-                    code: ErrorCode::from(code.as_str()),
-                    description: t.error_description,
-                }),
-                None => result.tracks.push(Track {
-                    location: t.location,
-                    mid: t.mid,
-                    session_id: t.session_id,
-                    track_name: t.track_name,
-                    kind: t.kind,
-                }),
-            }
-        }
-        result
     }
 }
 
-/// Splits `tracks` into calls of at most [`MAX_TRACKS_PER_CALL`]; an endpoint offer describes
-/// every track at once, so a batch that carries one cannot be split.
-fn batches(tracks: Vec<raw::TrackObject>, has_offer: bool) -> Result<Vec<Vec<raw::TrackObject>>> {
-    if has_offer && tracks.len() > MAX_TRACKS_PER_CALL {
-        return Err(Error::InvalidArgument(format!(
-            "{} tracks with one offer: the service takes at most {MAX_TRACKS_PER_CALL} per call",
-            tracks.len()
-        )));
+/// Splits `tracks` into calls of at most [`MAX_TRACKS_PER_CALL`], or refuses before anything
+/// is sent when that cannot work: an endpoint offer describes every track at once, and
+/// without one every batch gets an SFU offer that must be answered before the next.
+fn batches(
+    tracks: Vec<raw::TrackObject>,
+    has_offer: bool,
+    has_answerer: bool,
+) -> Result<Vec<Vec<raw::TrackObject>>> {
+    if tracks.len() > MAX_TRACKS_PER_CALL {
+        let n = tracks.len();
+        if has_offer {
+            return Err(Error::InvalidArgument(format!(
+                "{n} tracks with one offer: the service takes at most {MAX_TRACKS_PER_CALL} per call"
+            )));
+        }
+        if !has_answerer {
+            return Err(Error::InvalidArgument(format!(
+                "{n} tracks need batches of {MAX_TRACKS_PER_CALL}, and the SFU's offer for each \
+                 batch must be answered before the next: pass an answerer"
+            )));
+        }
     }
     if tracks.is_empty() {
         return Ok(vec![tracks]);
@@ -242,25 +242,47 @@ fn batches(tracks: Vec<raw::TrackObject>, has_offer: bool) -> Result<Vec<Vec<raw
         .collect())
 }
 
-/// Sends `tracks` in calls of at most [`MAX_TRACKS_PER_CALL`], holding the session's lock
-/// across all of them so no other negotiation slips in between, and merges the results in order.
+/// Sends `tracks` in calls of at most [`MAX_TRACKS_PER_CALL`] under the session's lock,
+/// answering each SFU offer with `answerer` before the next batch, and merges the results in
+/// order. The last step is left to the caller when there is no answerer.
 async fn send_batched<F, Fut>(
     session: &Session,
+    operation: &'static str,
     tracks: Vec<raw::TrackObject>,
     has_offer: bool,
+    mut answerer: Option<&mut (dyn DynAnswerer + '_)>,
     send_one: F,
 ) -> Result<TracksResult>
 where
     F: Fn(Vec<raw::TrackObject>) -> Fut,
-    Fut: Future<Output = Result<TracksResult>>,
+    Fut: Future<Output = Result<(Step, Vec<raw::TrackResult>)>>,
 {
-    let batches = batches(tracks, has_offer)?;
-    let _guard = session.lock().await;
-    let mut result = TracksResult::default();
+    let batches = batches(tracks, has_offer, answerer.is_some())?;
+    let lock = session.lock().await;
+    let (mut tracks, mut failed) = (Vec::new(), Vec::new());
+    let mut last = Step::Done;
     for batch in batches {
-        result.merge(send_one(batch).await?);
+        let (step, items) = session
+            .retry_conflicts(operation, || send_one(batch.clone()))
+            .await?;
+        split_items(items, &mut tracks, &mut failed);
+        last = match (step, answerer.as_deref_mut()) {
+            (Step::Offer(offer), Some(answerer)) => {
+                let answer = answerer
+                    .answer_boxed(offer)
+                    .await
+                    .map_err(Error::answerer)?;
+                session.renegotiate_locked(answer).await?;
+                Step::Done
+            }
+            (step, _) => step,
+        };
     }
-    Ok(result)
+    Ok(TracksResult {
+        negotiation: last.into_negotiation(session, lock),
+        tracks,
+        failed,
+    })
 }
 
 /// Builder methods shared by [`AddTracks`] and [`UpdateTracks`].
@@ -278,6 +300,12 @@ macro_rules! track_list_methods {
             self
         }
 
+        /// Publishes several tracks.
+        pub fn push_all(mut self, tracks: impl IntoIterator<Item = LocalTrack>) -> Self {
+            self.tracks.extend(tracks.into_iter().map(|t| t.0));
+            self
+        }
+
         /// Pulls a track of another session.
         pub fn pull(mut self, track: RemoteTrack) -> Self {
             self.tracks.push(track.0);
@@ -289,20 +317,38 @@ macro_rules! track_list_methods {
             self.tracks.extend(tracks.into_iter().map(|t| t.0));
             self
         }
+
+        /// Answers the SFU's offers with `answerer` as they come, so `send` returns with
+        /// nothing pending and more than [`MAX_TRACKS_PER_CALL`] tracks can go in batches.
+        pub fn answerer<A: Answerer>(mut self, answerer: &'a mut A) -> Self {
+            self.answerer = Some(answerer);
+            self
+        }
     };
 }
 
 /// Builder for [`Session::add_tracks`].
-#[derive(Debug)]
 #[must_use = "a builder does nothing until .send() is awaited"]
 pub struct AddTracks<'a> {
     session: &'a Session,
     offer: Option<Offer>,
     tracks: Vec<raw::TrackObject>,
     auto_discover: Option<bool>,
+    answerer: Option<&'a mut (dyn DynAnswerer + 'a)>,
 }
 
-impl AddTracks<'_> {
+impl std::fmt::Debug for AddTracks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddTracks")
+            .field("session", &self.session.id())
+            .field("tracks", &self.tracks.len())
+            .field("offer", &self.offer.is_some())
+            .field("answerer", &self.answerer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> AddTracks<'a> {
     track_list_methods!();
 
     /// Publishes every new track found in the offer, with generated names.
@@ -311,84 +357,112 @@ impl AddTracks<'_> {
         self
     }
 
-    /// Sends the request; more than 64 tracks (without an offer) become several calls whose
-    /// results are merged in order.
+    /// Sends the request. More than [`MAX_TRACKS_PER_CALL`] tracks without an offer become
+    /// several calls, each SFU offer answered by the [`answerer`](Self::answerer) before the
+    /// next, under the session's lock; without an answerer they are refused before anything
+    /// is sent.
     pub async fn send(self) -> Result<TracksResult> {
         let session = self.session;
         let offer = self.offer.map(raw::SessionDescription::from);
         let auto_discover = self.auto_discover;
-        send_batched(session, self.tracks, offer.is_some(), |tracks| {
-            let body = raw::TracksRequest {
-                session_description: offer.clone(),
-                tracks,
-                auto_discover,
-            };
-            async move {
-                let response = session
-                    .retry_conflicts("add_tracks", || {
-                        let call = session.api().add_tracks();
-                        let call = call.app_id(session.app_id()).session_id(session.id());
-                        finish("add_tracks", call.body(body.clone()).send())
-                    })
-                    .await?;
-                let description =
-                    SessionDescription::from_raw("add_tracks", response.session_description)?;
-                Ok(TracksResult::from_items(
-                    response.requires_immediate_renegotiation,
-                    description,
-                    response.tracks,
-                ))
-            }
-        })
+        let has_offer = offer.is_some();
+        send_batched(
+            session,
+            "add_tracks",
+            self.tracks,
+            has_offer,
+            self.answerer,
+            |tracks| {
+                let body = raw::TracksRequest {
+                    session_description: offer.clone(),
+                    tracks,
+                    auto_discover,
+                };
+                async move {
+                    let call = session.api().add_tracks();
+                    let call = call.app_id(session.app_id()).session_id(session.id());
+                    let response = finish("add_tracks", call.body(body).send()).await?;
+                    let step = Step::from_response(
+                        "add_tracks",
+                        response.requires_immediate_renegotiation,
+                        response.session_description,
+                    )?;
+                    Ok((step, response.tracks))
+                }
+            },
+        )
         .await
     }
 }
 
 /// Builder for [`Session::update_tracks`].
-#[derive(Debug)]
 #[must_use = "a builder does nothing until .send() is awaited"]
 pub struct UpdateTracks<'a> {
     session: &'a Session,
     offer: Option<Offer>,
     tracks: Vec<raw::TrackObject>,
+    answerer: Option<&'a mut (dyn DynAnswerer + 'a)>,
 }
 
-impl UpdateTracks<'_> {
+impl std::fmt::Debug for UpdateTracks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateTracks")
+            .field("session", &self.session.id())
+            .field("tracks", &self.tracks.len())
+            .field("offer", &self.offer.is_some())
+            .field("answerer", &self.answerer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> UpdateTracks<'a> {
     track_list_methods!();
 
-    /// Sends the update.
+    /// Sends the update, in batches as [`AddTracks::send`] does.
     pub async fn send(self) -> Result<TracksResult> {
         let session = self.session;
         let offer = self.offer.map(raw::SessionDescription::from);
-        send_batched(session, self.tracks, offer.is_some(), |tracks| {
-            let body = raw::UpdateTracksRequest {
-                session_description: offer.clone(),
-                tracks,
-            };
-            async move {
-                let response = session
-                    .retry_conflicts("update_tracks", || {
-                        let call = session.api().update_tracks();
-                        let call = call.app_id(session.app_id()).session_id(session.id());
-                        finish("update_tracks", call.body(body.clone()).send())
-                    })
-                    .await?;
-                Ok(TracksResult::from_items(
-                    response.requires_immediate_renegotiation,
-                    None,
-                    response.tracks,
-                ))
-            }
-        })
+        let has_offer = offer.is_some();
+        send_batched(
+            session,
+            "update_tracks",
+            self.tracks,
+            has_offer,
+            self.answerer,
+            |tracks| {
+                let body = raw::UpdateTracksRequest {
+                    session_description: offer.clone(),
+                    tracks,
+                };
+                async move {
+                    let call = session.api().update_tracks();
+                    let call = call.app_id(session.app_id()).session_id(session.id());
+                    let response = finish("update_tracks", call.body(body).send()).await?;
+                    // The update response carries no session description: a renegotiation it
+                    // asks for is started by the endpoint's next offer.
+                    Ok((Step::Done, response.tracks))
+                }
+            },
+        )
         .await
     }
+}
+
+/// How [`Session::close_tracks`] closes: with the endpoint's offer, or forced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseMode {
+    /// The endpoint's offer without the closed transceivers; the SFU answers it.
+    /// At most [`MAX_TRACKS_PER_CALL`] tracks, since one offer describes them all.
+    Offer(Offer),
+    /// No SDP is exchanged; any number of tracks (in batches).
+    Force,
 }
 
 /// The outcome of closing tracks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CloseResult {
-    /// The SFU's answer to the endpoint's offer (negotiated close only).
+pub struct CloseTracksResult {
+    /// The SFU's answer to the endpoint's offer ([`CloseMode::Offer`] only).
     pub answer: Option<Answer>,
     /// Mids now closed, including those that were already closed.
     pub closed: Vec<String>,
@@ -396,39 +470,23 @@ pub struct CloseResult {
     pub failed: Vec<TrackError>,
 }
 
-/// Builder for [`Session::close_tracks`]: end with [`offer`](Self::offer) or
-/// [`force`](Self::force), then `.send()`.
+/// Builder for [`Session::close_tracks`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until .send() is awaited"]
 pub struct CloseTracks<'a> {
     session: &'a Session,
     mids: Vec<String>,
-    offer: Option<Offer>,
-    force: bool,
+    mode: CloseMode,
 }
 
 impl CloseTracks<'_> {
-    /// Negotiated close: the endpoint's offer without the closed transceivers.
-    pub fn offer(mut self, offer: Offer) -> Self {
-        self.offer = Some(offer);
-        self
-    }
-
-    /// Forced close: no SDP is exchanged.
-    pub fn force(mut self) -> Self {
-        self.force = true;
-        self
-    }
-
     /// Sends the close.
-    pub async fn send(self) -> Result<CloseResult> {
+    pub async fn send(self) -> Result<CloseTracksResult> {
         let session = self.session;
-        if self.offer.is_none() && !self.force {
-            return Err(Error::InvalidArgument(
-                "close_tracks needs the endpoint's offer or force()".into(),
-            ));
-        }
-        let offer = self.offer.map(raw::SessionDescription::from);
+        let (offer, force) = match self.mode {
+            CloseMode::Offer(offer) => (Some(raw::SessionDescription::from(offer)), false),
+            CloseMode::Force => (None, true),
+        };
         let mids: Vec<raw::TrackObject> = self
             .mids
             .into_iter()
@@ -437,12 +495,13 @@ impl CloseTracks<'_> {
                 ..Default::default()
             })
             .collect();
-        let batches = batches(mids, offer.is_some())?;
-        let _guard = session.lock().await;
-        let mut result = CloseResult::default();
+        // A forced close exchanges no SDP, so its batches need no answers in between.
+        let batches = batches(mids, offer.is_some(), true)?;
+        let _lock = session.lock().await;
+        let mut result = CloseTracksResult::default();
         for batch in batches {
             let body = raw::CloseTracksRequest {
-                force: self.force,
+                force,
                 session_description: offer.clone(),
                 tracks: batch
                     .into_iter()
@@ -500,6 +559,7 @@ impl Session {
             offer: None,
             tracks: Vec::new(),
             auto_discover: None,
+            answerer: None,
         }
     }
 
@@ -509,6 +569,7 @@ impl Session {
             session: self,
             offer: None,
             tracks: Vec::new(),
+            answerer: None,
         }
     }
 
@@ -516,11 +577,12 @@ impl Session {
     ///
     /// ```no_run
     /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
-    /// let closed = session.close_tracks(["1", "2"]).force().send().await?;
+    /// use cloudflare_calls::CloseMode;
+    /// let closed = session.close_tracks(["1", "2"], CloseMode::Force).send().await?;
     /// assert!(closed.failed.is_empty());
     /// # Ok(()) }
     /// ```
-    pub fn close_tracks<I, S>(&self, mids: I) -> CloseTracks<'_>
+    pub fn close_tracks<I, S>(&self, mids: I, mode: CloseMode) -> CloseTracks<'_>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -528,8 +590,7 @@ impl Session {
         CloseTracks {
             session: self,
             mids: mids.into_iter().map(Into::into).collect(),
-            offer: None,
-            force: false,
+            mode,
         }
     }
 }

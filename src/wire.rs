@@ -70,6 +70,16 @@ macro_rules! wire_enum {
 pub(crate) use wire_enum;
 
 wire_enum! {
+    /// The kind of media a track carries.
+    pub enum MediaKind {
+        /// Sound.
+        Audio = "audio",
+        /// Pictures.
+        Video = "video",
+    }
+}
+
+wire_enum! {
     /// Whether a session description is an offer or an answer.
     pub enum SdpType {
         /// The session description answers an offer.

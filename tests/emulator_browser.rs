@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use calls_emulator::Emulator;
 use cloudflare_calls::{
-    Answer, Client, Config, DataChannel, LocalTrack, Offer, RemoteTrack, ResourceStatus, Session,
+    Answer, Client, Config, DataChannel, LocalTrack, Offer, PendingOffer, RemoteTrack,
 };
 use peer::Peer;
 use serde_json::Value;
@@ -47,15 +47,15 @@ fn client(emulator: &Emulator) -> Client {
 }
 
 /// Applies the SFU's offer in the page and sends the page's answer back.
-async fn browser_answers(browser: &chromium::Browser, session: &Session, offer: &Offer) {
+async fn browser_answers(browser: &chromium::Browser, pending: PendingOffer) {
     let js = format!(
         "(async () => {{ await pc.setRemoteDescription({{type: 'offer', sdp: {}}}); \
          await pc.setLocalDescription(await pc.createAnswer()); return pc.localDescription.sdp; }})()",
-        serde_json::to_string(offer.sdp()).unwrap()
+        serde_json::to_string(pending.offer().sdp()).unwrap()
     );
     let answer = browser.eval(&js).await.unwrap();
-    session
-        .renegotiate(Answer::new(answer.as_str().unwrap()))
+    pending
+        .answer(Answer::new(answer.as_str().unwrap()))
         .await
         .unwrap();
 }
@@ -90,11 +90,7 @@ async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
         .await
         .unwrap();
     assert!(pushed.failed.is_empty(), "{:?}", pushed.failed);
-    let answer = pushed
-        .description
-        .as_ref()
-        .and_then(|d| d.answer())
-        .expect("an answer");
+    let answer = pushed.negotiation.answer().expect("an answer");
     let js = format!(
         "pc.setRemoteDescription({{type: 'answer', sdp: {}}}).then(() => true)",
         serde_json::to_string(answer.sdp()).unwrap()
@@ -109,12 +105,8 @@ async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
 
     // The publisher's data channel: transport first, then a named channel.
     let transport = publisher.establish_data_channels(None).await.unwrap();
-    let offer = transport
-        .description
-        .as_ref()
-        .and_then(|d| d.offer())
-        .expect("an SFU offer");
-    browser_answers(&browser, &publisher, offer).await;
+    let pending = transport.negotiation.into_pending().expect("an SFU offer");
+    browser_answers(&browser, pending).await;
     let published = publisher
         .add_data_channels()
         .channel(DataChannel::publish("chat"))
@@ -140,15 +132,14 @@ async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
         .send()
         .await
         .unwrap();
-    assert!(pulled.requires_immediate_renegotiation);
     let mids: Vec<String> = pulled
         .tracks
         .iter()
         .map(|t| t.mid.clone().unwrap())
         .collect();
-    let offer = pulled.description.as_ref().and_then(|d| d.offer()).unwrap();
-    let answer = sub_peer.answer(offer.sdp());
-    subscriber.renegotiate(Answer::new(answer)).await.unwrap();
+    let pending = pulled.negotiation.into_pending().expect("an SFU offer");
+    let answer = sub_peer.answer(pending.offer().sdp());
+    pending.answer(Answer::new(answer)).await.unwrap();
     sub_peer
         .until(Duration::from_secs(10), "subscriber connected", |p| {
             p.connected
@@ -156,13 +147,9 @@ async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
         .await;
 
     let transport = subscriber.establish_data_channels(None).await.unwrap();
-    let offer = transport
-        .description
-        .as_ref()
-        .and_then(|d| d.offer())
-        .unwrap();
-    let answer = sub_peer.answer(offer.sdp());
-    subscriber.renegotiate(Answer::new(answer)).await.unwrap();
+    let pending = transport.negotiation.into_pending().expect("an SFU offer");
+    let answer = sub_peer.answer(pending.offer().sdp());
+    pending.answer(Answer::new(answer)).await.unwrap();
     let subscribed = subscriber
         .add_data_channels()
         .channel(DataChannel::subscribe(publisher.id(), "chat"))
@@ -189,11 +176,5 @@ async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
         .await;
 
     let state = subscriber.state().await.unwrap();
-    assert!(
-        state
-            .tracks
-            .iter()
-            .all(|t| t.status == Some(ResourceStatus::Active)),
-        "{state:?}"
-    );
+    assert!(state.tracks.iter().all(|t| t.is_active()), "{state:?}");
 }

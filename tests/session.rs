@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cloudflare_calls::{
-    Answer, Client, Config, DataChannel, ErrorCode, LocalTrack, Location, Offer, RemoteTrack,
-    ResourceStatus, RetryPolicy, SessionDescription, Simulcast,
+    Answer, Client, CloseMode, Config, DataChannel, Error, ErrorCode, LocalTrack, Location,
+    Negotiation, Offer, RemoteTrack, ResourceStatus, RetryPolicy, Simulcast,
 };
 use mock::{MockServer, Reply};
 use serde_json::json;
@@ -94,10 +94,9 @@ async fn push_and_pull_tracks_split_successes_from_failures() {
         .send()
         .await
         .unwrap();
-    assert!(!pushed.requires_immediate_renegotiation);
     assert_eq!(
-        pushed.description,
-        Some(SessionDescription::Answer(Answer::new("v=0 sfu answer")))
+        pushed.negotiation.answer(),
+        Some(&Answer::new("v=0 sfu answer"))
     );
     assert_eq!(pushed.tracks[0].mid.as_deref(), Some("0"));
 
@@ -108,15 +107,11 @@ async fn push_and_pull_tracks_split_successes_from_failures() {
         .send()
         .await
         .unwrap();
-    assert!(pulled.requires_immediate_renegotiation);
-    assert_eq!(
-        pulled
-            .description
-            .as_ref()
-            .and_then(|d| d.offer())
-            .map(|o| o.sdp()),
-        Some("v=0 sfu offer")
-    );
+    let Negotiation::Offer(pending) = pulled.negotiation else {
+        panic!("pulling makes the SFU offer");
+    };
+    assert_eq!(pending.offer().sdp(), "v=0 sfu offer");
+    drop(pending);
     assert_eq!(pulled.tracks.len(), 1);
     assert_eq!(pulled.tracks[0].location, Some(Location::Remote));
     assert_eq!(pulled.failed.len(), 1);
@@ -126,7 +121,7 @@ async fn push_and_pull_tracks_split_successes_from_failures() {
 }
 
 #[tokio::test]
-async fn a_150_track_pull_becomes_three_calls_merged_in_order() {
+async fn a_150_track_pull_answers_each_batch_before_the_next() {
     let server = MockServer::start().await;
     for (start, len) in [(0, 64), (64, 64), (128, 22)] {
         let tracks: Vec<_> = (start..start + len)
@@ -137,22 +132,30 @@ async fn a_150_track_pull_becomes_three_calls_merged_in_order() {
             "sessionDescription": {"type": "offer", "sdp": format!("offer after {}", start + len)},
             "tracks": tracks
         }));
+        server.json(200, json!({}));
     }
     let c = client(&server);
+    let mut answerer = |offer: Offer| async move {
+        Ok::<_, std::convert::Infallible>(Answer::new(format!("answer to {}", offer.sdp())))
+    };
     let result = c
         .session("sess1")
         .add_tracks()
         .pull_all((0..150).map(|i| RemoteTrack::new("pub", format!("t{i}"))))
+        .answerer(&mut answerer)
         .send()
         .await
         .unwrap();
-    let requests = server.requests();
-    let sizes: Vec<usize> = requests
+    assert!(result.negotiation.is_done());
+    let calls: Vec<String> = server
+        .requests()
         .iter()
-        .map(|r| r.body["tracks"].as_array().unwrap().len())
+        .map(|r| match r.body["tracks"].as_array() {
+            Some(tracks) => format!("{} {} tracks", r.path, tracks.len()),
+            None => format!("{} {}", r.path, r.body["sessionDescription"]["sdp"]),
+        })
         .collect();
-    assert_eq!(sizes, [64, 64, 22]);
-    assert_eq!(requests[2].body["tracks"][0]["trackName"], "t128");
+    insta::assert_yaml_snapshot!(calls);
     let names: Vec<String> = result
         .tracks
         .iter()
@@ -160,7 +163,71 @@ async fn a_150_track_pull_becomes_three_calls_merged_in_order() {
         .collect();
     let expected: Vec<String> = (0..150).map(|i| format!("t{i}")).collect();
     assert_eq!(names, expected);
-    assert_eq!(result.description.unwrap().sdp(), "offer after 150");
+}
+
+#[tokio::test]
+async fn more_than_64_tracks_without_an_answerer_are_refused_before_sending() {
+    let server = MockServer::start().await;
+    let c = client(&server);
+    let err = c
+        .session("sess1")
+        .add_tracks()
+        .pull_all((0..65).map(|i| RemoteTrack::new("pub", format!("t{i}"))))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    assert!(err.to_string().contains("answerer"), "{err}");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_answerer_is_a_typed_error_and_nothing_more_is_sent() {
+    let server = MockServer::start().await;
+    server.json(
+        200,
+        json!({
+            "requiresImmediateRenegotiation": true,
+            "sessionDescription": {"type": "offer", "sdp": "v=0 sfu offer"},
+            "tracks": [{"location": "remote", "mid": "0", "trackName": "t0", "sessionId": "pub"}]
+        }),
+    );
+    let c = client(&server);
+    let mut refuses =
+        |_: Offer| async { Err::<Answer, _>(std::io::Error::other("browser went away")) };
+    let err = c
+        .session("sess1")
+        .add_tracks()
+        .pull_all((0..100).map(|i| RemoteTrack::new("pub", format!("t{i}"))))
+        .answerer(&mut refuses)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Answerer(_)), "{err:?}");
+    assert!(err.to_string().contains("browser went away"), "{err}");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no renegotiation, no second batch"
+    );
+}
+
+#[tokio::test]
+async fn renegotiation_required_without_an_offer_is_a_decode_error() {
+    let server = MockServer::start().await;
+    server.json(
+        200,
+        json!({"requiresImmediateRenegotiation": true, "tracks": []}),
+    );
+    let c = client(&server);
+    let err = c
+        .session("sess1")
+        .add_tracks()
+        .pull(RemoteTrack::new("pub", "mic"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -213,8 +280,7 @@ async fn renegotiate_update_close_and_state() {
         .unwrap();
     assert_eq!(updated.tracks[0].track_name.as_deref(), Some("cam"));
     let forced = s
-        .close_tracks(["1", "2", "3"])
-        .force()
+        .close_tracks(["1", "2", "3"], CloseMode::Force)
         .send()
         .await
         .unwrap();
@@ -225,8 +291,7 @@ async fn renegotiate_update_close_and_state() {
     );
     assert_eq!(forced.failed[0].code, ErrorCode::InternalError);
     let negotiated = s
-        .close_tracks(["4"])
-        .offer(Offer::new("v=0 without 4"))
+        .close_tracks(["4"], CloseMode::Offer(Offer::new("v=0 without 4")))
         .send()
         .await
         .unwrap();
@@ -246,15 +311,6 @@ async fn renegotiate_update_close_and_state() {
 }
 
 #[tokio::test]
-async fn close_without_offer_or_force_is_refused_before_sending() {
-    let server = MockServer::start().await;
-    let c = client(&server);
-    let err = c.session("s").close_tracks(["0"]).send().await.unwrap_err();
-    assert!(matches!(err, cloudflare_calls::Error::InvalidArgument(_)));
-    assert!(server.requests().is_empty());
-}
-
-#[tokio::test]
 async fn data_channels_round_trip_and_validation() {
     let server = MockServer::start().await;
     server.json(
@@ -265,6 +321,7 @@ async fn data_channels_round_trip_and_validation() {
             "dataChannel": {"location": "remote", "dataChannelName": "server-events", "id": 0}
         }),
     );
+    server.json(200, json!({}));
     server.json(200, json!({"dataChannels": [
         {"location": "local", "dataChannelName": "chat", "id": 1},
         {"location": "remote", "dataChannelName": "missing", "sessionId": "pub", "errorCode": "not_found", "errorDescription": "no publisher"}
@@ -274,11 +331,16 @@ async fn data_channels_round_trip_and_validation() {
     let c = client(&server);
     let s = c.session("sess1");
     let transport = s.establish_data_channels(None).await.unwrap();
-    assert!(transport.requires_immediate_renegotiation);
     assert_eq!(
         transport.channel.unwrap().name.as_deref(),
         Some("server-events")
     );
+    let pending = transport.negotiation.into_pending().expect("an SCTP offer");
+    assert_eq!(pending.offer().sdp(), "v=0 sctp offer");
+    pending
+        .answer(Answer::new("v=0 sctp answer"))
+        .await
+        .unwrap();
     let added = s
         .add_data_channels()
         .channel(

@@ -8,6 +8,7 @@ mod http;
 mod limits;
 mod rtc;
 mod state;
+mod stats;
 mod wire;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use std::time::Duration;
 pub use config::Config;
 pub use error::StartError;
 pub use faults::{Fault, FaultKind};
+pub use stats::CallStats;
 
 use state::{Named, Registry, lock};
 
@@ -209,6 +211,14 @@ impl Emulator {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.reg.faults.clear();
+    }
+    /// The calls answered so far, by operation and by status.
+    pub fn stats(&self) -> CallStats {
+        self.reg.stats.snapshot()
+    }
+    /// Starts counting calls from zero.
+    pub fn reset_stats(&self) {
+        self.reg.stats.reset();
     }
     /// Number of sessions created so far (closed ones included).
     pub fn session_count(&self) -> usize {

@@ -37,12 +37,26 @@ pub struct Peer {
 
 impl Peer {
     pub async fn new() -> Self {
+        Self::with(Rtc::builder()).await
+    }
+
+    /// A peer that negotiates only Opus and VP8, as a server peer would: its answers stay
+    /// small enough for sessions with a hundred and more tracks.
+    pub async fn lean() -> Self {
+        Self::with(
+            Rtc::builder()
+                .clear_codecs()
+                .enable_opus(true, false)
+                .enable_vp8(true),
+        )
+        .await
+    }
+
+    async fn with(config: str0m::RtcConfig) -> Self {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let local = sock.local_addr().unwrap();
         let crypto = Arc::new(str0m::crypto::from_feature_flags());
-        let mut rtc = Rtc::builder()
-            .set_crypto_provider(crypto)
-            .build(Instant::now());
+        let mut rtc = config.set_crypto_provider(crypto).build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
         Self {
             rtc,

@@ -51,6 +51,7 @@ pub(crate) fn operation_id(method: &Method, path: &str) -> &'static str {
     }
 }
 
+/// Every call goes through here: injected faults first, then the handler; the answer is counted.
 pub(crate) async fn inject_faults(
     State(reg): State<Reg>,
     matched: MatchedPath,
@@ -58,6 +59,18 @@ pub(crate) async fn inject_faults(
     next: Next,
 ) -> Response {
     let op = operation_id(req.method(), matched.as_str());
+    let resp = answer(&reg, op, matched, req, next).await;
+    reg.stats.record(op, resp.status().as_u16());
+    resp
+}
+
+async fn answer(
+    reg: &Reg,
+    op: &'static str,
+    matched: MatchedPath,
+    req: Request,
+    next: Next,
+) -> Response {
     let account_api = matched.as_str().starts_with("/client/v4");
     let Some(kind) = reg.faults.take(op) else {
         return next.run(req).await;

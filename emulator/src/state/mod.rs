@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::rtc::PeerConfig;
+use crate::stats::Stats;
 
 /// An SFU app or a TURN key: both are a named secret with timestamps.
 #[derive(Clone)]
@@ -77,6 +78,7 @@ pub(crate) struct Registry {
     pub sessions: Mutex<HashMap<String, Arc<Session>>>,
     pub adapters: Mutex<HashMap<String, AdapterRec>>,
     pub faults: Faults,
+    pub stats: Stats,
     /// Address of the built-in STUN responder advertised in ICE server lists.
     pub stun_addr: SocketAddr,
 }
@@ -98,6 +100,7 @@ impl Registry {
             sessions: Mutex::default(),
             adapters: Mutex::default(),
             faults: Faults::default(),
+            stats: Stats::default(),
             stun_addr,
         }
     }

@@ -1,0 +1,51 @@
+//! Counts of the calls the emulator answered, so a test can assert how many calls a flow
+//! needed and that none of them overlapped (HTTP 406).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::state::lock;
+
+/// A snapshot of the calls answered so far; see [`Emulator::stats`](crate::Emulator::stats).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallStats {
+    by_operation: BTreeMap<&'static str, usize>,
+    by_status: BTreeMap<u16, usize>,
+}
+
+impl CallStats {
+    /// Calls of one operation, by the project's operationId (`add_tracks`, `renegotiate_session`).
+    pub fn calls(&self, operation: &str) -> usize {
+        self.by_operation.get(operation).copied().unwrap_or(0)
+    }
+
+    /// Calls of every operation.
+    pub fn total(&self) -> usize {
+        self.by_operation.values().sum()
+    }
+
+    /// Responses with this HTTP status; `with_status(406)` counts overlapping session changes.
+    pub fn with_status(&self, status: u16) -> usize {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+}
+
+/// The live counters behind [`CallStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Stats(Mutex<CallStats>);
+
+impl Stats {
+    pub fn record(&self, operation: &'static str, status: u16) {
+        let mut stats = lock(&self.0);
+        *stats.by_operation.entry(operation).or_default() += 1;
+        *stats.by_status.entry(status).or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> CallStats {
+        lock(&self.0).clone()
+    }
+
+    pub fn reset(&self) {
+        *lock(&self.0) = CallStats::default();
+    }
+}
