@@ -62,7 +62,7 @@ fn kept_body(operation: &str, bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut kept: String = text.chars().take(KEPT_BODY_CHARS).collect();
     if kept.len() < text.len() {
-        kept.push_str("…");
+        kept.push('…');
     }
     kept
 }
