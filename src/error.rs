@@ -72,7 +72,9 @@ pub struct ApiError {
     pub status: u16,
     /// `errorCode`, when the body had one.
     pub code: Option<ErrorCode>,
-    /// `errorDescription`, when the body had one.
+    /// `errorDescription`, when the body had one; for a body that is not the service's
+    /// JSON (a proxy's error page), its first 512 characters, unless the operation's
+    /// responses carry secrets (creating an app or TURN key, generating TURN credentials).
     pub description: Option<String>,
     /// `errorSubcode`, e.g. `signaling_state_not_stable` on a 406.
     pub subcode: Option<String>,
@@ -123,15 +125,20 @@ pub enum Error {
         operation: &'static str,
     },
     /// A response arrived but is not what the API documents.
+    ///
+    /// Neither field quotes the response's values: `reason` keeps serde's message without
+    /// the values it quotes, and `body` is empty for operations whose responses carry
+    /// secrets (creating an app or TURN key, generating TURN credentials).
     #[error("{operation}: could not decode the response{}: {reason}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
     Decode {
         /// The operationId of the call.
         operation: &'static str,
         /// HTTP status, when known.
         status: Option<u16>,
-        /// What went wrong.
+        /// What went wrong, with the position in the body.
         reason: String,
-        /// The raw body, kept for diagnosis.
+        /// The start of the raw body (up to 2048 characters), kept for diagnosis; empty when
+        /// the operation's responses carry secrets.
         body: String,
     },
     /// The service answered with an error.

@@ -1,13 +1,15 @@
 //! Turns what a generated call returns into the crate's `Result`: typed API errors from
 //! error statuses, error bodies that arrive with HTTP 200, decode failures with their body.
-
-use std::cell::Cell;
-use std::future::Future;
+//!
+//! Nothing a response carried reaches an error's text unchecked: the bodies of operations
+//! whose responses carry secrets are withheld ([`carries_secret`]), and serde's reasons lose
+//! the values they quote ([`json_reason`]), since an error is printed and logged.
 
 use progenitor_client::ResponseValue;
 
 use crate::error::{AccountMessage, ApiError, Error, ErrorCode};
-use crate::transport::retry_after;
+use crate::retry::retry_after;
+use crate::transport::observe_status;
 
 /// The error fields a response body may carry, at any HTTP status.
 #[derive(Debug, Default)]
@@ -37,18 +39,100 @@ impl Body for () {
     }
 }
 
-tokio::task_local! {
-    /// The status of the last response the transport received for the call being finished:
-    /// progenitor reports an undecodable body without it.
-    static LAST_STATUS: Cell<Option<u16>>;
+/// Operations whose successful responses carry a secret (an app secret, a TURN key's token,
+/// TURN credentials). Their bodies never go into an error: a body that failed to decode may
+/// still hold the secret, and the error's position and status are enough to report it.
+pub(crate) fn carries_secret(operation: &str) -> bool {
+    matches!(
+        operation,
+        "create_sfu_app" | "create_turn_key" | "generate_ice_servers" | "generate_turn_credentials"
+    )
 }
 
-/// Called by the transport with the status of the response it hands to progenitor; outside
-/// [`finish`] (raw bindings used directly) there is nowhere to put it.
-pub(crate) fn record_status(status: u16) {
-    let _ = LAST_STATUS.try_with(|last| last.set(Some(status)));
+/// How much of an undecodable body [`Error::Decode`] keeps: enough for a proxy's error page,
+/// bounded so that a large body does not flood a log line.
+const KEPT_BODY_CHARS: usize = 2048;
+
+/// The body as [`Error::Decode`] keeps it: empty for [`carries_secret`] operations, else
+/// the start of the body.
+fn kept_body(operation: &str, bytes: &[u8]) -> String {
+    if carries_secret(operation) {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let mut kept: String = text.chars().take(KEPT_BODY_CHARS).collect();
+    if kept.len() < text.len() {
+        kept.push('…');
+    }
+    kept
 }
 
+/// Says why the body is missing from the error, so nobody goes looking for it.
+fn withheld_note(operation: &str, bytes: usize) -> String {
+    if carries_secret(operation) {
+        format!("; the {bytes}-byte body is withheld because {operation} responses carry a secret")
+    } else {
+        String::new()
+    }
+}
+
+/// serde_json's reason without the values it may quote (`invalid type: string "…"`).
+///
+/// For [`carries_secret`] operations only the category and position are kept: a hand-written
+/// `Deserialize` may put a value in its message without quoting it.
+pub(crate) fn json_reason(operation: &str, e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let position = format!("at line {} column {}", e.line(), e.column());
+    if carries_secret(operation) {
+        let category = match e.classify() {
+            Category::Io => "I/O error",
+            Category::Syntax => "invalid JSON",
+            Category::Data => "JSON of the wrong shape",
+            Category::Eof => "JSON cut short",
+        };
+        return format!("{category} {position}");
+    }
+    let message = e.to_string();
+    let message = message
+        .strip_suffix(&format!(" {position}"))
+        .unwrap_or(&message);
+    format!("{} {position}", redact_quoted(message))
+}
+
+/// Replaces what serde quotes from the input with `…`: `"strings"`, and backquoted values
+/// (`` `42` ``, unknown variants and fields). Field names serde quotes from the schema
+/// (missing or duplicate fields, the expected variants after `expected`) stay, since they
+/// are what a reader needs to find the mismatch.
+pub(crate) fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push_str("\"…\"");
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match c {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+            }
+            '`' => {
+                let from_schema = out.ends_with("missing field ")
+                    || out.ends_with("duplicate field ")
+                    || out.contains("expected");
+                let quoted: String = chars.by_ref().take_while(|&c| c != '`').collect();
+                out.push('`');
+                out.push_str(if from_schema { &quoted } else { "…" });
+                out.push('`');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
 /// Awaits a generated call and classifies the outcome.
 pub(crate) async fn finish<T, E>(
     operation: &'static str,
@@ -58,11 +142,7 @@ where
     T: Body,
     E: Body,
 {
-    let watched = async {
-        let result = call.await;
-        (result, LAST_STATUS.with(Cell::get))
-    };
-    let (result, last_status) = LAST_STATUS.scope(Cell::new(None), watched).await;
+    let (result, last_status) = observe_status(call).await;
     match result {
         Ok(value) => {
             let status = value.status().as_u16();
@@ -98,14 +178,15 @@ async fn from_progenitor<E: Body>(
         P::InvalidResponsePayload(bytes, reason) => Error::Decode {
             operation,
             status,
-            reason: reason.to_string(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            reason: json_reason(operation, &reason) + &withheld_note(operation, bytes.len()),
+            body: kept_body(operation, &bytes),
         },
         P::UnexpectedResponse(response) => unexpected(operation, response).await,
+        // Only hooks make these, and this crate's do not; quoted values go all the same.
         P::Custom(reason) => Error::Decode {
             operation,
             status,
-            reason,
+            reason: redact_quoted(&reason),
             body: String::new(),
         },
     }
@@ -147,9 +228,11 @@ async fn unexpected(operation: &'static str, response: reqwest::Response) -> Err
             };
             api_error(operation, status, retry, fields)
         }
+        // A proxy's error page, say: its start describes the failure, unless the operation's
+        // responses carry secrets.
         Ok(_) | Err(_) if status >= 400 => {
             let mut fields = ErrorFields::default();
-            if !body.is_empty() {
+            if !body.is_empty() && !carries_secret(operation) {
                 fields.description = Some(body.chars().take(512).collect());
             }
             api_error(operation, status, retry, fields)
@@ -158,10 +241,10 @@ async fn unexpected(operation: &'static str, response: reqwest::Response) -> Err
             operation,
             status: Some(status),
             reason: match result {
-                Err(e) => e.to_string(),
+                Err(e) => json_reason(operation, &e),
                 Ok(_) => format!("unexpected HTTP {status}"),
-            },
-            body,
+            } + &withheld_note(operation, body.len()),
+            body: kept_body(operation, body.as_bytes()),
         },
     }
 }
@@ -307,5 +390,57 @@ mod impls {
                 ..ErrorFields::default()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(operation: &str, json: &str) -> String {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Created {
+            uid: u64,
+            secret: String,
+        }
+        let e = serde_json::from_str::<Created>(json).unwrap_err();
+        json_reason(operation, &e)
+    }
+
+    #[test]
+    fn reasons_lose_quoted_values_and_keep_the_schema() {
+        let r = reason("get_sfu_app", r#"{"uid": "leak-1", "secret": "s"}"#);
+        assert_eq!(
+            r,
+            r#"invalid type: string "…", expected u64 at line 1 column 16"#
+        );
+        let r = reason("get_sfu_app", r#"{"uid": 1, "secret": 42}"#);
+        assert!(!r.contains("42"), "{r}");
+        assert!(r.starts_with("invalid type: integer `…`, expected"), "{r}");
+        let r = reason("get_sfu_app", r#"{"uid": 1}"#);
+        assert_eq!(r, "missing field `secret` at line 1 column 10");
+        let r = redact_quoted("unknown variant `leak`, expected one of `offer`, `answer`");
+        assert_eq!(r, "unknown variant `…`, expected one of `offer`, `answer`");
+        let r = redact_quoted(r#"string "a \"quoted\" leak" and more"#);
+        assert_eq!(r, r#"string "…" and more"#);
+    }
+
+    #[test]
+    fn secret_carrying_operations_keep_only_category_and_position() {
+        let r = reason("create_sfu_app", r#"{"uid": 1}"#);
+        assert_eq!(r, "JSON of the wrong shape at line 1 column 10");
+        let r = reason("generate_ice_servers", r#"{"uid": 1, "secret": "lea"#);
+        assert_eq!(r, "JSON cut short at line 1 column 25");
+        assert_eq!(kept_body("create_turn_key", b"{\"key\": \"k\"}"), "");
+        assert_eq!(kept_body("get_session_state", b"<html>"), "<html>");
+    }
+
+    #[test]
+    fn kept_bodies_are_bounded() {
+        let long = "x".repeat(KEPT_BODY_CHARS + 10);
+        let kept = kept_body("get_session_state", long.as_bytes());
+        assert_eq!(kept.chars().count(), KEPT_BODY_CHARS + 1);
+        assert!(kept.ends_with('…'));
     }
 }

@@ -1,4 +1,5 @@
-//! When a failed call is sent again, and after how long. Pure decisions, no I/O.
+//! When a failed call is sent again, and after how long (including what a `Retry-After`
+//! header asks for). Pure decisions, no I/O.
 
 use std::time::Duration;
 
@@ -109,6 +110,12 @@ pub(crate) enum Outcome {
     Status(u16),
     /// A 425/429/503 whose `Retry-After` asks for this wait.
     RetryAfter(Duration),
+}
+
+/// `Retry-After` in seconds; the HTTP-date form is rare for APIs and treated as absent.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// Operations the service may safely receive twice.

@@ -1,13 +1,15 @@
 //! The one place where every HTTP request of every generated client is executed:
 //! bearer auth, per-attempt timeout, bounded retries and a tracing span per call.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::time::Duration;
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tracing::Instrument;
 
-use crate::retry::{Outcome, RetryPolicy, is_idempotent};
+use crate::retry::{Outcome, RetryPolicy, is_idempotent, retry_after};
 use crate::secret::Secret;
 
 /// State each generated client carries; see `build.rs`.
@@ -87,7 +89,7 @@ impl Transport {
                 None => {
                     match &result {
                         Ok(r) => {
-                            crate::response::record_status(r.status().as_u16());
+                            record_status(r.status().as_u16());
                             tracing::debug!(status = r.status().as_u16(), "done")
                         }
                         Err(e) => tracing::debug!(error = %e, "failed"),
@@ -109,10 +111,26 @@ fn outcome_of(response: &reqwest::Response, operation: &str) -> Outcome {
     }
 }
 
-/// `Retry-After` in seconds; the HTTP-date form is rare for APIs and treated as absent.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+tokio::task_local! {
+    /// The status of the last response handed to progenitor within [`observe_status`]:
+    /// progenitor reports an undecodable body without its status.
+    static LAST_STATUS: Cell<Option<u16>>;
+}
+
+/// Runs `call` (a generated call) and returns its output with the status of the last
+/// response the transport received for it, if any.
+pub(crate) async fn observe_status<F: Future>(call: F) -> (F::Output, Option<u16>) {
+    let watched = async {
+        let output = call.await;
+        (output, LAST_STATUS.with(Cell::get))
+    };
+    LAST_STATUS.scope(Cell::new(None), watched).await
+}
+
+/// Outside [`observe_status`] (raw bindings used directly) nobody asks for the status, so
+/// there is nowhere to put it.
+fn record_status(status: u16) {
+    let _ = LAST_STATUS.try_with(|last| last.set(Some(status)));
 }
 
 /// App and session ids from a path such as `/v1/apps/{app}/sessions/{session}/tracks/new`,

@@ -72,6 +72,9 @@ async fn wait_in_page(browser: &chromium::Browser, condition: &str, what: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
+    if chromium::skip_without_chromium() {
+        return;
+    }
     let emulator = Emulator::start().await.unwrap();
     let client = client(&emulator);
     let browser = chromium::Browser::launch_with(&["--autoplay-policy=no-user-gesture-required"])

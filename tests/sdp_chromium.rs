@@ -76,6 +76,9 @@ fn codec_names(sdp: &str, kind: MediaKind) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn chromium_accepts_munged_offers() {
+    if chromium::skip_without_chromium() {
+        return;
+    }
     let browser = chromium::Browser::launch().await.expect("launch Chromium");
     for (name, offer) in FIXTURES {
         answer(&browser, offer)
@@ -148,6 +151,9 @@ async fn chromium_accepts_munged_offers() {
 
 #[tokio::test]
 async fn chromium_rejection_is_reported_as_an_error() {
+    if chromium::skip_without_chromium() {
+        return;
+    }
     let browser = chromium::Browser::launch().await.expect("launch Chromium");
     let broken = FIXTURES[0]
         .1

@@ -1,9 +1,12 @@
 //! A small headless-Chromium driver for integration tests, speaking the
 //! DevTools protocol over a WebSocket.
 //!
-//! Include it from a test with `#[path = "support/chromium.rs"] mod chromium;`.
-//! The browser must be installed at [`CHROMIUM`]; a missing browser is an
-//! error, never a silent skip, so CI notices when its install step is broken.
+//! Include it from a test with `#[path = "support/chromium.rs"] mod chromium;`
+//! and start each browser test with `if chromium::skip_without_chromium() { return; }`.
+//! The browser is looked for at [`CHROMIUM`] (or wherever [`PATH_ENV`] says).
+//! On a contributor's machine a missing browser skips the test with a printed
+//! reason; `cargo xtask ci` sets [`REQUIRE_ENV`], so in CI it is a failure and a
+//! broken install step cannot pass unnoticed.
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +23,42 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Where the Debian `chromium` package installs the browser.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Names another browser binary than [`CHROMIUM`].
+pub const PATH_ENV: &str = "CALLS_CHROMIUM";
+
+/// When set (to anything but `0` or nothing), a missing browser fails the test
+/// instead of skipping it. `cargo xtask ci` sets it.
+pub const REQUIRE_ENV: &str = "CALLS_REQUIRE_CHROMIUM";
+
+/// The browser binary: [`PATH_ENV`] if set, else [`CHROMIUM`].
+pub fn chromium() -> PathBuf {
+    std::env::var_os(PATH_ENV)
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from)
+}
+
+/// Whether a browser test should return at once because there is no browser.
+///
+/// Prints why when it skips. Panics instead when [`REQUIRE_ENV`] is set, since
+/// a skipped browser test in CI would hide a broken install.
+pub fn skip_without_chromium() -> bool {
+    let path = chromium();
+    if path.is_file() {
+        return false;
+    }
+    let why = format!(
+        "chromium not found at {} (install the Debian package `chromium`, or set {PATH_ENV})",
+        path.display()
+    );
+    let required = std::env::var(REQUIRE_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !required,
+        "{why}; {REQUIRE_ENV} is set, so this is a failure"
+    );
+    eprintln!("skipped: {why}");
+    true
+}
 
 /// Flags known to work for headless runs in containers and CI.
 const BASE_ARGS: &[&str] = &[
@@ -67,14 +106,16 @@ impl Browser {
     /// Starts Chromium with the base headless flags plus `extra` (for example
     /// `--use-fake-device-for-media-stream`).
     pub async fn launch_with(extra: &[&str]) -> Result<Self, Error> {
-        if !Path::new(CHROMIUM).exists() {
+        let program = chromium();
+        if !program.is_file() {
             return Err(format!(
-                "{CHROMIUM} not found: install the Debian package `chromium` (.ci/run does)"
+                "{} not found: install the Debian package `chromium` (.ci/run does)",
+                program.display()
             )
             .into());
         }
         let profile = fresh_profile_dir()?;
-        let child = spawn(&profile, extra)?;
+        let child = spawn(&program, &profile, extra)?;
         // From here on `Drop` cleans up even if connecting fails.
         let mut process = Process { child, profile };
         let page = open_page(&mut process).await?;
@@ -188,9 +229,9 @@ fn fresh_profile_dir() -> Result<PathBuf, Error> {
     Ok(dir)
 }
 
-fn spawn(profile: &Path, extra: &[&str]) -> Result<Child, Error> {
+fn spawn(program: &Path, profile: &Path, extra: &[&str]) -> Result<Child, Error> {
     use std::os::unix::process::CommandExt;
-    let child = Command::new(CHROMIUM)
+    let child = Command::new(program)
         .args(BASE_ARGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
@@ -202,7 +243,7 @@ fn spawn(profile: &Path, extra: &[&str]) -> Result<Child, Error> {
         .spawn();
     child.map_err(|e| {
         let _ = std::fs::remove_dir_all(profile);
-        format!("failed to start {CHROMIUM}: {e}").into()
+        format!("failed to start {}: {e}", program.display()).into()
     })
 }
 
@@ -220,7 +261,7 @@ async fn read_active_port(profile: &Path, child: &mut Child) -> Result<(u16, Str
             }
         }
         if let Some(status) = child.try_wait()? {
-            return Err(format!("{CHROMIUM} exited early with {status}").into());
+            return Err(format!("chromium exited early with {status}").into());
         }
         if Instant::now() > deadline {
             return Err(format!("{} never appeared", file.display()).into());

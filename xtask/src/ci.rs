@@ -85,8 +85,18 @@ pub fn run(root: &Path, quick: bool) -> bool {
 
 /// Runs cargo with inherited stdio so its output streams as it comes.
 fn cargo(root: &Path, args: &[&str]) -> Outcome {
-    println!("ci: $ cargo {}", args.join(" "));
-    match cargo_command(root).args(args).status() {
+    cargo_with_env(root, args, &[])
+}
+
+/// [`cargo`] with extra environment variables for the child only.
+fn cargo_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let shown: Vec<String> = env.iter().map(|(n, v)| format!("{n}={v} ")).collect();
+    println!("ci: $ {}cargo {}", shown.concat(), args.join(" "));
+    match cargo_command(root)
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+    {
         Ok(status) if status.success() => Outcome::Passed,
         Ok(status) => Outcome::Failed(format!("cargo {} exited with {status}", args[0])),
         Err(e) => Outcome::Failed(format!("cannot run cargo: {e}")),
@@ -119,8 +129,12 @@ fn clippy(root: &Path) -> Outcome {
     )
 }
 
+/// Browser tests skip on a machine without Chromium; CI must run them, so there a missing
+/// browser fails them instead (see tests/support/chromium.rs).
+const REQUIRE_CHROMIUM: (&str, &str) = ("CALLS_REQUIRE_CHROMIUM", "1");
+
 fn test(root: &Path) -> Outcome {
-    cargo(root, &["test", "--workspace"])
+    cargo_with_env(root, &["test", "--workspace"], &[REQUIRE_CHROMIUM])
 }
 
 fn spec_drift(root: &Path) -> Outcome {

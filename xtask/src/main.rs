@@ -1,5 +1,7 @@
-//! Project automation: `cargo xtask ci`, `cargo xtask update-spec`.
+//! Project automation: `cargo xtask ci`, `cargo xtask update-spec`,
+//! `cargo xtask capture-sdp-fixtures`.
 
+mod capture;
 mod ci;
 mod spec;
 
@@ -14,7 +16,16 @@ usage:
       document is available
   cargo xtask update-spec [--from PATH|URL] [--spec PATH] [--write]
       compare the structure of Cloudflare's SFU OpenAPI document (default: the published URL)
-      with openapi/sfu.yaml; exit 1 on drift; --write merges upstream's changes into ours";
+      with openapi/sfu.yaml; exit 1 on drift; --write merges upstream's changes into ours
+  cargo xtask capture-sdp-fixtures
+      rewrite the Chromium offers in tests/fixtures/sdp/*.sdp from the local Chromium
+      (/usr/bin/chromium, or CALLS_CHROMIUM); their ids and fingerprints are random, so
+      review the diff before committing
+  cargo xtask help
+      this text
+
+  `cargo xtask ci` sets CALLS_REQUIRE_CHROMIUM=1 for its tests: the browser tests, which
+  skip when Chromium is missing, fail instead";
 
 /// The workspace root (xtask lives one level below it).
 fn workspace_root() -> PathBuf {
@@ -31,6 +42,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "update-spec" => update_spec(rest),
         "ci" => ci(rest),
+        "capture-sdp-fixtures" => capture_sdp_fixtures(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -48,6 +60,10 @@ fn main() -> ExitCode {
             eprintln!("xtask: {error}");
             ExitCode::from(2)
         }
+        Err(Failure::Capture(error)) => {
+            eprintln!("xtask: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -55,6 +71,7 @@ fn main() -> ExitCode {
 enum Failure {
     Usage(String),
     Spec(spec::Error),
+    Capture(String),
 }
 
 fn update_spec(args: &[String]) -> Result<bool, Failure> {
@@ -87,4 +104,14 @@ fn ci(args: &[String]) -> Result<bool, Failure> {
         _ => return Err(Failure::Usage(format!("unexpected arguments {args:?}"))),
     };
     Ok(ci::run(&workspace_root(), quick))
+}
+
+fn capture_sdp_fixtures(args: &[String]) -> Result<bool, Failure> {
+    if !args.is_empty() {
+        return Err(Failure::Usage(format!("unexpected arguments {args:?}")));
+    }
+    for path in capture::run(&workspace_root()).map_err(Failure::Capture)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(true)
 }

@@ -1,8 +1,11 @@
-//! Captures the browser offers under `tests/fixtures/sdp/` from the local
-//! Chromium. Run on purpose only, since it rewrites checked-in fixtures:
-//! `cargo test --test sdp_fixtures -- --ignored`.
+//! `cargo xtask capture-sdp-fixtures`: rewrites the Chromium offers under `tests/fixtures/sdp/`
+//! from the local Chromium, through the same driver the browser tests use. The offers carry
+//! random ids and fingerprints, so a new capture differs from the checked-in one even when
+//! nothing that matters changed: run it when a newer Chromium's offers are wanted.
 
-#[path = "support/chromium.rs"]
+use std::path::{Path, PathBuf};
+
+#[path = "../../tests/support/chromium.rs"]
 mod chromium;
 
 /// Builds each offer in the page; every entry becomes `<name>.sdp`.
@@ -53,14 +56,37 @@ const CAPTURE_JS: &str = r#"
 })()
 "#;
 
-#[tokio::test]
-#[ignore = "rewrites tests/fixtures/sdp from the local Chromium"]
-async fn capture_chromium_offers() {
-    let browser = chromium::Browser::launch().await.expect("launch chromium");
-    let offers = browser.eval(CAPTURE_JS).await.expect("capture offers");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdp");
-    for (name, sdp) in offers.as_object().expect("offers object") {
-        let sdp = sdp.as_str().expect("sdp string");
-        std::fs::write(dir.join(format!("{name}.sdp")), sdp).expect("write fixture");
+/// Captures the offers and writes them under `root/tests/fixtures/sdp`; returns the files
+/// written.
+pub fn run(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let offers = runtime
+        .block_on(async {
+            let browser = chromium::Browser::launch().await?;
+            browser.eval(CAPTURE_JS).await
+        })
+        .map_err(|e| {
+            format!(
+                "capturing offers from {}: {e}",
+                chromium::chromium().display()
+            )
+        })?;
+    let offers = offers
+        .as_object()
+        .ok_or_else(|| format!("the page returned {offers} instead of an object of offers"))?;
+    let dir = root.join("tests/fixtures/sdp");
+    let mut written = Vec::new();
+    for (name, sdp) in offers {
+        let sdp = sdp
+            .as_str()
+            .filter(|s| s.starts_with("v=0"))
+            .ok_or_else(|| format!("{name}: not an SDP offer: {sdp}"))?;
+        let path = dir.join(format!("{name}.sdp"));
+        std::fs::write(&path, sdp).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        written.push(path);
     }
+    Ok(written)
 }
