@@ -5,8 +5,7 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError};
 use crate::error::Result;
 use crate::raw;
-use crate::session::{NewSession, Session};
-use crate::session_locks::SessionLocks;
+use crate::session::{NewSession, Session, Sessions};
 use crate::transport::Transport;
 
 /// A client for Cloudflare Calls. Cheap to clone: clones share one connection pool.
@@ -26,10 +25,9 @@ pub struct Client {
 
 struct Inner {
     config: Config,
-    sfu: raw::sfu::Client,
+    sessions: Arc<Sessions>,
     turn: Option<raw::turn::Client>,
     account: Option<raw::account::Client>,
-    locks: SessionLocks,
 }
 
 impl std::fmt::Debug for Client {
@@ -80,11 +78,10 @@ impl Client {
         });
         Ok(Self {
             inner: Arc::new(Inner {
+                sessions: Sessions::new(sfu, config.app_id.clone()),
                 config,
-                sfu,
                 turn,
                 account,
-                locks: SessionLocks::default(),
             }),
         })
     }
@@ -98,7 +95,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn new_session(&self) -> NewSession {
-        NewSession::new(self.clone())
+        NewSession::new(self.inner.sessions.clone())
     }
 
     /// A handle to an existing session, e.g. one created by another process.
@@ -110,9 +107,7 @@ impl Client {
     /// # }
     /// ```
     pub fn session(&self, id: impl Into<String>) -> Session {
-        let id: String = id.into();
-        let lock = self.inner.locks.get(&id);
-        Session::new(self.clone(), id, lock)
+        self.inner.sessions.handle(id.into())
     }
 
     /// The SFU API base URL.
@@ -127,7 +122,7 @@ impl Client {
 
     /// The generated SFU bindings, authenticated with the app secret.
     pub fn raw_sfu(&self) -> &raw::sfu::Client {
-        &self.inner.sfu
+        self.inner.sessions.api()
     }
 
     /// The generated TURN credential bindings, when a TURN key is configured.

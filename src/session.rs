@@ -8,11 +8,11 @@ use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
-use crate::client::Client;
 use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{Error, Result};
 use crate::raw::sfu::types as raw;
 use crate::response::finish;
+use crate::session_locks::SessionLocks;
 use crate::session_state::SessionState;
 
 /// How often a mutation rejected because another negotiation was in flight (HTTP 406 with a
@@ -22,7 +22,39 @@ const CONFLICT_RETRIES: u32 = 3;
 /// How long a change may wait for the session's lock before the wait is logged.
 const LONG_WAIT: Duration = Duration::from_secs(5);
 
-/// A session on the SFU. Cheap to clone; clones (and [`Client::session`] handles for the same
+/// What every session handle of one client shares: the SFU bindings, the app, the locks.
+/// Sessions hold this rather than the whole `Client`, so this module needs nothing of it.
+pub(crate) struct Sessions {
+    api: crate::raw::sfu::Client,
+    app_id: String,
+    locks: SessionLocks,
+}
+
+impl Sessions {
+    pub(crate) fn new(api: crate::raw::sfu::Client, app_id: String) -> Arc<Self> {
+        Arc::new(Self {
+            api,
+            app_id,
+            locks: SessionLocks::default(),
+        })
+    }
+
+    pub(crate) fn api(&self) -> &crate::raw::sfu::Client {
+        &self.api
+    }
+
+    /// A handle to session `id`, sharing the lock of every other handle to it.
+    pub(crate) fn handle(self: &Arc<Self>, id: String) -> Session {
+        Session {
+            lock: self.locks.get(&id),
+            sessions: self.clone(),
+            id: id.into(),
+            answer: None,
+        }
+    }
+}
+
+/// A session on the SFU. Cheap to clone; clones (and [`Client::session`](crate::Client::session) handles for the same
 /// id) share one mutation lock, so changes of one session never overlap, while different
 /// sessions proceed in parallel.
 ///
@@ -67,7 +99,7 @@ const LONG_WAIT: Duration = Duration::from_secs(5);
 /// ```
 #[derive(Clone)]
 pub struct Session {
-    client: Client,
+    sessions: Arc<Sessions>,
     id: Arc<str>,
     lock: Arc<tokio::sync::Mutex<()>>,
     answer: Option<Answer>,
@@ -81,20 +113,29 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Builder for a new session; see [`Client::new_session`].
-#[derive(Debug)]
+/// Builder for a new session; see [`Client::new_session`](crate::Client::new_session).
 #[must_use = "a builder does nothing until .send() is awaited"]
 pub struct NewSession {
-    client: Client,
+    sessions: Arc<Sessions>,
     thirdparty: Option<bool>,
     correlation_id: Option<String>,
     offer: Option<Offer>,
 }
 
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("thirdparty", &self.thirdparty)
+            .field("correlation_id", &self.correlation_id)
+            .field("offer", &self.offer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl NewSession {
-    pub(crate) fn new(client: Client) -> Self {
+    pub(crate) fn new(sessions: Arc<Sessions>) -> Self {
         Self {
-            client,
+            sessions,
             thirdparty: None,
             correlation_id: None,
             offer: None,
@@ -121,8 +162,8 @@ impl NewSession {
 
     /// Creates the session.
     pub async fn send(self) -> Result<Session> {
-        let api = self.client.raw_sfu();
-        let mut call = api.new_session().app_id(self.client.app_id());
+        let api = self.sessions.api();
+        let mut call = api.new_session().app_id(&self.sessions.app_id);
         if let Some(t) = self.thirdparty {
             call = call.thirdparty(t);
         }
@@ -146,22 +187,13 @@ impl NewSession {
             }
             None => None,
         };
-        let mut session = self.client.session(created.session_id);
+        let mut session = self.sessions.handle(created.session_id);
         session.answer = answer;
         Ok(session)
     }
 }
 
 impl Session {
-    pub(crate) fn new(client: Client, id: String, lock: Arc<tokio::sync::Mutex<()>>) -> Self {
-        Self {
-            client,
-            id: id.into(),
-            lock,
-            answer: None,
-        }
-    }
-
     /// The session id.
     pub fn id(&self) -> &str {
         &self.id
@@ -173,11 +205,11 @@ impl Session {
     }
 
     pub(crate) fn api(&self) -> &crate::raw::sfu::Client {
-        self.client.raw_sfu()
+        self.sessions.api()
     }
 
     pub(crate) fn app_id(&self) -> &str {
-        self.client.app_id()
+        &self.sessions.app_id
     }
 
     /// Takes the session's mutation lock: one change in flight per session. Owned, so a
