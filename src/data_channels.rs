@@ -178,7 +178,7 @@ pub struct DataChannelTransport {
 
 /// The three data channel mutations, which differ only in path and operation name.
 #[derive(Clone, Copy, Debug)]
-enum Mutation {
+pub(crate) enum Mutation {
     Add,
     Update,
     Close,
@@ -194,7 +194,15 @@ pub struct DataChannels<'a> {
     channels: Vec<DataChannel>,
 }
 
-impl DataChannels<'_> {
+impl<'a> DataChannels<'a> {
+    pub(crate) fn new(session: &'a Session, mutation: Mutation) -> Self {
+        Self {
+            session,
+            mutation,
+            channels: Vec::new(),
+        }
+    }
+
     /// Adds a channel to the call.
     pub fn channel(mut self, channel: DataChannel) -> Self {
         self.channels.push(channel);
@@ -256,81 +264,40 @@ impl DataChannels<'_> {
     }
 }
 
-impl Session {
-    /// Sets up the session's SCTP transport for data channels; call once per session, then
-    /// answer the SFU's offer (or pass the endpoint's offer and apply the SFU's answer).
-    ///
-    /// ```no_run
-    /// # async fn run(session: cloudflare_calls::Session, mut endpoint: impl cloudflare_calls::Answerer) -> cloudflare_calls::Result<()> {
-    /// let transport = session.establish_data_channels(None).await?;
-    /// transport.negotiation.settle(&mut endpoint).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn establish_data_channels(
-        &self,
-        offer: Option<Offer>,
-    ) -> Result<DataChannelTransport> {
-        const OPERATION: &str = "establish_data_channel_transport";
-        let body = raw::EstablishDataChannelsTransportRequest {
-            session_description: offer.map(Into::into),
-            data_channel: None,
-        };
-        let lock = self.lock().await;
-        let response = self
-            .retry_conflicts(OPERATION, || {
-                let call = self
-                    .api()
-                    .establish_data_channel_transport()
-                    .app_id(self.app_id())
-                    .session_id(self.id())
-                    .body(body.clone())
-                    .send();
-                finish(OPERATION, call)
-            })
-            .await?;
-        let channel = response
-            .data_channel
-            .map(|d| DataChannelsResult::from_items([d]))
-            .and_then(|r| r.channels.into_iter().next());
-        let step = Step::from_response(
-            OPERATION,
-            response.requires_immediate_renegotiation,
-            response.session_description,
-        )?;
-        Ok(DataChannelTransport {
-            negotiation: step.into_negotiation(self, lock),
-            channel,
+/// See [`Session::establish_data_channels`].
+pub(crate) async fn establish(
+    session: &Session,
+    offer: Option<Offer>,
+) -> Result<DataChannelTransport> {
+    const OPERATION: &str = "establish_data_channel_transport";
+    let body = raw::EstablishDataChannelsTransportRequest {
+        session_description: offer.map(Into::into),
+        data_channel: None,
+    };
+    let lock = session.lock().await;
+    let response = session
+        .retry_conflicts(OPERATION, || {
+            let call = session
+                .api()
+                .establish_data_channel_transport()
+                .app_id(session.app_id())
+                .session_id(session.id())
+                .body(body.clone())
+                .send();
+            finish(OPERATION, call)
         })
-    }
-
-    /// Publishes or subscribes named data channels.
-    ///
-    /// ```no_run
-    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::DataChannel;
-    /// let result = session.add_data_channels().channel(DataChannel::publish("chat")).send().await?;
-    /// let id = result.channels[0].id; // open a negotiated channel with this id
-    /// # let _ = id; Ok(()) }
-    /// ```
-    pub fn add_data_channels(&self) -> DataChannels<'_> {
-        self.data_channels(Mutation::Add)
-    }
-
-    /// Changes subscriptions, e.g. grants or revokes `can_reply`.
-    pub fn update_data_channels(&self) -> DataChannels<'_> {
-        self.data_channels(Mutation::Update)
-    }
-
-    /// Closes data channels; no SDP is exchanged.
-    pub fn close_data_channels(&self) -> DataChannels<'_> {
-        self.data_channels(Mutation::Close)
-    }
-
-    fn data_channels(&self, mutation: Mutation) -> DataChannels<'_> {
-        DataChannels {
-            session: self,
-            mutation,
-            channels: Vec::new(),
-        }
-    }
+        .await?;
+    let channel = response
+        .data_channel
+        .map(|d| DataChannelsResult::from_items([d]))
+        .and_then(|r| r.channels.into_iter().next());
+    let step = Step::from_response(
+        OPERATION,
+        response.requires_immediate_renegotiation,
+        response.session_description,
+    )?;
+    Ok(DataChannelTransport {
+        negotiation: step.into_negotiation(session, lock),
+        channel,
+    })
 }

@@ -8,12 +8,14 @@ use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
+use crate::data_channels::{self, DataChannelTransport, DataChannels, Mutation};
 use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{Error, Result};
 use crate::raw::sfu::types as raw;
 use crate::response::finish;
 use crate::session_locks::SessionLocks;
 use crate::session_state::SessionState;
+use crate::tracks::{AddTracks, CloseMode, CloseTracks, UpdateTracks};
 
 /// How often a mutation rejected because another negotiation was in flight (HTTP 406 with a
 /// signalling subcode) is sent again.
@@ -202,6 +204,72 @@ impl Session {
     /// The SFU's answer to an offer sent with [`NewSession::offer`].
     pub fn answer(&self) -> Option<&Answer> {
         self.answer.as_ref()
+    }
+
+    /// Pushes local tracks and/or pulls remote ones.
+    pub fn add_tracks(&self) -> AddTracks<'_> {
+        AddTracks::new(self)
+    }
+
+    /// Changes tracks already in the session: reuse transceivers, switch simulcast layers.
+    pub fn update_tracks(&self) -> UpdateTracks<'_> {
+        UpdateTracks::new(self)
+    }
+
+    /// Closes the tracks on these transceivers.
+    ///
+    /// ```no_run
+    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::CloseMode;
+    /// let closed = session.close_tracks(["1", "2"], CloseMode::Force).send().await?;
+    /// assert!(closed.failed.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn close_tracks<I, S>(&self, mids: I, mode: CloseMode) -> CloseTracks<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        CloseTracks::new(self, mids.into_iter().map(Into::into).collect(), mode)
+    }
+
+    /// Sets up the session's SCTP transport for data channels; call once per session, then
+    /// answer the SFU's offer (or pass the endpoint's offer and apply the SFU's answer).
+    ///
+    /// ```no_run
+    /// # async fn run(session: cloudflare_calls::Session, mut endpoint: impl cloudflare_calls::Answerer) -> cloudflare_calls::Result<()> {
+    /// let transport = session.establish_data_channels(None).await?;
+    /// transport.negotiation.settle(&mut endpoint).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn establish_data_channels(
+        &self,
+        offer: Option<Offer>,
+    ) -> Result<DataChannelTransport> {
+        data_channels::establish(self, offer).await
+    }
+
+    /// Publishes or subscribes named data channels.
+    ///
+    /// ```no_run
+    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::DataChannel;
+    /// let result = session.add_data_channels().channel(DataChannel::publish("chat")).send().await?;
+    /// let id = result.channels[0].id; // open a negotiated channel with this id
+    /// # let _ = id; Ok(()) }
+    /// ```
+    pub fn add_data_channels(&self) -> DataChannels<'_> {
+        DataChannels::new(self, Mutation::Add)
+    }
+
+    /// Changes subscriptions, e.g. grants or revokes `can_reply`.
+    pub fn update_data_channels(&self) -> DataChannels<'_> {
+        DataChannels::new(self, Mutation::Update)
+    }
+
+    /// Closes data channels; no SDP is exchanged.
+    pub fn close_data_channels(&self) -> DataChannels<'_> {
+        DataChannels::new(self, Mutation::Close)
     }
 
     pub(crate) fn api(&self) -> &crate::raw::sfu::Client {

@@ -349,6 +349,16 @@ impl std::fmt::Debug for AddTracks<'_> {
 }
 
 impl<'a> AddTracks<'a> {
+    pub(crate) fn new(session: &'a Session) -> Self {
+        Self {
+            session,
+            offer: None,
+            tracks: Vec::new(),
+            auto_discover: None,
+            answerer: None,
+        }
+    }
+
     track_list_methods!();
 
     /// Publishes every new track found in the offer, with generated names.
@@ -416,6 +426,15 @@ impl std::fmt::Debug for UpdateTracks<'_> {
 }
 
 impl<'a> UpdateTracks<'a> {
+    pub(crate) fn new(session: &'a Session) -> Self {
+        Self {
+            session,
+            offer: None,
+            tracks: Vec::new(),
+            answerer: None,
+        }
+    }
+
     track_list_methods!();
 
     /// Sends the update, in batches as [`AddTracks::send`] does.
@@ -479,7 +498,15 @@ pub struct CloseTracks<'a> {
     mode: CloseMode,
 }
 
-impl CloseTracks<'_> {
+impl<'a> CloseTracks<'a> {
+    pub(crate) fn new(session: &'a Session, mids: Vec<String>, mode: CloseMode) -> Self {
+        Self {
+            session,
+            mids,
+            mode,
+        }
+    }
+
     /// Sends the close.
     pub async fn send(self) -> Result<CloseTracksResult> {
         let session = self.session;
@@ -548,49 +575,5 @@ impl CloseTracks<'_> {
             }
         }
         Ok(result)
-    }
-}
-
-impl Session {
-    /// Pushes local tracks and/or pulls remote ones.
-    pub fn add_tracks(&self) -> AddTracks<'_> {
-        AddTracks {
-            session: self,
-            offer: None,
-            tracks: Vec::new(),
-            auto_discover: None,
-            answerer: None,
-        }
-    }
-
-    /// Changes tracks already in the session: reuse transceivers, switch simulcast layers.
-    pub fn update_tracks(&self) -> UpdateTracks<'_> {
-        UpdateTracks {
-            session: self,
-            offer: None,
-            tracks: Vec::new(),
-            answerer: None,
-        }
-    }
-
-    /// Closes the tracks on these transceivers.
-    ///
-    /// ```no_run
-    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::CloseMode;
-    /// let closed = session.close_tracks(["1", "2"], CloseMode::Force).send().await?;
-    /// assert!(closed.failed.is_empty());
-    /// # Ok(()) }
-    /// ```
-    pub fn close_tracks<I, S>(&self, mids: I, mode: CloseMode) -> CloseTracks<'_>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        CloseTracks {
-            session: self,
-            mids: mids.into_iter().map(Into::into).collect(),
-            mode,
-        }
     }
 }
