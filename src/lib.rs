@@ -1,13 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod account;
+mod adapter_url;
 mod adapters;
 mod apps;
 mod client;
 mod config;
 mod data_channels;
 mod description;
-mod endpoint;
 mod error;
 pub mod raw;
 mod response;
@@ -18,8 +19,11 @@ mod session;
 mod tracks;
 mod transport;
 mod turn;
+mod turn_keys;
 mod wire;
 
+pub use account::{AccountResources, CreateResource, UpdateResource};
+pub use adapter_url::AdapterUrl;
 pub use adapters::{
     Adapter, AdapterError, AdapterItem, Adapters, AdaptersResult, CloseAdaptersResult,
     ClosedAdapter, CreateAdapters, MAX_ADAPTERS_PER_CALL,
@@ -32,7 +36,6 @@ pub use data_channels::{
     TransportResult,
 };
 pub use description::{Answer, Offer, SessionDescription};
-pub use endpoint::Endpoint;
 pub use error::{AccountMessage, ApiError, Error, ErrorCode, Result};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
@@ -41,10 +44,8 @@ pub use tracks::{
     AddTracks, CloseResult, CloseTracks, LocalTrack, MAX_TRACKS_PER_CALL, RemoteTrack, Simulcast,
     Track, TrackError, TracksResult, UpdateTracks,
 };
-pub use turn::{
-    CreatedTurnKey, GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn, TurnCredentials,
-    TurnKey,
-};
+pub use turn::{GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn, TurnCredentials};
+pub use turn_keys::{CreatedTurnKey, TurnKey, TurnKeys};
 pub use wire::{
     AdapterInputCodec, AdapterMode, AdapterOutputCodec, Location, PriorityOrdering, ResourceStatus,
     RidNotAvailable, SdpType,
