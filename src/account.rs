@@ -3,7 +3,6 @@
 //! shown only by create) and the same five calls, so `apps.rs` and `turn_keys.rs` only say which
 //! generated call each operation is.
 
-use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 
@@ -60,12 +59,13 @@ pub trait AccountResource: Sized {
 /// }
 /// # Ok(()) }
 /// ```
+#[derive(Debug)]
 pub struct AccountResources<'a, R> {
     client: &'a Client,
     resource: PhantomData<fn() -> R>,
 }
 
-// Derives would require `R: Clone + Copy`, which the resources are not and need not be.
+// Derives would require `R: Copy`, which the resources are not and need not be.
 impl<R> Clone for AccountResources<'_, R> {
     fn clone(&self) -> Self {
         *self
@@ -73,14 +73,6 @@ impl<R> Clone for AccountResources<'_, R> {
 }
 
 impl<R> Copy for AccountResources<'_, R> {}
-
-impl<R> fmt::Debug for AccountResources<'_, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccountResources")
-            .field("resource", &std::any::type_name::<R>())
-            .finish_non_exhaustive()
-    }
-}
 
 impl<'a, R: AccountResource> AccountResources<'a, R> {
     pub(crate) fn new(client: &'a Client) -> Self {

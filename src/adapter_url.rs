@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn prints_without_credentials() {
-        for (url, shown) in [
+        for (text, shown) in [
             ("wss://h.example/p", "wss://h.example/p"),
             (
                 "wss://h.example/p?token=t0p",
@@ -105,10 +105,10 @@ mod tests {
             ("not a url?t0p", "not a url?[REDACTED]"),
             ("", ""),
         ] {
-            let url = AdapterUrl::new(url);
+            let url = AdapterUrl::new(text);
             assert_eq!(url.to_string(), shown);
             assert!(!format!("{url:?}").contains("t0p"));
-            assert_eq!(url.as_str(), url);
+            assert_eq!(url.as_str(), text);
         }
     }
 }
