@@ -26,9 +26,9 @@ const WIRE_ENUMS: &[&str] = &[
 /// raw bindings' `Debug` output never shows them.
 const SECRETS: &[&str] = &["AppSecret", "TurnKeySecret", "TurnCredential"];
 
-/// The adapter endpoint URL, replaced by `crate::Endpoint`, whose `Debug` hides the token that
-/// endpoints usually carry in their query.
-const ENDPOINT: &str = "AdapterEndpoint";
+/// The WebSocket URL of an adapter, replaced by `crate::AdapterUrl`, whose `Debug` hides the
+/// token that such URLs usually carry in their query.
+const ADAPTER_URL: &str = "AdapterUrl";
 
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -63,8 +63,8 @@ fn main() {
             );
         }
         settings.with_replacement(
-            ENDPOINT,
-            "crate::Endpoint",
+            ADAPTER_URL,
+            "crate::AdapterUrl",
             [progenitor::TypeImpl::Display].into_iter(),
         );
         let tokens = progenitor::Generator::new(&settings)

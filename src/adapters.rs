@@ -1,11 +1,11 @@
-//! WebSocket adapters: the SFU bridges tracks to WebSocket endpoints, through
+//! WebSocket adapters: the SFU bridges tracks to WebSocket servers, through
 //! [`Client::adapters`]. How batches report failures is documented on [`Adapters`].
 
 use std::future::Future;
 
 use progenitor_client::{Error as RawError, ResponseValue};
 
-use crate::Endpoint;
+use crate::adapter_url::AdapterUrl;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
 use crate::raw::sfu::types as raw;
@@ -23,9 +23,9 @@ pub const MAX_ADAPTERS_PER_CALL: usize = 4;
 ///
 /// ```
 /// use cloudflare_calls::{AdapterItem, AdapterOutputCodec};
-/// // The SFU reads PCM from the endpoint into a new track "tts" of a new session.
+/// // The SFU reads PCM from the URL into a new track "tts" of a new session.
 /// let ingest = AdapterItem::ingest("tts", "wss://bot.example.com/tts");
-/// // The SFU sends track "mic" of an existing session to the endpoint as PCM.
+/// // The SFU sends track "mic" of an existing session to the URL as PCM.
 /// let stream = AdapterItem::stream(
 ///     "2a45361d5fd7cc14eface0587c276c94",
 ///     "mic",
@@ -38,18 +38,18 @@ pub const MAX_ADAPTERS_PER_CALL: usize = 4;
 pub struct AdapterItem(raw::AdapterObject);
 
 impl AdapterItem {
-    /// Ingest: the SFU reads PCM audio from `endpoint` and publishes it as track `track_name`
+    /// Ingest: the SFU reads PCM audio from `url` and publishes it as track `track_name`
     /// of a session it allocates (its id comes back in [`Adapter::session_id`]).
     ///
     /// ```
     /// let item = cloudflare_calls::AdapterItem::ingest("tts", "wss://bot.example.com/tts");
     /// # let _ = item;
     /// ```
-    pub fn ingest(track_name: impl Into<String>, endpoint: impl Into<Endpoint>) -> Self {
+    pub fn ingest(track_name: impl Into<String>, url: impl Into<AdapterUrl>) -> Self {
         Self(raw::AdapterObject {
             location: Location::Local,
             track_name: track_name.into(),
-            endpoint: endpoint.into(),
+            endpoint: url.into(),
             input_codec: Some(AdapterInputCodec::Pcm),
             adapter_id: None,
             mode: None,
@@ -58,7 +58,7 @@ impl AdapterItem {
         })
     }
 
-    /// Stream: the SFU sends track `track_name` of session `session_id` to `endpoint`,
+    /// Stream: the SFU sends track `track_name` of session `session_id` to `url`,
     /// as PCM (audio tracks) or JPEG (video tracks).
     ///
     /// ```
@@ -70,14 +70,14 @@ impl AdapterItem {
     pub fn stream(
         session_id: impl Into<String>,
         track_name: impl Into<String>,
-        endpoint: impl Into<Endpoint>,
+        url: impl Into<AdapterUrl>,
         codec: AdapterOutputCodec,
     ) -> Self {
         Self(raw::AdapterObject {
             location: Location::Remote,
             session_id: Some(session_id.into()),
             track_name: track_name.into(),
-            endpoint: endpoint.into(),
+            endpoint: url.into(),
             output_codec: Some(codec),
             adapter_id: None,
             input_codec: None,
@@ -85,8 +85,8 @@ impl AdapterItem {
         })
     }
 
-    /// Why the service would refuse this item, if it would. The endpoint is not quoted:
-    /// without custom headers, endpoints often carry a token in their query.
+    /// Why the service would refuse this item, if it would. The URL is not quoted: the service
+    /// sends no custom headers, so adapter URLs often carry a token in their query.
     fn problem(&self) -> Option<&'static str> {
         let item = &self.0;
         if item.track_name.trim().is_empty() {
@@ -108,7 +108,7 @@ impl AdapterItem {
                 .then(|| &url[scheme.len()..])
         });
         if host.is_none_or(|h| h.is_empty() || h.starts_with(['/', '?', '#'])) {
-            return Some("the endpoint is not a ws:// or wss:// URL with a host");
+            return Some("the adapter URL is not a ws:// or wss:// URL with a host");
         }
         None
     }
@@ -132,8 +132,8 @@ pub struct Adapter {
     pub session_id: Option<String>,
     /// The track it reads or writes, as echoed by the service.
     pub track_name: Option<String>,
-    /// Its endpoint, as echoed by the service.
-    pub endpoint: Option<Endpoint>,
+    /// Its WebSocket URL, as echoed by the service.
+    pub url: Option<AdapterUrl>,
 }
 
 /// An adapter that could not be created or closed; the rest of the batch is unaffected.
@@ -144,7 +144,7 @@ pub struct Adapter {
 ///
 /// for failure in &result.failed {
 ///     if failure.code == ErrorCode::WebsocketHandshakeFailed {
-///         eprintln!("{:?} did not accept the connection", failure.endpoint);
+///         eprintln!("{:?} did not accept the connection", failure.url);
 ///     }
 /// }
 /// # Ok(()) }
@@ -156,8 +156,8 @@ pub struct AdapterError {
     pub adapter_id: Option<String>,
     /// The track, when the item names one (on create).
     pub track_name: Option<String>,
-    /// The endpoint, when the item names one (on create).
-    pub endpoint: Option<Endpoint>,
+    /// The WebSocket URL, when the item names one (on create).
+    pub url: Option<AdapterUrl>,
     /// Why, e.g. [`ErrorCode::WebsocketHandshakeFailed`]. An item that carried neither an
     /// adapter id nor an error code is reported with `ErrorCode::Unknown("")`.
     pub code: ErrorCode,
@@ -240,33 +240,11 @@ pub struct Adapters<'a> {
     client: &'a Client,
 }
 
-impl Client {
-    /// WebSocket adapters of this app.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::AdapterItem;
-    ///
-    /// let result = client
-    ///     .adapters()
-    ///     .create()
-    ///     .item(AdapterItem::ingest("tts", "wss://bot.example.com/tts"))
-    ///     .send()
-    ///     .await?;
-    /// for failure in &result.failed {
-    ///     eprintln!("{:?}: {}", failure.track_name, failure.code);
-    /// }
-    /// let ids = result.adapters.iter().map(|a| a.adapter_id.clone());
-    /// let closed = client.adapters().close(ids).await?;
-    /// assert!(closed.failed.is_empty());
-    /// # Ok(()) }
-    /// ```
-    pub fn adapters(&self) -> Adapters<'_> {
-        Adapters { client: self }
-    }
-}
-
 impl<'a> Adapters<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
     /// Starts a batch of one to [`MAX_ADAPTERS_PER_CALL`] adapters.
     ///
     /// ```no_run
@@ -339,7 +317,7 @@ impl<'a> Adapters<'a> {
                 (code, adapter_id) => result.failed.push(AdapterError {
                     adapter_id,
                     track_name: None,
-                    endpoint: None,
+                    url: None,
                     code: code.unwrap_or_else(|| ErrorCode::Unknown(String::new())),
                     description: item.error_description,
                 }),
@@ -405,7 +383,7 @@ impl CreateAdapters<'_> {
     }
 
     /// Creates the adapters. The batch is checked first (one to four items, non-empty names
-    /// and session ids, ws:// or wss:// endpoints); a bad one fails before anything is sent.
+    /// and session ids, ws:// or wss:// URLs); a bad one fails before anything is sent.
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
@@ -451,12 +429,12 @@ impl CreateAdapters<'_> {
                     adapter_id,
                     session_id: item.session_id,
                     track_name: item.track_name,
-                    endpoint: item.endpoint,
+                    url: item.endpoint,
                 }),
                 (code, adapter_id) => result.failed.push(AdapterError {
                     adapter_id,
                     track_name: item.track_name,
-                    endpoint: item.endpoint,
+                    url: item.endpoint,
                     code: code.unwrap_or_else(|| ErrorCode::Unknown(String::new())),
                     description: item.error_description,
                 }),

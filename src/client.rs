@@ -2,11 +2,15 @@
 
 use std::sync::Arc;
 
+use crate::adapters::Adapters;
+use crate::apps::Apps;
 use crate::config::{Config, ConfigError};
 use crate::error::Result;
 use crate::raw;
 use crate::session::{NewSession, Session, Sessions};
 use crate::transport::Transport;
+use crate::turn::Turn;
+use crate::turn_keys::TurnKeys;
 
 /// A client for Cloudflare Calls. Cheap to clone: clones share one connection pool.
 ///
@@ -141,6 +145,83 @@ impl Client {
             .account
             .as_ref()
             .ok_or(ConfigError::Missing("the account API"))?)
+    }
+
+    /// SFU apps of the account (needs [`Config::account`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let created = client.apps().create().name("staging").send().await?;
+    /// println!("app {} created", created.app.uid);
+    /// let secret = created.secret.expose(); // shown once: store it now
+    /// # let _ = secret;
+    /// for app in client.apps().list().await? {
+    ///     println!("{} {:?}", app.uid, app.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn apps(&self) -> Apps<'_> {
+        Apps::new(self)
+    }
+
+    /// TURN keys of the account (needs [`Config::account`]). Minting credentials from a key is
+    /// [`Client::turn`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let created = client.turn_keys().create().name("web").send().await?;
+    /// let token = created.key.expose(); // shown once: store it now
+    /// # let _ = token;
+    /// client.turn_keys().delete(&created.turn_key.uid).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn turn_keys(&self) -> TurnKeys<'_> {
+        TurnKeys::new(self)
+    }
+
+    /// TURN credentials minted from the configured key (needs [`Config::turn_key`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let servers = client
+    ///     .turn()
+    ///     .generate_ice_servers(Duration::from_secs(3600))
+    ///     .drop_port_53(true)
+    ///     .send()
+    ///     .await?;
+    /// // Hand this to the browser as RTCConfiguration.iceServers.
+    /// let json = serde_json::to_string(&servers).expect("serializable");
+    /// # let _ = json;
+    /// # Ok(()) }
+    /// ```
+    pub fn turn(&self) -> Turn<'_> {
+        Turn::new(self)
+    }
+
+    /// WebSocket adapters of this app.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::AdapterItem;
+    ///
+    /// let result = client
+    ///     .adapters()
+    ///     .create()
+    ///     .item(AdapterItem::ingest("tts", "wss://bot.example.com/tts"))
+    ///     .send()
+    ///     .await?;
+    /// for failure in &result.failed {
+    ///     eprintln!("{:?}: {}", failure.track_name, failure.code);
+    /// }
+    /// let ids = result.adapters.iter().map(|a| a.adapter_id.clone());
+    /// let closed = client.adapters().close(ids).await?;
+    /// assert!(closed.failed.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn adapters(&self) -> Adapters<'_> {
+        Adapters::new(self)
     }
 
     /// The configured TURN key id.

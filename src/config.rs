@@ -32,16 +32,17 @@ pub enum ConfigError {
     HttpClient(String),
 }
 
-/// Credentials for the account API (SFU apps and TURN keys).
+/// Where the account API acts (SFU apps and TURN keys) and its token.
 #[derive(Clone, Debug)]
-pub(crate) struct AccountCredentials {
+pub(crate) struct AccountConfig {
     pub(crate) account_id: String,
     pub(crate) api_token: Secret,
 }
 
-/// Credentials of one TURN key.
+/// The TURN key that credentials are minted from: its id and API token. Not to be confused
+/// with [`TurnCredentials`](crate::TurnCredentials), what is minted.
 #[derive(Clone, Debug)]
-pub(crate) struct TurnCredentials {
+pub(crate) struct TurnKeyConfig {
     pub(crate) key_id: String,
     pub(crate) api_token: Secret,
 }
@@ -63,8 +64,8 @@ pub struct Config {
     pub(crate) app_id: String,
     pub(crate) app_secret: Secret,
     pub(crate) account_api_url: String,
-    pub(crate) account: Option<AccountCredentials>,
-    pub(crate) turn: Option<TurnCredentials>,
+    pub(crate) account: Option<AccountConfig>,
+    pub(crate) turn: Option<TurnKeyConfig>,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) user_agent: String,
@@ -138,7 +139,7 @@ impl Config {
 
     /// Enables the account API (SFU apps, TURN keys) with an API token that has Calls access.
     pub fn account(mut self, account_id: impl Into<String>, api_token: impl Into<Secret>) -> Self {
-        self.account = Some(AccountCredentials {
+        self.account = Some(AccountConfig {
             account_id: account_id.into(),
             api_token: api_token.into(),
         });
@@ -147,7 +148,7 @@ impl Config {
 
     /// Enables TURN credentials with a TURN key's id and API token.
     pub fn turn_key(mut self, key_id: impl Into<String>, api_token: impl Into<Secret>) -> Self {
-        self.turn = Some(TurnCredentials {
+        self.turn = Some(TurnKeyConfig {
             key_id: key_id.into(),
             api_token: api_token.into(),
         });

@@ -1,13 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod account;
+mod adapter_url;
 mod adapters;
 mod apps;
 mod client;
 mod config;
 mod data_channels;
 mod description;
-mod endpoint;
 mod error;
 mod negotiation;
 pub mod raw;
@@ -21,8 +22,11 @@ mod session_state;
 mod tracks;
 mod transport;
 mod turn;
+mod turn_keys;
 mod wire;
 
+pub use account::{AccountResources, CreateResource, UpdateResource};
+pub use adapter_url::AdapterUrl;
 pub use adapters::{
     Adapter, AdapterError, AdapterItem, Adapters, AdaptersResult, CloseAdaptersResult,
     ClosedAdapter, CreateAdapters, MAX_ADAPTERS_PER_CALL,
@@ -35,7 +39,6 @@ pub use data_channels::{
     DataChannelsResult,
 };
 pub use description::{Answer, Offer};
-pub use endpoint::Endpoint;
 pub use error::{AccountMessage, ApiError, BoxError, Error, ErrorCode, Result};
 pub use negotiation::{Answerer, Negotiation, PendingOffer};
 pub use retry::RetryPolicy;
@@ -46,10 +49,8 @@ pub use tracks::{
     AddTracks, CloseMode, CloseTracks, CloseTracksResult, LocalTrack, MAX_TRACKS_PER_CALL,
     RemoteTrack, Simulcast, Track, TrackError, TracksResult, UpdateTracks,
 };
-pub use turn::{
-    CreatedTurnKey, GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn, TurnCredentials,
-    TurnKey,
-};
+pub use turn::{GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn, TurnCredentials};
+pub use turn_keys::{CreatedTurnKey, TurnKey, TurnKeys};
 pub use wire::{
     AdapterInputCodec, AdapterMode, AdapterOutputCodec, Location, MediaKind, PriorityOrdering,
     ResourceStatus, RidNotAvailable, SdpType,

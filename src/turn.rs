@@ -1,14 +1,13 @@
-//! TURN: keys on the account API and short-lived credentials minted from a key,
-//! through [`Client::turn`].
+//! TURN credentials: short-lived ICE servers minted from the configured TURN key, through
+//! [`Client::turn`](crate::Client::turn). Managing the keys themselves is `turn_keys.rs`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apps::{name_request, non_empty, result};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::raw::{account::types as raw_account, turn::types as raw_turn};
+use crate::raw::turn::types as raw_turn;
 use crate::response::finish;
 use crate::secret::Secret;
 
@@ -18,51 +17,6 @@ use crate::secret::Secret;
 /// assert_eq!(cloudflare_calls::MAX_TURN_TTL.as_secs(), 172_800);
 /// ```
 pub const MAX_TURN_TTL: Duration = Duration::from_secs(48 * 60 * 60);
-
-/// A TURN key, as listed by the account API (its token is never listed).
-///
-/// ```
-/// use cloudflare_calls::TurnKey;
-/// let key: TurnKey = serde_json::from_str(r#"{"uid":"k1","name":"web"}"#).unwrap();
-/// assert_eq!(key.uid, "k1");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TurnKey {
-    /// The key id: the id to give [`Config::turn_key`](crate::Config::turn_key).
-    pub uid: String,
-    /// The label shown in the dashboard.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// When the key was created (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// When the key was last changed (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified: Option<String>,
-}
-
-/// A newly created TURN key with its API token. The service shows the token this once.
-///
-/// `Debug` prints the token as `[REDACTED]`; serializing writes it in clear, in the
-/// account API's shape (`uid`, `name`, `created`, `modified`, `key`).
-///
-/// ```
-/// use cloudflare_calls::CreatedTurnKey;
-/// let created: CreatedTurnKey =
-///     serde_json::from_str(r#"{"uid":"k1","name":"web","key":"t0ken"}"#).unwrap();
-/// assert_eq!((created.turn_key.uid.as_str(), created.key.expose()), ("k1", "t0ken"));
-/// assert!(!format!("{created:?}").contains("t0ken"));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CreatedTurnKey {
-    /// The key.
-    #[serde(flatten)]
-    pub turn_key: TurnKey,
-    /// The key's bearer token for minting credentials.
-    pub key: Secret,
-}
 
 /// One entry of a WebRTC `RTCConfiguration.iceServers` list.
 ///
@@ -166,7 +120,7 @@ fn is_port_53(url: &str) -> bool {
         .is_some_and(|(_, port)| port.parse::<u16>() == Ok(53))
 }
 
-/// Credentials in the older single-entry form of [`Turn::generate`].
+/// Credentials in the older single-entry form of [`Turn::generate_credentials`].
 ///
 /// ```
 /// use cloudflare_calls::{IceServer, TurnCredentials};
@@ -197,10 +151,9 @@ impl From<TurnCredentials> for IceServer {
     }
 }
 
-/// TURN keys and credentials, from [`Client::turn`].
-///
-/// Key management needs [`Config::account`](crate::Config::account); credentials need
-/// [`Config::turn_key`](crate::Config::turn_key).
+/// TURN credentials, from [`Client::turn`](crate::Client::turn). Needs
+/// [`Config::turn_key`](crate::Config::turn_key); the keys themselves are managed through
+/// [`Client::turn_keys`](crate::Client::turn_keys).
 ///
 /// ```
 /// use cloudflare_calls::{Client, Config};
@@ -216,141 +169,9 @@ pub struct Turn<'a> {
     client: &'a Client,
 }
 
-impl Client {
-    /// TURN keys and credentials.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use std::time::Duration;
-    ///
-    /// let servers = client
-    ///     .turn()
-    ///     .generate_ice_servers(Duration::from_secs(3600))
-    ///     .drop_port_53(true)
-    ///     .send()
-    ///     .await?;
-    /// // Hand this to the browser as RTCConfiguration.iceServers.
-    /// let json = serde_json::to_string(&servers).expect("serializable");
-    /// # let _ = json;
-    /// # Ok(()) }
-    /// ```
-    pub fn turn(&self) -> Turn<'_> {
-        Turn { client: self }
-    }
-}
-
 impl<'a> Turn<'a> {
-    /// Every TURN key of the account.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// for key in client.turn().list_keys().await? {
-    ///     println!("{} {:?}", key.uid, key.name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_keys(&self) -> Result<Vec<TurnKey>> {
-        let api = self.client.raw_account()?;
-        let call = api
-            .list_turn_keys()
-            .account_id(self.client.account_id()?)
-            .send();
-        let envelope = finish("list_turn_keys", call).await?;
-        Ok(envelope
-            .result
-            .unwrap_or_default()
-            .into_iter()
-            .map(TurnKey::from)
-            .collect())
-    }
-
-    /// Creates a TURN key named `name`; the answer carries its token, never shown again.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let created = client.turn().create_key("web").await?;
-    /// let config = cloudflare_calls::Config::from_env()?
-    ///     .turn_key(created.turn_key.uid.clone(), created.key.clone());
-    /// # let _ = config;
-    /// # Ok(()) }
-    /// ```
-    pub async fn create_key(&self, name: impl Into<String>) -> Result<CreatedTurnKey> {
-        let api = self.client.raw_account()?;
-        let call = api
-            .create_turn_key()
-            .account_id(self.client.account_id()?)
-            .body(name_request(name))
-            .send();
-        let envelope = finish("create_turn_key", call).await?;
-        let created = result("create_turn_key", envelope.result)?;
-        Ok(CreatedTurnKey {
-            turn_key: TurnKey {
-                uid: created.uid,
-                name: created.name,
-                created: created.created,
-                modified: created.modified,
-            },
-            key: created.key,
-        })
-    }
-
-    /// The TURN key with this id.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let key = client.turn().get_key("0a1b2c3d4e5f60718293a4b5c6d7e8f9").await?;
-    /// println!("{:?}", key.name);
-    /// # Ok(()) }
-    /// ```
-    pub async fn get_key(&self, key_id: &str) -> Result<TurnKey> {
-        non_empty("TURN key id", key_id)?;
-        let api = self.client.raw_account()?;
-        let call = api
-            .get_turn_key()
-            .account_id(self.client.account_id()?)
-            .key_id(key_id)
-            .send();
-        let envelope = finish("get_turn_key", call).await?;
-        result("get_turn_key", envelope.result).map(TurnKey::from)
-    }
-
-    /// Renames a TURN key; returns it as updated.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let key = client.turn().rename_key("0a1b2c3d4e5f60718293a4b5c6d7e8f9", "mobile").await?;
-    /// assert_eq!(key.name.as_deref(), Some("mobile"));
-    /// # Ok(()) }
-    /// ```
-    pub async fn rename_key(&self, key_id: &str, name: impl Into<String>) -> Result<TurnKey> {
-        non_empty("TURN key id", key_id)?;
-        let api = self.client.raw_account()?;
-        let call = api
-            .update_turn_key()
-            .account_id(self.client.account_id()?)
-            .key_id(key_id)
-            .body(name_request(name))
-            .send();
-        let envelope = finish("update_turn_key", call).await?;
-        result("update_turn_key", envelope.result).map(TurnKey::from)
-    }
-
-    /// Deletes a TURN key; credentials minted from it stop working.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// client.turn().delete_key("0a1b2c3d4e5f60718293a4b5c6d7e8f9").await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn delete_key(&self, key_id: &str) -> Result<()> {
-        non_empty("TURN key id", key_id)?;
-        let api = self.client.raw_account()?;
-        let call = api
-            .delete_turn_key()
-            .account_id(self.client.account_id()?)
-            .key_id(key_id)
-            .send();
-        finish("delete_turn_key", call).await.map(drop)
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
     }
 
     /// Starts minting credentials valid for `ttl` (1 s to [`MAX_TURN_TTL`], whole seconds;
@@ -378,11 +199,11 @@ impl<'a> Turn<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let creds = client.turn().generate(std::time::Duration::from_secs(3600)).await?;
+    /// let creds = client.turn().generate_credentials(std::time::Duration::from_secs(3600)).await?;
     /// println!("{} for {:?}", creds.username, creds.urls);
     /// # Ok(()) }
     /// ```
-    pub async fn generate(&self, ttl: Duration) -> Result<TurnCredentials> {
+    pub async fn generate_credentials(&self, ttl: Duration) -> Result<TurnCredentials> {
         let ttl = ttl_seconds(ttl)?;
         let api = self.client.raw_turn()?;
         let call = api
@@ -402,12 +223,17 @@ impl<'a> Turn<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let creds = client.turn().generate(std::time::Duration::from_secs(3600)).await?;
+    /// let creds = client.turn().generate_credentials(std::time::Duration::from_secs(3600)).await?;
     /// client.turn().revoke(&creds.username).await?;
     /// # Ok(()) }
     /// ```
     pub async fn revoke(&self, username: &str) -> Result<()> {
-        non_empty("TURN username", username)?;
+        // An empty username would make the path another operation's.
+        if username.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "the TURN username is empty".to_owned(),
+            ));
+        }
         let api = self.client.raw_turn()?;
         let call = api
             .revoke_turn_credentials()
@@ -501,17 +327,6 @@ fn ttl_seconds(ttl: Duration) -> Result<i64> {
     }
     // At most 172 800, so the cast cannot truncate.
     Ok(ttl.as_secs() as i64)
-}
-
-impl From<raw_account::TurnKey> for TurnKey {
-    fn from(key: raw_account::TurnKey) -> Self {
-        Self {
-            uid: key.uid,
-            name: key.name,
-            created: key.created,
-            modified: key.modified,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ async fn item_without_id_or_error_is_a_failure() {
 #[tokio::test]
 async fn bad_batches_fail_before_sending() {
     let (mock, client) = setup().await;
-    let ingest = |name: &str, endpoint: &str| AdapterItem::ingest(name, endpoint);
+    let ingest = |name: &str, url: &str| AdapterItem::ingest(name, url);
     let ok = || ingest("tts", "wss://bot.example.com/tts");
     let batches: Vec<Vec<AdapterItem>> = vec![
         vec![],
@@ -228,7 +228,7 @@ async fn bad_batches_fail_before_sending() {
 }
 
 #[tokio::test]
-async fn a_rejected_endpoint_is_not_quoted_in_the_error() {
+async fn a_rejected_url_is_not_quoted_in_the_error() {
     let (mock, client) = setup().await;
     let err = client
         .adapters()
@@ -247,7 +247,7 @@ async fn a_rejected_endpoint_is_not_quoted_in_the_error() {
 }
 
 #[tokio::test]
-async fn endpoint_tokens_stay_out_of_debug_output_but_are_sent_whole() {
+async fn url_tokens_stay_out_of_debug_output_but_are_sent_whole() {
     let (mock, client) = setup().await;
     let url = "wss://bot.example.com/tts?token=t0ps3cret";
     mock.json(
@@ -276,9 +276,9 @@ async fn endpoint_tokens_stay_out_of_debug_output_but_are_sent_whole() {
         printed.contains("wss://bot.example.com/tts?[REDACTED]"),
         "{printed}"
     );
-    let echoed = result.adapters[0].endpoint.as_ref().map(|e| e.as_str());
+    let echoed = result.adapters[0].url.as_ref().map(|e| e.as_str());
     assert_eq!(echoed, Some(url));
-    let failed = result.failed[0].endpoint.as_ref().map(|e| e.as_str());
+    let failed = result.failed[0].url.as_ref().map(|e| e.as_str());
     assert_eq!(failed, Some(url));
     let sent = &mock.requests()[0].body;
     assert_eq!(sent["tracks"][0]["endpoint"], url);

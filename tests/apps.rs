@@ -48,7 +48,7 @@ async fn crud_sends_exact_requests_and_decodes_results() {
     assert_eq!(apps[1].name.as_deref(), Some("staging"));
     assert_eq!(apps[0].created.as_deref(), Some("2026-11-01T10:00:00Z"));
 
-    let created = client.apps().create("test").await.unwrap();
+    let created = client.apps().create().name("test").send().await.unwrap();
     assert_eq!(created.app.uid, "a3");
     assert_eq!(created.secret.expose(), "s3cr3t-value");
     let debug = format!("{created:?} {:?}", created.secret);
@@ -57,7 +57,13 @@ async fn crud_sends_exact_requests_and_decodes_results() {
 
     let got = client.apps().get("a3").await.unwrap();
     assert_eq!(got, created.app);
-    let renamed = client.apps().rename("a3", "renamed").await.unwrap();
+    let renamed = client
+        .apps()
+        .update("a3")
+        .name("renamed")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(renamed.name.as_deref(), Some("renamed"));
     client.apps().delete("a3").await.unwrap();
 
@@ -75,7 +81,7 @@ async fn created_app_serializes_in_the_wire_shape() {
         200,
         envelope(json!({"uid": "a9", "name": "n", "secret": "top-secret"})),
     );
-    let created = client.apps().create("n").await.unwrap();
+    let created = client.apps().create().name("n").send().await.unwrap();
     let value = serde_json::to_value(&created).unwrap();
     assert_eq!(
         value,
@@ -127,7 +133,13 @@ async fn create_failure_does_not_leak_anything_secret() {
         400,
         json!({"success": false, "errors": [{"code": 1001, "message": "name too long"}]}),
     );
-    let err = client.apps().create("x".repeat(300)).await.unwrap_err();
+    let err = client
+        .apps()
+        .create()
+        .name("x".repeat(300))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(400));
     assert!(!format!("{err:?} {err}").contains("account-token"));
 }
@@ -154,7 +166,13 @@ async fn empty_ids_are_rejected_before_sending() {
     let (mock, client) = setup().await;
     for err in [
         client.apps().get("").await.unwrap_err(),
-        client.apps().rename(" ", "n").await.unwrap_err(),
+        client
+            .apps()
+            .update(" ")
+            .name("n")
+            .send()
+            .await
+            .unwrap_err(),
         client.apps().delete("").await.unwrap_err(),
     ] {
         assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
@@ -169,4 +187,41 @@ async fn without_account_credentials_nothing_is_sent() {
     let err = client.apps().list().await.unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     assert!(mock.requests().is_empty());
+}
+
+#[tokio::test]
+async fn create_and_update_without_a_name_send_an_empty_body() {
+    let (mock, client) = setup().await;
+    mock.json(
+        201,
+        envelope(json!({"uid": "a4", "name": "", "secret": "s"})),
+    );
+    mock.json(200, envelope(app("a4", "")));
+    let created = client.apps().create().send().await.unwrap();
+    assert_eq!(created.app.name.as_deref(), Some(""));
+    let unchanged = client.apps().update("a4").send().await.unwrap();
+    assert_eq!(unchanged.uid, "a4");
+
+    let requests = mock.requests();
+    assert_eq!(
+        (requests[0].method.as_str(), &requests[0].body),
+        ("POST", &json!({}))
+    );
+    assert_eq!(
+        (requests[1].method.as_str(), &requests[1].body),
+        ("PUT", &json!({}))
+    );
+}
+
+/// Handlers are used from spawned tasks, so their futures must be `Send`.
+#[test]
+fn account_futures_are_send() {
+    fn send<T: Send>(_: T) {}
+    let client = Client::new(Config::new("http://127.0.0.1:9", "app", "secret")).unwrap();
+    let apps = client.apps();
+    send(apps.list());
+    send(apps.create().name("n").send());
+    send(apps.get("a"));
+    send(apps.update("a").send());
+    send(apps.delete("a"));
 }

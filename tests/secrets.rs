@@ -77,15 +77,21 @@ impl Op {
     async fn call(self, client: &Client) -> Error {
         let ttl = Duration::from_secs(600);
         match self {
-            Op::CreateApp => client.apps().create("web").await.map(drop),
-            Op::CreateTurnKey => client.turn().create_key("web").await.map(drop),
+            Op::CreateApp => client.apps().create().name("web").send().await.map(drop),
+            Op::CreateTurnKey => client
+                .turn_keys()
+                .create()
+                .name("web")
+                .send()
+                .await
+                .map(drop),
             Op::GenerateIceServers => client
                 .turn()
                 .generate_ice_servers(ttl)
                 .send()
                 .await
                 .map(drop),
-            Op::GenerateTurnCredentials => client.turn().generate(ttl).await.map(drop),
+            Op::GenerateTurnCredentials => client.turn().generate_credentials(ttl).await.map(drop),
         }
         .expect_err("the scripted body is not decodable")
     }

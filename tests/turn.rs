@@ -1,5 +1,5 @@
-//! `client.turn()` against the scripted server: TURN keys on the account API, credentials on
-//! the TURN API, TTL checks, port-53 filtering and the browser JSON shape.
+//! `client.turn()` against the scripted server: credentials on the TURN API, TTL checks,
+//! port-53 filtering and the browser JSON shape.
 
 #[path = "support/mock.rs"]
 mod mock;
@@ -13,15 +13,9 @@ use serde_json::json;
 async fn setup() -> (MockServer, Client) {
     let mock = MockServer::start().await;
     let config = Config::new(&mock.url, "app-1", "app-secret")
-        .account("acct-1", "account-token")
-        .account_api_url(&mock.url)
         .turn_key("key-1", "turn-token")
         .retry_policy(RetryPolicy::none());
     (mock, Client::new(config).unwrap())
-}
-
-fn envelope(result: serde_json::Value) -> serde_json::Value {
-    json!({"success": true, "errors": [], "messages": [], "result": result})
 }
 
 /// What the service answers to generate-ice-servers (its documented shape).
@@ -39,75 +33,6 @@ fn ice_servers_body() -> serde_json::Value {
          "username": "bc91b63e2b5d759f8eb9f3b58062439e0a0e15893d76317d833265ad08d6631099ce7c7087caabb31ad3e1c386424e3e",
          "credential": "ebd71f1d3edbc2b0edae3cd5a6d82284aeb5c3b8fdaa9b8e3bf9cec683e0d45fe9f5b44e5145db3300f06c250a15b4a0"}
     ]})
-}
-
-#[tokio::test]
-async fn key_crud_sends_exact_requests_and_hides_the_token() {
-    let (mock, client) = setup().await;
-    let key = |name: &str| json!({"uid": "k1", "name": name, "created": "2026-11-01T10:00:00Z", "modified": "2026-11-01T10:00:00Z"});
-    mock.json(200, envelope(json!([key("web")])));
-    mock.json(201, {
-        let mut created = key("web");
-        created["key"] = json!("turn-key-token-value");
-        envelope(created)
-    });
-    mock.json(200, envelope(key("web")));
-    mock.json(200, envelope(key("mobile")));
-    mock.json(200, envelope(json!({"uid": "k1"})));
-
-    let turn = client.turn();
-    let keys = turn.list_keys().await.unwrap();
-    assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0].uid, "k1");
-
-    let created = turn.create_key("web").await.unwrap();
-    assert_eq!(created.turn_key, keys[0]);
-    assert_eq!(created.key.expose(), "turn-key-token-value");
-    let debug = format!("{created:?}");
-    assert!(!debug.contains("turn-key-token-value"), "{debug}");
-    assert_eq!(
-        serde_json::to_value(&created).unwrap()["key"],
-        "turn-key-token-value"
-    );
-
-    assert_eq!(
-        turn.get_key("k1").await.unwrap().name.as_deref(),
-        Some("web")
-    );
-    let renamed = turn.rename_key("k1", "mobile").await.unwrap();
-    assert_eq!(renamed.name.as_deref(), Some("mobile"));
-    turn.delete_key("k1").await.unwrap();
-
-    let requests = mock.requests();
-    for r in &requests {
-        assert_eq!(r.header("authorization"), Some("Bearer account-token"));
-    }
-    insta::assert_json_snapshot!("turn_key_crud_requests", requests);
-}
-
-#[tokio::test]
-async fn key_errors_with_http_200_and_error_status() {
-    let (mock, client) = setup().await;
-    mock.json(
-        200,
-        json!({"success": false, "errors": [{"code": 10001, "message": "quota"}], "messages": [], "result": null}),
-    );
-    mock.json(
-        403,
-        json!({"success": false, "errors": [{"code": 10000, "message": "Authentication error"}]}),
-    );
-    let err = client.turn().create_key("web").await.unwrap_err();
-    let api = err.api().unwrap();
-    assert_eq!(
-        (api.operation, api.status, api.errors[0].code),
-        ("create_turn_key", 200, 10001)
-    );
-    let err = client.turn().delete_key("k1").await.unwrap_err();
-    let api = err.api().unwrap();
-    assert_eq!(
-        (api.operation, api.status, api.errors[0].code),
-        ("delete_turn_key", 403, 10000)
-    );
 }
 
 #[tokio::test]
@@ -188,7 +113,7 @@ async fn ttl_out_of_range_fails_before_sending() {
     ] {
         let err = turn.generate_ice_servers(ttl).send().await.unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{ttl:?}: {err:?}");
-        let err = turn.generate(ttl).await.unwrap_err();
+        let err = turn.generate_credentials(ttl).await.unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{ttl:?}: {err:?}");
     }
     assert!(mock.requests().is_empty());
@@ -231,7 +156,7 @@ async fn generate_older_form_and_revoke() {
 
     let creds = client
         .turn()
-        .generate(Duration::from_secs(3600))
+        .generate_credentials(Duration::from_secs(3600))
         .await
         .unwrap();
     assert_eq!(creds.username, "user-1");

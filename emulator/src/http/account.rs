@@ -52,23 +52,21 @@ fn authorize(reg: &Reg, account_id: &str, headers: &HeaderMap) -> Result<(), Fai
     Ok(())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct NameBody {
     name: Option<String>,
 }
 
-fn name_of(body: Result<Bytes, BytesRejection>) -> Result<String, Failure> {
+/// The optional `name` of a create or update body. The service documents it as optional on
+/// both, and its own SDK examples send none.
+fn name_of(body: Result<Bytes, BytesRejection>) -> Result<Option<String>, Failure> {
     let bad = |m: &str| Box::new(envelope_error(StatusCode::BAD_REQUEST, 10_001, m));
     let body = body.map_err(|r| bad(&r.body_text()))?;
-    let parsed: NameBody = if body.is_empty() {
-        NameBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| bad(&e.to_string()))?
-    };
-    parsed
-        .name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| bad("name is required"))
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let parsed: NameBody = serde_json::from_slice(&body).map_err(|e| bad(&e.to_string()))?;
+    Ok(parsed.name)
 }
 
 /// Which collection a handler works on, and the field its secret is returned as.
@@ -123,7 +121,8 @@ fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Outcome {
     authorize(reg, account, h)?;
-    let n = Named::new(name_of(body)?);
+    // Without a name the resource is named "", as the service does.
+    let n = Named::new(name_of(body)?.unwrap_or_default());
     let v = view(&n, Some(kind.secret_field()));
     lock(kind.map(reg)).insert(n.uid.clone(), n);
     Ok(ok(StatusCode::CREATED, v))
@@ -148,8 +147,11 @@ fn update(
     let name = name_of(body)?;
     let mut map = lock(kind.map(reg));
     let n = map.get_mut(id).ok_or_else(missing)?;
-    n.name = name;
-    n.modified = rfc3339(unix_now());
+    // Without a name there is nothing to change, so not even `modified` moves.
+    if let Some(name) = name {
+        n.name = name;
+        n.modified = rfc3339(unix_now());
+    }
     Ok(ok(StatusCode::OK, view(n, None)))
 }
 

@@ -96,9 +96,13 @@ async fn turn_keys_crud_and_auth_failures() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     let (s, v) = api
-        .account(Method::POST, "/turn_keys", Some(json!({})))
+        .account(Method::POST, "/turn_keys", Some(json!({"name": 7})))
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a name that is not a string: {v}"
+    );
     let url = format!(
         "{}/accounts/{}/calls/apps",
         api.emu.account_base_url(),
@@ -112,4 +116,33 @@ async fn turn_keys_crud_and_auth_failures() {
         .raw(Method::GET, &url, Some(api.emu.api_token()), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn name_is_optional_on_create_and_update() {
+    let api = Api::start().await;
+    for collection in ["/apps", "/turn_keys"] {
+        for body in [Some(json!({})), None] {
+            let (s, v) = api.account(Method::POST, collection, body).await;
+            assert_eq!(s, StatusCode::CREATED, "{collection}: {v}");
+            assert_eq!(v["result"]["name"], "", "{collection}: {v}");
+        }
+        let (_, v) = api
+            .account(Method::POST, collection, Some(json!({"name": "kept"})))
+            .await;
+        let created = v["result"].clone();
+        let uid = created["uid"].as_str().unwrap();
+        let path = format!("{collection}/{uid}");
+
+        for body in [Some(json!({})), None] {
+            let (s, v) = api.account(Method::PUT, &path, body).await;
+            assert_eq!(s, StatusCode::OK, "{path}: {v}");
+            for field in ["uid", "name", "created", "modified"] {
+                assert_eq!(v["result"][field], created[field], "{path} {field}");
+            }
+        }
+        let (_, v) = api.account(Method::GET, &path, None).await;
+        assert_eq!(v["result"]["name"], "kept", "{path}");
+        assert_eq!(v["result"]["modified"], created["modified"], "{path}");
+    }
 }

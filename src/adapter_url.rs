@@ -1,23 +1,23 @@
-//! A WebSocket adapter endpoint: a URL that often carries a token in its
-//! query (the service sends no custom headers), so it prints without one.
+//! The URL a WebSocket adapter dials: it often carries a token in its query (the service
+//! sends no custom headers), so it prints without one.
 
 use std::fmt;
 
-/// The URL of a WebSocket adapter endpoint. `Debug` and `Display` keep the
-/// scheme, host and path but hide any user info and query, which is where
-/// endpoints carry their tokens; [`Endpoint::as_str`] gives the whole URL.
+/// The WebSocket URL of an adapter. `Debug` and `Display` keep the scheme, host and path
+/// but hide any user info and query, which is where such URLs carry their tokens;
+/// [`AdapterUrl::as_str`] gives the whole URL.
 ///
 /// ```
-/// use cloudflare_calls::Endpoint;
-/// let e = Endpoint::new("wss://media.example.com/ingest?token=hunter2");
+/// use cloudflare_calls::AdapterUrl;
+/// let e = AdapterUrl::new("wss://media.example.com/ingest?token=hunter2");
 /// assert_eq!(format!("{e:?}"), r#""wss://media.example.com/ingest?[REDACTED]""#);
 /// assert_eq!(e.to_string(), "wss://media.example.com/ingest?[REDACTED]");
 /// assert_eq!(e.as_str(), "wss://media.example.com/ingest?token=hunter2");
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Endpoint(String);
+pub struct AdapterUrl(String);
 
-impl Endpoint {
+impl AdapterUrl {
     /// Wraps a URL such as `wss://host/path?token=...`.
     pub fn new(url: impl Into<String>) -> Self {
         Self(url.into())
@@ -29,7 +29,7 @@ impl Endpoint {
     }
 }
 
-impl fmt::Display for Endpoint {
+impl fmt::Display for AdapterUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const HIDDEN: &str = "[REDACTED]";
         let url = self.0.as_str();
@@ -54,31 +54,31 @@ impl fmt::Display for Endpoint {
     }
 }
 
-impl fmt::Debug for Endpoint {
+impl fmt::Debug for AdapterUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "\"{self}\"")
     }
 }
 
-impl From<String> for Endpoint {
+impl From<String> for AdapterUrl {
     fn from(url: String) -> Self {
         Self(url)
     }
 }
 
-impl From<&str> for Endpoint {
+impl From<&str> for AdapterUrl {
     fn from(url: &str) -> Self {
         Self(url.to_owned())
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Endpoint {
+impl<'de> serde::Deserialize<'de> for AdapterUrl {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d).map(Self)
     }
 }
 
-impl serde::Serialize for Endpoint {
+impl serde::Serialize for AdapterUrl {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
     }
@@ -86,11 +86,11 @@ impl serde::Serialize for Endpoint {
 
 #[cfg(test)]
 mod tests {
-    use super::Endpoint;
+    use super::AdapterUrl;
 
     #[test]
     fn prints_without_credentials() {
-        for (url, shown) in [
+        for (text, shown) in [
             ("wss://h.example/p", "wss://h.example/p"),
             (
                 "wss://h.example/p?token=t0p",
@@ -105,10 +105,10 @@ mod tests {
             ("not a url?t0p", "not a url?[REDACTED]"),
             ("", ""),
         ] {
-            let endpoint = Endpoint::new(url);
-            assert_eq!(endpoint.to_string(), shown);
-            assert!(!format!("{endpoint:?}").contains("t0p"));
-            assert_eq!(endpoint.as_str(), url);
+            let url = AdapterUrl::new(text);
+            assert_eq!(url.to_string(), shown);
+            assert!(!format!("{url:?}").contains("t0p"));
+            assert_eq!(url.as_str(), text);
         }
     }
 }
