@@ -19,6 +19,7 @@ mod secret;
 mod session;
 mod session_locks;
 mod session_state;
+mod test_pattern;
 mod tracks;
 mod transport;
 mod turn;
@@ -45,6 +46,7 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{NewSession, Session};
 pub use session_state::{DataChannelStatus, SessionState, TrackStatus};
+pub use test_pattern::{PatternSizeError, TestPattern};
 pub use tracks::{
     AddTracks, CloseMode, CloseTracks, CloseTracksResult, LocalTrack, MAX_TRACKS_PER_CALL,
     RemoteTrack, Simulcast, Track, TrackError, TracksResult, UpdateTracks,

@@ -151,6 +151,22 @@ impl Browser {
             .unwrap_or(Value::Null))
     }
 
+    /// Loads `url` in the page and waits until it has loaded. Pages on `http://127.0.0.1`
+    /// are secure contexts, which APIs such as WebCodecs require (about:blank is not one).
+    pub async fn goto(&self, url: &str) -> Result<(), Error> {
+        self.call("Page.navigate", json!({ "url": url })).await?;
+        for _ in 0..100 {
+            let ready = self
+                .eval("location.href !== 'about:blank' && document.readyState === 'complete'")
+                .await;
+            if ready.ok() == Some(Value::Bool(true)) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("{url} did not load within 5 s").into())
+    }
+
     async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut ws = self.page.lock().await;
