@@ -31,7 +31,7 @@ pub struct PatternSizeError;
 impl TestPattern {
     /// A pattern of `width` × `height` pixels, each a multiple of 16 (whole macroblocks).
     pub fn new(width: u32, height: u32) -> Result<Self, PatternSizeError> {
-        let ok = |n: u32| n % 16 == 0 && (16..=1920).contains(&n);
+        let ok = |n: u32| n.is_multiple_of(16) && (16..=1920).contains(&n);
         if !ok(width) || !ok(height) {
             return Err(PatternSizeError);
         }
