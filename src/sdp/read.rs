@@ -2,7 +2,7 @@
 //! them. Everything borrows from the input.
 
 use super::error::SdpError;
-use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, parse_pt, scan};
+use super::scan::{Kind, MediaLine, lines, parse_pt};
 
 /// Checks that `sdp` is structurally sound, naming the first bad line.
 ///
@@ -15,7 +15,7 @@ use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, parse_pt, scan}
 /// );
 /// ```
 pub fn validate(sdp: &str) -> Result<(), SdpError> {
-    scan(sdp, Reach::Everything, &mut ())
+    lines(sdp).try_for_each(|line| line.map(drop))
 }
 
 /// Parses the media sections of `sdp`, validating it on the way.
@@ -35,21 +35,56 @@ pub fn validate(sdp: &str) -> Result<(), SdpError> {
 /// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
 /// ```
 pub fn parse(sdp: &str) -> Result<ParsedSdp<'_>, SdpError> {
-    let mut reader = Reader {
-        sdp,
-        counted: (0, 1),
-        session_direction: None,
-        media: Vec::new(),
-        directions: Vec::new(),
-        slots: [usize::MAX; 128],
-    };
-    scan(sdp, Reach::Everything, &mut reader)?;
-    let Reader {
-        mut media,
-        directions,
-        session_direction,
-        ..
-    } = reader;
+    let mut media: Vec<MediaSection<'_>> = Vec::new();
+    // Directions as written; a section without one inherits the session's.
+    let mut directions: Vec<Option<Direction>> = Vec::new();
+    let mut session_direction = None;
+    // Payload type -> index into the current section's codecs, so hostile
+    // sections with thousands of lines stay linear.
+    let mut slots = [usize::MAX; 128];
+    for line in lines(sdp) {
+        let line = line?;
+        let section = media.last_mut();
+        match (line.kind, section) {
+            (Kind::Media(m), _) => {
+                slots = [usize::MAX; 128];
+                let mut codecs = Vec::new();
+                for pt in m.formats.split(' ').filter_map(parse_pt).filter(|_| m.rtp) {
+                    if slots[usize::from(pt)] == usize::MAX {
+                        slots[usize::from(pt)] = codecs.len();
+                        codecs.push(Codec::placeholder(pt));
+                    }
+                }
+                media.push(MediaSection::new(line.number, m, codecs));
+                directions.push(None);
+            }
+            (Kind::Rtpmap(r), Some(section)) => {
+                let codec = section.codecs.get_mut(slots[usize::from(r.pt)]);
+                if let Some(codec) = codec.filter(|c| c.name.is_empty()) {
+                    (codec.name, codec.clock_rate, codec.channels) =
+                        (r.name, r.clock_rate, r.channels);
+                }
+            }
+            (Kind::Fmtp(f), Some(section)) => {
+                let codec = section.codecs.get_mut(slots[usize::from(f.pt)]);
+                if let Some(codec) = codec.filter(|c| c.fmtp.is_none()) {
+                    codec.fmtp = Some(f.params);
+                }
+            }
+            (Kind::Attribute(attribute), section) => {
+                let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
+                let direction = Direction::from_attribute(name);
+                match (section, directions.last_mut()) {
+                    (Some(section), Some(slot)) => {
+                        *slot = direction.or(*slot);
+                        section.read_attribute(name, value);
+                    }
+                    _ => session_direction = direction.or(session_direction),
+                }
+            }
+            _ => {}
+        }
+    }
     for (section, direction) in media.iter_mut().zip(directions) {
         section.direction = direction
             .or(session_direction)
@@ -57,90 +92,6 @@ pub fn parse(sdp: &str) -> Result<ParsedSdp<'_>, SdpError> {
         section.codecs.iter_mut().for_each(Codec::fill_static);
     }
     Ok(ParsedSdp { media })
-}
-
-/// The visitor behind [`parse`].
-struct Reader<'a> {
-    sdp: &'a str,
-    /// An offset and the number of the line it is on, so numbering the
-    /// `m=` lines stays linear.
-    counted: (usize, usize),
-    session_direction: Option<Direction>,
-    media: Vec<MediaSection<'a>>,
-    directions: Vec<Option<Direction>>,
-    /// Payload type -> index into the current section's codecs, so hostile
-    /// sections with thousands of lines stay linear.
-    slots: [usize; 128],
-}
-
-impl<'a> Visitor<'a> for Reader<'a> {
-    fn media(&mut self, line: Line, m: MediaLine<'a>) -> Result<(), SdpError> {
-        let (offset, number) = self.counted;
-        let between = &self.sdp.as_bytes()[offset..line.start];
-        let number = number + between.iter().filter(|&&b| b == b'\n').count();
-        self.counted = (line.start, number);
-        self.slots = [usize::MAX; 128];
-        let mut codecs = Vec::new();
-        let formats = m.formats.split(' ').filter_map(parse_pt);
-        for pt in formats.filter(|_| m.rtp) {
-            if self.slots[usize::from(pt)] == usize::MAX {
-                self.slots[usize::from(pt)] = codecs.len();
-                codecs.push(Codec::placeholder(pt));
-            }
-        }
-        self.media.push(MediaSection {
-            line: number,
-            kind: MediaKind::from_token(m.media),
-            media: m.media,
-            port: m.port,
-            protocol: m.protocol,
-            formats: m.formats,
-            mid: None,
-            direction: Direction::SendRecv,
-            codecs,
-            rids: Vec::new(),
-            msids: Vec::new(),
-            simulcast: None,
-        });
-        self.directions.push(None);
-        Ok(())
-    }
-
-    fn rtpmap(&mut self, _: Line, r: Rtpmap<'a>) -> Result<(), SdpError> {
-        if let Some(section) = self.media.last_mut() {
-            let codec = section.codecs.get_mut(self.slots[usize::from(r.pt)]);
-            if let Some(codec) = codec.filter(|c| c.name.is_empty()) {
-                codec.name = r.name;
-                codec.clock_rate = r.clock_rate;
-                codec.channels = r.channels;
-            }
-        }
-        Ok(())
-    }
-
-    fn fmtp(&mut self, _: Line, f: Fmtp<'a>) -> Result<(), SdpError> {
-        if let Some(section) = self.media.last_mut() {
-            let codec = section.codecs.get_mut(self.slots[usize::from(f.pt)]);
-            if let Some(codec) = codec.filter(|c| c.fmtp.is_none()) {
-                codec.fmtp = Some(f.params);
-            }
-        }
-        Ok(())
-    }
-
-    fn attribute(&mut self, _: Line, attribute: &'a str) -> Result<(), SdpError> {
-        let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
-        let direction = Direction::from_attribute(name);
-        let Some(section) = self.media.last_mut() else {
-            self.session_direction = direction.or(self.session_direction);
-            return Ok(());
-        };
-        if let (Some(d), Some(slot)) = (direction, self.directions.last_mut()) {
-            *slot = Some(d);
-        }
-        section.read_attribute(name, value);
-        Ok(())
-    }
 }
 
 /// The parts of a session description Calls users inspect.
@@ -202,6 +153,23 @@ impl<'a> MediaSection<'a> {
     /// The first track id of the section's `a=msid` lines.
     pub fn track_id(&self) -> Option<&'a str> {
         self.msids.iter().find_map(|m| m.track_id)
+    }
+
+    fn new(line: usize, m: MediaLine<'a>, codecs: Vec<Codec<'a>>) -> Self {
+        Self {
+            line,
+            kind: MediaKind::from_token(m.media),
+            media: m.media,
+            port: m.port,
+            protocol: m.protocol,
+            formats: m.formats,
+            mid: None,
+            direction: Direction::SendRecv,
+            codecs,
+            rids: Vec::new(),
+            msids: Vec::new(),
+            simulcast: None,
+        }
     }
 
     fn read_attribute(&mut self, name: &str, value: &'a str) {
