@@ -4,7 +4,7 @@
 use super::error::SdpError;
 use super::read::{MediaKind, fmtp_value};
 use super::scan::{Kind, Line, MediaLine, lines, parse_pt};
-use super::splice::{Span, splice};
+use super::splice::{Edit, splice};
 
 /// Keeps only the named codecs (and the `rtx` payload types that repair
 /// them) in every `kind` section, dropping the other payload types from the
@@ -55,27 +55,6 @@ enum Mode {
 /// Rank of a payload type that matches none of the names.
 const UNRANKED: usize = usize::MAX;
 
-enum Edit<'a> {
-    Formats {
-        start: usize,
-        old: &'a str,
-        pts: Vec<u8>,
-    },
-    Delete {
-        start: usize,
-        end: usize,
-    },
-}
-
-impl Span for Edit<'_> {
-    fn span(&self) -> (usize, usize) {
-        match *self {
-            Edit::Formats { start, old, .. } => (start, start + old.len()),
-            Edit::Delete { start, end } => (start, end),
-        }
-    }
-}
-
 /// What one matching section has shown so far.
 struct Section<'a> {
     media: MediaLine<'a>,
@@ -94,13 +73,16 @@ struct Section<'a> {
 
 fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result<String, SdpError> {
     let mut edits = Vec::new();
+    // A section left without codecs is reported once every line has been
+    // checked, so that malformed input always gets `validate`'s error.
+    let mut outcome = Ok(());
     // The current section, if it is of `kind`.
     let mut section: Option<Section<'_>> = None;
     for line in lines(sdp) {
         let line = line?;
         if let Kind::Media(media) = line.kind {
             if let Some(done) = section.take() {
-                finish(done, mode, &mut edits)?;
+                outcome = outcome.and(finish(done, mode, &mut edits));
             }
             if media.rtp && MediaKind::from_token(media.media) == kind {
                 section = Some(Section::new(media, line.number));
@@ -111,14 +93,10 @@ fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result
         }
     }
     if let Some(done) = section {
-        finish(done, mode, &mut edits)?;
+        outcome = outcome.and(finish(done, mode, &mut edits));
     }
-    Ok(splice(sdp, &mut edits, 0, |out, edit| {
-        if let Edit::Formats { pts, .. } = edit {
-            let pts: Vec<String> = pts.iter().map(u8::to_string).collect();
-            out.push_str(&pts.join(" "));
-        }
-    }))
+    outcome?;
+    Ok(splice(sdp, edits))
 }
 
 impl<'a> Section<'a> {
@@ -172,7 +150,7 @@ impl<'a> Section<'a> {
 }
 
 /// Turns what a section showed into edits once it has ended.
-fn finish<'a>(mut s: Section<'a>, mode: Mode, edits: &mut Vec<Edit<'a>>) -> Result<(), SdpError> {
+fn finish(mut s: Section<'_>, mode: Mode, edits: &mut Vec<Edit>) -> Result<(), SdpError> {
     let old: Vec<u8> = s.media.formats.split(' ').filter_map(parse_pt).collect();
     let listed = old.iter().fold(0u128, |mask, &pt| mask | 1 << pt);
     // An rtx payload type ranks with the listed codec it repairs (its first
@@ -200,7 +178,11 @@ fn finish<'a>(mut s: Section<'a>, mode: Mode, edits: &mut Vec<Edit<'a>>) -> Resu
                 return Err(SdpError::NoCodecLeft { line: s.line });
             }
             let removed = s.lines.iter().filter(|(pt, ..)| rank(pt) == UNRANKED);
-            edits.extend(removed.map(|&(_, (start, end))| Edit::Delete { start, end }));
+            edits.extend(removed.map(|&(_, (start, end))| Edit {
+                start,
+                end,
+                text: String::new(),
+            }));
             kept
         }
         Mode::Prefer => {
@@ -210,12 +192,11 @@ fn finish<'a>(mut s: Section<'a>, mode: Mode, edits: &mut Vec<Edit<'a>>) -> Resu
         }
     };
     if new != old {
-        let old = s.media.formats.trim_end_matches(' ');
-        edits.push(Edit::Formats {
-            start: s.media.formats_start,
-            old,
-            pts: new,
-        });
+        // Trailing spaces go; the others are rewritten as single spaces.
+        let start = s.media.formats_start;
+        let end = start + s.media.formats.trim_end_matches(' ').len();
+        let text = new.iter().map(u8::to_string).collect::<Vec<_>>().join(" ");
+        edits.push(Edit { start, end, text });
     }
     Ok(())
 }

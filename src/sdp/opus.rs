@@ -2,7 +2,7 @@
 
 use super::error::SdpError;
 use super::scan::{Fmtp, Kind, lines};
-use super::splice::{Span, splice};
+use super::splice::{Edit, splice};
 
 /// Turns on Opus discontinuous transmission: `usedtx=1` on every Opus payload
 /// type of every media section, adding an `a=fmtp` line where one is missing.
@@ -172,84 +172,34 @@ impl OpusSettings {
                 None => {}
             }
         }
-        let mut edits = find_edits(sdp)?;
         // A line added after a last line that has no ending needs one first.
         let default_eol = match sdp.find('\n') {
             Some(nl) if !sdp[..nl].ends_with('\r') => "\n",
             _ => "\r\n",
         };
-        let extra = edits.len() * 48;
-        Ok(splice(sdp, &mut edits, extra, |out, edit| match *edit {
-            Edit::Params { params, spaced, .. } => {
-                let mark = out.len();
-                if !spaced {
-                    out.push(' ');
+        // Edits of a media section are settled when it ends, since an fmtp
+        // line may come before its rtpmap (Firefox's order).
+        let mut edits = Vec::new();
+        let mut section = Section::default();
+        for line in lines(sdp) {
+            let line = line?;
+            match line.kind {
+                Kind::Media(_) => section.finish(&wanted, default_eol, &mut edits),
+                Kind::Rtpmap(r) => {
+                    // The first rtpmap of a payload type decides what it is.
+                    if section.mapped & bit(r.pt) == 0 && r.name.eq_ignore_ascii_case("opus") {
+                        section.opus |= bit(r.pt);
+                        section.rtpmaps.push((r.pt, line.end(), line.eol));
+                    }
+                    section.mapped |= bit(r.pt);
                 }
-                write_params(out, params, &wanted);
-                if !spaced && out.len() == mark + 1 {
-                    out.truncate(mark);
-                }
+                Kind::Fmtp(f) => section.fmtps.push(f),
+                Kind::Attribute(_) | Kind::Other => {}
             }
-            Edit::NewLine { pt, eol, .. } => {
-                let mut params = String::new();
-                write_params(&mut params, "", &wanted);
-                // Nothing to add: a bare `a=fmtp` line would be noise.
-                if !params.is_empty() {
-                    let (before, after) = if eol.is_empty() {
-                        (default_eol, "")
-                    } else {
-                        ("", eol)
-                    };
-                    out.push_str(&format!("{before}a=fmtp:{pt} {params}{after}"));
-                }
-            }
-        }))
-    }
-}
-
-enum Edit<'a> {
-    /// Rewrite the parameter list of an existing Opus fmtp line.
-    Params {
-        start: usize,
-        params: &'a str,
-        spaced: bool,
-    },
-    /// Add an fmtp line after the rtpmap line ending at `at`.
-    NewLine { at: usize, pt: u8, eol: &'a str },
-}
-
-impl Span for Edit<'_> {
-    fn span(&self) -> (usize, usize) {
-        match *self {
-            Edit::Params { start, params, .. } => (start, start + params.len()),
-            Edit::NewLine { at, .. } => (at, at),
         }
+        section.finish(&wanted, default_eol, &mut edits);
+        Ok(splice(sdp, edits))
     }
-}
-
-/// One pass; the edits of a media section are settled when it ends, since
-/// an fmtp line may come before its rtpmap (Firefox's order).
-fn find_edits(sdp: &str) -> Result<Vec<Edit<'_>>, SdpError> {
-    let mut edits = Vec::new();
-    let mut section = Section::default();
-    for line in lines(sdp) {
-        let line = line?;
-        match line.kind {
-            Kind::Media(_) => section.finish(&mut edits),
-            Kind::Rtpmap(r) => {
-                // The first rtpmap of a payload type decides what it is.
-                if section.mapped & bit(r.pt) == 0 && r.name.eq_ignore_ascii_case("opus") {
-                    section.opus |= bit(r.pt);
-                    section.rtpmaps.push((r.pt, line.end(), line.eol));
-                }
-                section.mapped |= bit(r.pt);
-            }
-            Kind::Fmtp(f) => section.fmtps.push(f),
-            Kind::Attribute(_) | Kind::Other => {}
-        }
-    }
-    section.finish(&mut edits);
-    Ok(edits)
 }
 
 /// What the current media section has shown so far. Payload-type sets are
@@ -264,20 +214,39 @@ struct Section<'a> {
     fmtps: Vec<Fmtp<'a>>,
 }
 
-impl<'a> Section<'a> {
-    fn finish(&mut self, edits: &mut Vec<Edit<'a>>) {
+impl Section<'_> {
+    fn finish(&mut self, wanted: &[(&str, Value)], default_eol: &str, edits: &mut Vec<Edit>) {
         let mut with_fmtp = 0;
         for f in self.fmtps.drain(..).filter(|f| self.opus & bit(f.pt) != 0) {
             with_fmtp |= bit(f.pt);
-            edits.push(Edit::Params {
+            let mut text = String::new();
+            write_params(&mut text, f.params, wanted);
+            if !f.spaced && !text.is_empty() {
+                text.insert(0, ' ');
+            }
+            let end = f.params_start + f.params.len();
+            edits.push(Edit {
                 start: f.params_start,
-                params: f.params,
-                spaced: f.spaced,
+                end,
+                text,
             });
         }
         for (pt, at, eol) in self.rtpmaps.drain(..) {
-            if with_fmtp & bit(pt) == 0 {
-                edits.push(Edit::NewLine { at, pt, eol });
+            let mut params = String::new();
+            write_params(&mut params, "", wanted);
+            // Nothing to add: a bare `a=fmtp` line would be noise.
+            if with_fmtp & bit(pt) == 0 && !params.is_empty() {
+                let (before, after) = if eol.is_empty() {
+                    (default_eol, "")
+                } else {
+                    ("", eol)
+                };
+                let text = format!("{before}a=fmtp:{pt} {params}{after}");
+                edits.push(Edit {
+                    start: at,
+                    end: at,
+                    text,
+                });
             }
         }
         (self.mapped, self.opus) = (0, 0);
