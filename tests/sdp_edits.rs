@@ -504,10 +504,10 @@ fn opus_edits_reject_what_validate_rejects_anywhere() {
     let audio = "m=audio 9 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n";
     let broken_video = "m=video nine RTP/AVP 96\r\n\r\nnot a line\r\na=rtpmap:96\r\n";
     let settings = OpusSettings::new().dtx(true).stereo(true);
-    let opus_edits: [&dyn Fn(&str) -> Result<String, SdpError>; 3] =
-        [&sdp::enable_opus_dtx, &sdp::disable_opus_dtx, &|s| {
-            settings.apply(s)
-        }];
+    type Edit<'a> = &'a dyn Fn(&str) -> Result<String, SdpError>;
+    let opus_edits: [Edit; 3] = [&sdp::enable_opus_dtx, &sdp::disable_opus_dtx, &|s| {
+        settings.apply(s)
+    }];
     // A broken section that never mentions Opus, before or after the audio.
     for input in [
         format!("{MINIMAL}{broken_video}{audio}"),
