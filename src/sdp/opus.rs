@@ -54,14 +54,8 @@ pub fn disable_opus_dtx(sdp: &str) -> Result<String, SdpError> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct OpusSettings {
-    /// One slot per entry of [`PARAMETERS`].
-    values: [Option<Value>; 9],
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Value {
-    Flag(bool),
-    Number(u32),
+    /// One value per entry of [`PARAMETERS`]; flags are 0 or 1.
+    values: [Option<u32>; 9],
 }
 
 /// Every parameter with the range a number must fall in, in the order
@@ -91,55 +85,55 @@ impl OpusSettings {
         Self::default()
     }
 
-    fn set(mut self, index: usize, value: Value) -> Self {
-        self.values[index] = Some(value);
+    fn set(mut self, index: usize, value: impl Into<u32>) -> Self {
+        self.values[index] = Some(value.into());
         self
     }
 
     /// `usedtx`: discontinuous transmission (silence is not sent).
     pub fn dtx(self, on: bool) -> Self {
-        self.set(0, Value::Flag(on))
+        self.set(0, on)
     }
 
     /// `stereo`: whether we prefer to receive stereo.
     pub fn stereo(self, on: bool) -> Self {
-        self.set(1, Value::Flag(on))
+        self.set(1, on)
     }
 
     /// `sprop-stereo`: whether we are likely to send stereo.
     pub fn sprop_stereo(self, on: bool) -> Self {
-        self.set(2, Value::Flag(on))
+        self.set(2, on)
     }
 
     /// `maxaveragebitrate` in bits per second, 6000..=510000.
     pub fn max_average_bitrate(self, bps: u32) -> Self {
-        self.set(3, Value::Number(bps))
+        self.set(3, bps)
     }
 
     /// `useinbandfec`: in-band forward error correction.
     pub fn inband_fec(self, on: bool) -> Self {
-        self.set(4, Value::Flag(on))
+        self.set(4, on)
     }
 
     /// `cbr`: constant bitrate.
     pub fn cbr(self, on: bool) -> Self {
-        self.set(5, Value::Flag(on))
+        self.set(5, on)
     }
 
     /// `maxplaybackrate` in Hz, 8000..=48000.
     pub fn max_playback_rate(self, hz: u32) -> Self {
-        self.set(6, Value::Number(hz))
+        self.set(6, hz)
     }
 
     /// `ptime`: packet duration in milliseconds, 3..=120. libwebrtc reads it
     /// from the fmtp line as well as from `a=ptime`.
     pub fn ptime(self, ms: u32) -> Self {
-        self.set(7, Value::Number(ms))
+        self.set(7, ms)
     }
 
     /// `minptime`: shortest packet duration in milliseconds, 3..=120.
     pub fn min_ptime(self, ms: u32) -> Self {
-        self.set(8, Value::Number(ms))
+        self.set(8, ms)
     }
 
     /// Writes the parameters into every Opus payload type of every media
@@ -160,7 +154,7 @@ impl OpusSettings {
         let mut wanted = Vec::with_capacity(PARAMETERS.len());
         for (&(parameter, (min, max)), value) in PARAMETERS.iter().zip(self.values) {
             match value {
-                Some(Value::Number(value)) if !(min..=max).contains(&value) => {
+                Some(value) if !(min..=max).contains(&value) => {
                     return Err(SdpError::OutOfRange {
                         parameter,
                         value,
@@ -168,7 +162,12 @@ impl OpusSettings {
                         max,
                     });
                 }
-                Some(value) => wanted.push((parameter, value)),
+                // Absent means off, so a flag turned off is never added.
+                Some(value) => wanted.push(Wanted {
+                    name: parameter,
+                    value,
+                    add: (min, max) != FLAG || value == 1,
+                }),
                 None => {}
             }
         }
@@ -215,7 +214,7 @@ struct Section<'a> {
 }
 
 impl Section<'_> {
-    fn finish(&mut self, wanted: &[(&str, Value)], default_eol: &str, edits: &mut Vec<Edit>) {
+    fn finish(&mut self, wanted: &[Wanted], default_eol: &str, edits: &mut Vec<Edit>) {
         let mut with_fmtp = 0;
         for f in self.fmtps.drain(..).filter(|f| self.opus & bit(f.pt) != 0) {
             with_fmtp |= bit(f.pt);
@@ -253,6 +252,14 @@ impl Section<'_> {
     }
 }
 
+/// A parameter to write.
+struct Wanted {
+    name: &'static str,
+    value: u32,
+    /// Whether to add it where it is missing.
+    add: bool,
+}
+
 fn bit(pt: u8) -> u128 {
     1 << pt
 }
@@ -260,7 +267,7 @@ fn bit(pt: u8) -> u128 {
 /// Copies `params` with the `wanted` parameters rewritten in place
 /// (keeping their spelling and position), then appends the ones that were
 /// missing.
-fn write_params(out: &mut String, params: &str, wanted: &[(&str, Value)]) {
+fn write_params(out: &mut String, params: &str, wanted: &[Wanted]) {
     let start = out.len();
     let mut seen = [false; PARAMETERS.len()];
     for (i, piece) in params.split(';').enumerate() {
@@ -272,35 +279,22 @@ fn write_params(out: &mut String, params: &str, wanted: &[(&str, Value)]) {
             .split_once('=')
             .map_or(trimmed, |(k, _)| k)
             .trim_ascii_end();
-        match wanted
-            .iter()
-            .position(|(name, _)| name.eq_ignore_ascii_case(key))
-        {
+        match wanted.iter().position(|w| w.name.eq_ignore_ascii_case(key)) {
             Some(index) => {
                 seen[index] = true;
                 out.push_str(&piece[..piece.len() - trimmed.len()]);
-                out.push_str(key);
-                push_value(out, wanted[index].1);
+                out.push_str(&format!("{key}={}", wanted[index].value));
             }
             None => out.push_str(piece),
         }
     }
-    for (&(name, value), seen) in wanted.iter().zip(seen) {
-        if seen || value == Value::Flag(false) {
+    for (w, seen) in wanted.iter().zip(seen) {
+        if seen || !w.add {
             continue;
         }
         if out.len() > start && !out.ends_with(';') {
             out.push(';');
         }
-        out.push_str(name);
-        push_value(out, value);
-    }
-}
-
-/// `=` and the value.
-fn push_value(out: &mut String, value: Value) {
-    match value {
-        Value::Flag(on) => out.push_str(if on { "=1" } else { "=0" }),
-        Value::Number(n) => out.push_str(&format!("={n}")),
+        out.push_str(&format!("{}={}", w.name, w.value));
     }
 }

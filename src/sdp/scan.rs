@@ -76,15 +76,11 @@ pub(crate) struct Fmtp<'a> {
 pub(crate) fn lines(sdp: &str) -> Lines<'_> {
     Lines {
         sdp,
-        at: 0,
-        number: 0,
-        session: [false; 3],
-        in_media: false,
-        rtp: false,
-        done: false,
+        ..Lines::default()
     }
 }
 
+#[derive(Default)]
 pub(crate) struct Lines<'a> {
     sdp: &'a str,
     /// Offset of the next line.
@@ -210,10 +206,7 @@ fn malformed(line: usize, reason: Malformed) -> SdpError {
 
 /// A payload type: 1 to 3 digits, at most 127.
 pub(crate) fn parse_pt(s: &str) -> Option<u8> {
-    if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok().filter(|&pt| pt <= 127)
+    parse_number(s).filter(|&pt| s.len() <= 3 && pt <= 127)
 }
 
 /// Plain ASCII digits (no sign, no spaces) that fit in `T`.
