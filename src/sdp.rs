@@ -28,6 +28,8 @@
 
 mod codec;
 mod error;
+mod fields;
+mod model;
 mod opus;
 mod read;
 mod scan;
@@ -35,7 +37,6 @@ mod splice;
 
 pub use codec::{prefer_codecs, retain_codecs};
 pub use error::{Malformed, SdpError};
+pub use model::{Codec, Direction, MediaKind, MediaSection, Msid, ParsedSdp, Rid, RidDirection};
 pub use opus::{OpusSettings, disable_opus_dtx, enable_opus_dtx};
-pub use read::{
-    Codec, Direction, MediaKind, MediaSection, Msid, ParsedSdp, Rid, RidDirection, parse, validate,
-};
+pub use read::{parse, validate};

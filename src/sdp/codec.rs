@@ -2,8 +2,9 @@
 //! list and the payload-type lines (`a=rtpmap`, `a=fmtp`, `a=rtcp-fb`).
 
 use super::error::SdpError;
-use super::read::{MediaKind, fmtp_value};
-use super::scan::{Kind, Line, MediaLine, lines, parse_pt};
+use super::fields::{MediaLine, parse_pt};
+use super::model::{MediaKind, fmtp_value};
+use super::scan::{Kind, Line, lines};
 use super::splice::{Edit, splice};
 
 /// Keeps only the named codecs (and the `rtx` payload types that repair

@@ -1,7 +1,8 @@
 //! Opus `a=fmtp` parameter edits (RFC 7587), DTX among them.
 
 use super::error::SdpError;
-use super::scan::{Fmtp, Kind, lines};
+use super::fields::Fmtp;
+use super::scan::{Kind, lines};
 use super::splice::{Edit, splice};
 
 /// Turns on Opus discontinuous transmission: `usedtx=1` on every Opus payload
