@@ -52,11 +52,21 @@ pub fn disable_opus_dtx(sdp: &str) -> Result<String, SdpError> {
 /// assert!(munged.ends_with("a=rtpmap:111 opus/48000/2\na=fmtp:111 stereo=1;maxaveragebitrate=128000\n"));
 /// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct OpusSettings {
     /// One value per entry of [`PARAMETERS`]; flags are 0 or 1.
     values: [Option<u32>; 9],
+}
+
+/// Shows the set parameters by their fmtp names, e.g. `{"usedtx": 1}`.
+impl std::fmt::Debug for OpusSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = PARAMETERS.iter().zip(self.values);
+        f.debug_map()
+            .entries(set.filter_map(|((name, _), value)| Some((name, value?))))
+            .finish()
+    }
 }
 
 /// Every parameter with the range a number must fall in, in the order
