@@ -38,11 +38,19 @@ pub(crate) fn parse_pt(s: &str) -> Option<u8> {
 }
 
 /// Plain ASCII digits (no sign, no spaces) that fit in `T`.
-fn parse_number<T: std::str::FromStr>(s: &str) -> Option<T> {
-    match !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        true => s.parse().ok(),
-        false => None,
+fn parse_number<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    // 19 digits always fit in a u64.
+    if s.is_empty() || s.len() > 19 {
+        return None;
     }
+    let mut n = 0u64;
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(b - b'0');
+    }
+    T::try_from(n).ok()
 }
 
 /// `<media> <port>[/<count>] <protocol> <formats>`; `offset` is where
