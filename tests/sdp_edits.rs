@@ -536,6 +536,26 @@ fn opus_edits_reject_what_validate_rejects_anywhere() {
     );
 }
 
+/// A section left without codecs is only reported on input that validates:
+/// a later malformed line wins, as `validate` names it.
+#[test]
+fn codec_edits_report_malformed_lines_before_no_codec_left() {
+    let pcmu_only = "m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    let input = format!("{MINIMAL}{pcmu_only}m=video nine RTP/AVP 96\r\n");
+    let expected = Err(SdpError::Malformed {
+        line: 7,
+        reason: Malformed::MediaLine("port is not a number 0..=65535"),
+    });
+    assert_eq!(sdp::validate(&input), expected);
+    let kept = sdp::retain_codecs(&input, MediaKind::Audio, &["opus"]);
+    assert_eq!(kept.map(drop), expected);
+    let valid = format!("{MINIMAL}{pcmu_only}");
+    assert_eq!(
+        sdp::retain_codecs(&valid, MediaKind::Audio, &["opus"]),
+        Err(SdpError::NoCodecLeft { line: 5 })
+    );
+}
+
 #[test]
 fn data_channel_fmtp_outside_rtp_is_not_a_payload_type() {
     let sdp = format!(
