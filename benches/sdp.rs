@@ -1,8 +1,9 @@
 //! `enable_opus_dtx` on captured browser offers, against the same edit through
-//! the webrtc-rs `sdp` crate, a bare parse + serialize through Mozilla's
-//! `webrtc-sdp`, and a plain copy of the string; `validate` beside it.
+//! the webrtc-rs `sdp` crate and a bare parse + serialize through Mozilla's
+//! `webrtc-sdp` (less work than the edit); `validate` beside it. The floor
+//! to hold: at least 10x faster than the faster of the two.
 //!
-//! `cargo bench --bench sdp`
+//! `cargo bench --bench sdp -- --warm-up-time 2 --measurement-time 5`
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -73,11 +74,10 @@ fn bench(c: &mut Criterion) {
         group.bench_function("cloudflare_calls", |b| {
             b.iter(|| cloudflare_calls::sdp::enable_opus_dtx(black_box(offer)).unwrap())
         });
-        // Every line checked, which the Opus edit leaves to `validate`.
+        // The checking part of every edit on its own.
         group.bench_function("cloudflare_calls_validate", |b| {
             b.iter(|| cloudflare_calls::sdp::validate(black_box(offer)).unwrap())
         });
-        group.bench_function("copy_to_owned", |b| b.iter(|| black_box(*offer).to_owned()));
         group.bench_function("webrtc_rs_sdp_edit", |b| {
             b.iter(|| webrtc_rs_enable_dtx(black_box(offer)))
         });

@@ -7,12 +7,10 @@
 //! `a=rtpmap`. Malformed input is reported as [`SdpError`] with the line
 //! number, never a panic.
 //!
-//! [`validate`], [`parse`] and the codec filters check every line. The Opus
-//! edits check the session part and the media sections that mention `opus`
-//! (in any case), the only ones they can change, and copy the other
-//! sections without reading them: a broken line in a video section passes
-//! through untouched, which makes them several times faster on real offers.
-//! Call [`validate`] first where such lines must be rejected.
+//! Every function checks every line the way [`validate`] does: an edit
+//! succeeds only on input that validates, and fails with the same error
+//! otherwise. The error names the line by number and never quotes it, since
+//! SDP lines carry ICE passwords.
 //!
 //! ```
 //! use cloudflare_calls::sdp::{self, MediaKind, OpusSettings};
@@ -28,26 +26,17 @@
 //! # Ok::<(), sdp::SdpError>(())
 //! ```
 
-mod bits;
 mod codec;
 mod error;
+mod fields;
+mod model;
 mod opus;
-mod outline;
 mod read;
 mod scan;
 mod splice;
 
 pub use codec::{prefer_codecs, retain_codecs};
 pub use error::{Malformed, SdpError};
+pub use model::{Codec, Direction, MediaKind, MediaSection, Msid, ParsedSdp, Rid, RidDirection};
 pub use opus::{OpusSettings, disable_opus_dtx, enable_opus_dtx};
-pub use read::{
-    Codec, Direction, MediaKind, MediaSection, Msid, ParsedSdp, Rid, RidDirection, parse, validate,
-};
-
-/// Fuzzing hook (`cfg(fuzzing)`, set by cargo-fuzz): panics where the
-/// scanner's fast paths disagree with its reference paths on `sdp`.
-#[cfg(fuzzing)]
-#[doc(hidden)]
-pub fn fuzz_consistency(sdp: &str) {
-    scan::check::consistent(sdp);
-}
+pub use read::{parse, validate};

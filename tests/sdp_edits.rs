@@ -482,12 +482,13 @@ fn malformed_input_names_line_and_reason() {
         let line = 4 + tail.matches('\n').count() + 1;
         let expected = Err(SdpError::Malformed { line, reason });
         assert_eq!(sdp::validate(&input), expected, "{tail}");
-        // Every entry point reports the same error, except that Opus edits
-        // copy a section that never mentions Opus without reading it.
-        match tail.contains("opus") {
-            true => assert_eq!(sdp::enable_opus_dtx(&input).map(drop), expected, "{tail}"),
-            false => assert_eq!(sdp::enable_opus_dtx(&input), Ok(input.clone()), "{tail}"),
-        }
+        // Every entry point reports the same error.
+        assert_eq!(sdp::enable_opus_dtx(&input).map(drop), expected, "{tail}");
+        assert_eq!(sdp::disable_opus_dtx(&input).map(drop), expected, "{tail}");
+        assert_eq!(
+            sdp::prefer_codecs(&input, MediaKind::Video, &["VP8"]).map(drop),
+            expected
+        );
         assert_eq!(
             sdp::retain_codecs(&input, MediaKind::Audio, &["opus"]).map(drop),
             expected
@@ -499,42 +500,59 @@ fn malformed_input_names_line_and_reason() {
 }
 
 #[test]
-fn opus_edits_read_only_the_sections_that_mention_opus() {
+fn opus_edits_reject_what_validate_rejects_anywhere() {
     let audio = "m=audio 9 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n";
     let broken_video = "m=video nine RTP/AVP 96\r\n\r\nnot a line\r\na=rtpmap:96\r\n";
-    let input = format!("{MINIMAL}{broken_video}{audio}{broken_video}");
-    // `validate` reads everything and stops at the first broken line.
+    let settings = OpusSettings::new().dtx(true).stereo(true);
+    type Edit<'a> = &'a dyn Fn(&str) -> Result<String, SdpError>;
+    let opus_edits: [Edit; 3] = [&sdp::enable_opus_dtx, &sdp::disable_opus_dtx, &|s| {
+        settings.apply(s)
+    }];
+    // A broken section that never mentions Opus, before or after the audio.
+    for input in [
+        format!("{MINIMAL}{broken_video}{audio}"),
+        format!("{MINIMAL}{audio}{broken_video}"),
+        format!("{MINIMAL}{audio}m=video 9 RTP/AVP 96\r\na=rtpmap:96 VP8\r\n"),
+        format!("{MINIMAL}{audio}m=application 9 DTLS/SCTP 5000\r\n\r\n"),
+        format!("{MINIMAL}{audio}m=video 9 RTP/AVP 96\r\nv=0\r\n"),
+        audio.to_owned(),
+    ] {
+        let expected = sdp::validate(&input);
+        assert!(
+            matches!(expected, Err(SdpError::Malformed { .. })),
+            "{input:?}"
+        );
+        for edit in opus_edits {
+            assert_eq!(edit(&input).map(drop), expected, "{input:?}");
+        }
+    }
+    // The first broken line is the one named, as `validate` names it.
     assert_eq!(
-        sdp::validate(&input),
+        sdp::enable_opus_dtx(&format!("{MINIMAL}{audio}{broken_video}")),
         Err(SdpError::Malformed {
-            line: 5,
+            line: 7,
             reason: Malformed::MediaLine("port is not a number 0..=65535"),
         })
     );
-    // The Opus edit copies the video sections unread and edits the audio.
-    let munged = sdp::enable_opus_dtx(&input).unwrap();
-    let fmtp = "a=fmtp:111 usedtx=1\r\n";
+}
+
+/// A section left without codecs is only reported on input that validates:
+/// a later malformed line wins, as `validate` names it.
+#[test]
+fn codec_edits_report_malformed_lines_before_no_codec_left() {
+    let pcmu_only = "m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    let input = format!("{MINIMAL}{pcmu_only}m=video nine RTP/AVP 96\r\n");
+    let expected = Err(SdpError::Malformed {
+        line: 7,
+        reason: Malformed::MediaLine("port is not a number 0..=65535"),
+    });
+    assert_eq!(sdp::validate(&input), expected);
+    let kept = sdp::retain_codecs(&input, MediaKind::Audio, &["opus"]);
+    assert_eq!(kept.map(drop), expected);
+    let valid = format!("{MINIMAL}{pcmu_only}");
     assert_eq!(
-        munged,
-        format!("{MINIMAL}{broken_video}{audio}{fmtp}{broken_video}")
-    );
-    // A section that mentions Opus, in any case, is checked line by line.
-    let broken_audio = "m=audio 9 RTP/AVP 111\r\na=rtpmap:111 OPUS/48000/2\r\nnot a line\r\n";
-    assert_eq!(
-        sdp::enable_opus_dtx(&format!("{MINIMAL}{broken_video}{broken_audio}")),
-        Err(SdpError::Malformed {
-            line: 11,
-            reason: Malformed::NotTypeValue,
-        })
-    );
-    // So is the session part, wherever the sections are.
-    let no_origin = input.replace("o=- 1 2 IN IP4 0.0.0.0\r\n", "");
-    assert_eq!(
-        sdp::enable_opus_dtx(&no_origin),
-        Err(SdpError::Malformed {
-            line: 4,
-            reason: Malformed::MissingSessionLine('o'),
-        })
+        sdp::retain_codecs(&valid, MediaKind::Audio, &["opus"]),
+        Err(SdpError::NoCodecLeft { line: 5 })
     );
 }
 

@@ -1,10 +1,11 @@
 //! Codec filtering and preference per media kind, done on the `m=` format
 //! list and the payload-type lines (`a=rtpmap`, `a=fmtp`, `a=rtcp-fb`).
 
-use super::error::{SdpError, line_number};
-use super::read::{MediaKind, fmtp_value};
-use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, parse_pt, scan};
-use super::splice::{Span, splice};
+use super::error::SdpError;
+use super::fields::{MediaLine, parse_pt};
+use super::model::{MediaKind, fmtp_value};
+use super::scan::{Kind, Line, lines};
+use super::splice::{Edit, splice};
 
 /// Keeps only the named codecs (and the `rtx` payload types that repair
 /// them) in every `kind` section, dropping the other payload types from the
@@ -55,31 +56,11 @@ enum Mode {
 /// Rank of a payload type that matches none of the names.
 const UNRANKED: usize = usize::MAX;
 
-enum Edit<'a> {
-    Formats {
-        start: usize,
-        old: &'a str,
-        pts: Vec<u8>,
-    },
-    Delete {
-        start: usize,
-        end: usize,
-    },
-}
-
-impl Span for Edit<'_> {
-    fn span(&self) -> (usize, usize) {
-        match *self {
-            Edit::Formats { start, old, .. } => (start, start + old.len()),
-            Edit::Delete { start, end } => (start, end),
-        }
-    }
-}
-
 /// What one matching section has shown so far.
 struct Section<'a> {
     media: MediaLine<'a>,
-    line_start: usize,
+    /// Number of the `m=` line.
+    line: usize,
     /// Per payload type: index of the matching name, or [`UNRANKED`].
     rank: [usize; 128],
     rtx: u128,
@@ -87,116 +68,90 @@ struct Section<'a> {
     mapped: u128,
     /// `(rtx payload type, the payload type it repairs)`.
     apt: Vec<(u8, u8)>,
-    /// Payload-type-specific lines: `(pt, start, end)`.
-    lines: Vec<(u8, usize, usize)>,
+    /// Payload-type-specific lines: `(pt, (start, end))`.
+    lines: Vec<(u8, (usize, usize))>,
 }
 
 fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result<String, SdpError> {
-    let mut editor = Editor {
-        sdp,
-        kind,
-        names,
-        mode,
-        section: None,
-        edits: Vec::new(),
-    };
-    scan(sdp, Reach::Everything, &mut editor)?;
-    let mut edits = editor.edits;
-    if let Some(done) = editor.section {
-        finish(sdp, done, mode, &mut edits)?;
-    }
-    Ok(splice(sdp, &mut edits, 0, |out, edit| {
-        if let Edit::Formats { pts, .. } = edit {
-            for (i, pt) in pts.iter().enumerate() {
-                if i > 0 {
-                    out.push(' ');
-                }
-                out.push_str(&pt.to_string());
+    let mut edits = Vec::new();
+    // A section left without codecs is reported once every line has been
+    // checked, so that malformed input always gets `validate`'s error.
+    let mut outcome = Ok(());
+    // The current section, if it is of `kind`.
+    let mut section: Option<Section<'_>> = None;
+    for line in lines(sdp) {
+        let line = line?;
+        if let Kind::Media(media) = line.kind {
+            if let Some(done) = section.take() {
+                outcome = outcome.and(finish(done, mode, &mut edits));
+            }
+            if media.rtp && MediaKind::from_token(media.media) == kind {
+                section = Some(Section::new(media, line.number));
             }
         }
-    }))
+        if let Some(s) = section.as_mut() {
+            s.read(line, names);
+        }
+    }
+    if let Some(done) = section {
+        outcome = outcome.and(finish(done, mode, &mut edits));
+    }
+    outcome?;
+    Ok(splice(sdp, edits))
 }
 
-/// The visitor behind [`retain_codecs`] and [`prefer_codecs`].
-struct Editor<'a, 'n> {
-    sdp: &'a str,
-    kind: MediaKind,
-    names: &'n [&'n str],
-    mode: Mode,
-    /// The current section, if it is of `kind`.
-    section: Option<Section<'a>>,
-    edits: Vec<Edit<'a>>,
-}
-
-impl<'a> Visitor<'a> for Editor<'a, '_> {
-    fn media(&mut self, line: Line, media: MediaLine<'a>) -> Result<(), SdpError> {
-        if let Some(done) = self.section.take() {
-            finish(self.sdp, done, self.mode, &mut self.edits)?;
+impl<'a> Section<'a> {
+    fn new(media: MediaLine<'a>, line: usize) -> Self {
+        Self {
+            media,
+            line,
+            rank: [UNRANKED; 128],
+            rtx: 0,
+            mapped: 0,
+            apt: Vec::new(),
+            lines: Vec::new(),
         }
-        if media.rtp && MediaKind::from_token(media.media) == self.kind {
-            self.section = Some(Section {
-                media,
-                line_start: line.start,
-                rank: [UNRANKED; 128],
-                rtx: 0,
-                mapped: 0,
-                apt: Vec::new(),
-                lines: Vec::new(),
-            });
-        }
-        Ok(())
     }
 
-    fn rtpmap(&mut self, line: Line, r: Rtpmap<'a>) -> Result<(), SdpError> {
-        let Some(s) = self.section.as_mut() else {
-            return Ok(());
-        };
-        if s.mapped & (1 << r.pt) != 0 {
-            // A repeated rtpmap does not redefine the payload type.
-        } else if r.name.eq_ignore_ascii_case("rtx") {
-            s.rtx |= 1 << r.pt;
-        } else if let Some(i) = self
-            .names
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(r.name))
-        {
-            s.rank[usize::from(r.pt)] = i;
+    /// Records what a line of this section says about its payload types.
+    fn read(&mut self, line: Line<'a>, names: &[&str]) {
+        let span = (line.start, line.end());
+        match line.kind {
+            Kind::Rtpmap(r) => {
+                // A repeated rtpmap does not redefine the payload type.
+                if self.mapped & (1 << r.pt) == 0 {
+                    if r.name.eq_ignore_ascii_case("rtx") {
+                        self.rtx |= 1 << r.pt;
+                    } else if let Some(i) =
+                        names.iter().position(|n| n.eq_ignore_ascii_case(r.name))
+                    {
+                        self.rank[usize::from(r.pt)] = i;
+                    }
+                }
+                self.mapped |= 1 << r.pt;
+                self.lines.push((r.pt, span));
+            }
+            Kind::Fmtp(f) => {
+                if let Some(apt) = fmtp_value(f.params, "apt").and_then(parse_pt) {
+                    self.apt.push((f.pt, apt));
+                }
+                self.lines.push((f.pt, span));
+            }
+            Kind::Attribute(a) => {
+                let fb = a
+                    .strip_prefix("rtcp-fb:")
+                    .and_then(|fb| fb.split(' ').next());
+                if let Some(pt) = fb.and_then(parse_pt) {
+                    self.lines.push((pt, span));
+                }
+            }
+            Kind::Media(_) | Kind::Other => {}
         }
-        s.mapped |= 1 << r.pt;
-        s.lines.push((r.pt, line.start, line.end()));
-        Ok(())
-    }
-
-    fn fmtp(&mut self, line: Line, f: Fmtp<'a>) -> Result<(), SdpError> {
-        let Some(s) = self.section.as_mut() else {
-            return Ok(());
-        };
-        if let Some(apt) = fmtp_value(f.params, "apt").and_then(parse_pt) {
-            s.apt.push((f.pt, apt));
-        }
-        s.lines.push((f.pt, line.start, line.end()));
-        Ok(())
-    }
-
-    fn attribute(&mut self, line: Line, a: &'a str) -> Result<(), SdpError> {
-        let Some(s) = self.section.as_mut() else {
-            return Ok(());
-        };
-        let fb = a.strip_prefix("rtcp-fb:");
-        if let Some(pt) = fb.and_then(|fb| parse_pt(fb.split(' ').next().unwrap_or(""))) {
-            s.lines.push((pt, line.start, line.end()));
-        }
-        Ok(())
     }
 }
 
 /// Turns what a section showed into edits once it has ended.
-fn finish<'a>(
-    sdp: &str,
-    mut s: Section<'a>,
-    mode: Mode,
-    edits: &mut Vec<Edit<'a>>,
-) -> Result<(), SdpError> {
+fn finish(mut s: Section<'_>, mode: Mode, edits: &mut Vec<Edit>) -> Result<(), SdpError> {
     let old: Vec<u8> = s.media.formats.split(' ').filter_map(parse_pt).collect();
     let listed = old.iter().fold(0u128, |mask, &pt| mask | 1 << pt);
     // An rtx payload type ranks with the listed codec it repairs (its first
@@ -221,11 +176,14 @@ fn finish<'a>(
                 .filter(|pt| rank(pt) != UNRANKED)
                 .collect();
             if kept.is_empty() {
-                let line = line_number(sdp, s.line_start);
-                return Err(SdpError::NoCodecLeft { line });
+                return Err(SdpError::NoCodecLeft { line: s.line });
             }
             let removed = s.lines.iter().filter(|(pt, ..)| rank(pt) == UNRANKED);
-            edits.extend(removed.map(|&(_, start, end)| Edit::Delete { start, end }));
+            edits.extend(removed.map(|&(_, (start, end))| Edit {
+                start,
+                end,
+                text: String::new(),
+            }));
             kept
         }
         Mode::Prefer => {
@@ -235,12 +193,11 @@ fn finish<'a>(
         }
     };
     if new != old {
-        let old = s.media.formats.trim_end_matches(' ');
-        edits.push(Edit::Formats {
-            start: s.media.formats_start,
-            old,
-            pts: new,
-        });
+        // Trailing spaces go; the others are rewritten as single spaces.
+        let start = s.media.formats_start;
+        let end = start + s.media.formats.trim_end_matches(' ').len();
+        let text = new.iter().map(u8::to_string).collect::<Vec<_>>().join(" ");
+        edits.push(Edit { start, end, text });
     }
     Ok(())
 }

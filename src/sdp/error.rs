@@ -65,18 +65,3 @@ pub enum Malformed {
     #[error("bad `a=fmtp` line: {0}")]
     Fmtp(&'static str),
 }
-
-impl SdpError {
-    /// Builds a [`SdpError::Malformed`] for the line starting at byte `offset`;
-    /// line numbers are only counted here, on the error path.
-    pub(crate) fn at(sdp: &str, offset: usize, reason: Malformed) -> Self {
-        let line = line_number(sdp, offset);
-        SdpError::Malformed { line, reason }
-    }
-}
-
-/// 1-based number of the line holding byte `offset`.
-pub(crate) fn line_number(sdp: &str, offset: usize) -> usize {
-    let before = &sdp.as_bytes()[..offset.min(sdp.len())];
-    before.iter().filter(|&&b| b == b'\n').count() + 1
-}

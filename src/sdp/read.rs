@@ -1,8 +1,9 @@
-//! Read-only views of an SDP: media sections and what Calls users look up in
-//! them. Everything borrows from the input.
+//! `validate` and `parse`: the read-only entry points.
 
 use super::error::SdpError;
-use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, parse_pt, scan};
+use super::fields::parse_pt;
+use super::model::{Codec, Direction, MediaSection, ParsedSdp};
+use super::scan::{Kind, lines};
 
 /// Checks that `sdp` is structurally sound, naming the first bad line.
 ///
@@ -15,7 +16,7 @@ use super::scan::{Fmtp, Line, MediaLine, Reach, Rtpmap, Visitor, parse_pt, scan}
 /// );
 /// ```
 pub fn validate(sdp: &str) -> Result<(), SdpError> {
-    scan(sdp, Reach::Everything, &mut ())
+    lines(sdp).try_for_each(|line| line.map(drop))
 }
 
 /// Parses the media sections of `sdp`, validating it on the way.
@@ -35,21 +36,56 @@ pub fn validate(sdp: &str) -> Result<(), SdpError> {
 /// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
 /// ```
 pub fn parse(sdp: &str) -> Result<ParsedSdp<'_>, SdpError> {
-    let mut reader = Reader {
-        sdp,
-        counted: (0, 1),
-        session_direction: None,
-        media: Vec::new(),
-        directions: Vec::new(),
-        slots: [usize::MAX; 128],
-    };
-    scan(sdp, Reach::Everything, &mut reader)?;
-    let Reader {
-        mut media,
-        directions,
-        session_direction,
-        ..
-    } = reader;
+    let mut media: Vec<MediaSection<'_>> = Vec::new();
+    // Directions as written; a section without one inherits the session's.
+    let mut directions: Vec<Option<Direction>> = Vec::new();
+    let mut session_direction = None;
+    // Payload type -> index into the current section's codecs, so hostile
+    // sections with thousands of lines stay linear.
+    let mut slots = [usize::MAX; 128];
+    for line in lines(sdp) {
+        let line = line?;
+        let section = media.last_mut();
+        match (line.kind, section) {
+            (Kind::Media(m), _) => {
+                slots = [usize::MAX; 128];
+                let mut codecs = Vec::new();
+                for pt in m.formats.split(' ').filter_map(parse_pt).filter(|_| m.rtp) {
+                    if slots[usize::from(pt)] == usize::MAX {
+                        slots[usize::from(pt)] = codecs.len();
+                        codecs.push(Codec::placeholder(pt));
+                    }
+                }
+                media.push(MediaSection::new(line.number, m, codecs));
+                directions.push(None);
+            }
+            (Kind::Rtpmap(r), Some(section)) => {
+                let codec = section.codecs.get_mut(slots[usize::from(r.pt)]);
+                if let Some(codec) = codec.filter(|c| c.name.is_empty()) {
+                    (codec.name, codec.clock_rate, codec.channels) =
+                        (r.name, r.clock_rate, r.channels);
+                }
+            }
+            (Kind::Fmtp(f), Some(section)) => {
+                let codec = section.codecs.get_mut(slots[usize::from(f.pt)]);
+                if let Some(codec) = codec.filter(|c| c.fmtp.is_none()) {
+                    codec.fmtp = Some(f.params);
+                }
+            }
+            (Kind::Attribute(attribute), section) => {
+                let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
+                let direction = Direction::from_attribute(name);
+                match (section, directions.last_mut()) {
+                    (Some(section), Some(slot)) => {
+                        *slot = direction.or(*slot);
+                        section.read_attribute(name, value);
+                    }
+                    _ => session_direction = direction.or(session_direction),
+                }
+            }
+            _ => {}
+        }
+    }
     for (section, direction) in media.iter_mut().zip(directions) {
         section.direction = direction
             .or(session_direction)
@@ -57,325 +93,4 @@ pub fn parse(sdp: &str) -> Result<ParsedSdp<'_>, SdpError> {
         section.codecs.iter_mut().for_each(Codec::fill_static);
     }
     Ok(ParsedSdp { media })
-}
-
-/// The visitor behind [`parse`].
-struct Reader<'a> {
-    sdp: &'a str,
-    /// An offset and the number of the line it is on, so numbering the
-    /// `m=` lines stays linear.
-    counted: (usize, usize),
-    session_direction: Option<Direction>,
-    media: Vec<MediaSection<'a>>,
-    directions: Vec<Option<Direction>>,
-    /// Payload type -> index into the current section's codecs, so hostile
-    /// sections with thousands of lines stay linear.
-    slots: [usize; 128],
-}
-
-impl<'a> Visitor<'a> for Reader<'a> {
-    fn media(&mut self, line: Line, m: MediaLine<'a>) -> Result<(), SdpError> {
-        let (offset, number) = self.counted;
-        let between = &self.sdp.as_bytes()[offset..line.start];
-        let number = number + between.iter().filter(|&&b| b == b'\n').count();
-        self.counted = (line.start, number);
-        self.slots = [usize::MAX; 128];
-        let mut codecs = Vec::new();
-        let formats = m.formats.split(' ').filter_map(parse_pt);
-        for pt in formats.filter(|_| m.rtp) {
-            if self.slots[usize::from(pt)] == usize::MAX {
-                self.slots[usize::from(pt)] = codecs.len();
-                codecs.push(Codec::placeholder(pt));
-            }
-        }
-        self.media.push(MediaSection {
-            line: number,
-            kind: MediaKind::from_token(m.media),
-            media: m.media,
-            port: m.port,
-            protocol: m.protocol,
-            formats: m.formats,
-            mid: None,
-            direction: Direction::SendRecv,
-            codecs,
-            rids: Vec::new(),
-            msids: Vec::new(),
-            simulcast: None,
-        });
-        self.directions.push(None);
-        Ok(())
-    }
-
-    fn rtpmap(&mut self, _: Line, r: Rtpmap<'a>) -> Result<(), SdpError> {
-        if let Some(section) = self.media.last_mut() {
-            let codec = section.codecs.get_mut(self.slots[usize::from(r.pt)]);
-            if let Some(codec) = codec.filter(|c| c.name.is_empty()) {
-                codec.name = r.name;
-                codec.clock_rate = r.clock_rate;
-                codec.channels = r.channels;
-            }
-        }
-        Ok(())
-    }
-
-    fn fmtp(&mut self, _: Line, f: Fmtp<'a>) -> Result<(), SdpError> {
-        if let Some(section) = self.media.last_mut() {
-            let codec = section.codecs.get_mut(self.slots[usize::from(f.pt)]);
-            if let Some(codec) = codec.filter(|c| c.fmtp.is_none()) {
-                codec.fmtp = Some(f.params);
-            }
-        }
-        Ok(())
-    }
-
-    fn attribute(&mut self, _: Line, attribute: &'a str) -> Result<(), SdpError> {
-        let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
-        let direction = Direction::from_attribute(name);
-        let Some(section) = self.media.last_mut() else {
-            self.session_direction = direction.or(self.session_direction);
-            return Ok(());
-        };
-        if let (Some(d), Some(slot)) = (direction, self.directions.last_mut()) {
-            *slot = Some(d);
-        }
-        section.read_attribute(name, value);
-        Ok(())
-    }
-}
-
-/// The parts of a session description Calls users inspect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ParsedSdp<'a> {
-    /// Media sections in order; their index is the m-line index.
-    pub media: Vec<MediaSection<'a>>,
-}
-
-impl ParsedSdp<'_> {
-    /// Whether there is an SCTP (data channel) section.
-    pub fn has_data_channel(&self) -> bool {
-        self.media.iter().any(MediaSection::is_data_channel)
-    }
-
-    /// The section with this `a=mid`.
-    pub fn by_mid(&self, mid: &str) -> Option<&MediaSection<'_>> {
-        self.media.iter().find(|m| m.mid == Some(mid))
-    }
-}
-
-/// One `m=` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct MediaSection<'a> {
-    /// 1-based line number of the `m=` line.
-    pub line: usize,
-    /// The media type, classified.
-    pub kind: MediaKind,
-    /// The media type as written (`audio`, `video`, `application`, ...).
-    pub media: &'a str,
-    /// The port; 0 marks a rejected or bundle-only section.
-    pub port: u16,
-    /// The transport protocol, e.g. `UDP/TLS/RTP/SAVPF`.
-    pub protocol: &'a str,
-    /// The format list as written.
-    pub formats: &'a str,
-    /// The `a=mid` value.
-    pub mid: Option<&'a str>,
-    /// The section's direction, falling back to the session's, then sendrecv.
-    pub direction: Direction,
-    /// RTP codecs in `m=` line (preference) order.
-    pub codecs: Vec<Codec<'a>>,
-    /// Simulcast `a=rid` lines.
-    pub rids: Vec<Rid<'a>>,
-    /// `a=msid` lines.
-    pub msids: Vec<Msid<'a>>,
-    /// The `a=simulcast` value as written.
-    pub simulcast: Option<&'a str>,
-}
-
-impl<'a> MediaSection<'a> {
-    /// Whether this is an SCTP section carrying data channels.
-    pub fn is_data_channel(&self) -> bool {
-        self.kind == MediaKind::Application && self.protocol.contains("SCTP")
-    }
-
-    /// The first track id of the section's `a=msid` lines.
-    pub fn track_id(&self) -> Option<&'a str> {
-        self.msids.iter().find_map(|m| m.track_id)
-    }
-
-    fn read_attribute(&mut self, name: &str, value: &'a str) {
-        match name {
-            "mid" => self.mid = Some(value),
-            "simulcast" => self.simulcast = Some(value),
-            "msid" => {
-                let mut ids = value.split(' ').filter(|s| !s.is_empty());
-                if let Some(stream_id) = ids.next() {
-                    self.msids.push(Msid {
-                        stream_id,
-                        track_id: ids.next(),
-                    });
-                }
-            }
-            "rid" => {
-                let mut fields = value.split(' ').filter(|s| !s.is_empty());
-                if let Some(id) = fields.next() {
-                    let direction = match fields.next() {
-                        Some("send") => RidDirection::Send,
-                        Some("recv") => RidDirection::Recv,
-                        _ => RidDirection::Unknown,
-                    };
-                    self.rids.push(Rid { id, direction });
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// What an `m=` section carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum MediaKind {
-    /// `audio`
-    Audio,
-    /// `video`
-    Video,
-    /// `application` (data channels)
-    Application,
-    /// Anything else; see [`MediaSection::media`].
-    Other,
-}
-
-impl MediaKind {
-    pub(crate) fn from_token(token: &str) -> Self {
-        match token {
-            "audio" => Self::Audio,
-            "video" => Self::Video,
-            "application" => Self::Application,
-            _ => Self::Other,
-        }
-    }
-}
-
-/// Media direction attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// `a=sendrecv`
-    SendRecv,
-    /// `a=sendonly`
-    SendOnly,
-    /// `a=recvonly`
-    RecvOnly,
-    /// `a=inactive`
-    Inactive,
-}
-
-impl Direction {
-    fn from_attribute(name: &str) -> Option<Self> {
-        Some(match name {
-            "sendrecv" => Self::SendRecv,
-            "sendonly" => Self::SendOnly,
-            "recvonly" => Self::RecvOnly,
-            "inactive" => Self::Inactive,
-            _ => return None,
-        })
-    }
-}
-
-/// An RTP payload type with its `a=rtpmap` and `a=fmtp` data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Codec<'a> {
-    /// The payload type number.
-    pub payload_type: u8,
-    /// Encoding name as written (`opus`, `VP8`, `rtx`, ...); empty when the
-    /// payload type has no rtpmap and is not a well-known static one.
-    pub name: &'a str,
-    /// Clock rate in Hz (0 when unknown).
-    pub clock_rate: u32,
-    /// Audio channel count, when given.
-    pub channels: Option<u16>,
-    /// The first `a=fmtp` parameter list for this payload type.
-    pub fmtp: Option<&'a str>,
-}
-
-impl Codec<'_> {
-    fn placeholder(payload_type: u8) -> Self {
-        Self {
-            payload_type,
-            name: "",
-            clock_rate: 0,
-            channels: None,
-            fmtp: None,
-        }
-    }
-
-    /// RFC 3551 static payload types browsers still offer without rtpmap.
-    fn fill_static(&mut self) {
-        if !self.name.is_empty() {
-            return;
-        }
-        let (name, clock_rate) = match self.payload_type {
-            0 => ("PCMU", 8000),
-            8 => ("PCMA", 8000),
-            9 => ("G722", 8000),
-            13 => ("CN", 8000),
-            _ => return,
-        };
-        self.name = name;
-        self.clock_rate = clock_rate;
-    }
-
-    /// For an `rtx` codec, the payload type it retransmits (`apt=`).
-    pub fn rtx_for(&self) -> Option<u8> {
-        if !self.name.eq_ignore_ascii_case("rtx") {
-            return None;
-        }
-        fmtp_value(self.fmtp?, "apt").and_then(parse_pt)
-    }
-
-    /// The value of one fmtp parameter, e.g. `usedtx`.
-    pub fn fmtp_param(&self, key: &str) -> Option<&str> {
-        fmtp_value(self.fmtp?, key)
-    }
-}
-
-pub(crate) fn fmtp_value<'a>(params: &'a str, key: &str) -> Option<&'a str> {
-    params.split(';').find_map(|piece| {
-        let (k, v) = piece.split_once('=')?;
-        k.trim().eq_ignore_ascii_case(key).then(|| v.trim())
-    })
-}
-
-/// A simulcast restriction identifier (`a=rid`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Rid<'a> {
-    /// The rid, e.g. `h`.
-    pub id: &'a str,
-    /// Whether it is sent or received.
-    pub direction: RidDirection,
-}
-
-/// Direction of an `a=rid` line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RidDirection {
-    /// `send`
-    Send,
-    /// `recv`
-    Recv,
-    /// Missing or not understood.
-    Unknown,
-}
-
-/// A media stream and track id pair (`a=msid`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Msid<'a> {
-    /// The stream id (`-` when the track has no stream).
-    pub stream_id: &'a str,
-    /// The track id, when given.
-    pub track_id: Option<&'a str>,
 }

@@ -160,7 +160,7 @@ fn spec_drift(root: &Path) -> Outcome {
 }
 
 /// A short libFuzzer run of `fuzz/` seeded with the SDP fixtures: no panic, edits idempotent,
-/// fast paths equal to their byte loops. The corpus directory is git-ignored, so what one run
+/// parse and edits failing exactly when validate does. The corpus directory is git-ignored, so what one run
 /// finds seeds the next.
 fn fuzz(root: &Path) -> Outcome {
     let installed = cargo_command(root)
