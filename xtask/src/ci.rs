@@ -28,6 +28,11 @@ struct Step {
 
 const STEPS: &[Step] = &[
     Step {
+        name: "install",
+        quick: true,
+        run: install,
+    },
+    Step {
         name: "fmt",
         quick: true,
         run: fmt,
@@ -129,6 +134,33 @@ fn clippy(root: &Path) -> Outcome {
     )
 }
 
+/// Installs what the tests need and a fresh machine lacks: Debian's `chromium` for the browser
+/// tests. Nothing is done when it is there already, so a contributor's run stays fast.
+fn install(_root: &Path) -> Outcome {
+    let chromium = std::env::var_os("CALLS_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into());
+    if Path::new(&chromium).is_file() {
+        return Outcome::Passed;
+    }
+    let apt = |args: &[&str]| {
+        println!("ci: $ apt-get {}", args.join(" "));
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if apt(&["update", "-q"])
+        && apt(&["install", "-y", "-q", "--no-install-recommends", "chromium"])
+    {
+        Outcome::Passed
+    } else {
+        Outcome::Failed(format!(
+            "{} is missing and `apt-get install chromium` failed (run as root on Debian)",
+            Path::new(&chromium).display()
+        ))
+    }
+}
+
 /// Browser tests skip on a machine without Chromium; CI must run them, so there a missing
 /// browser fails them instead (see tests/support/chromium.rs).
 const REQUIRE_CHROMIUM: (&str, &str) = ("CALLS_REQUIRE_CHROMIUM", "1");
@@ -168,7 +200,10 @@ fn fuzz(root: &Path) -> Outcome {
         .output()
         .is_ok_and(|out| out.status.success());
     if !installed {
-        return Outcome::Skipped("cargo-fuzz is not installed (cargo install cargo-fuzz)".into());
+        // From crates.io, like every other build tool of the project.
+        if let Outcome::Failed(why) = cargo(root, &["install", "cargo-fuzz", "--locked"]) {
+            return Outcome::Failed(format!("installing cargo-fuzz: {why}"));
+        }
     }
     let corpus = root.join("fuzz/corpus/sdp");
     if let Err(e) = seed(&root.join("tests/fixtures/sdp"), &corpus) {

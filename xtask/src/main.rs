@@ -11,9 +11,10 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   cargo xtask ci [--quick]
-      fmt, clippy and a 60 s fuzz run of fuzz/ (both skipped by --quick; the fuzz run also
-      when cargo-fuzz is not installed), tests, and the spec drift check when the reference
-      document is available
+      installs what the tests need when missing (Debian's chromium by apt-get; cargo-fuzz
+      from crates.io for the fuzz step), then fmt, clippy and a 60 s fuzz run of fuzz/ (both
+      skipped by --quick), tests, and the spec drift check when the reference document is
+      available
   cargo xtask update-spec [--from PATH|URL] [--spec PATH] [--write]
       compare the structure of Cloudflare's SFU OpenAPI document (default: the published URL)
       with openapi/sfu.yaml; exit 1 on drift; --write merges upstream's changes into ours
