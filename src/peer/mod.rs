@@ -274,7 +274,7 @@ impl Peer {
         *self.state.borrow()
     }
 
-    /// The connection's state as it changes: `changed().await` wakes on every event; the
+    /// The connection's state as it changes: `changed().await` wakes on the next event; the
     /// sender is gone (`changed()` fails) once the peer's task has ended.
     ///
     /// ```no_run
@@ -287,7 +287,10 @@ impl Peer {
     /// # }
     /// ```
     pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
-        self.state.clone()
+        let mut states = self.state.clone();
+        // The current state is read with borrow(); changed() waits for the next one.
+        states.mark_unchanged();
+        states
     }
 
     /// Whether the peer's task has ended (closed, dropped channels, failed connection).
