@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use calls_emulator::Emulator;
 use cloudflare_calls::{
-    Client, Config, ConnectionState, DataChannel, Error, ErrorCode, MediaKind, Message, Peer,
-    PeerError, RemoteTrack,
+    Client, Config, ConnectionState, DataChannel, Error, ErrorCode, MediaKind, Message, PeerError,
+    RemoteTrack,
 };
-use futures_core::Stream;
 
 fn client(emulator: &Emulator) -> Client {
     Client::new(Config::new(
@@ -24,7 +23,9 @@ async fn next<S>(sub: &mut S) -> Message
 where
     S: futures_core::Stream<Item = cloudflare_calls::Result<Message>> + Unpin,
 {
-    let item = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *sub).poll_next(cx));
+    let item = std::future::poll_fn(|cx| {
+        futures_core::Stream::poll_next(std::pin::Pin::new(&mut *sub), cx)
+    });
     tokio::time::timeout(Duration::from_secs(10), item)
         .await
         .expect("a message within 10 s")
@@ -251,4 +252,84 @@ async fn pushed_opus_silence_reaches_a_pulling_peer() {
     source.abort();
     alice.close().await.unwrap();
     bob.close().await.unwrap();
+}
+
+/// One publisher, 100 subscribing peers, 1,000 ordered reliable messages: every subscriber
+/// receives all of them, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_to_100_subscribers_loses_nothing_and_keeps_order() {
+    fan_out(100, 1_000).await;
+}
+
+/// The same with 10 subscribers: a quick check that fails on its own when delivery breaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_to_10_subscribers_loses_nothing_and_keeps_order() {
+    fan_out(10, 1_000).await;
+}
+
+async fn fan_out(subscribers: usize, messages: usize) {
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .try_init();
+    let started = Instant::now();
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let alice = client.peer().connect().await.unwrap();
+    let feed = alice.publish(DataChannel::publish("feed")).await.unwrap();
+    let publisher = alice.session().id().to_owned();
+
+    // Connect the subscribers a few at a time: each one is a full ICE + DTLS + SCTP setup.
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+    let mut joining = tokio::task::JoinSet::new();
+    for _ in 0..subscribers {
+        let (client, gate, publisher) = (client.clone(), gate.clone(), publisher.clone());
+        joining.spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let peer = client.peer().connect().await.unwrap();
+            let sub = peer
+                .subscribe(DataChannel::subscribe(publisher, "feed"))
+                .await
+                .unwrap();
+            (peer, sub)
+        });
+    }
+    let mut peers = Vec::new();
+    let mut readers = tokio::task::JoinSet::new();
+    while let Some(joined) = joining.join_next().await {
+        let (peer, mut sub) = joined.unwrap();
+        peers.push(peer);
+        readers.spawn(async move {
+            for i in 0..messages {
+                match tokio::time::timeout(Duration::from_secs(60), sub.recv()).await {
+                    Ok(Some(Ok(Message::Text(t)))) if t == i.to_string() => {}
+                    other => return Err(format!("message {i}: {other:?}")),
+                }
+            }
+            Ok(sub.dropped())
+        });
+    }
+    let connected = started.elapsed();
+    eprintln!("fan-out: {subscribers} peers connected in {connected:?}");
+
+    for i in 0..messages {
+        feed.send_text(&i.to_string()).await.unwrap();
+    }
+    let sent = started.elapsed() - connected;
+    let mut outcomes = Vec::new();
+    while let Some(read) = readers.join_next().await {
+        outcomes.push(read.unwrap());
+    }
+    eprintln!(
+        "fan-out: {messages} messages sent in {sent:?}, received by all in {:?}",
+        started.elapsed() - connected
+    );
+    let failed: Vec<_> = outcomes.iter().filter(|o| **o != Ok(0)).collect();
+    assert!(
+        failed.is_empty(),
+        "{} subscriber(s) failed: {failed:?}",
+        failed.len()
+    );
+    assert_eq!(outcomes.len(), subscribers);
+    drop(peers);
+    alice.close().await.unwrap();
 }

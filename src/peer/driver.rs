@@ -25,6 +25,8 @@ use crate::wire::MediaKind;
 
 /// How long the connection may stay disconnected before the peer gives up on it.
 const DISCONNECTED_LIMIT: Duration = Duration::from_secs(10);
+/// Datagrams read per wake-up beyond the first.
+const BATCH: usize = 64;
 
 type Reply<T = ()> = oneshot::Sender<Result<T, PeerError>>;
 
@@ -145,6 +147,17 @@ impl Driver {
                 got = socket.recv_from(&mut buf) => {
                     if let Ok((n, source)) = got {
                         self.receive(source, &buf[..n]);
+                        // Take what else is queued in the same wake-up: a burst is read
+                        // at the pace it arrives, not one datagram per scheduling round.
+                        for _ in 0..BATCH {
+                            if self.drain(&socket).is_none() {
+                                break;
+                            }
+                            let Ok((n, source)) = socket.try_recv_from(&mut buf) else {
+                                break;
+                            };
+                            self.receive(source, &buf[..n]);
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(deadline.into()) => {

@@ -2,7 +2,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
+
+/// Receive buffer asked of the OS. The default (about 200 KiB, a few hundred small datagrams)
+/// overflows when the SFU sends a burst while the peer's task waits for a core, and every
+/// datagram lost there costs an SCTP retransmission timeout (a second or more). Linux caps
+/// the request at `net.core.rmem_max`.
+const RECEIVE_BUFFER: usize = 4 << 20;
 
 /// Binds the peer's socket and returns it with the address to announce as host candidate.
 ///
@@ -11,13 +18,22 @@ use tokio::net::UdpSocket;
 /// an address it can reach, and `0.0.0.0` is none.
 pub(super) async fn bind(base_url: &str) -> std::io::Result<(UdpSocket, SocketAddr)> {
     if is_loopback(base_url) {
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let socket = udp((Ipv4Addr::LOCALHOST, 0).into())?;
         let local = socket.local_addr()?;
         return Ok((socket, local));
     }
-    let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
+    let socket = udp((Ipv4Addr::UNSPECIFIED, 0).into())?;
     let port = socket.local_addr()?.port();
     Ok((socket, SocketAddr::new(routed_ip().await?, port)))
+}
+
+fn udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: a smaller buffer still works, it only drops sooner under load.
+    let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// The local address of the interface with the default route. Connecting a UDP socket sends
