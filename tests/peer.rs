@@ -299,9 +299,10 @@ async fn fan_out(subscribers: usize, messages: usize) {
         let (peer, mut sub) = joined.unwrap();
         peers.push(peer);
         readers.spawn(async move {
-            for i in 0..messages {
+            let mut i = 0;
+            while i < messages {
                 match tokio::time::timeout(Duration::from_secs(60), sub.recv()).await {
-                    Ok(Some(Ok(Message::Text(t)))) if t == i.to_string() => {}
+                    Ok(Some(Ok(Message::Text(t)))) if t == i.to_string() => i += 1,
                     other => return Err(format!("message {i}: {other:?}")),
                 }
             }
@@ -332,4 +333,40 @@ async fn fan_out(subscribers: usize, messages: usize) {
     assert_eq!(outcomes.len(), subscribers);
     drop(peers);
     alice.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_that_does_not_come_up_in_time_is_a_typed_timeout() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    // 1 ms is less than any ICE + DTLS handshake takes.
+    let err = client
+        .peer()
+        .connect_timeout(Duration::from_millis(1))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Peer(PeerError::ConnectTimeout(d)) if d == Duration::from_millis(1)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_offer_the_peer_cannot_parse_is_refused_without_quoting_it() {
+    use cloudflare_calls::{Answerer, Offer};
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let mut peer = client.peer().send().await.unwrap();
+    let err = peer
+        .answer(Offer::new(
+            "v=0\r\na=ice-pwd:hunter2hunter2hunter2\r\nm=nonsense\r\n",
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.downcast_ref::<PeerError>(), Some(PeerError::Sdp(_))),
+        "{err:?}"
+    );
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
 }

@@ -413,7 +413,9 @@ impl Driver {
     }
 
     fn accept(&mut self, offer: &str) -> Result<String, PeerError> {
-        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| PeerError::Sdp(e.to_string()))?;
+        // The parser's message may quote the offer, ICE password included: keep it out.
+        let offer = SdpOffer::from_sdp_string(offer)
+            .map_err(|_| PeerError::Sdp("the offer is not SDP the peer can parse".into()))?;
         let answer = self
             .rtc
             .sdp_api()

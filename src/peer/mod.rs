@@ -52,7 +52,7 @@ use crate::error::{BoxError, Error, Result};
 use crate::negotiation::Answerer;
 use crate::session::Session;
 use crate::tracks::{CloseMode, LocalTrack, RemoteTrack, TracksResult};
-use crate::wire::{Location, MediaKind};
+use crate::wire::{Location, MediaKind, ResourceStatus};
 use channels::{Inbound, Inbox, Sender};
 use driver::{Cmd, Driver};
 
@@ -302,7 +302,8 @@ impl Peer {
     ///
     /// The first channel sets up the session's data channel transport (once per session).
     /// The peer opens its negotiated channel with the id the SFU gives and the channel's
-    /// delivery policy, and returns once it is open.
+    /// delivery policy, and returns once it is open on both ends (the SFU's session state
+    /// says `active`).
     ///
     /// ```no_run
     /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
@@ -420,6 +421,7 @@ impl Peer {
             Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout).into()),
             Ok(r) => r?,
         }
+        self.until_active_on_the_sfu(id, &name).await?;
         tracing::debug!(parent: &self.span, channel = %name, id, "data channel open");
         let sender = Sender {
             cmds: self.link.cmds.clone(),
@@ -427,6 +429,38 @@ impl Peer {
             name: name.into(),
         };
         Ok((sender, id))
+    }
+
+    /// Waits until the SFU reports channel `id` active. Our side of a negotiated channel opens
+    /// on its own; the SFU's side may open a moment later, and what it forwards before then
+    /// can be lost (the emulator drops it). A service that reports no status is taken at its
+    /// word; one that never says active within the connect timeout gets a warning, not an
+    /// error, since the channel may work anyway.
+    async fn until_active_on_the_sfu(&self, id: u16, name: &str) -> Result<()> {
+        let end = Instant::now() + self.connect_timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let state = self.session.state().await?;
+            let status = state
+                .data_channels
+                .iter()
+                .find(|c| c.id == Some(id))
+                .and_then(|c| c.status.clone());
+            match status {
+                None | Some(ResourceStatus::Active) => return Ok(()),
+                Some(ResourceStatus::Inactive) => {
+                    return Err(PeerError::ChannelClosed(name.to_owned()).into());
+                }
+                Some(_) if Instant::now() >= end => {
+                    tracing::warn!(parent: &self.span, channel = %name, "the SFU does not report the channel active yet");
+                    return Ok(());
+                }
+                Some(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+            }
+        }
     }
 
     /// Pushes a track whose encoded frames the caller supplies (Opus for audio, VP8 for
