@@ -370,3 +370,45 @@ async fn an_offer_the_peer_cannot_parse_is_refused_without_quoting_it() {
     );
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_slow_subscriber_of_an_unreliable_channel_drops_and_counts() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let alice = client.peer().connect().await.unwrap();
+    let bob = client.peer().channel_buffer(4).connect().await.unwrap();
+    let cursor = alice
+        .publish(
+            DataChannel::publish("cursor")
+                .ordered(false)
+                .max_retransmits(0),
+        )
+        .await
+        .unwrap();
+    let mut sub = bob
+        .subscribe(
+            DataChannel::subscribe(alice.session().id(), "cursor")
+                .ordered(false)
+                .max_retransmits(0),
+        )
+        .await
+        .unwrap();
+    for i in 0..40 {
+        cursor.send_text(&format!("m{i}")).await.unwrap();
+    }
+    let end = Instant::now() + Duration::from_secs(10);
+    while sub.dropped() == 0 {
+        assert!(Instant::now() < end, "nothing counted as dropped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The buffered ones are there, and the subscription goes on.
+    for _ in 0..4 {
+        assert!(matches!(next(&mut sub).await, Message::Text(_)));
+    }
+    cursor.send_text("after").await.unwrap();
+    loop {
+        if next(&mut sub).await == Message::Text("after".into()) {
+            break;
+        }
+    }
+}
