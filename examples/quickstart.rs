@@ -1,46 +1,14 @@
-//! The main job: create a session, push a track, pull it into a second session, and open a
-//! data channel. Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set,
-//! otherwise against an emulator embedded in this process.
+//! The main job: two server-side peers join the SFU. One pushes an audio track and publishes a
+//! data channel; the other pulls the track and subscribes to the channel, then replies.
+//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
+//! an emulator embedded in this process.
 //!
-//! Each session's endpoint is a str0m peer here (a browser in a real app): the SFU makes the
-//! offers, the endpoint answers them as the crate's `Answerer`.
+//! Each peer is the crate's `Peer` (feature `peer`, on by default): it owns a session, answers
+//! the SFU's offers itself, and connects over UDP.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cloudflare_calls::{
-    Answer, Answerer, BoxError, Client, Config, ConfigError, DataChannel, LocalTrack, MediaKind,
-    Negotiation, Offer, RemoteTrack, TracksResult,
-};
-
-/// The WebRTC side of a session: answers the SFU's offers and connects over UDP.
-struct Endpoint(Arc<Mutex<str0m::Rtc>>);
-
-impl Endpoint {
-    fn new() -> Result<Self, Box<dyn std::error::Error>> {
-        let crypto = Arc::new(str0m::crypto::from_feature_flags());
-        let mut rtc = str0m::Rtc::builder()
-            .set_crypto_provider(crypto)
-            .build(Instant::now());
-        let socket = UdpSocket::bind("127.0.0.1:0")?;
-        let local = socket.local_addr()?;
-        rtc.add_local_candidate(str0m::Candidate::host(local, "udp")?);
-        let rtc = Arc::new(Mutex::new(rtc));
-        let driven = rtc.clone();
-        std::thread::spawn(move || drive(&driven, &socket, local));
-        Ok(Self(rtc))
-    }
-}
-
-impl Answerer for Endpoint {
-    /// Applies the SFU's offer and returns the endpoint's answer.
-    async fn answer(&mut self, offer: Offer) -> Result<Answer, BoxError> {
-        let offer = str0m::change::SdpOffer::from_sdp_string(offer.sdp())?;
-        let answer = self.0.lock().unwrap().sdp_api().accept_offer(offer)?;
-        Ok(Answer::new(answer.to_sdp_string()))
-    }
-}
+use cloudflare_calls::{Client, Config, ConfigError, DataChannel, MediaKind, Message, RemoteTrack};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,124 +34,60 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let client = Client::new(config)?;
 
-    let publisher = client
-        .new_session()
-        .correlation_id("quickstart/publisher")
-        .send()
+    // The publisher: a session, a UDP socket, one task driving WebRTC.
+    let alice = client
+        .peer()
+        .correlation_id("quickstart/alice")
+        .connect()
         .await?;
-    let mut publisher_pc = Endpoint::new()?;
-    println!("publisher session {}", publisher.id());
-    // The SFU offers a transceiver for the track; the endpoint answers before `send` returns.
-    let pushed = publisher
-        .add_tracks()
-        .push(LocalTrack::offered_by_sfu("mic", MediaKind::Audio))
-        .answerer(&mut publisher_pc)
-        .send()
-        .await?;
-    report("push", &pushed);
+    println!("alice: session {} connected", alice.session().id());
+    let mic = alice.push_track("mic", MediaKind::Audio).await?;
+    println!("alice: pushing track {:?} on mid {}", mic.name(), mic.mid());
+    let silence = {
+        let mic = mic.clone();
+        tokio::spawn(async move { mic.send_silence(Duration::from_secs(3)).await })
+    };
+    let chat = alice.publish(DataChannel::publish("chat")).await?;
+    println!("alice: publishing data channel {:?}", chat.name());
 
-    let subscriber = client
-        .new_session()
-        .correlation_id("quickstart/subscriber")
-        .send()
+    // The subscriber pulls the track and subscribes to the channel, with the right to reply.
+    let bob = client
+        .peer()
+        .correlation_id("quickstart/bob")
+        .connect()
         .await?;
-    let mut subscriber_pc = Endpoint::new()?;
-    println!("subscriber session {}", subscriber.id());
-    // Without an answerer, the SFU's offer comes back as a pending step to answer.
-    let pulled = subscriber
-        .add_tracks()
-        .pull(RemoteTrack::new(publisher.id(), "mic"))
-        .send()
+    println!("bob: session {} connected", bob.session().id());
+    let mut audio = bob
+        .pull(RemoteTrack::new(alice.session().id(), "mic"))
         .await?;
-    report("pull", &pulled);
-    if let Negotiation::Offer(pending) = pulled.negotiation {
-        pending.answer_with(&mut subscriber_pc).await?;
-        println!("session {}: answered the SFU's offer", subscriber.id());
+    let mut inbox = bob
+        .subscribe(DataChannel::subscribe(alice.session().id(), "chat").can_reply(true))
+        .await?;
+
+    let mut frames = 0;
+    while frames < 10 {
+        match tokio::time::timeout(Duration::from_secs(5), audio.recv()).await {
+            Ok(Some(_frame)) => frames += 1,
+            _ => break,
+        }
+    }
+    println!("bob: received {frames} Opus frames of {:?}", audio.name());
+
+    chat.send_text("Hello!").await?;
+    if let Some(Ok(Message::Text(text))) = inbox.recv().await {
+        println!("bob: got {text:?} on {:?}", inbox.name());
+        inbox.reply_text("Hello, Alice!").await?;
+    }
+    if let Some(mut replies) = chat.take_replies()
+        && let Some(Ok(Message::Text(text))) = replies.recv().await
+    {
+        println!("alice: got the reply {text:?}");
     }
 
-    let transport = publisher.establish_data_channels(None).await?;
-    transport.negotiation.settle(&mut publisher_pc).await?;
-    let channels = publisher
-        .add_data_channels()
-        .channel(DataChannel::publish("chat"))
-        .send()
-        .await?;
-    for c in &channels.channels {
-        println!("data channel {:?} opened with id {:?}", c.name, c.id);
-    }
-    for f in &channels.failed {
-        println!(
-            "data channel {:?} refused: {} {:?}",
-            f.name, f.code, f.description
-        );
-    }
-
-    let state = subscriber.state().await?;
-    println!("subscriber state: {} track(s)", state.tracks.len());
+    silence.abort();
+    // Close the tracks and channels on the SFU and stop both peers.
+    bob.close().await?;
+    alice.close().await?;
+    println!("closed both peers");
     Ok(())
-}
-
-/// The sans-IO peer's event loop: datagrams in, datagrams out, timers, until it disconnects.
-fn drive(rtc: &Mutex<str0m::Rtc>, socket: &UdpSocket, local: SocketAddr) {
-    use str0m::{Event, IceConnectionState, Input, Output};
-    let mut buf = vec![0u8; 2000];
-    loop {
-        let deadline = {
-            let mut rtc = rtc.lock().unwrap();
-            loop {
-                match rtc.poll_output() {
-                    Ok(Output::Timeout(t)) => break t,
-                    Ok(Output::Transmit(t)) => {
-                        let _ = socket.send_to(&t.contents, t.destination);
-                    }
-                    Ok(Output::Event(Event::IceConnectionStateChange(
-                        IceConnectionState::Disconnected,
-                    )))
-                    | Err(_) => return,
-                    Ok(_) => {}
-                }
-            }
-        };
-        let wait = deadline.saturating_duration_since(Instant::now());
-        let _ = socket.set_read_timeout(Some(
-            wait.clamp(Duration::from_millis(1), Duration::from_millis(50)),
-        ));
-        let input = match socket.recv_from(&mut buf) {
-            Ok((n, source)) => match buf[..n].try_into() {
-                Ok(contents) => Input::Receive(
-                    Instant::now(),
-                    str0m::net::Receive {
-                        proto: str0m::net::Protocol::Udp,
-                        source,
-                        destination: local,
-                        contents,
-                    },
-                ),
-                Err(_) => continue,
-            },
-            Err(_) => Input::Timeout(Instant::now()),
-        };
-        if rtc.lock().unwrap().handle_input(input).is_err() {
-            return;
-        }
-    }
-}
-
-fn report(what: &str, result: &TracksResult) {
-    for t in &result.tracks {
-        println!("{what}: track {:?} on mid {:?}", t.track_name, t.mid);
-    }
-    for f in &result.failed {
-        println!(
-            "{what}: track {:?} refused: {} {:?}",
-            f.track_name, f.code, f.description
-        );
-    }
-    match &result.negotiation {
-        Negotiation::Done => println!("{what}: nothing left to negotiate"),
-        Negotiation::Answer(a) => println!("{what}: the SFU answered ({} bytes)", a.sdp().len()),
-        Negotiation::Offer(p) => {
-            println!("{what}: the SFU offered ({} bytes)", p.offer().sdp().len())
-        }
-    }
 }

@@ -200,6 +200,20 @@ impl Client {
         Turn::new(self)
     }
 
+    /// Starts a server-side WebRTC peer of the SFU: it creates its own session.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    /// let peer = client.peer().correlation_id("room-7").connect_timeout(Duration::from_secs(5)).connect().await?;
+    /// # let _ = peer; Ok(()) }
+    /// ```
+    #[cfg(feature = "peer")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
+    pub fn peer(&self) -> crate::peer::PeerBuilder {
+        crate::peer::PeerBuilder::new(self.clone())
+    }
+
     /// WebSocket adapters of this app.
     ///
     /// ```no_run

@@ -83,6 +83,12 @@ impl DataChannel {
         self.0.data_channel_name.as_deref()
     }
 
+    /// The wire form, for the server-side peer, which opens its channel with the same policy.
+    #[cfg(feature = "peer")]
+    pub(crate) fn wire(&self) -> &raw::DataChannelObject {
+        &self.0
+    }
+
     fn validate(&self) -> Result<()> {
         let name = self.name().unwrap_or_default();
         if name.is_empty() {

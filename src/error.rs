@@ -153,6 +153,11 @@ pub enum Error {
     /// The endpoint could not answer the SFU's offer (the [`Answerer`](crate::Answerer) failed).
     #[error("the endpoint could not answer the SFU's offer: {0}")]
     Answerer(#[source] BoxError),
+    /// The server-side peer failed: no connection, a refused channel or track, a closed peer.
+    #[cfg(feature = "peer")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
+    #[error(transparent)]
+    Peer(#[from] crate::peer::PeerError),
 }
 
 /// A boxed error from code outside the crate, such as an [`Answerer`](crate::Answerer).

@@ -1,6 +1,7 @@
 #![forbid(unsafe_code)]
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod account;
 mod adapter_url;
@@ -12,6 +13,9 @@ mod data_channels;
 mod description;
 mod error;
 mod negotiation;
+#[cfg(feature = "peer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
+pub mod peer;
 pub mod raw;
 mod response;
 mod retry;
@@ -43,6 +47,12 @@ pub use data_channels::{
 pub use description::{Answer, Offer};
 pub use error::{AccountMessage, ApiError, BoxError, Error, ErrorCode, Result};
 pub use negotiation::{Answerer, Negotiation, PendingOffer};
+#[cfg(feature = "peer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
+pub use peer::{
+    ConnectionState, Frame, IncomingTrack, Message, OutgoingTrack, Peer, PeerBuilder, PeerError,
+    Publisher, Replies, Subscription,
+};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{NewSession, Session};

@@ -1,18 +1,19 @@
-//! Headless Chromium publishes audio, video and a data channel through the emulator; a str0m
-//! peer pulls them. Every SFU call on both sides goes through the crate's API.
+//! Headless Chromium publishes audio, video and a data channel through the emulator; the
+//! crate's server-side peer pulls them, and publishes audio and a channel of its own that the
+//! page receives and answers. Every SFU call on both sides goes through the crate's API.
+
+#![cfg(feature = "peer")]
 
 #[path = "support/chromium.rs"]
 mod chromium;
-#[path = "support/peer.rs"]
-mod peer;
 
 use std::time::Duration;
 
 use calls_emulator::Emulator;
 use cloudflare_calls::{
-    Answer, Client, Config, DataChannel, LocalTrack, Offer, PendingOffer, RemoteTrack,
+    Answer, Client, Config, DataChannel, LocalTrack, MediaKind, Message, Offer, PendingOffer,
+    RemoteTrack,
 };
-use peer::Peer;
 use serde_json::Value;
 
 /// Builds the page's publisher: a tone and an animated canvas on sendonly transceivers.
@@ -71,7 +72,7 @@ async fn wait_in_page(browser: &chromium::Browser, condition: &str, what: &str) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
+async fn chromium_and_the_server_side_peer_exchange_media_and_messages() {
     if chromium::skip_without_chromium() {
         return;
     }
@@ -125,59 +126,92 @@ async fn chromium_publishes_and_a_str0m_peer_receives_media_and_messages() {
         .await
         .unwrap();
 
-    // Subscriber: a str0m peer pulls both tracks and subscribes to the channel.
-    let mut sub_peer = Peer::new().await;
-    let subscriber = client.new_session().send().await.unwrap();
-    let pulled = subscriber
-        .add_tracks()
+    // Subscriber: the crate's peer pulls both tracks and subscribes to the channel.
+    let peer = client.peer().connect().await.unwrap();
+    let mut mic = peer
         .pull(RemoteTrack::new(publisher.id(), "mic"))
+        .await
+        .unwrap();
+    let mut cam = peer
         .pull(RemoteTrack::new(publisher.id(), "cam"))
+        .await
+        .unwrap();
+    let mut chat = peer
+        .subscribe(DataChannel::subscribe(publisher.id(), "chat"))
+        .await
+        .unwrap();
+    for track in [&mut mic, &mut cam] {
+        for _ in 0..10 {
+            let frame = tokio::time::timeout(Duration::from_secs(10), track.recv())
+                .await
+                .expect("a frame from Chromium within 10 s")
+                .expect("the track is open");
+            assert!(!frame.payload.is_empty());
+        }
+    }
+    match tokio::time::timeout(Duration::from_secs(10), chat.recv()).await {
+        Ok(Some(Ok(Message::Text(t)))) => assert!(t.starts_with("hello "), "{t}"),
+        other => panic!("expected a message from Chromium, got {other:?}"),
+    }
+
+    // The other way: the peer pushes Opus silence and publishes a channel; the page pulls the
+    // track and subscribes with the right to reply.
+    let voice = peer.push_track("voice", MediaKind::Audio).await.unwrap();
+    let silence = {
+        let voice = voice.clone();
+        tokio::spawn(async move { voice.send_silence(Duration::from_secs(20)).await })
+    };
+    let news = peer.publish(DataChannel::publish("news")).await.unwrap();
+    let pulled = publisher
+        .add_tracks()
+        .pull(RemoteTrack::new(peer.session().id(), "voice"))
         .send()
         .await
         .unwrap();
-    let mids: Vec<String> = pulled
-        .tracks
-        .iter()
-        .map(|t| t.mid.clone().unwrap())
-        .collect();
-    let pending = pulled.negotiation.into_pending().expect("an SFU offer");
-    let answer = sub_peer.answer(pending.offer().sdp());
-    pending.answer(Answer::new(answer)).await.unwrap();
-    sub_peer
-        .until(Duration::from_secs(10), "subscriber connected", |p| {
-            p.connected
-        })
-        .await;
-
-    let transport = subscriber.establish_data_channels(None).await.unwrap();
-    let pending = transport.negotiation.into_pending().expect("an SFU offer");
-    let answer = sub_peer.answer(pending.offer().sdp());
-    pending.answer(Answer::new(answer)).await.unwrap();
-    let subscribed = subscriber
+    assert!(pulled.failed.is_empty(), "{:?}", pulled.failed);
+    browser_answers(
+        &browser,
+        pulled.negotiation.into_pending().expect("an SFU offer"),
+    )
+    .await;
+    let subscribed = publisher
         .add_data_channels()
-        .channel(DataChannel::subscribe(publisher.id(), "chat"))
+        .channel(DataChannel::subscribe(peer.session().id(), "news").can_reply(true))
         .send()
         .await
         .unwrap();
-    let channel = sub_peer.channel(subscribed.channels[0].id.unwrap(), "chat");
+    let id = subscribed.channels[0].id.expect("a channel id");
+    browser
+        .eval(&format!(
+            "window.news = pc.createDataChannel('news', {{negotiated: true, id: {id}}}); \
+             window.got = []; news.onmessage = (e) => {{ got.push(e.data); news.send('ack ' + e.data); }}; true"
+        ))
+        .await
+        .unwrap();
+    wait_in_page(&browser, "news.readyState === 'open'", "news channel open").await;
+    let mut replies = news.take_replies().unwrap();
+    news.send_text("from the server").await.unwrap();
+    wait_in_page(
+        &browser,
+        "got.includes('from the server')",
+        "the page received the peer's message",
+    )
+    .await;
+    match tokio::time::timeout(Duration::from_secs(10), replies.recv()).await {
+        Ok(Some(Ok(Message::Text(t)))) => assert_eq!(t, "ack from the server"),
+        other => panic!("expected the page's reply, got {other:?}"),
+    }
+    wait_in_page(
+        &browser,
+        "(async () => { let n = 0; (await pc.getStats()).forEach(r => { \
+           if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.packetsReceived; }); \
+           return n > 10; })()",
+        "Chromium's getStats shows inbound RTP of the peer's audio",
+    )
+    .await;
+    silence.abort();
 
-    sub_peer
-        .until(
-            Duration::from_secs(20),
-            "media and messages from Chromium",
-            |p| {
-                let media = mids
-                    .iter()
-                    .all(|mid| p.frames.get(mid).is_some_and(|n| *n >= 10));
-                let message = p
-                    .messages
-                    .iter()
-                    .any(|(id, m)| *id == channel && m.starts_with(b"hello "));
-                media && message
-            },
-        )
-        .await;
-
-    let state = subscriber.state().await.unwrap();
+    let state = peer.session().state().await.unwrap();
     assert!(state.tracks.iter().all(|t| t.is_active()), "{state:?}");
+    peer.close().await.unwrap();
 }

@@ -1,18 +1,15 @@
-//! Negotiation as values against the emulator, with real str0m peers answering the SFU's
-//! offers: batches over 64 tracks, and a pending offer that keeps other changes out.
+//! Negotiation as values against the emulator, with the crate's server-side peers answering
+//! the SFU's offers: batches over 64 tracks, and a pending offer that keeps other changes out.
 
-#[path = "support/peer.rs"]
-mod peer;
+#![cfg(feature = "peer")]
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use calls_emulator::Emulator;
 use cloudflare_calls::{
-    Answer, Client, CloseMode, Config, Error, LocalTrack, MediaKind, Negotiation, Offer,
-    RemoteTrack, Session,
+    Answerer, Client, CloseMode, Config, ConnectionState, Error, LocalTrack, MediaKind,
+    Negotiation, Peer, RemoteTrack, Session,
 };
-use peer::Peer;
 
 fn client(emulator: &Emulator) -> Client {
     Client::new(Config::new(
@@ -23,9 +20,20 @@ fn client(emulator: &Emulator) -> Client {
     .unwrap()
 }
 
-/// The peer as an answerer: applies the SFU's offer and hands back its answer.
-fn answers(peer: &mut Peer) -> impl FnMut(Offer) -> std::future::Ready<Result<Answer, Infallible>> {
-    move |offer| std::future::ready(Ok(Answer::new(peer.answer(offer.sdp()))))
+/// A peer of its own session, not connected until its first answer.
+async fn peer(client: &Client) -> (Peer, Session) {
+    let peer = client.peer().send().await.unwrap();
+    let session = peer.session().clone();
+    (peer, session)
+}
+
+async fn until_connected(peer: &Peer) {
+    let mut states = peer.watch_state();
+    let connected = states.wait_for(|s| *s == ConnectionState::Connected);
+    tokio::time::timeout(Duration::from_secs(10), connected)
+        .await
+        .expect("connected within 10 s")
+        .unwrap();
 }
 
 async fn assert_all_active(session: &Session, expected: usize) {
@@ -40,11 +48,10 @@ async fn a_150_track_push_and_a_150_track_pull_go_in_answered_batches() {
     let emulator = Emulator::start().await.unwrap();
     let client = client(&emulator);
 
-    let publisher = client.new_session().send().await.unwrap();
-    let mut publisher_peer = Peer::lean().await;
+    let (mut publisher_peer, publisher) = peer(&client).await;
     let pushed = publisher
         .add_tracks()
-        .answerer(&mut answers(&mut publisher_peer))
+        .answerer(&mut publisher_peer)
         .push_all((0..150).map(|i| {
             let kind = if i % 2 == 0 {
                 MediaKind::Audio
@@ -64,30 +71,21 @@ async fn a_150_track_push_and_a_150_track_pull_go_in_answered_batches() {
         .map(|t| t.track_name.clone().unwrap())
         .collect();
     assert_eq!(names, (0..150).map(|i| format!("t{i}")).collect::<Vec<_>>());
-    publisher_peer
-        .until(Duration::from_secs(10), "publisher connected", |p| {
-            p.connected
-        })
-        .await;
+    until_connected(&publisher_peer).await;
     assert_all_active(&publisher, 150).await;
 
-    let subscriber = client.new_session().send().await.unwrap();
-    let mut subscriber_peer = Peer::lean().await;
+    let (mut subscriber_peer, subscriber) = peer(&client).await;
     let pulled = subscriber
         .add_tracks()
         .pull_all((0..150).map(|i| RemoteTrack::new(publisher.id(), format!("t{i}"))))
-        .answerer(&mut answers(&mut subscriber_peer))
+        .answerer(&mut subscriber_peer)
         .send()
         .await
         .unwrap();
     assert!(pulled.negotiation.is_done());
     assert!(pulled.failed.is_empty(), "{:?}", pulled.failed);
     assert_eq!(pulled.tracks.len(), 150);
-    subscriber_peer
-        .until(Duration::from_secs(10), "subscriber connected", |p| {
-            p.connected
-        })
-        .await;
+    until_connected(&subscriber_peer).await;
     assert_all_active(&subscriber, 150).await;
 
     let stats = emulator.stats();
@@ -125,19 +123,17 @@ async fn without_an_answerer_more_than_64_tracks_are_refused_before_anything_is_
 async fn a_change_issued_during_an_open_exchange_waits_for_the_answer() {
     let emulator = Emulator::start().await.unwrap();
     let client = client(&emulator);
-    let publisher = client.new_session().send().await.unwrap();
-    let mut publisher_peer = Peer::new().await;
+    let (mut publisher_peer, publisher) = peer(&client).await;
     publisher
         .add_tracks()
         .push(LocalTrack::offered_by_sfu("mic", MediaKind::Audio))
         .push(LocalTrack::offered_by_sfu("cam", MediaKind::Video))
-        .answerer(&mut answers(&mut publisher_peer))
+        .answerer(&mut publisher_peer)
         .send()
         .await
         .unwrap();
 
-    let subscriber = client.new_session().send().await.unwrap();
-    let mut subscriber_peer = Peer::new().await;
+    let (mut subscriber_peer, subscriber) = peer(&client).await;
     let pulled = subscriber
         .add_tracks()
         .pull(RemoteTrack::new(publisher.id(), "mic"))
@@ -161,8 +157,11 @@ async fn a_change_issued_during_an_open_exchange_waits_for_the_answer() {
     );
     assert_eq!(emulator.stats().calls("close_tracks"), 0);
 
-    let answer = subscriber_peer.answer(pending.offer().sdp());
-    pending.answer(Answer::new(answer)).await.unwrap();
+    let answer = subscriber_peer
+        .answer(pending.offer().clone())
+        .await
+        .unwrap();
+    pending.answer(answer).await.unwrap();
     let closed = close.await.unwrap().unwrap();
     assert_eq!(closed.closed.len(), 1);
     assert!(closed.failed.is_empty(), "{:?}", closed.failed);
@@ -173,18 +172,16 @@ async fn a_change_issued_during_an_open_exchange_waits_for_the_answer() {
 async fn a_dropped_pending_offer_releases_the_lock_and_leaves_the_sfu_waiting() {
     let emulator = Emulator::start().await.unwrap();
     let client = client(&emulator);
-    let publisher = client.new_session().send().await.unwrap();
-    let mut publisher_peer = Peer::new().await;
+    let (mut publisher_peer, publisher) = peer(&client).await;
     publisher
         .add_tracks()
         .push(LocalTrack::offered_by_sfu("mic", MediaKind::Audio))
-        .answerer(&mut answers(&mut publisher_peer))
+        .answerer(&mut publisher_peer)
         .send()
         .await
         .unwrap();
 
-    let subscriber = client.new_session().send().await.unwrap();
-    let mut subscriber_peer = Peer::new().await;
+    let (mut subscriber_peer, subscriber) = peer(&client).await;
     let pulled = subscriber
         .add_tracks()
         .pull(RemoteTrack::new(publisher.id(), "mic"))
@@ -201,13 +198,10 @@ async fn a_dropped_pending_offer_releases_the_lock_and_leaves_the_sfu_waiting() 
 
     // The lock is free again, and the SFU still holds its offer: the documented way out is
     // renegotiate with the endpoint's answer.
-    let answer = subscriber_peer.answer(offer.sdp());
-    tokio::time::timeout(
-        Duration::from_secs(5),
-        subscriber.renegotiate(Answer::new(answer)),
-    )
-    .await
-    .expect("no lock is held after the drop")
-    .unwrap();
+    let answer = subscriber_peer.answer(offer).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), subscriber.renegotiate(answer))
+        .await
+        .expect("no lock is held after the drop")
+        .unwrap();
     assert_eq!(emulator.stats().with_status(406), 0);
 }

@@ -1,0 +1,703 @@
+//! A server-side WebRTC peer of the SFU: Rust code that joins as a participant, with data
+//! channels and media both ways (feature `peer`).
+//!
+//! A [`Peer`] owns one SFU session and connects to it for real (ICE, DTLS, SCTP, SRTP over
+//! UDP). One tokio task per peer drives a sans-IO [str0m](https://docs.rs/str0m) `Rtc`:
+//! datagrams in and out, timers, the handle's commands. Every offer the SFU makes for it is
+//! answered by the peer before the call that caused it returns, under the session's lock, so
+//! its exchanges never overlap.
+//!
+//! ```no_run
+//! # async fn run() -> cloudflare_calls::Result<()> {
+//! use cloudflare_calls::{Client, Config, DataChannel};
+//!
+//! let client = Client::new(Config::from_env()?)?;
+//! let peer = client.peer().connect().await?;
+//! let chat = peer.publish(DataChannel::publish("chat")).await?;
+//! chat.send_text("Hello!").await?;
+//! println!("subscribe to session {} channel \"chat\"", peer.session().id());
+//! peer.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The session is created without `thirdparty`: str0m is a full ICE agent that runs its own
+//! connectivity checks, as a browser does, so the SFU can stay ICE-lite as it does for
+//! browsers. The peer needs outbound UDP to the SFU; str0m has no TURN client, so a network
+//! that only allows relayed traffic cannot host it (the connect then fails with
+//! [`PeerError::ConnectTimeout`]).
+
+mod channels;
+mod driver;
+mod error;
+mod media;
+mod net;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use str0m::channel::{ChannelConfig, Reliability};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
+
+pub use channels::{Message, Publisher, Replies, Subscription};
+pub use error::PeerError;
+pub use media::{Frame, IncomingTrack, OPUS_SILENCE_20MS, OutgoingTrack};
+
+use crate::client::Client;
+use crate::data_channels::DataChannel;
+use crate::description::{Answer, Offer};
+use crate::error::{BoxError, Error, Result};
+use crate::negotiation::Answerer;
+use crate::session::Session;
+use crate::tracks::{CloseMode, LocalTrack, RemoteTrack, TracksResult};
+use crate::wire::{Location, MediaKind, ResourceStatus};
+use channels::{Inbound, Inbox, Sender};
+use driver::{Cmd, Driver};
+
+/// How long ICE and DTLS may take by default.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Commands queued to the driver before a handle's call waits.
+const COMMAND_QUEUE: usize = 256;
+const CHANNEL_BUFFER: usize = 1024;
+const FRAME_BUFFER: usize = 256;
+
+/// The state of a peer's connection to the SFU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Not connected yet: nothing has been negotiated, or ICE/DTLS is in progress.
+    New,
+    /// ICE and DTLS are up.
+    Connected,
+    /// ICE lost the SFU; it may come back. After 10 s the peer gives up ([`Self::Failed`]).
+    Disconnected,
+    /// The connection failed; the peer's task has ended.
+    Failed,
+    /// The peer was closed; its task has ended.
+    Closed,
+}
+
+/// Builder for a [`Peer`]; see [`Client::peer`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until .connect() or .send() is awaited"]
+pub struct PeerBuilder {
+    client: Client,
+    correlation_id: Option<String>,
+    connect_timeout: Duration,
+    channel_buffer: usize,
+    frame_buffer: usize,
+}
+
+impl PeerBuilder {
+    pub(crate) fn new(client: Client) -> Self {
+        Self {
+            client,
+            correlation_id: None,
+            connect_timeout: CONNECT_TIMEOUT,
+            channel_buffer: CHANNEL_BUFFER,
+            frame_buffer: FRAME_BUFFER,
+        }
+    }
+
+    /// A label for the session (e.g. the room), for diagnostics.
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// How long ICE and DTLS may take before [`PeerError::ConnectTimeout`] (10 s by default).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Messages buffered per subscription before a slow reader counts as lagging (1024 by
+    /// default, at least 1); see [`Subscription`].
+    pub fn channel_buffer(mut self, messages: usize) -> Self {
+        self.channel_buffer = messages.max(1);
+        self
+    }
+
+    /// Frames buffered per pulled track before new ones are dropped (256 by default).
+    pub fn frame_buffer(mut self, frames: usize) -> Self {
+        self.frame_buffer = frames.max(1);
+        self
+    }
+
+    /// Creates the session and starts the peer, then connects it: sets up the data channel
+    /// transport and waits until ICE and DTLS are up. A peer that cannot reach the SFU fails
+    /// here with [`PeerError::ConnectTimeout`].
+    pub async fn connect(self) -> Result<Peer> {
+        let peer = self.send().await?;
+        peer.ensure_transport().await?;
+        Ok(peer)
+    }
+
+    /// Creates the session and starts the peer without connecting it yet: the first channel
+    /// or track connects it.
+    pub async fn send(self) -> Result<Peer> {
+        let mut new = self.client.new_session();
+        if let Some(id) = self.correlation_id {
+            new = new.correlation_id(id);
+        }
+        let session = new.send().await?;
+        let (socket, local) = net::bind(self.client.base_url())
+            .await
+            .map_err(PeerError::Io)?;
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        // Opus and VP8 only: the codecs the peer sends, and answers that stay small.
+        let mut rtc = str0m::Rtc::builder()
+            .set_crypto_provider(crypto)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(Instant::now());
+        let candidate =
+            str0m::Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+
+        let (cmds, rx) = mpsc::channel(COMMAND_QUEUE);
+        let (state_tx, state) = watch::channel(ConnectionState::New);
+        let (shutdown, stop) = oneshot::channel();
+        let span = tracing::info_span!("peer", session_id = %session.id(), %local);
+        let driver = Driver::new(rtc, local, state_tx);
+        let task = tokio::spawn(driver.run(socket, rx, stop).instrument(span.clone()));
+        span.in_scope(|| tracing::debug!("peer started"));
+        Ok(Peer {
+            session,
+            link: Link { cmds },
+            state,
+            task: Some(task),
+            shutdown: Some(shutdown),
+            local,
+            transport: tokio::sync::Mutex::new(false),
+            opened: std::sync::Mutex::new(Opened::default()),
+            connect_timeout: self.connect_timeout,
+            channel_buffer: self.channel_buffer,
+            frame_buffer: self.frame_buffer,
+            span,
+        })
+    }
+}
+
+/// What the peer opened on the SFU, to close on [`Peer::close`].
+#[derive(Default)]
+struct Opened {
+    mids: Vec<String>,
+    channels: Vec<DataChannel>,
+}
+
+/// The handle's side of the command channel; answers the SFU's offers through the driver.
+#[derive(Clone, Debug)]
+struct Link {
+    cmds: mpsc::Sender<Cmd>,
+}
+
+impl Link {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, PeerError>>) -> Cmd,
+    ) -> Result<T, PeerError> {
+        let (reply, done) = oneshot::channel();
+        self.cmds
+            .send(make(reply))
+            .await
+            .map_err(|_| PeerError::Closed)?;
+        done.await.map_err(|_| PeerError::Closed)?
+    }
+}
+
+impl Answerer for Link {
+    async fn answer(&mut self, offer: Offer) -> Result<Answer, BoxError> {
+        let offer = offer.into_sdp();
+        let sdp = self.call(|reply| Cmd::Accept { offer, reply }).await?;
+        Ok(Answer::new(sdp))
+    }
+}
+
+/// A server-side WebRTC peer of the SFU, owning one session; see the [module docs](self).
+///
+/// Dropping it stops its task at once (the UDP socket is released; channels and tracks stay on
+/// the SFU until they time out); [`close`](Self::close) also closes them on the SFU.
+pub struct Peer {
+    session: Session,
+    link: Link,
+    state: watch::Receiver<ConnectionState>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    local: SocketAddr,
+    /// Whether the data channel transport is set up; the lock makes it happen once.
+    transport: tokio::sync::Mutex<bool>,
+    opened: std::sync::Mutex<Opened>,
+    connect_timeout: Duration,
+    channel_buffer: usize,
+    frame_buffer: usize,
+    span: tracing::Span,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("session_id", &self.session.id())
+            .field("local", &self.local)
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Peer {
+    /// The peer's session on the SFU (its id is what subscribers name).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The UDP address of the peer's host candidate.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The connection's current state.
+    pub fn state(&self) -> ConnectionState {
+        *self.state.borrow()
+    }
+
+    /// The connection's state as it changes: `changed().await` wakes on the next event; the
+    /// sender is gone (`changed()` fails) once the peer's task has ended.
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer) {
+    /// use cloudflare_calls::ConnectionState;
+    /// let mut states = peer.watch_state();
+    /// while states.changed().await.is_ok() {
+    ///     if *states.borrow() == ConnectionState::Failed { break; }
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
+        let mut states = self.state.clone();
+        // The current state is read with borrow(); changed() waits for the next one.
+        states.mark_unchanged();
+        states
+    }
+
+    /// Whether the peer's task has ended (closed, dropped channels, failed connection).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Publishes a data channel; every [`Publisher`] send reaches all its subscribers.
+    ///
+    /// The first channel sets up the session's data channel transport (once per session).
+    /// The peer opens its negotiated channel with the id the SFU gives and the channel's
+    /// delivery policy, and returns once it is open on both ends (the SFU's session state
+    /// says `active`).
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::DataChannel;
+    /// let cursor = peer.publish(DataChannel::publish("cursor").ordered(false).max_retransmits(0)).await?;
+    /// cursor.send_binary(&[1, 2, 3]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn publish(&self, channel: DataChannel) -> Result<Publisher> {
+        if channel.wire().location != Some(Location::Local) {
+            return Err(Error::InvalidArgument(
+                "Peer::publish takes DataChannel::publish(..)".into(),
+            ));
+        }
+        let (replies, inbox) = Inbound::new(self.channel_buffer, reliable(&channel));
+        let (sender, _) = self.add_channel(&channel, Some(inbox)).await?;
+        Ok(Publisher {
+            sender,
+            replies: Arc::new(std::sync::Mutex::new(Some(Replies { inbound: replies }))),
+        })
+    }
+
+    /// Subscribes to another session's data channel; the [`Subscription`] is a stream of its
+    /// messages. The channel must name the publisher's delivery policy. With
+    /// `wait_for_ack(true)` the peer sends the acknowledgement itself.
+    ///
+    /// A channel nobody publishes fails with [`PeerError::ChannelRefused`].
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::{DataChannel, Message};
+    /// let mut chat = peer.subscribe(DataChannel::subscribe(publisher, "chat").can_reply(true)).await?;
+    /// while let Some(message) = chat.recv().await {
+    ///     if let Message::Text(text) = message? {
+    ///         chat.reply_text(&format!("echo: {text}")).await?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe(&self, channel: DataChannel) -> Result<Subscription> {
+        let wire = channel.wire();
+        if wire.location != Some(Location::Remote) {
+            return Err(Error::InvalidArgument(
+                "Peer::subscribe takes DataChannel::subscribe(..)".into(),
+            ));
+        }
+        let publisher = wire.session_id.clone().unwrap_or_default();
+        let can_reply = wire.can_reply == Some(true);
+        let wait_for_ack = wire.wait_for_ack == Some(true);
+        let (inbound, inbox) = Inbound::new(self.channel_buffer, reliable(&channel));
+        let (sender, _) = self.add_channel(&channel, Some(inbox)).await?;
+        if wait_for_ack {
+            // The SFU holds messages until the subscriber's first one, which it consumes.
+            sender.send(false, b"ack".to_vec()).await?;
+        }
+        Ok(Subscription {
+            inbound,
+            sender,
+            can_reply,
+            publisher,
+        })
+    }
+
+    async fn add_channel(
+        &self,
+        channel: &DataChannel,
+        inbox: Option<Inbox>,
+    ) -> Result<(Sender, u16)> {
+        let wire = channel.wire();
+        let name = wire.data_channel_name.clone().unwrap_or_default();
+        self.ensure_transport().await?;
+        let result = self
+            .session
+            .add_data_channels()
+            .channel(channel.clone())
+            .send()
+            .await?;
+        if let Some(f) = result.failed.into_iter().next() {
+            return Err(PeerError::ChannelRefused {
+                name,
+                code: f.code,
+                description: f.description,
+            }
+            .into());
+        }
+        let id = result
+            .channels
+            .first()
+            .and_then(|c| c.id)
+            .ok_or_else(|| Error::Decode {
+                operation: "add_data_channels",
+                status: None,
+                reason: "the SFU accepted a channel without an id".into(),
+                body: String::new(),
+            })?;
+        lock(&self.opened).channels.push(channel.clone());
+        let reliability = match (wire.max_retransmits, wire.max_packet_life_time) {
+            (Some(retransmits), _) => Reliability::MaxRetransmits { retransmits },
+            (None, Some(lifetime)) => Reliability::MaxPacketLifetime { lifetime },
+            (None, None) => Reliability::Reliable,
+        };
+        let config = ChannelConfig {
+            label: name.clone(),
+            ordered: wire.ordered.unwrap_or(true),
+            reliability,
+            negotiated: Some(id),
+            protocol: String::new(),
+        };
+        let open = self.link.call(|reply| Cmd::OpenChannel {
+            config,
+            inbox,
+            reply,
+        });
+        match tokio::time::timeout(self.connect_timeout, open).await {
+            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout).into()),
+            Ok(r) => r?,
+        }
+        self.until_active_on_the_sfu(id, &name).await?;
+        tracing::debug!(parent: &self.span, channel = %name, id, "data channel open");
+        let sender = Sender {
+            cmds: self.link.cmds.clone(),
+            id,
+            name: name.into(),
+        };
+        Ok((sender, id))
+    }
+
+    /// Waits until the SFU reports channel `id` active. Our side of a negotiated channel opens
+    /// on its own; the SFU's side may open a moment later, and what it forwards before then
+    /// can be lost (the emulator drops it). A service that reports no status is taken at its
+    /// word; one that never says active within the connect timeout gets a warning, not an
+    /// error, since the channel may work anyway.
+    async fn until_active_on_the_sfu(&self, id: u16, name: &str) -> Result<()> {
+        let end = Instant::now() + self.connect_timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let state = self.session.state().await?;
+            let status = state
+                .data_channels
+                .iter()
+                .find(|c| c.id == Some(id))
+                .and_then(|c| c.status.clone());
+            match status {
+                None | Some(ResourceStatus::Active) => return Ok(()),
+                Some(ResourceStatus::Inactive) => {
+                    return Err(PeerError::ChannelClosed(name.to_owned()).into());
+                }
+                Some(_) if Instant::now() >= end => {
+                    tracing::warn!(parent: &self.span, channel = %name, "the SFU does not report the channel active yet");
+                    return Ok(());
+                }
+                Some(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// Pushes a track whose encoded frames the caller supplies (Opus for audio, VP8 for
+    /// video). The SFU offers the transceiver and the peer answers.
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    /// use cloudflare_calls::MediaKind;
+    /// let mic = peer.push_track("mic", MediaKind::Audio).await?;
+    /// mic.send_silence(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn push_track(
+        &self,
+        name: impl Into<String>,
+        kind: MediaKind,
+    ) -> Result<OutgoingTrack> {
+        let name: String = name.into();
+        let result = self
+            .add_track(
+                Some(LocalTrack::offered_by_sfu(name.clone(), kind.clone())),
+                None,
+            )
+            .await?;
+        let mid = Self::single_mid(&name, result)?;
+        lock(&self.opened).mids.push(mid.clone());
+        let keyframe_requests = Arc::new(AtomicU64::new(0));
+        let track: Arc<str> = name.into();
+        self.link
+            .cmds
+            .send(Cmd::PushTrack {
+                mid: mid.clone(),
+                name: track.clone(),
+                kind: kind.clone(),
+                keyframe_requests: keyframe_requests.clone(),
+            })
+            .await
+            .map_err(|_| PeerError::Closed)?;
+        self.wait_connected().await?;
+        Ok(OutgoingTrack {
+            cmds: self.link.cmds.clone(),
+            name: track,
+            mid,
+            kind,
+            keyframe_requests,
+        })
+    }
+
+    /// Pulls another session's track; the [`IncomingTrack`] is a stream of its frames. A track
+    /// nobody pushes fails with [`PeerError::TrackRefused`].
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::RemoteTrack;
+    /// let mut mic = peer.pull(RemoteTrack::new(publisher, "mic")).await?;
+    /// while let Some(frame) = mic.recv().await {
+    ///     println!("{} bytes at {:?}", frame.payload.len(), frame.timestamp);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn pull(&self, track: RemoteTrack) -> Result<IncomingTrack> {
+        let result = self.add_track(None, Some(track)).await?;
+        let name = result
+            .tracks
+            .first()
+            .and_then(|t| t.track_name.clone())
+            .or_else(|| result.failed.first().and_then(|t| t.track_name.clone()))
+            .unwrap_or_default();
+        let mid = Self::single_mid(&name, result)?;
+        lock(&self.opened).mids.push(mid.clone());
+        let (tx, rx) = mpsc::channel(self.frame_buffer);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let name: Arc<str> = name.into();
+        self.link
+            .cmds
+            .send(Cmd::PullTrack {
+                mid: mid.clone(),
+                name: name.clone(),
+                tx,
+                dropped: dropped.clone(),
+            })
+            .await
+            .map_err(|_| PeerError::Closed)?;
+        self.wait_connected().await?;
+        Ok(IncomingTrack {
+            rx,
+            cmds: self.link.cmds.clone(),
+            name,
+            mid,
+            dropped,
+        })
+    }
+
+    /// Adds one track with the peer answering the SFU's offer before the call returns.
+    async fn add_track(
+        &self,
+        push: Option<LocalTrack>,
+        pull: Option<RemoteTrack>,
+    ) -> Result<TracksResult> {
+        let mut link = self.link.clone();
+        let mut call = self.session.add_tracks();
+        if let Some(t) = push {
+            call = call.push(t);
+        }
+        if let Some(t) = pull {
+            call = call.pull(t);
+        }
+        call.answerer(&mut link).send().await.map_err(typed)
+    }
+
+    fn single_mid(name: &str, result: TracksResult) -> Result<String> {
+        if let Some(f) = result.failed.into_iter().next() {
+            return Err(PeerError::TrackRefused {
+                name: name.to_owned(),
+                code: f.code,
+                description: f.description,
+            }
+            .into());
+        }
+        result
+            .tracks
+            .into_iter()
+            .next()
+            .and_then(|t| t.mid)
+            .ok_or_else(|| Error::Decode {
+                operation: "add_tracks",
+                status: None,
+                reason: "the SFU accepted a track without a mid".into(),
+                body: String::new(),
+            })
+    }
+
+    /// Sets up the session's data channel transport once, and waits for the connection.
+    async fn ensure_transport(&self) -> Result<()> {
+        let mut done = self.transport.lock().await;
+        if *done {
+            return Ok(());
+        }
+        let transport = self.session.establish_data_channels(None).await?;
+        let mut link = self.link.clone();
+        let _ = transport
+            .negotiation
+            .settle(&mut link)
+            .await
+            .map_err(typed)?;
+        self.wait_connected().await?;
+        *done = true;
+        Ok(())
+    }
+
+    async fn wait_connected(&self) -> Result<()> {
+        let mut states = self.state.clone();
+        let settled =
+            states.wait_for(|s| !matches!(s, ConnectionState::New | ConnectionState::Disconnected));
+        let state = match tokio::time::timeout(self.connect_timeout, settled).await {
+            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout).into()),
+            Ok(Err(_)) => return Err(PeerError::Closed.into()),
+            Ok(Ok(s)) => *s,
+        };
+        match state {
+            ConnectionState::Connected => Ok(()),
+            ConnectionState::Failed => Err(PeerError::ConnectionFailed.into()),
+            _ => Err(PeerError::Closed.into()),
+        }
+    }
+
+    /// Closes the peer's tracks (`force`, no renegotiation) and data channels on the SFU, then
+    /// stops its task. Handles it gave out fail with [`PeerError::Closed`] afterwards. The
+    /// task stops even when the SFU calls fail; the first failure is returned.
+    pub async fn close(mut self) -> Result<()> {
+        let opened = std::mem::take(&mut *lock(&self.opened));
+        let mut first_error = None;
+        if !opened.mids.is_empty() {
+            let closed = self
+                .session
+                .close_tracks(opened.mids, CloseMode::Force)
+                .send()
+                .await;
+            first_error = closed.err();
+        }
+        if !opened.channels.is_empty() {
+            let mut call = self.session.close_data_channels();
+            for c in opened.channels {
+                call = call.channel(c);
+            }
+            if let Err(e) = call.send().await {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        tracing::debug!(parent: &self.span, "peer closed");
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // Handles given out keep the command channel open, so ending the task is explicit.
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Answerer for Peer {
+    /// Applies the SFU's offer to the peer's WebRTC stack and returns its answer, for
+    /// negotiations the app drives itself on [`Peer::session`].
+    async fn answer(&mut self, offer: Offer) -> Result<Answer, BoxError> {
+        self.link.answer(offer).await
+    }
+}
+
+/// Whether a channel retransmits until delivered (no retransmit or lifetime limit).
+fn reliable(channel: &DataChannel) -> bool {
+    let wire = channel.wire();
+    wire.max_retransmits.is_none() && wire.max_packet_life_time.is_none()
+}
+
+/// The peer's own failure inside an [`Error::Answerer`], as the typed [`Error::Peer`].
+fn typed(e: Error) -> Error {
+    match e {
+        Error::Answerer(source) => match source.downcast::<PeerError>() {
+            Ok(peer) => Error::Peer(*peer),
+            Err(other) => Error::Answerer(other),
+        },
+        other => other,
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answerer_failures_of_the_peer_stay_typed() {
+        let e = typed(Error::Answerer(Box::new(PeerError::Closed)));
+        assert!(matches!(e, Error::Peer(PeerError::Closed)), "{e:?}");
+        let other = typed(Error::Answerer("nope".into()));
+        assert!(matches!(other, Error::Answerer(_)));
+    }
+}
