@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use cloudflare_calls::{Client, Config, ConfigError, DataChannel, MediaKind, Message, RemoteTrack};
+use cloudflare_calls::{
+    Client, Config, ConfigError, DataChannel, FrameCodec, Message, RemoteTrack,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .connect()
         .await?;
     println!("alice: session {} connected", alice.session().id());
-    let mic = alice.push_track("mic", MediaKind::Audio).await?;
+    let mic = alice.push_track("mic", FrameCodec::Opus).await?;
     println!("alice: pushing track {:?} on mid {}", mic.name(), mic.mid());
     let silence = {
         let mic = mic.clone();

@@ -50,8 +50,8 @@ pub use negotiation::{Answerer, Negotiation, PendingOffer};
 #[cfg(feature = "peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
 pub use peer::{
-    ConnectionState, Frame, IncomingTrack, Message, OutgoingTrack, Peer, PeerBuilder, PeerError,
-    Publisher, Replies, Subscription,
+    ConnectionState, Frame, FrameCodec, IncomingTrack, Message, OPUS_SILENCE_20MS, OutgoingTrack,
+    Peer, PeerBuilder, PeerError, Publisher, Replies, Subscription,
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use calls_emulator::Emulator;
 use cloudflare_calls::{
-    Answer, Client, Config, DataChannel, LocalTrack, MediaKind, Message, Offer, PendingOffer,
-    RemoteTrack,
+    Answer, Client, Config, DataChannel, FrameCodec, LocalTrack, Message, Offer, PendingOffer,
+    RemoteTrack, TestPattern,
 };
 use serde_json::Value;
 
@@ -156,15 +156,35 @@ async fn chromium_and_the_server_side_peer_exchange_media_and_messages() {
 
     // The other way: the peer pushes Opus silence and publishes a channel; the page pulls the
     // track and subscribes with the right to reply.
-    let voice = peer.push_track("voice", MediaKind::Audio).await.unwrap();
+    let voice = peer.push_track("voice", FrameCodec::Opus).await.unwrap();
     let silence = {
         let voice = voice.clone();
         tokio::spawn(async move { voice.send_silence(Duration::from_secs(20)).await })
     };
+    let camera = peer.push_track("pattern", FrameCodec::H264).await.unwrap();
+    let pattern = {
+        let camera = camera.clone();
+        let mut pattern = TestPattern::new(128, 96).unwrap();
+        let every = Duration::from_millis(66);
+        tokio::spawn(async move {
+            camera
+                .send_test_pattern(&mut pattern, every, Duration::from_secs(30))
+                .await
+        })
+    };
     let news = peer.publish(DataChannel::publish("news")).await.unwrap();
+    browser
+        .eval(
+            "pc.ontrack = (e) => { if (e.track.kind !== 'video') return; \
+               const v = document.createElement('video'); v.muted = true; v.autoplay = true; \
+               v.srcObject = new MediaStream([e.track]); document.body.append(v); window.remote = v; }; true",
+        )
+        .await
+        .unwrap();
     let pulled = publisher
         .add_tracks()
         .pull(RemoteTrack::new(peer.session().id(), "voice"))
+        .pull(RemoteTrack::new(peer.session().id(), "pattern"))
         .send()
         .await
         .unwrap();
@@ -209,7 +229,23 @@ async fn chromium_and_the_server_side_peer_exchange_media_and_messages() {
         "Chromium's getStats shows inbound RTP of the peer's audio",
     )
     .await;
+    // The peer's H.264 test pattern plays in a <video>: decoded, sized, and moving.
+    wait_in_page(
+        &browser,
+        "window.remote !== undefined && remote.videoWidth === 128 && remote.videoHeight === 96",
+        "a <video> of the peer's track has the pattern's size",
+    )
+    .await;
+    let decoded = "remote.getVideoPlaybackQuality().totalVideoFrames";
+    let before = browser.eval(decoded).await.unwrap().as_u64().unwrap();
+    wait_in_page(
+        &browser,
+        &format!("{decoded} >= {} + 5", before),
+        "the peer's video keeps playing",
+    )
+    .await;
     silence.abort();
+    pattern.abort();
 
     let state = peer.session().state().await.unwrap();
     assert!(state.tracks.iter().all(|t| t.is_active()), "{state:?}");

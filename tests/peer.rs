@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use calls_emulator::Emulator;
 use cloudflare_calls::{
-    Client, Config, ConnectionState, DataChannel, Error, ErrorCode, MediaKind, Message, PeerError,
+    Client, Config, ConnectionState, DataChannel, Error, ErrorCode, FrameCodec, Message, PeerError,
     RemoteTrack,
 };
 
@@ -159,7 +159,7 @@ async fn bad_input_is_a_typed_error() {
     );
 
     // Sending or pushing through handles of a closed peer.
-    let mic = alice.push_track("mic", MediaKind::Audio).await.unwrap();
+    let mic = alice.push_track("mic", FrameCodec::Opus).await.unwrap();
     alice.close().await.unwrap();
     let err = chat.send_text("late").await.unwrap_err();
     assert!(matches!(err, Error::Peer(PeerError::Closed)), "{err:?}");
@@ -221,7 +221,7 @@ async fn pushed_opus_silence_reaches_a_pulling_peer() {
     let client = client(&emulator);
     let alice = client.peer().send().await.unwrap();
     let bob = client.peer().send().await.unwrap();
-    let mic = alice.push_track("mic", MediaKind::Audio).await.unwrap();
+    let mic = alice.push_track("mic", FrameCodec::Opus).await.unwrap();
     assert_eq!(alice.state(), ConnectionState::Connected);
     let source = {
         let mic = mic.clone();

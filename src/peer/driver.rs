@@ -20,8 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::ConnectionState;
 use super::channels::{Inbox, Message};
 use super::error::PeerError;
-use super::media::Frame;
-use crate::wire::MediaKind;
+use super::media::{Frame, FrameCodec};
 
 /// How long the connection may stay disconnected before the peer gives up on it.
 const DISCONNECTED_LIMIT: Duration = Duration::from_secs(10);
@@ -51,7 +50,7 @@ pub(super) enum Cmd {
     PushTrack {
         mid: String,
         name: Arc<str>,
-        kind: MediaKind,
+        codec: FrameCodec,
         keyframe_requests: Arc<AtomicU64>,
     },
     /// Write one encoded frame of a pushed track.
@@ -84,7 +83,7 @@ struct Channel {
 
 struct Outgoing {
     name: Arc<str>,
-    kind: MediaKind,
+    codec: FrameCodec,
     /// RTP time of the next frame, in the codec's clock.
     next: u64,
     keyframe_requests: Arc<AtomicU64>,
@@ -371,14 +370,14 @@ impl Driver {
             Cmd::PushTrack {
                 mid,
                 name,
-                kind,
+                codec,
                 keyframe_requests,
             } => {
                 self.outgoing.insert(
                     mid,
                     Outgoing {
                         name,
-                        kind,
+                        codec,
                         next: 0,
                         keyframe_requests,
                     },
@@ -436,20 +435,19 @@ impl Driver {
         let Some(writer) = self.rtc.writer(Mid::from(mid)) else {
             return Err(PeerError::Closed);
         };
-        let codecs: &[(Codec, &str)] = match track.kind {
-            MediaKind::Audio => &[(Codec::Opus, "Opus")],
-            _ => &[(Codec::Vp8, "VP8"), (Codec::H264, "H.264")],
+        let codec = match track.codec {
+            FrameCodec::Opus => Codec::Opus,
+            FrameCodec::Vp8 => Codec::Vp8,
+            FrameCodec::H264 => Codec::H264,
         };
-        let found = codecs.iter().find_map(|(codec, _)| {
-            writer
-                .payload_params()
-                .find(|p| p.spec().codec == *codec)
-                .map(|p| (p.pt(), p.spec().clock_rate))
-        });
+        let found = writer
+            .payload_params()
+            .find(|p| p.spec().codec == codec)
+            .map(|p| (p.pt(), p.spec().clock_rate));
         let Some((pt, clock)) = found else {
             return Err(PeerError::CodecNotNegotiated {
                 track: track.name.to_string(),
-                codec: codecs[0].1,
+                codec: track.codec.name(),
             });
         };
         let time = MediaTime::new(track.next, clock);

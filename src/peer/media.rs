@@ -19,17 +19,47 @@ use crate::wire::MediaKind;
 /// bytes every Opus decoder reads as a silent frame).
 pub const OPUS_SILENCE_20MS: [u8; 3] = [0xf8, 0xff, 0xfe];
 
+/// How the frames of a pushed track are encoded; it decides the track's kind and the payload
+/// type they go out with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrameCodec {
+    /// Opus audio, e.g. [`OPUS_SILENCE_20MS`].
+    Opus,
+    /// VP8 video.
+    Vp8,
+    /// H.264 video (Annex B access units), e.g. from [`TestPattern`](crate::TestPattern).
+    H264,
+}
+
+impl FrameCodec {
+    /// Audio or video.
+    pub fn kind(self) -> MediaKind {
+        match self {
+            Self::Opus => MediaKind::Audio,
+            Self::Vp8 | Self::H264 => MediaKind::Video,
+        }
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::Opus => "Opus",
+            Self::Vp8 => "VP8",
+            Self::H264 => "H.264",
+        }
+    }
+}
+
 /// A track this peer pushes; see [`Peer::push_track`](super::Peer::push_track).
 ///
-/// Frames are encoded by the caller: Opus for audio, VP8 (or H.264 when the SFU offers no VP8)
-/// for video. The peer packetizes them into RTP and paces nothing: send each frame when it is
-/// due.
+/// Frames are encoded by the caller in the track's [`FrameCodec`]. The peer packetizes them
+/// into RTP and paces nothing: send each frame when it is due.
 #[derive(Clone, Debug)]
 pub struct OutgoingTrack {
     pub(super) cmds: mpsc::Sender<Cmd>,
     pub(super) name: Arc<str>,
     pub(super) mid: String,
-    pub(super) kind: MediaKind,
+    pub(super) codec: FrameCodec,
     pub(super) keyframe_requests: Arc<AtomicU64>,
 }
 
@@ -44,9 +74,9 @@ impl OutgoingTrack {
         &self.mid
     }
 
-    /// Audio or video.
-    pub fn kind(&self) -> &MediaKind {
-        &self.kind
+    /// How its frames are encoded.
+    pub fn codec(&self) -> FrameCodec {
+        self.codec
     }
 
     /// How many keyframes subscribers asked for (PLI/FIR); a video source should send one
@@ -70,6 +100,23 @@ impl OutgoingTrack {
         done.await
             .map_err(|_| PeerError::Closed)?
             .map_err(Into::into)
+    }
+
+    /// Sends a [`TestPattern`](crate::TestPattern) frame every `interval` for `length`: a
+    /// moving picture for demos and tests (an [`H264`](FrameCodec::H264) track).
+    pub async fn send_test_pattern(
+        &self,
+        pattern: &mut crate::TestPattern,
+        interval: Duration,
+        length: Duration,
+    ) -> Result<()> {
+        let mut tick = tokio::time::interval(interval);
+        let frames = length.as_micros().div_ceil(interval.as_micros().max(1));
+        for _ in 0..frames {
+            tick.tick().await;
+            self.send_frame(pattern.next_frame(), interval).await?;
+        }
+        Ok(())
     }
 
     /// Sends Opus silence every 20 ms for `length`: a source for demos and tests.

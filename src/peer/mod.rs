@@ -43,7 +43,7 @@ use tracing::Instrument;
 
 pub use channels::{Message, Publisher, Replies, Subscription};
 pub use error::PeerError;
-pub use media::{Frame, IncomingTrack, OPUS_SILENCE_20MS, OutgoingTrack};
+pub use media::{Frame, FrameCodec, IncomingTrack, OPUS_SILENCE_20MS, OutgoingTrack};
 
 use crate::client::Client;
 use crate::data_channels::DataChannel;
@@ -52,7 +52,7 @@ use crate::error::{BoxError, Error, Result};
 use crate::negotiation::Answerer;
 use crate::session::Session;
 use crate::tracks::{CloseMode, LocalTrack, RemoteTrack, TracksResult};
-use crate::wire::{Location, MediaKind, ResourceStatus};
+use crate::wire::{Location, ResourceStatus};
 use channels::{Inbound, Inbox, Sender};
 use driver::{Cmd, Driver};
 
@@ -147,12 +147,13 @@ impl PeerBuilder {
             .await
             .map_err(PeerError::Io)?;
         let crypto = Arc::new(str0m::crypto::from_feature_flags());
-        // Opus and VP8 only: the codecs the peer sends, and answers that stay small.
+        // Only the codecs the peer sends (`FrameCodec`), so answers stay small.
         let mut rtc = str0m::Rtc::builder()
             .set_crypto_provider(crypto)
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
+            .enable_h264(true)
             .build(Instant::now());
         let candidate =
             str0m::Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
@@ -452,26 +453,32 @@ impl Peer {
         }
     }
 
-    /// Pushes a track whose encoded frames the caller supplies (Opus for audio, VP8 for
-    /// video). The SFU offers the transceiver and the peer answers.
+    /// Pushes a track whose frames the caller supplies, encoded with `codec`. The SFU offers
+    /// the transceiver and the peer answers.
     ///
     /// ```no_run
     /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
     /// use std::time::Duration;
-    /// use cloudflare_calls::MediaKind;
-    /// let mic = peer.push_track("mic", MediaKind::Audio).await?;
-    /// mic.send_silence(Duration::from_secs(1)).await?;
+    /// use cloudflare_calls::{FrameCodec, TestPattern};
+    /// let mic = peer.push_track("mic", FrameCodec::Opus).await?;
+    /// let cam = peer.push_track("cam", FrameCodec::H264).await?;
+    /// let mut pattern = TestPattern::new(320, 240).expect("whole macroblocks");
+    /// let second = Duration::from_secs(1);
+    /// tokio::try_join!(
+    ///     mic.send_silence(second),
+    ///     cam.send_test_pattern(&mut pattern, Duration::from_millis(66), second),
+    /// )?;
     /// # Ok(()) }
     /// ```
     pub async fn push_track(
         &self,
         name: impl Into<String>,
-        kind: MediaKind,
+        codec: FrameCodec,
     ) -> Result<OutgoingTrack> {
         let name: String = name.into();
         let result = self
             .add_track(
-                Some(LocalTrack::offered_by_sfu(name.clone(), kind.clone())),
+                Some(LocalTrack::offered_by_sfu(name.clone(), codec.kind())),
                 None,
             )
             .await?;
@@ -484,7 +491,7 @@ impl Peer {
             .send(Cmd::PushTrack {
                 mid: mid.clone(),
                 name: track.clone(),
-                kind: kind.clone(),
+                codec,
                 keyframe_requests: keyframe_requests.clone(),
             })
             .await
@@ -494,7 +501,7 @@ impl Peer {
             cmds: self.link.cmds.clone(),
             name: track,
             mid,
-            kind,
+            codec,
             keyframe_requests,
         })
     }
