@@ -1,5 +1,6 @@
-//! The main job: two server-side peers join the SFU. One pushes an audio track and publishes a
-//! data channel; the other pulls the track and subscribes to the channel, then replies.
+//! The main job: two server-side peers join the SFU. One pushes an audio and a video track and
+//! publishes a data channel; the other pulls the tracks and subscribes to the channel, then
+//! replies. It exits with an error unless every step was observed.
 //! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
 //! an emulator embedded in this process.
 //!
@@ -9,7 +10,8 @@
 use std::time::Duration;
 
 use cloudflare_calls::{
-    Client, Config, ConfigError, DataChannel, FrameCodec, Message, RemoteTrack,
+    Client, Config, ConfigError, DataChannel, FrameCodec, IncomingTrack, Message, RemoteTrack,
+    TestPattern,
 };
 
 #[tokio::main]
@@ -47,7 +49,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("alice: pushing track {:?} on mid {}", mic.name(), mic.mid());
     let silence = {
         let mic = mic.clone();
-        tokio::spawn(async move { mic.send_silence(Duration::from_secs(3)).await })
+        tokio::spawn(async move { mic.send_silence(Duration::from_secs(30)).await })
+    };
+    let cam = alice.push_track("cam", FrameCodec::H264).await?;
+    println!(
+        "alice: pushing track {:?} (an H.264 test pattern)",
+        cam.name()
+    );
+    let pattern = {
+        let cam = cam.clone();
+        let mut pattern = TestPattern::new(320, 240)?;
+        let every = Duration::from_millis(66);
+        tokio::spawn(async move {
+            cam.send_test_pattern(&mut pattern, every, Duration::from_secs(30))
+                .await
+        })
     };
     let chat = alice.publish(DataChannel::publish("chat")).await?;
     println!("alice: publishing data channel {:?}", chat.name());
@@ -62,34 +78,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut audio = bob
         .pull(RemoteTrack::new(alice.session().id(), "mic"))
         .await?;
+    let mut video = bob
+        .pull(RemoteTrack::new(alice.session().id(), "cam"))
+        .await?;
     let mut inbox = bob
         .subscribe(DataChannel::subscribe(alice.session().id(), "chat").can_reply(true))
         .await?;
 
-    let mut frames = 0;
-    while frames < 10 {
-        match tokio::time::timeout(Duration::from_secs(5), audio.recv()).await {
-            Ok(Some(_frame)) => frames += 1,
-            _ => break,
+    for (track, codec) in [(&mut audio, "Opus"), (&mut video, "H.264")] {
+        let frames = receive(track, 10).await;
+        println!(
+            "bob: received {frames} {codec} frames of {:?}",
+            track.name()
+        );
+        if frames < 10 {
+            return Err(format!("only {frames} frames of {:?} arrived", track.name()).into());
         }
     }
-    println!("bob: received {frames} Opus frames of {:?}", audio.name());
 
     chat.send_text("Hello!").await?;
-    if let Some(Ok(Message::Text(text))) = inbox.recv().await {
-        println!("bob: got {text:?} on {:?}", inbox.name());
-        inbox.reply_text("Hello, Alice!").await?;
-    }
-    if let Some(mut replies) = chat.take_replies()
-        && let Some(Ok(Message::Text(text))) = replies.recv().await
-    {
-        println!("alice: got the reply {text:?}");
-    }
+    let wait = Duration::from_secs(5);
+    let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, inbox.recv()).await else {
+        return Err("bob did not receive alice's message".into());
+    };
+    println!("bob: got {text:?} on {:?}", inbox.name());
+    inbox.reply_text("Hello, Alice!").await?;
+    let mut replies = chat
+        .take_replies()
+        .ok_or("alice's channel takes no replies")?;
+    let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, replies.recv()).await else {
+        return Err("alice did not receive bob's reply".into());
+    };
+    println!("alice: got the reply {text:?}");
 
     silence.abort();
+    pattern.abort();
     // Close the tracks and channels on the SFU and stop both peers.
     bob.close().await?;
     alice.close().await?;
     println!("closed both peers");
     Ok(())
+}
+
+/// Counts frames of `track` until `want` arrived or none came for 5 s.
+async fn receive(track: &mut IncomingTrack, want: usize) -> usize {
+    let mut frames = 0;
+    while frames < want {
+        match tokio::time::timeout(Duration::from_secs(5), track.recv()).await {
+            Ok(Some(_frame)) => frames += 1,
+            _ => break,
+        }
+    }
+    frames
 }
