@@ -88,6 +88,7 @@ pub struct PeerBuilder {
     connect_timeout: Duration,
     channel_buffer: usize,
     frame_buffer: usize,
+    codecs: Vec<FrameCodec>,
 }
 
 impl PeerBuilder {
@@ -98,7 +99,16 @@ impl PeerBuilder {
             connect_timeout: CONNECT_TIMEOUT,
             channel_buffer: CHANNEL_BUFFER,
             frame_buffer: FRAME_BUFFER,
+            codecs: vec![FrameCodec::Opus, FrameCodec::Vp8, FrameCodec::H264],
         }
+    }
+
+    /// The codecs the peer negotiates, for the tracks it pushes and pulls (default: all of
+    /// [`FrameCodec`]). Each one adds payload types to every media section of its answers;
+    /// a session with a hundred and more tracks keeps its SDP small with fewer.
+    pub fn codecs(mut self, codecs: impl IntoIterator<Item = FrameCodec>) -> Self {
+        self.codecs = codecs.into_iter().collect();
+        self
     }
 
     /// A label for the session (e.g. the room), for diagnostics.
@@ -147,13 +157,14 @@ impl PeerBuilder {
             .await
             .map_err(PeerError::Io)?;
         let crypto = Arc::new(str0m::crypto::from_feature_flags());
-        // Only the codecs the peer sends (`FrameCodec`), so answers stay small.
+        // Only the codecs asked for, so answers stay small.
+        let has = |codec| self.codecs.contains(&codec);
         let mut rtc = str0m::Rtc::builder()
             .set_crypto_provider(crypto)
             .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .enable_h264(true)
+            .enable_opus(has(FrameCodec::Opus), false)
+            .enable_vp8(has(FrameCodec::Vp8))
+            .enable_h264(has(FrameCodec::H264))
             .build(Instant::now());
         let candidate =
             str0m::Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
