@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[path = "../../tests/support/peer.rs"]
+#[path = "support/peer.rs"]
 mod peer;
 
 #[path = "support/api.rs"]

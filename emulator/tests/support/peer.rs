@@ -1,6 +1,6 @@
-//! A str0m WebRTC endpoint for tests: answers the SFU's offers, connects over loopback UDP,
-//! sends frames and channel messages, and records what it receives. Shared by the crate's
-//! tests and the emulator's (`#[path = "../../tests/support/peer.rs"]`).
+//! A str0m WebRTC endpoint for the emulator's tests: answers the SFU's offers, connects over
+//! loopback UDP, sends frames and channel messages, and records what it receives. (The
+//! emulator cannot depend on the crate, whose own tests use the crate's `Peer`.)
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
@@ -38,18 +38,6 @@ pub struct Peer {
 impl Peer {
     pub async fn new() -> Self {
         Self::with(Rtc::builder()).await
-    }
-
-    /// A peer that negotiates only Opus and VP8, as a server peer would: its answers stay
-    /// small enough for sessions with a hundred and more tracks.
-    pub async fn lean() -> Self {
-        Self::with(
-            Rtc::builder()
-                .clear_codecs()
-                .enable_opus(true, false)
-                .enable_vp8(true),
-        )
-        .await
     }
 
     async fn with(config: str0m::RtcConfig) -> Self {
