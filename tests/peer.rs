@@ -267,6 +267,43 @@ async fn fan_out_to_10_subscribers_loses_nothing_and_keeps_order() {
     fan_out(10, 1_000).await;
 }
 
+/// A publisher far faster than the path to its subscriber: the emulator queues what SCTP has
+/// no room for instead of dropping it, as a reliable channel must.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_20_000_reliable_messages_arrives_whole_and_in_order() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let alice = client.peer().connect().await.unwrap();
+    let feed = alice.publish(DataChannel::publish("feed")).await.unwrap();
+    let bob = client
+        .peer()
+        .channel_buffer(32_768)
+        .connect()
+        .await
+        .unwrap();
+    let mut sub = bob
+        .subscribe(DataChannel::subscribe(alice.session().id(), "feed"))
+        .await
+        .unwrap();
+    let payload = "x".repeat(200);
+    for i in 0..20_000 {
+        feed.send_text(&format!("{i} {payload}")).await.unwrap();
+    }
+    for i in 0..20_000 {
+        match tokio::time::timeout(Duration::from_secs(30), sub.recv()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                assert!(
+                    t.starts_with(&format!("{i} ")),
+                    "message {i} came as {:?}",
+                    &t[..12]
+                )
+            }
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    assert_eq!(sub.dropped(), 0);
+}
+
 async fn fan_out(subscribers: usize, messages: usize) {
     let _ = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::WARN)

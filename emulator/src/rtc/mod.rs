@@ -28,7 +28,7 @@ pub(crate) enum Conn {
 #[derive(Debug, Clone)]
 pub(crate) struct Target<T> {
     pub peer: u64,
-    pub tx: mpsc::Sender<Cmd>,
+    pub tx: mpsc::UnboundedSender<Cmd>,
     pub id: T,
 }
 
@@ -175,7 +175,9 @@ impl PeerConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct PeerHandle {
     pub id: u64,
-    pub tx: mpsc::Sender<Cmd>,
+    /// Unbounded: a reliable data channel message must not be dropped on the way between two
+    /// peer tasks (the SFU does not lose them either).
+    pub tx: mpsc::UnboundedSender<Cmd>,
     pub shared: Arc<PeerShared>,
 }
 
@@ -185,7 +187,7 @@ impl PeerHandle {
     pub async fn spawn(cfg: &PeerConfig, ice_lite: bool) -> std::io::Result<Self> {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let socket = tokio::net::UdpSocket::bind(SocketAddr::new(cfg.host, 0)).await?;
-        let (tx, rx) = mpsc::channel(1024);
+        let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(PeerShared {
             conn: watch::channel(Conn::New).0,
             idle_mids: Mutex::default(),
@@ -196,15 +198,15 @@ impl PeerHandle {
         Ok(Self { id, tx, shared })
     }
 
-    /// Sends a command that needs no answer; a full queue drops it like a lossy link would.
+    /// Sends a command that needs no answer; a peer that has ended drops it.
     pub fn send(&self, cmd: Cmd) {
-        let _ = self.tx.try_send(cmd);
+        let _ = self.tx.send(cmd);
     }
 
     /// Sends a command and waits for its reply.
     pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Option<T> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.ok()?;
+        self.tx.send(make(reply)).ok()?;
         rx.await.ok()
     }
 

@@ -3,7 +3,7 @@
 
 mod commands;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ pub(super) fn start(
     cfg: &PeerConfig,
     ice_lite: bool,
     socket: UdpSocket,
-    rx: mpsc::Receiver<Cmd>,
+    rx: mpsc::UnboundedReceiver<Cmd>,
     shared: Arc<PeerShared>,
 ) -> std::io::Result<()> {
     let local = socket.local_addr()?;
@@ -54,10 +54,14 @@ pub(super) fn start(
         channel_routes: HashMap::new(),
         replies: HashMap::new(),
         gated: HashMap::new(),
+        outbox: HashMap::new(),
     };
     tokio::spawn(peer.run(socket, rx));
     Ok(())
 }
+
+/// A data channel message: whether it is binary, and its bytes.
+type Message = (bool, Arc<[u8]>);
 
 struct Gate {
     deadline: Instant,
@@ -86,13 +90,20 @@ struct Peer {
     /// Subscribed channel id -> publisher channel, for `canReply`.
     replies: HashMap<u16, Target<u16>>,
     gated: HashMap<u16, Gate>,
+    /// Messages per channel id that SCTP had no room for yet, in order.
+    outbox: HashMap<u16, VecDeque<Message>>,
 }
 
 impl Peer {
-    async fn run(mut self, socket: UdpSocket, mut rx: mpsc::Receiver<Cmd>) {
+    async fn run(mut self, socket: UdpSocket, mut rx: mpsc::UnboundedReceiver<Cmd>) {
         let mut buf = vec![0u8; 2048];
         let mut tick = tokio::time::interval(HOUSEKEEPING);
-        while let Some(deadline) = self.drain(&socket) {
+        loop {
+            // Queued messages first, so the packets they make leave in this drain.
+            self.flush_outbox();
+            let Some(deadline) = self.drain(&socket) else {
+                break;
+            };
             let sleep = tokio::time::sleep_until(deadline.into());
             tokio::select! {
                 cmd = rx.recv() => match cmd {
@@ -169,7 +180,7 @@ impl Peer {
                         mid_in: src.id.clone(),
                         kind: req.kind,
                     };
-                    let _ = src.tx.try_send(cmd);
+                    let _ = src.tx.send(cmd);
                 }
             }
             Event::ChannelOpen(cid, _) => {
@@ -208,7 +219,7 @@ impl Peer {
         };
         let data = Arc::new(data);
         for t in routes {
-            let _ = t.tx.try_send(Cmd::Media {
+            let _ = t.tx.send(Cmd::Media {
                 mid_out: t.id.clone(),
                 data: data.clone(),
             });
@@ -230,11 +241,11 @@ impl Peer {
                     binary,
                     data: data.clone(),
                 };
-                let _ = t.tx.try_send(cmd);
+                let _ = t.tx.send(cmd);
             }
         }
         if let Some(t) = self.replies.get(&id) {
-            let _ = t.tx.try_send(Cmd::ChannelSend {
+            let _ = t.tx.send(Cmd::ChannelSend {
                 id: t.id,
                 binary,
                 data,
@@ -242,12 +253,48 @@ impl Peer {
         }
     }
 
+    /// Writes a message, or queues it behind the ones SCTP had no room for yet, so a fast
+    /// publisher and a slow subscriber lose nothing and keep their order.
     fn write_channel(&mut self, id: u16, binary: bool, data: &[u8]) {
+        let queue = self.outbox.entry(id).or_default();
+        queue.push_back((binary, data.into()));
+        self.flush_channel(id);
+    }
+
+    /// Writes queued messages of channel `id` while SCTP takes them.
+    fn flush_channel(&mut self, id: u16) {
         let Some(cid) = self.channels.get(&id).copied() else {
             return;
         };
-        if let Some(mut ch) = self.rtc.channel(cid) {
-            let _ = ch.write(binary, data);
+        let Some(queue) = self.outbox.get_mut(&id) else {
+            return;
+        };
+        while let Some((binary, data)) = queue.front() {
+            let Some(mut ch) = self.rtc.channel(cid) else {
+                return;
+            };
+            match ch.write(*binary, data) {
+                Ok(true) => {
+                    queue.pop_front();
+                }
+                // No room (or not open yet): try again once input has freed some.
+                Ok(false) => return,
+                Err(_) => {
+                    queue.pop_front();
+                }
+            }
+        }
+    }
+
+    fn flush_outbox(&mut self) {
+        let waiting: Vec<u16> = self
+            .outbox
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waiting {
+            self.flush_channel(id);
         }
     }
 
