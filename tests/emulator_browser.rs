@@ -223,10 +223,10 @@ async fn chromium_and_the_server_side_peer_exchange_media_and_messages() {
     }
     wait_in_page(
         &browser,
-        "(async () => { let n = 0; (await pc.getStats()).forEach(r => { \
-           if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.packetsReceived; }); \
-           return n > 10; })()",
-        "Chromium's getStats shows inbound RTP of the peer's audio",
+        "(async () => { const n = { audio: 0, video: 0 }; (await pc.getStats()).forEach(r => { \
+           if (r.type === 'inbound-rtp') n[r.kind] += r.packetsReceived; }); \
+           return n.audio > 10 && n.video > 10; })()",
+        "Chromium's getStats shows inbound RTP of the peer's audio and video",
     )
     .await;
     // The peer's H.264 test pattern plays in a <video>: decoded, sized, and moving.
