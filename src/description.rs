@@ -10,8 +10,9 @@ use crate::wire::SdpType;
 /// use cloudflare_calls::Offer;
 /// let offer = Offer::new("v=0\r\n");
 /// assert_eq!(offer.sdp(), "v=0\r\n");
+/// assert_eq!(format!("{offer:?}"), "Offer(5 bytes of SDP)");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Offer(String);
 
 /// An SDP answer: to the SFU's offer (renegotiate), or the SFU's answer to the endpoint's offer.
@@ -21,7 +22,7 @@ pub struct Offer(String);
 /// let answer = Answer::new("v=0\r\n");
 /// assert_eq!(answer.into_sdp(), "v=0\r\n");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Answer(String);
 
 macro_rules! sdp_newtype {
@@ -40,6 +41,13 @@ macro_rules! sdp_newtype {
             /// The SDP text, owned.
             pub fn into_sdp(self) -> String {
                 self.0
+            }
+        }
+
+        /// Shows the size only: SDP carries ICE passwords, which logs should not.
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({} bytes of SDP)", stringify!($ty), self.0.len())
             }
         }
 
@@ -78,7 +86,8 @@ impl SessionDescription {
                 operation,
                 status: None,
                 reason: format!("session description of unknown type {other:?}"),
-                body: raw.sdp,
+                // The SDP carries ICE passwords: an error keeps none of it.
+                body: String::new(),
             }),
         }
     }
