@@ -158,8 +158,16 @@ async fn bad_input_is_a_typed_error() {
         "{err:?}"
     );
 
-    // Sending or pushing through handles of a closed peer.
+    // A built-in source with no interval between frames is refused, not a panic.
     let mic = alice.push_track("mic", FrameCodec::Opus).await.unwrap();
+    let mut pattern = cloudflare_calls::TestPattern::new(16, 16).unwrap();
+    let err = mic
+        .send_test_pattern(&mut pattern, Duration::ZERO, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+
+    // Sending or pushing through handles of a closed peer.
     alice.close().await.unwrap();
     let err = chat.send_text("late").await.unwrap_err();
     assert!(matches!(err, Error::Peer(PeerError::Closed)), "{err:?}");

@@ -103,30 +103,41 @@ impl OutgoingTrack {
     }
 
     /// Sends a [`TestPattern`](crate::TestPattern) frame every `interval` for `length`: a
-    /// moving picture for demos and tests (an [`H264`](FrameCodec::H264) track).
+    /// moving picture for demos and tests (an [`H264`](FrameCodec::H264) track). A zero
+    /// `interval` is an [`Error::InvalidArgument`](crate::Error::InvalidArgument).
     pub async fn send_test_pattern(
         &self,
         pattern: &mut crate::TestPattern,
         interval: Duration,
         length: Duration,
     ) -> Result<()> {
-        let mut tick = tokio::time::interval(interval);
-        let frames = length.as_micros().div_ceil(interval.as_micros().max(1));
-        for _ in 0..frames {
-            tick.tick().await;
-            self.send_frame(pattern.next_frame(), interval).await?;
-        }
-        Ok(())
+        self.send_every(interval, length, || pattern.next_frame())
+            .await
     }
 
     /// Sends Opus silence every 20 ms for `length`: a source for demos and tests.
     pub async fn send_silence(&self, length: Duration) -> Result<()> {
         let frame = Duration::from_millis(20);
-        let mut tick = tokio::time::interval(frame);
-        let frames = length.as_millis().div_ceil(20);
-        for _ in 0..frames {
+        self.send_every(frame, length, || OPUS_SILENCE_20MS.to_vec())
+            .await
+    }
+
+    /// Sends `next()` every `interval` until `length` is covered.
+    async fn send_every(
+        &self,
+        interval: Duration,
+        length: Duration,
+        mut next: impl FnMut() -> Vec<u8>,
+    ) -> Result<()> {
+        if interval.is_zero() {
+            return Err(crate::Error::InvalidArgument(
+                "a frame interval must be longer than zero".into(),
+            ));
+        }
+        let mut tick = tokio::time::interval(interval);
+        for _ in 0..length.as_nanos().div_ceil(interval.as_nanos()) {
             tick.tick().await;
-            self.send_frame(OPUS_SILENCE_20MS.to_vec(), frame).await?;
+            self.send_frame(next(), interval).await?;
         }
         Ok(())
     }

@@ -256,6 +256,9 @@ impl Peer {
     /// Writes a message, or queues it behind the ones SCTP had no room for yet, so a fast
     /// publisher and a slow subscriber lose nothing and keep their order.
     fn write_channel(&mut self, id: u16, binary: bool, data: &[u8]) {
+        if !self.channels.contains_key(&id) {
+            return;
+        }
         let queue = self.outbox.entry(id).or_default();
         queue.push_back((binary, data.into()));
         self.flush_channel(id);
@@ -330,6 +333,7 @@ impl Peer {
         self.channel_routes.remove(&id);
         self.replies.remove(&id);
         self.gated.remove(&id);
+        self.outbox.remove(&id);
         lock(&self.shared.open_channels).remove(&id);
     }
 
