@@ -214,6 +214,22 @@ impl Client {
         crate::peer::PeerBuilder::new(self.clone())
     }
 
+    /// The rooms kept in `store`: create one, or open one by id (feature `room`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::room::MemoryStore;
+    /// let rooms = client.rooms(MemoryStore::new());
+    /// let room = rooms.create().send().await?;
+    /// room.send_message("Hello!").await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "room")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
+    pub fn rooms(&self, store: impl crate::room::Store) -> crate::room::Rooms {
+        crate::room::Rooms::new(self.clone(), store)
+    }
+
     /// WebSocket adapters of this app.
     ///
     /// ```no_run

@@ -158,6 +158,12 @@ pub enum Error {
     #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
     #[error(transparent)]
     Peer(#[from] crate::peer::PeerError),
+    /// A room refused the operation: full, closed, unknown, a malformed offer, a store
+    /// failure.
+    #[cfg(feature = "room")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
+    #[error(transparent)]
+    Room(Box<crate::room::RoomError>),
 }
 
 /// A boxed error from code outside the crate, such as an [`Answerer`](crate::Answerer).
@@ -166,6 +172,16 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 impl Error {
     pub(crate) fn answerer(source: BoxError) -> Self {
         Error::Answerer(source)
+    }
+
+    /// The room's reason, if a room refused the operation.
+    #[cfg(feature = "room")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
+    pub fn room(&self) -> Option<&crate::room::RoomError> {
+        match self {
+            Self::Room(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// The service's error, if this is one.

@@ -17,6 +17,9 @@ mod negotiation;
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
 pub mod peer;
 pub mod raw;
+#[cfg(feature = "room")]
+#[cfg_attr(docsrs, doc(cfg(feature = "room")))]
+pub mod room;
 mod response;
 mod retry;
 pub mod sdp;

@@ -59,6 +59,23 @@ macro_rules! wire_enum {
             }
         }
 
+        // The room channel's JSON Schema lists the values this version sends.
+        #[cfg(feature = "room")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> String {
+                stringify!($name).to_owned()
+            }
+
+            fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+                schemars::schema::SchemaObject {
+                    instance_type: Some(schemars::schema::InstanceType::String.into()),
+                    enum_values: Some(vec![$( $wire.into(), )*]),
+                    ..Default::default()
+                }
+                .into()
+            }
+        }
+
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let value = <std::borrow::Cow<'de, str>>::deserialize(d)?;

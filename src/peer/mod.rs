@@ -530,39 +530,88 @@ impl Peer {
     /// # Ok(()) }
     /// ```
     pub async fn pull(&self, track: RemoteTrack) -> Result<IncomingTrack> {
-        let result = self.add_track(None, Some(track)).await?;
-        let name = result
-            .tracks
-            .first()
-            .and_then(|t| t.track_name.clone())
-            .or_else(|| result.failed.first().and_then(|t| t.track_name.clone()))
-            .unwrap_or_default();
-        let mid = Self::single_mid(&name, result)?;
-        lock(&self.opened).mids.push(mid.clone());
-        let (tx, rx) = mpsc::channel(self.frame_buffer);
-        let dropped = Arc::new(AtomicU64::new(0));
-        let name: Arc<str> = name.into();
-        self.link
-            .cmds
-            .send(Cmd::PullTrack {
-                mid: mid.clone(),
-                name: name.clone(),
-                tx,
-                dropped: dropped.clone(),
-            })
-            .await
-            .map_err(|_| PeerError::Closed)?;
-        self.wait_connected().await?;
-        Ok(IncomingTrack {
-            rx,
-            cmds: self.link.cmds.clone(),
-            name,
-            mid,
-            dropped,
+        let mut pulled = self.pull_all([track]).await?;
+        pulled.pop().ok_or_else(|| Error::Decode {
+            operation: "add_tracks",
+            status: None,
+            reason: "the SFU answered a pull with no track".into(),
+            body: String::new(),
         })
     }
 
-    /// Adds one track with the peer answering the SFU's offer before the call returns.
+    /// Pulls several tracks at once: one `add_tracks` call and one renegotiation per 64
+    /// tracks, instead of one of each per track. Fails, closing nothing it pulled, if the SFU
+    /// refuses any of them.
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::RemoteTrack;
+    /// let tracks = peer
+    ///     .pull_all([RemoteTrack::new(publisher, "mic"), RemoteTrack::new(publisher, "cam")])
+    ///     .await?;
+    /// assert_eq!(tracks.len(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn pull_all(
+        &self,
+        tracks: impl IntoIterator<Item = RemoteTrack>,
+    ) -> Result<Vec<IncomingTrack>> {
+        let tracks: Vec<RemoteTrack> = tracks.into_iter().collect();
+        if tracks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut link = self.link.clone();
+        let result = self
+            .session
+            .add_tracks()
+            .pull_all(tracks)
+            .answerer(&mut link)
+            .send()
+            .await
+            .map_err(typed)?;
+        if let Some(f) = result.failed.into_iter().next() {
+            return Err(PeerError::TrackRefused {
+                name: f.track_name.unwrap_or_default(),
+                code: f.code,
+                description: f.description,
+            }
+            .into());
+        }
+        let mut pulled = Vec::with_capacity(result.tracks.len());
+        for track in result.tracks {
+            let name = track.track_name.unwrap_or_default();
+            let mid = track.mid.ok_or_else(|| Error::Decode {
+                operation: "add_tracks",
+                status: None,
+                reason: "the SFU accepted a track without a mid".into(),
+                body: String::new(),
+            })?;
+            lock(&self.opened).mids.push(mid.clone());
+            let (tx, rx) = mpsc::channel(self.frame_buffer);
+            let dropped = Arc::new(AtomicU64::new(0));
+            let name: Arc<str> = name.into();
+            self.link
+                .cmds
+                .send(Cmd::PullTrack {
+                    mid: mid.clone(),
+                    name: name.clone(),
+                    tx,
+                    dropped: dropped.clone(),
+                })
+                .await
+                .map_err(|_| PeerError::Closed)?;
+            pulled.push(IncomingTrack {
+                rx,
+                cmds: self.link.cmds.clone(),
+                name,
+                mid,
+                dropped,
+            });
+        }
+        self.wait_connected().await?;
+        Ok(pulled)
+    }
+
     async fn add_track(
         &self,
         push: Option<LocalTrack>,

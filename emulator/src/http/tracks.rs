@@ -76,6 +76,11 @@ pub(crate) async fn add_tracks(
     match offered {
         Some(o) => {
             let sdp = answer(&p, o).await?;
+            // An endpoint offer with an SCTP section sets up the data channel transport, as
+            // `datachannels/establish` would.
+            if sections.iter().flatten().any(|x| x.kind == "application") {
+                s.data().transport = true;
+            }
             resp.session_description = Some(SessionDescription::answer(sdp));
         }
         None => {

@@ -1,0 +1,211 @@
+//! What a room tells its app and its participants: [`RoomEvent`]s, numbered in a
+//! [`RoomUpdate`], and the JSON format they travel in over the room's data channel.
+//!
+//! Every text message on the room channel is one `RoomUpdate` as JSON:
+//!
+//! ```json
+//! {"v":1,"seq":7,"type":"track_published","participant":"p-3f2a","track":{"sessionId":"…","name":"cam","kind":"video"}}
+//! {"v":1,"seq":8,"type":"message","from":null,"text":"Hello!"}
+//! ```
+//!
+//! `v` is [`PROTOCOL_VERSION`]; it changes only when an existing field changes meaning, so a
+//! client may ignore fields and event types it does not know. `seq` counts the room's events
+//! from 1 without gaps: a client that has applied the snapshot at `seq` N ignores updates up
+//! to N. [`room_update_schema`] is the JSON Schema of the format, for generating a browser
+//! app's types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{MediaKind, wire_enum};
+
+/// The version of the room channel's JSON format, the `v` of every [`RoomUpdate`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+wire_enum! {
+    /// What a participant does in a room.
+    pub enum Role {
+        /// Publishes its tracks and pulls everyone's.
+        Member = "member",
+        /// The room's broadcast: publishes, pulls nothing.
+        Broadcaster = "broadcaster",
+        /// Watches the broadcast: pulls its tracks, publishes nothing.
+        Viewer = "viewer",
+    }
+}
+
+wire_enum! {
+    /// Why a participant left.
+    pub enum LeaveReason {
+        /// It left.
+        Left = "left",
+        /// The app removed it.
+        Kicked = "kicked",
+        /// Its SFU session died (expired, or its connection was lost).
+        Expired = "expired",
+        /// The room closed.
+        RoomClosed = "room_closed",
+    }
+}
+
+/// A participant as the room announces it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ParticipantInfo {
+    /// The room's id for the participant, unique in the room.
+    pub id: String,
+    /// The name the app joined it under, unique among the room's participants.
+    pub identity: String,
+    /// What it does in the room.
+    pub role: Role,
+    /// Its SFU session: where its tracks are pulled from.
+    pub session_id: String,
+    /// The app's data about it, as given at join.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+}
+
+/// A published track: what another participant pulls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct TrackInfo {
+    /// The publisher's SFU session.
+    pub session_id: String,
+    /// The track's name in that session.
+    pub name: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+}
+
+impl TrackInfo {
+    /// The track as a pull request for [`AddTracks::pull`](crate::AddTracks::pull).
+    pub fn remote(&self) -> crate::RemoteTrack {
+        crate::RemoteTrack::new(&self.session_id, &self.name)
+    }
+}
+
+/// The content of a message: text, or bytes (a JSON array of numbers on the wire).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Payload {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl From<&str> for Payload {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Payload {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::Binary(bytes)
+    }
+}
+
+impl From<&[u8]> for Payload {
+    fn from(bytes: &[u8]) -> Self {
+        Self::Binary(bytes.to_vec())
+    }
+}
+
+/// Something that happened in a room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RoomEvent {
+    /// A participant is connected and on the room channel.
+    ParticipantJoined {
+        /// Who.
+        participant: ParticipantInfo,
+    },
+    /// A participant is gone; its tracks were unpublished just before.
+    ParticipantLeft {
+        /// Who.
+        participant: ParticipantInfo,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A participant published a track: pull it to receive it.
+    TrackPublished {
+        /// The publisher's participant id.
+        participant: String,
+        /// The track.
+        track: TrackInfo,
+    },
+    /// A track is no longer published.
+    TrackUnpublished {
+        /// The publisher's participant id.
+        participant: String,
+        /// The track.
+        track: TrackInfo,
+    },
+    /// A message: from the server (`from` is null) or from a participant.
+    Message {
+        /// The sending participant's id, or null for the server.
+        from: Option<String>,
+        /// The one participant it is for; absent when it is for everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        /// What it says.
+        #[serde(flatten)]
+        payload: Payload,
+    },
+    /// The room closed; nothing follows.
+    RoomClosed,
+}
+
+/// A [`RoomEvent`] with its place in the room's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct RoomUpdate {
+    /// [`PROTOCOL_VERSION`].
+    pub v: u32,
+    /// The event's number in the room, from 1, without gaps.
+    pub seq: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: RoomEvent,
+}
+
+impl RoomUpdate {
+    /// Numbers `event` as the room's event `seq`.
+    pub fn new(seq: u64, event: RoomEvent) -> Self {
+        Self {
+            v: PROTOCOL_VERSION,
+            seq,
+            event,
+        }
+    }
+
+    /// The update as the room channel carries it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads an update from the room channel; `None` for text that is not one.
+    pub fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// The JSON Schema (draft 7) of the room channel's messages, [`RoomUpdate`].
+///
+/// ```
+/// let schema = cloudflare_calls::room::room_update_schema();
+/// assert_eq!(schema["title"], "RoomUpdate");
+/// ```
+pub fn room_update_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RoomUpdate)).unwrap_or_default()
+}

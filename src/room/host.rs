@@ -1,0 +1,269 @@
+//! The host of a room: its peer on the SFU, the relay of the store's events to the room
+//! channel, the participants' channels to the server, and the health checks.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::event::{LeaveReason, Payload, RoomEvent, RoomUpdate};
+use super::store::RoomRecord;
+use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room};
+use crate::data_channels::DataChannel;
+use crate::error::Result;
+use crate::peer::{Message, Peer, Publisher, Subscription};
+
+/// What the builder hands the host.
+pub(super) struct Settings {
+    pub max_participants: Option<u32>,
+    pub empty_timeout: Duration,
+    pub metadata: Option<String>,
+    pub health_interval: Duration,
+}
+
+/// Stops a hosted room's task.
+pub(super) struct HostHandle {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl HostHandle {
+    pub(super) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Connects the room's peer, publishes the room channel, stores the room and starts its task.
+pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> {
+    let peer = room
+        .client()
+        .peer()
+        .correlation_id(room.id())
+        .connect()
+        .await?;
+    let channel = peer.publish(DataChannel::publish(ROOM_CHANNEL)).await?;
+    let record = RoomRecord {
+        id: room.id().to_owned(),
+        max_participants: settings.max_participants,
+        empty_timeout: settings.empty_timeout,
+        metadata: settings.metadata.clone(),
+        host_session_id: peer.session().id().to_owned(),
+        closed: false,
+    };
+    if let Err(e) = room.store().create_room(record).await {
+        let _ = peer.close().await;
+        return Err(e.into());
+    }
+    let events = match room.events().await {
+        Ok(events) => events,
+        Err(e) => {
+            let _ = peer.close().await;
+            return Err(e);
+        }
+    };
+    let (stop, stopped) = oneshot::channel();
+    let span = tracing::info_span!("room_host", room = room.id());
+    let host = Host {
+        room,
+        peer,
+        channel,
+        inboxes: HashMap::new(),
+        settings,
+        empty_since: Some(Instant::now()),
+    };
+    let task = tokio::spawn(host.run(events, stopped).instrument(span));
+    Ok(HostHandle { stop, task })
+}
+
+struct Host {
+    room: Room,
+    peer: Peer,
+    channel: Publisher,
+    /// Per participant: where to queue the server's direct messages to it.
+    inboxes: HashMap<String, Inbox>,
+    settings: Settings,
+    empty_since: Option<Instant>,
+}
+
+struct Inbox {
+    session_id: String,
+    direct: mpsc::UnboundedSender<String>,
+    task: JoinHandle<()>,
+}
+
+impl Host {
+    async fn run(mut self, mut events: super::EventStream, mut stopped: oneshot::Receiver<()>) {
+        let mut health = tokio::time::interval(self.settings.health_interval);
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                update = events.next() => match update {
+                    Some(Ok(update)) => {
+                        let closed = update.event == RoomEvent::RoomClosed;
+                        self.relay(update).await;
+                        if closed {
+                            break;
+                        }
+                    }
+                    Some(Err(e)) => tracing::warn!(error = %e, "room events"),
+                    None => break,
+                },
+                _ = health.tick() => {
+                    if let Err(e) = self.check_health().await {
+                        tracing::warn!(error = %e, "room health check");
+                    }
+                }
+                _ = &mut stopped => break,
+            }
+        }
+        for (_, inbox) in self.inboxes.drain() {
+            inbox.task.abort();
+        }
+        if let Err(e) = self.peer.close().await {
+            tracing::warn!(error = %e, "closing the room's peer");
+        }
+        tracing::debug!("room host stopped");
+    }
+
+    /// Sends an update where it goes, and follows participants in and out.
+    async fn relay(&mut self, update: RoomUpdate) {
+        let json = update.to_json();
+        match &update.event {
+            RoomEvent::Message { to: Some(to), .. } => {
+                if let Some(inbox) = self.inboxes.get(to) {
+                    let _ = inbox.direct.send(json);
+                }
+                return;
+            }
+            RoomEvent::ParticipantJoined { participant } => {
+                self.follow(&participant.id, &participant.session_id).await;
+            }
+            RoomEvent::ParticipantLeft { participant, .. } => {
+                self.unfollow(&participant.id).await;
+            }
+            _ => {}
+        }
+        if let Err(e) = self.channel.send_text(&json).await {
+            tracing::warn!(error = %e, seq = update.seq, "relaying to the room channel");
+        }
+    }
+
+    /// Subscribes to a participant's channel: its messages become room events, and the
+    /// server's direct messages to it go back as replies.
+    async fn follow(&mut self, participant: &str, session_id: &str) {
+        let channel = DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL).can_reply(true);
+        let subscription = match self.peer.subscribe(channel).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(participant, error = %e, "cannot read the participant's channel");
+                return;
+            }
+        };
+        let (direct, outgoing) = mpsc::unbounded_channel();
+        let task = tokio::spawn(
+            serve(self.room.clone(), participant.to_owned(), subscription, outgoing)
+                .in_current_span(),
+        );
+        let inbox = Inbox {
+            session_id: session_id.to_owned(),
+            direct,
+            task,
+        };
+        if let Some(old) = self.inboxes.insert(participant.to_owned(), inbox) {
+            old.task.abort();
+        }
+    }
+
+    async fn unfollow(&mut self, participant: &str) {
+        let Some(inbox) = self.inboxes.remove(participant) else {
+            return;
+        };
+        inbox.task.abort();
+        let closed = self
+            .peer
+            .session()
+            .close_data_channels()
+            .channel(DataChannel::subscribe(inbox.session_id, PARTICIPANT_CHANNEL))
+            .send()
+            .await;
+        if let Err(e) = closed {
+            tracing::warn!(participant, error = %e, "closing the participant's channel");
+        }
+    }
+
+    /// Removes participants whose sessions died, and closes the room once it has been
+    /// empty for its timeout.
+    async fn check_health(&mut self) -> Result<()> {
+        let snapshot = self.room.snapshot().await?;
+        if snapshot.participants.is_empty() {
+            let since = *self.empty_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= self.settings.empty_timeout {
+                tracing::info!("closing the room: empty for its timeout");
+                return self.room.shut().await;
+            }
+            return Ok(());
+        }
+        self.empty_since = None;
+        for p in snapshot.participants {
+            if p.info.session_id.is_empty() {
+                continue;
+            }
+            let state = self.room.client().session(&p.info.session_id).state().await;
+            let dead = match state {
+                Err(e) => e.is_session_gone(),
+                Ok(state) => {
+                    let published: Vec<&str> = p.published.iter().map(|(m, _)| m.as_str()).collect();
+                    let active = state.tracks.iter().any(|t| {
+                        t.is_active() && t.mid.as_deref().is_some_and(|m| published.contains(&m))
+                    });
+                    p.announced && !published.is_empty() && !active
+                }
+            };
+            if dead {
+                tracing::info!(participant = %p.info.id, "removing a participant whose session died");
+                self.room.remove(&p.info.id, LeaveReason::Expired).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads one participant's channel and writes the server's direct messages to it.
+async fn serve(
+    room: Room,
+    participant: String,
+    mut subscription: Subscription,
+    mut direct: mpsc::UnboundedReceiver<String>,
+) {
+    loop {
+        tokio::select! {
+            message = subscription.recv() => {
+                let payload = match message {
+                    Some(Ok(Message::Text(text))) => Payload::Text(text),
+                    Some(Ok(Message::Binary(bytes))) => Payload::Binary(bytes.to_vec()),
+                    Some(Err(e)) => {
+                        tracing::warn!(%participant, error = %e, "participant channel");
+                        continue;
+                    }
+                    None => return,
+                };
+                let event = RoomEvent::Message { from: Some(participant.clone()), to: None, payload };
+                if let Err(e) = room.append(event).await {
+                    tracing::warn!(%participant, error = %e, "recording a participant's message");
+                }
+            }
+            json = direct.recv() => match json {
+                Some(json) => {
+                    if let Err(e) = subscription.reply_text(&json).await {
+                        tracing::warn!(%participant, error = %e, "direct message");
+                    }
+                }
+                None => return,
+            },
+        }
+    }
+}

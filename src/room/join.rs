@@ -1,0 +1,243 @@
+//! [`Join`]: how a participant enters a room, as a builder that ends in `.send()`.
+
+use super::error::RoomError;
+use super::event::{ParticipantInfo, Role, TrackInfo};
+use super::participant::Participant;
+use super::store::ParticipantRecord;
+use super::{Room, ids};
+use crate::description::{Answer, Offer};
+use crate::error::{Error, Result};
+use crate::negotiation::Negotiation;
+use crate::sdp::{self, Direction, MediaKind as SdpKind};
+use crate::tracks::LocalTrack;
+use crate::wire::MediaKind;
+
+/// Builder for a join; see [`Room::join`], [`Room::watch`] and [`Room::start_broadcast`].
+///
+/// `.offer(..).send()` joins an endpoint that makes its own offer (a browser): it takes
+/// `1 + ⌈pushed/64⌉ + ⌈pulled/64⌉` API calls, where the first push carries the offer (with
+/// nothing to push, the session is created with the offer: 1 call), and leaves one
+/// renegotiation for the endpoint's answer to the pulls. `.connect(client.peer())` joins a
+/// server-side [`Peer`](crate::Peer) instead ([`RoomPeer`](super::RoomPeer)).
+#[must_use = "a builder does nothing until .send() is awaited"]
+#[derive(Debug)]
+pub struct Join<'a> {
+    pub(super) room: &'a Room,
+    pub(super) identity: String,
+    pub(super) role: Role,
+    pub(super) metadata: Option<String>,
+    offer: Option<Offer>,
+}
+
+/// A join in progress: what the endpoint must apply, and the participant's handle.
+///
+/// The endpoint applies `answer` (to its offer), then answers the SFU's offer in
+/// `negotiation` if there is one (the room's tracks to receive), then, once connected,
+/// calls [`Participant::connect_channels`] to reach the room channel and be announced.
+#[derive(Debug)]
+#[must_use = "the endpoint must apply the answer and answer the SFU's offer"]
+#[non_exhaustive]
+pub struct Joining {
+    /// The participant, not announced to the room yet.
+    pub participant: Participant,
+    /// The SFU's answer to the endpoint's offer.
+    pub answer: Answer,
+    /// The pull of the room's tracks: an SFU offer to answer, or `Done` if the room had none.
+    pub negotiation: Negotiation,
+    /// The tracks pulled, in the order of the SFU offer's new sections.
+    pub pulled: Vec<TrackInfo>,
+}
+
+impl<'a> Join<'a> {
+    pub(super) fn new(room: &'a Room, identity: String, role: Role) -> Self {
+        Self {
+            room,
+            identity,
+            role,
+            metadata: None,
+            offer: None,
+        }
+    }
+
+    /// The app's data about the participant, announced with it.
+    pub fn metadata(mut self, metadata: impl Into<String>) -> Self {
+        self.metadata = Some(metadata.into());
+        self
+    }
+
+    /// The endpoint's offer: its sending audio and video sections become the participant's
+    /// published tracks (named after the track id of their `a=msid`, or `<kind>-<mid>`).
+    /// A viewer's sending sections are not pushed.
+    pub fn offer(mut self, offer: Offer) -> Self {
+        self.offer = Some(offer);
+        self
+    }
+
+    /// Joins: creates the session, pushes the offer's tracks and pulls the room's.
+    ///
+    /// Refused, with nothing left behind, for a closed, full or unknown room
+    /// ([`RoomError`]), an identity already present, a malformed offer or one with no media
+    /// section.
+    pub async fn send(self) -> Result<Joining> {
+        let Some(offer) = self.offer.clone() else {
+            return Err(Error::InvalidArgument(
+                "Join::send needs the endpoint's offer (.offer); a server-side peer joins with .connect"
+                    .into(),
+            ));
+        };
+        let pushes = if self.role == Role::Viewer {
+            Vec::new()
+        } else {
+            pushed_tracks(&offer)?
+        };
+        if !matches!(sdp::parse(offer.sdp()).map(|p| p.media.len()), Ok(n) if n > 0) {
+            return Err(RoomError::NoMedia.into());
+        }
+        let room = self.room;
+        let record = self.reserve().await?;
+        let id = record.info.id.clone();
+        let joined = async {
+            let mut record = record;
+            let client = room.client();
+            let (session, answer) = if pushes.is_empty() {
+                let session = client
+                    .new_session()
+                    .correlation_id(room.id())
+                    .offer(offer)
+                    .send()
+                    .await?;
+                let answer = session.answer().cloned().ok_or_else(no_answer)?;
+                (session, answer)
+            } else {
+                let session = client.new_session().correlation_id(room.id()).send().await?;
+                record.info.session_id = session.id().to_owned();
+                room.store().update_participant(room.id(), record.clone()).await?;
+                let locals = pushes.iter().map(|(mid, name, _)| LocalTrack::new(mid, name));
+                let result = session.add_tracks().offer(offer).push_all(locals).send().await?;
+                if !result.failed.is_empty() {
+                    return Err(RoomError::TracksRefused(result.failed).into());
+                }
+                let answer = result.negotiation.answer().cloned().ok_or_else(no_answer)?;
+                (session, answer)
+            };
+            record.info.session_id = session.id().to_owned();
+            record.published = pushes
+                .into_iter()
+                .map(|(mid, name, kind)| {
+                    let track = TrackInfo {
+                        session_id: session.id().to_owned(),
+                        name,
+                        kind,
+                    };
+                    (mid, track)
+                })
+                .collect();
+            room.store().update_participant(room.id(), record.clone()).await?;
+
+            let pulled = tracks_for(room, &record).await?;
+            let negotiation = if pulled.is_empty() {
+                Negotiation::Done
+            } else {
+                let result = session
+                    .add_tracks()
+                    .pull_all(pulled.iter().map(TrackInfo::remote))
+                    .send()
+                    .await?;
+                record.pulled = result.tracks.iter().filter_map(|t| t.mid.clone()).collect();
+                room.store().update_participant(room.id(), record.clone()).await?;
+                result.negotiation
+            };
+            Ok(Joining {
+                participant: Participant::new(room.clone(), record.info),
+                answer,
+                negotiation,
+                pulled,
+            })
+        }
+        .await;
+        if joined.is_err() {
+            undo(room, &id).await;
+        }
+        joined
+    }
+
+    /// Adds the participant to the store, not announced and with no session yet: the
+    /// room's capacity and the identity are checked here, atomically.
+    pub(super) async fn reserve(&self) -> Result<ParticipantRecord> {
+        let record = ParticipantRecord {
+            info: ParticipantInfo {
+                id: ids::random("p"),
+                identity: self.identity.clone(),
+                role: self.role.clone(),
+                session_id: String::new(),
+                metadata: self.metadata.clone(),
+            },
+            published: Vec::new(),
+            pulled: Vec::new(),
+            announced: false,
+        };
+        self.room
+            .store()
+            .add_participant(self.room.id(), record.clone())
+            .await?;
+        Ok(record)
+    }
+}
+
+/// Takes a participant that failed to join back out, closing what it opened.
+pub(super) async fn undo(room: &Room, participant: &str) {
+    if let Err(e) = room.remove(participant, super::LeaveReason::Left).await {
+        tracing::warn!(room = room.id(), participant, error = %e, "could not undo a failed join");
+    }
+}
+
+/// The tracks a participant with `record`'s role receives: a member everyone's but its own,
+/// a viewer the broadcast's, a broadcaster nothing.
+pub(super) async fn tracks_for(room: &Room, record: &ParticipantRecord) -> Result<Vec<TrackInfo>> {
+    if record.info.role == Role::Broadcaster {
+        return Ok(Vec::new());
+    }
+    let snapshot = room.snapshot().await?;
+    let tracks = snapshot
+        .participants
+        .into_iter()
+        .filter(|p| p.announced && p.info.id != record.info.id)
+        .filter(|p| record.info.role != Role::Viewer || p.info.role == Role::Broadcaster)
+        .flat_map(|p| p.published.into_iter().map(|(_, t)| t))
+        .collect();
+    Ok(tracks)
+}
+
+/// The offer's sending audio and video sections: `(mid, track name, kind)`.
+pub(super) fn pushed_tracks(offer: &Offer) -> Result<Vec<(String, String, MediaKind)>> {
+    let parsed = sdp::parse(offer.sdp()).map_err(RoomError::MalformedOffer)?;
+    let mut tracks: Vec<(String, String, MediaKind)> = Vec::new();
+    for section in &parsed.media {
+        let kind = match section.kind {
+            SdpKind::Audio => MediaKind::Audio,
+            SdpKind::Video => MediaKind::Video,
+            _ => continue,
+        };
+        let sends = matches!(section.direction, Direction::SendOnly | Direction::SendRecv);
+        let (true, Some(mid)) = (sends && section.port != 0, section.mid) else {
+            continue;
+        };
+        let mut name = section
+            .track_id()
+            .map_or_else(|| format!("{kind}-{mid}"), str::to_owned);
+        if tracks.iter().any(|(_, n, _)| *n == name) {
+            name = format!("{name}-{mid}");
+        }
+        tracks.push((mid.to_owned(), name, kind));
+    }
+    Ok(tracks)
+}
+
+fn no_answer() -> Error {
+    Error::Decode {
+        operation: "add_tracks",
+        status: None,
+        reason: "the SFU did not answer the endpoint's offer".into(),
+        body: String::new(),
+    }
+}

@@ -1,0 +1,243 @@
+//! [`MemoryStore`]: room state in this process, for a backend that runs as one process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, broadcast};
+
+use super::error::RoomError;
+use super::event::{Role, RoomEvent, RoomUpdate};
+use super::store::{
+    EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
+};
+
+/// Updates buffered per room for subscribers that are slow to read.
+const EVENT_BUFFER: usize = 4096;
+
+/// Room state in memory: rooms, participants, event logs and leases of one process.
+///
+/// Rooms are forgotten when the store is dropped. Clones share the same state.
+///
+/// ```
+/// use cloudflare_calls::room::MemoryStore;
+/// let store = MemoryStore::new();
+/// let shared = store.clone();
+/// # drop(shared);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    rooms: Mutex<HashMap<String, RoomState>>,
+    leases: Mutex<HashMap<String, (u64, Instant)>>,
+    next_token: Mutex<u64>,
+    released: Notify,
+}
+
+#[derive(Debug)]
+struct RoomState {
+    record: RoomRecord,
+    seq: u64,
+    participants: Vec<ParticipantRecord>,
+    events: broadcast::Sender<RoomUpdate>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn rooms(&self) -> MutexGuard<'_, HashMap<String, RoomState>> {
+        self.inner.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_room<T>(
+        &self,
+        room: &str,
+        f: impl FnOnce(&mut RoomState) -> Result<T, RoomError>,
+    ) -> Result<T, RoomError> {
+        match self.rooms().get_mut(room) {
+            Some(state) => f(state),
+            None => Err(RoomError::RoomNotFound(room.to_owned())),
+        }
+    }
+
+    fn try_lease(&self, key: &str, ttl: Duration) -> Option<Lease> {
+        let now = Instant::now();
+        let mut leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
+        if leases.get(key).is_some_and(|(_, until)| *until > now) {
+            return None;
+        }
+        let mut next = self.inner.next_token.lock().unwrap_or_else(|e| e.into_inner());
+        *next += 1;
+        leases.insert(key.to_owned(), (*next, now + ttl));
+        Some(Lease {
+            key: key.to_owned(),
+            token: *next,
+        })
+    }
+
+    fn lease_expiry(&self, key: &str) -> Option<Instant> {
+        let leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
+        leases.get(key).map(|(_, until)| *until)
+    }
+}
+
+fn ready<'a, T: Send + 'a>(result: Result<T, RoomError>) -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(result))
+}
+
+impl Store for MemoryStore {
+    fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()> {
+        let mut rooms = self.rooms();
+        if rooms.contains_key(&room.id) {
+            return ready(Err(RoomError::RoomExists(room.id)));
+        }
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        rooms.insert(
+            room.id.clone(),
+            RoomState {
+                record: room,
+                seq: 0,
+                participants: Vec::new(),
+                events,
+            },
+        );
+        ready(Ok(()))
+    }
+
+    fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>> {
+        ready(self.with_room(room, |state| {
+            state.record.closed = true;
+            Ok(state.participants.clone())
+        }))
+    }
+
+    fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
+        ready(self.with_room(room, |state| {
+            Ok(RoomSnapshot {
+                room: state.record.clone(),
+                seq: state.seq,
+                participants: state.participants.clone(),
+            })
+        }))
+    }
+
+    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+        ready(self.with_room(room, |state| {
+            let id = &state.record.id;
+            if state.record.closed {
+                return Err(RoomError::RoomClosed(id.clone()));
+            }
+            if let Some(max) = state.record.max_participants
+                && state.participants.len() >= max as usize
+            {
+                return Err(RoomError::RoomFull {
+                    room: id.clone(),
+                    max,
+                });
+            }
+            let info = &participant.info;
+            if state.participants.iter().any(|p| p.info.identity == info.identity) {
+                return Err(RoomError::IdentityTaken {
+                    room: id.clone(),
+                    identity: info.identity.clone(),
+                });
+            }
+            let broadcaster = |p: &ParticipantRecord| p.info.role == Role::Broadcaster;
+            if broadcaster(&participant) && state.participants.iter().any(broadcaster) {
+                return Err(RoomError::BroadcastTaken(id.clone()));
+            }
+            state.participants.push(participant);
+            Ok(())
+        }))
+    }
+
+    fn update_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, ()> {
+        ready(self.with_room(room, |state| {
+            let slot = state
+                .participants
+                .iter_mut()
+                .find(|p| p.info.id == participant.info.id);
+            match slot {
+                Some(slot) => {
+                    *slot = participant;
+                    Ok(())
+                }
+                None => Err(RoomError::ParticipantNotFound {
+                    room: state.record.id.clone(),
+                    participant: participant.info.id,
+                }),
+            }
+        }))
+    }
+
+    fn remove_participant(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> StoreFuture<'_, Option<ParticipantRecord>> {
+        ready(self.with_room(room, |state| {
+            let at = state.participants.iter().position(|p| p.info.id == participant);
+            Ok(at.map(|i| state.participants.remove(i)))
+        }))
+    }
+
+    fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64> {
+        ready(self.with_room(room, |state| {
+            state.seq += 1;
+            // Nobody listening is not an error: the log is the sequence number.
+            let _ = state.events.send(RoomUpdate::new(state.seq, event));
+            Ok(state.seq)
+        }))
+    }
+
+    fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
+        let rx = self.with_room(room, |state| Ok(state.events.subscribe()));
+        ready(rx.map(|rx| {
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                match rx.recv().await {
+                    Ok(update) => Some((Ok(update), rx)),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        Some((Err(RoomError::Lagged(n)), rx))
+                    }
+                    Err(broadcast::error::RecvError::Closed) => None,
+                }
+            });
+            Box::pin(stream) as EventStream
+        }))
+    }
+
+    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        let key = key.to_owned();
+        Box::pin(async move {
+            loop {
+                let released = self.inner.released.notified();
+                if let Some(lease) = self.try_lease(&key, ttl) {
+                    return Ok(lease);
+                }
+                let until = self.lease_expiry(&key).unwrap_or_else(Instant::now);
+                let _ = tokio::time::timeout_at(until.into(), released).await;
+            }
+        })
+    }
+
+    fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
+        let mut leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
+        if leases.get(&lease.key).is_some_and(|(token, _)| *token == lease.token) {
+            leases.remove(&lease.key);
+        }
+        drop(leases);
+        self.inner.released.notify_waiters();
+        ready(Ok(()))
+    }
+}

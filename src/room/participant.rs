@@ -1,0 +1,301 @@
+//! [`Participant`]: one session in a room, and what an endpoint asks of it after joining.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::RoomError;
+use super::event::{LeaveReason, ParticipantInfo, RoomEvent, TrackInfo};
+use super::join::pushed_tracks;
+use super::store::{ParticipantRecord, RoomSnapshot};
+use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room};
+use crate::data_channels::DataChannel;
+use crate::description::{Answer, Offer};
+use crate::error::Result;
+use crate::negotiation::Negotiation;
+use crate::session::Session;
+use crate::tracks::{CloseMode, LocalTrack};
+
+/// How long [`Participant::connect_channels`] waits for the endpoint to connect.
+const CONNECT_WAIT: Duration = Duration::from_secs(20);
+
+/// A participant of a room: a handle by id, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Participant {
+    room: Room,
+    info: ParticipantInfo,
+}
+
+/// A participant and what it publishes, as a newcomer is shown it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ParticipantView {
+    /// Who.
+    #[serde(flatten)]
+    pub info: ParticipantInfo,
+    /// Its published tracks.
+    pub tracks: Vec<TrackInfo>,
+}
+
+/// What an endpoint needs to reach the room channel, and the room as it is.
+///
+/// The endpoint opens two pre-negotiated data channels: `room` with id `room_channel`
+/// (ordered, reliable), on which it must send one message first (the SFU holds the room's
+/// updates until it does), and `participant` with id `participant_channel`, which carries
+/// its messages to the server and the server's messages to it alone. Updates with a `seq`
+/// up to `seq` are already in `participants`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RoomChannels {
+    /// The id of the `room` channel on this endpoint.
+    pub room_channel: u16,
+    /// The id of the `participant` channel on this endpoint.
+    pub participant_channel: u16,
+    /// The last event `participants` includes.
+    pub seq: u64,
+    /// Everyone announced in the room, this participant included.
+    pub participants: Vec<ParticipantView>,
+}
+
+impl RoomChannels {
+    pub(super) fn view(snapshot: RoomSnapshot) -> (u64, Vec<ParticipantView>) {
+        let views = snapshot
+            .participants
+            .into_iter()
+            .filter(|p| p.announced)
+            .map(|p| ParticipantView {
+                tracks: p.published.into_iter().map(|(_, t)| t).collect(),
+                info: p.info,
+            })
+            .collect();
+        (snapshot.seq, views)
+    }
+}
+
+impl Participant {
+    pub(super) fn new(room: Room, info: ParticipantInfo) -> Self {
+        Self { room, info }
+    }
+
+    pub(super) fn room(&self) -> &Room {
+        &self.room
+    }
+
+    /// The participant's id in the room.
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// The identity it joined under.
+    pub fn identity(&self) -> &str {
+        &self.info.identity
+    }
+
+    /// What the room announces about it.
+    pub fn info(&self) -> &ParticipantInfo {
+        &self.info
+    }
+
+    /// Its SFU session.
+    pub fn session(&self) -> Session {
+        self.room.client().session(&self.info.session_id)
+    }
+
+    /// Applies the endpoint's answer to an SFU offer made for this participant, such as the
+    /// one of [`Joining::negotiation`](super::Joining) or [`Participant::subscribe`].
+    pub async fn renegotiate(&self, answer: Answer) -> Result<()> {
+        let session = self.session();
+        self.room
+            .leased(session.id(), session.renegotiate(answer))
+            .await
+    }
+
+    /// Once the endpoint is connected: opens its room channels on the SFU and announces it
+    /// and its tracks to the room. Waits up to 20 s for the connection.
+    pub async fn connect_channels(&self) -> Result<RoomChannels> {
+        let session = self.session();
+        let host = self.room.snapshot().await?.room.host_session_id;
+        let open = async {
+            let deadline = Instant::now() + CONNECT_WAIT;
+            loop {
+                let call = session
+                    .add_data_channels()
+                    .channel(DataChannel::subscribe(&host, ROOM_CHANNEL).wait_for_ack(true))
+                    .channel(DataChannel::publish(PARTICIPANT_CHANNEL))
+                    .send()
+                    .await;
+                match call {
+                    Err(e) if e.is_not_ready() && Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    other => return other,
+                }
+            }
+        };
+        let opened = self.room.leased(session.id(), open).await?;
+        if let Some(f) = opened.failed.first() {
+            return Err(RoomError::ChannelsRefused(f.code.as_str().to_owned()).into());
+        }
+        let id_of = |name: &str| {
+            let info = opened.channels.iter().find(|c| c.name.as_deref() == Some(name));
+            info.and_then(|c| c.id)
+                .ok_or_else(|| RoomError::ChannelsRefused(format!("no id for {name}")))
+        };
+        let (room_channel, participant_channel) = (id_of(ROOM_CHANNEL)?, id_of(PARTICIPANT_CHANNEL)?);
+        let record = self.record().await?;
+        self.announce(record).await?;
+        let (seq, participants) = RoomChannels::view(self.room.snapshot().await?);
+        Ok(RoomChannels {
+            room_channel,
+            participant_channel,
+            seq,
+            participants,
+        })
+    }
+
+    /// Publishes the new sending sections of the endpoint's offer (a screen share, say) and
+    /// announces them; returns the SFU's answer.
+    pub async fn publish(&self, offer: Offer) -> Result<(Answer, Vec<TrackInfo>)> {
+        let session = self.session();
+        let publish = async {
+            let mut record = self.record().await?;
+            let known = |mid: &str| record.mids().iter().any(|m| m == mid);
+            let new: Vec<_> = pushed_tracks(&offer)?
+                .into_iter()
+                .filter(|(mid, _, _)| !known(mid))
+                .collect();
+            let locals = new.iter().map(|(mid, name, _)| LocalTrack::new(mid, name));
+            let result = session.add_tracks().offer(offer).push_all(locals).send().await?;
+            if !result.failed.is_empty() {
+                return Err(RoomError::TracksRefused(result.failed).into());
+            }
+            let answer = result.negotiation.answer().cloned().ok_or_else(|| {
+                crate::Error::Decode {
+                    operation: "add_tracks",
+                    status: None,
+                    reason: "the SFU did not answer the endpoint's offer".into(),
+                    body: String::new(),
+                }
+            })?;
+            let tracks: Vec<(String, TrackInfo)> = new
+                .into_iter()
+                .map(|(mid, name, kind)| {
+                    let track = TrackInfo {
+                        session_id: session.id().to_owned(),
+                        name,
+                        kind,
+                    };
+                    (mid, track)
+                })
+                .collect();
+            record.published.extend(tracks.iter().cloned());
+            self.room.store().update_participant(self.room.id(), record).await?;
+            Ok((answer, tracks))
+        };
+        let (answer, tracks) = self.room.leased(session.id(), publish).await?;
+        for (_, track) in &tracks {
+            self.room
+                .append(RoomEvent::TrackPublished {
+                    participant: self.info.id.clone(),
+                    track: track.clone(),
+                })
+                .await?;
+        }
+        Ok((answer, tracks.into_iter().map(|(_, t)| t).collect()))
+    }
+
+    /// Stops publishing the named tracks: they are closed on the SFU and announced gone.
+    pub async fn unpublish<I, S>(&self, names: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let names: Vec<S> = names.into_iter().collect();
+        let session = self.session();
+        let unpublish = async {
+            let mut record = self.record().await?;
+            let (gone, kept) = record
+                .published
+                .into_iter()
+                .partition(|(_, t)| names.iter().any(|n| n.as_ref() == t.name));
+            record.published = kept;
+            let gone: Vec<(String, TrackInfo)> = gone;
+            if !gone.is_empty() {
+                let mids = gone.iter().map(|(mid, _)| mid.clone());
+                session.close_tracks(mids, CloseMode::Force).send().await?;
+            }
+            self.room.store().update_participant(self.room.id(), record).await?;
+            Ok(gone)
+        };
+        for (_, track) in self.room.leased(session.id(), unpublish).await? {
+            self.room
+                .append(RoomEvent::TrackUnpublished {
+                    participant: self.info.id.clone(),
+                    track,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Pulls tracks into this participant's session, such as those of a
+    /// [`RoomEvent::TrackPublished`]: the SFU's offer is for the endpoint to answer through
+    /// [`Participant::renegotiate`], or directly on the [`PendingOffer`](crate::PendingOffer).
+    pub async fn subscribe(
+        &self,
+        tracks: impl IntoIterator<Item = TrackInfo>,
+    ) -> Result<Negotiation> {
+        let tracks: Vec<TrackInfo> = tracks.into_iter().collect();
+        let session = self.session();
+        let subscribe = async {
+            let mut record = self.record().await?;
+            let result = session
+                .add_tracks()
+                .pull_all(tracks.iter().map(TrackInfo::remote))
+                .send()
+                .await?;
+            record.pulled.extend(result.tracks.iter().filter_map(|t| t.mid.clone()));
+            self.room.store().update_participant(self.room.id(), record).await?;
+            Ok(result.negotiation)
+        };
+        self.room.leased(session.id(), subscribe).await
+    }
+
+    /// Leaves the room: its tracks and channels are closed on the SFU, and everyone is told.
+    pub async fn leave(self) -> Result<()> {
+        self.room.remove(&self.info.id, LeaveReason::Left).await?;
+        Ok(())
+    }
+
+    pub(super) async fn record(&self) -> Result<ParticipantRecord> {
+        let snapshot = self.room.snapshot().await?;
+        let found = snapshot.participants.into_iter().find(|p| p.info.id == self.info.id);
+        found.ok_or_else(|| self.room.no_participant(&self.info.id))
+    }
+
+    /// Marks the participant announced and tells the room about it and its tracks.
+    pub(super) async fn announce(&self, mut record: ParticipantRecord) -> Result<()> {
+        record.announced = true;
+        let published: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
+        self.room
+            .store()
+            .update_participant(self.room.id(), record.clone())
+            .await?;
+        self.room
+            .append(RoomEvent::ParticipantJoined {
+                participant: record.info,
+            })
+            .await?;
+        for track in published {
+            self.room
+                .append(RoomEvent::TrackPublished {
+                    participant: self.info.id.clone(),
+                    track,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,196 @@
+//! [`RoomPeer`]: a server-side [`Peer`] as a room participant, standing in for a browser.
+
+use std::time::Duration;
+
+use super::event::{RoomUpdate, TrackInfo};
+use super::join::{Join, tracks_for, undo};
+use super::participant::{Participant, ParticipantView, RoomChannels};
+use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, RoomEvent};
+use crate::data_channels::DataChannel;
+use crate::error::Result;
+use crate::peer::{
+    FrameCodec, IncomingTrack, Message, OutgoingTrack, Peer, PeerBuilder, Publisher, Replies,
+    Subscription,
+};
+
+/// A room participant driven by this process: a [`Peer`] on the room channel.
+///
+/// ```no_run
+/// # async fn run(client: cloudflare_calls::Client, room: cloudflare_calls::room::Room) -> cloudflare_calls::Result<()> {
+/// use cloudflare_calls::FrameCodec;
+/// let mut bot = room.join("bot").connect(client.peer()).await?;
+/// let mic = bot.publish_track("mic", FrameCodec::Opus).await?;
+/// while let Some(update) = bot.recv().await {
+///     println!("{}: {:?}", update.seq, update.event);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct RoomPeer {
+    participant: Participant,
+    peer: Peer,
+    updates: Subscription,
+    outbox: Publisher,
+    direct: Option<Replies>,
+    tracks: Vec<IncomingTrack>,
+    seq: u64,
+    participants: Vec<ParticipantView>,
+}
+
+impl Join<'_> {
+    /// Joins with a server-side peer built by `peer` (e.g. `client.peer()`): it connects,
+    /// reaches the room channel, pulls the room's tracks and is announced.
+    pub async fn connect(self, peer: PeerBuilder) -> Result<RoomPeer> {
+        let room = self.room.clone();
+        let record = self.reserve().await?;
+        let id = record.info.id.clone();
+        let joined = async {
+            let mut record = record;
+            let peer = peer.correlation_id(room.id()).connect().await?;
+            record.info.session_id = peer.session().id().to_owned();
+            room.store().update_participant(room.id(), record.clone()).await?;
+            let host = room.snapshot().await?.room.host_session_id;
+            let outbox = peer.publish(DataChannel::publish(PARTICIPANT_CHANNEL)).await?;
+            let updates = peer
+                .subscribe(DataChannel::subscribe(host, ROOM_CHANNEL).wait_for_ack(true))
+                .await?;
+            let pulled = tracks_for(&room, &record).await?;
+            let tracks = peer.pull_all(pulled.iter().map(TrackInfo::remote)).await?;
+            record.pulled = tracks.iter().map(|t| t.mid().to_owned()).collect();
+            let participant = Participant::new(room.clone(), record.info.clone());
+            participant.announce(record).await?;
+            let (seq, participants) = RoomChannels::view(room.snapshot().await?);
+            Ok::<_, crate::Error>(RoomPeer {
+                direct: outbox.take_replies(),
+                participant,
+                peer,
+                updates,
+                outbox,
+                tracks,
+                seq,
+                participants,
+            })
+        }
+        .await;
+        if joined.is_err() {
+            undo(&room, &id).await;
+        }
+        joined
+    }
+}
+
+impl RoomPeer {
+    /// The participant.
+    pub fn participant(&self) -> &Participant {
+        &self.participant
+    }
+
+    /// The peer, for anything the room does not wrap.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// The room as it was when this participant was announced, and the `seq` it reflects.
+    pub fn view(&self) -> (u64, &[ParticipantView]) {
+        (self.seq, &self.participants)
+    }
+
+    /// The tracks pulled so far and not taken yet: those of the room at join, then those of
+    /// [`RoomPeer::pull`].
+    pub fn take_tracks(&mut self) -> Vec<IncomingTrack> {
+        std::mem::take(&mut self.tracks)
+    }
+
+    /// Publishes a track and announces it; send media on the returned track.
+    pub async fn publish_track(
+        &self,
+        name: impl Into<String>,
+        codec: FrameCodec,
+    ) -> Result<OutgoingTrack> {
+        let room = self.participant.room();
+        let session_id = self.peer.session().id().to_owned();
+        let name: String = name.into();
+        let publish = async {
+            let track = self.peer.push_track(name.clone(), codec).await?;
+            let mut record = self.participant.record().await?;
+            let info = TrackInfo {
+                session_id: session_id.clone(),
+                name,
+                kind: codec.kind(),
+            };
+            record.published.push((track.mid().to_owned(), info.clone()));
+            room.store().update_participant(room.id(), record).await?;
+            Ok((track, info))
+        };
+        let (track, info) = room.leased(&session_id, publish).await?;
+        room.append(RoomEvent::TrackPublished {
+            participant: self.participant.id().to_owned(),
+            track: info,
+        })
+        .await?;
+        Ok(track)
+    }
+
+    /// Pulls a published track, such as one of a [`RoomEvent::TrackPublished`].
+    pub async fn pull(&self, track: &TrackInfo) -> Result<IncomingTrack> {
+        let room = self.participant.room();
+        let session_id = self.peer.session().id().to_owned();
+        let pull = async {
+            let incoming = self.peer.pull(track.remote()).await?;
+            let mut record = self.participant.record().await?;
+            record.pulled.push(incoming.mid().to_owned());
+            room.store().update_participant(room.id(), record).await?;
+            Ok(incoming)
+        };
+        room.leased(&session_id, pull).await
+    }
+
+    /// Sends a text message to the server; the room announces it as a
+    /// [`RoomEvent::Message`] from this participant.
+    pub async fn send_text(&self, text: &str) -> Result<()> {
+        self.outbox.send_text(text).await
+    }
+
+    /// Sends a binary message to the server.
+    pub async fn send_binary(&self, data: &[u8]) -> Result<()> {
+        self.outbox.send_binary(data).await
+    }
+
+    /// The next update for this participant: from the room channel, or a direct message
+    /// from the server. `None` once both channels are closed (it left or was removed).
+    pub async fn recv(&mut self) -> Option<RoomUpdate> {
+        loop {
+            let message = match &mut self.direct {
+                Some(direct) => tokio::select! {
+                    m = self.updates.recv() => m,
+                    m = direct.recv() => match m {
+                        Some(m) => Some(m),
+                        None => { self.direct = None; continue; }
+                    },
+                },
+                None => self.updates.recv().await,
+            };
+            match message? {
+                Ok(Message::Text(text)) => {
+                    if let Some(update) = RoomUpdate::from_json(&text) {
+                        return Some(update);
+                    }
+                    tracing::debug!("ignoring a room channel message that is not an update");
+                }
+                Ok(Message::Binary(_)) => {}
+                Err(e) => tracing::warn!(error = %e, "room channel"),
+            }
+        }
+    }
+
+    /// Like [`RoomPeer::recv`], giving up after `timeout`.
+    pub async fn recv_timeout(&mut self, timeout: Duration) -> Option<RoomUpdate> {
+        tokio::time::timeout(timeout, self.recv()).await.ok().flatten()
+    }
+
+    /// Leaves the room and closes the peer.
+    pub async fn leave(self) -> Result<()> {
+        self.participant.clone().leave().await?;
+        self.peer.close().await
+    }
+}

@@ -1,0 +1,123 @@
+//! [`Store`]: where room state lives, so that any backend process can serve any room.
+//!
+//! The room logic keeps nothing in memory that another process would need: rooms,
+//! participants and their tracks are records in the store, events are appended to the
+//! store's ordered log and read back from it, and a change to a participant's SFU session is
+//! made under the store's lease on that session. [`MemoryStore`](super::MemoryStore) keeps
+//! all of it in one process.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::RoomError;
+use super::event::{ParticipantInfo, RoomEvent, RoomUpdate, TrackInfo};
+
+/// The future a [`Store`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RoomError>> + Send + 'a>>;
+
+/// A room's events in order, from the moment of subscribing.
+pub type EventStream =
+    Pin<Box<dyn futures_core::Stream<Item = Result<RoomUpdate, RoomError>> + Send>>;
+
+/// A room's settings and state, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RoomRecord {
+    /// The room's id.
+    pub id: String,
+    /// At most this many participants at once (`None`: no limit).
+    pub max_participants: Option<u32>,
+    /// An empty room closes after this long.
+    pub empty_timeout: Duration,
+    /// The app's data about the room.
+    pub metadata: Option<String>,
+    /// The session of the room's own peer, which publishes the room channel.
+    pub host_session_id: String,
+    /// Closed rooms refuse joins; their records stay until the store expires them.
+    pub closed: bool,
+}
+
+/// A participant, as stored: what the room announced, and what it opened on the SFU.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ParticipantRecord {
+    /// What the room announces.
+    pub info: ParticipantInfo,
+    /// The tracks it publishes, by the mid they have in its session.
+    pub published: Vec<(String, TrackInfo)>,
+    /// The mids of the tracks it pulled.
+    pub pulled: Vec<String>,
+    /// Whether it is connected to the room channel and was announced.
+    pub announced: bool,
+}
+
+impl ParticipantRecord {
+    /// Every mid open in its session.
+    pub fn mids(&self) -> Vec<String> {
+        let published = self.published.iter().map(|(mid, _)| mid.clone());
+        published.chain(self.pulled.iter().cloned()).collect()
+    }
+}
+
+/// A consistent view of a room: the participants after the room's first `seq` events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RoomSnapshot {
+    /// The room.
+    pub room: RoomRecord,
+    /// The number of the last event this view includes.
+    pub seq: u64,
+    /// Every participant, announced or still joining.
+    pub participants: Vec<ParticipantRecord>,
+}
+
+/// The right to change one SFU session; the store hands it to one holder at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Lease {
+    /// What it locks.
+    pub key: String,
+    /// Increases with every grant of the key: a holder whose lease expired and was granted
+    /// again can be told apart by it.
+    pub token: u64,
+}
+
+/// Room state shared by every backend process that serves the room.
+///
+/// Each method is one atomic step: `add_participant` checks capacity, identity and the
+/// room's state and inserts in one go; `append` numbers events without gaps.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new room; [`RoomError::RoomExists`] if the id is taken.
+    fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()>;
+    /// Marks a room closed and returns the participants still in it. Idempotent.
+    fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>>;
+    /// The room and its participants, with the `seq` they reflect.
+    fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot>;
+    /// Adds a participant; refuses with [`RoomError::RoomFull`],
+    /// [`RoomError::IdentityTaken`], [`RoomError::BroadcastTaken`] or
+    /// [`RoomError::RoomClosed`].
+    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()>;
+    /// Replaces a participant's record; [`RoomError::ParticipantNotFound`] if it is gone.
+    fn update_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, ()>;
+    /// Removes a participant and returns its record; `None` if it was already gone.
+    fn remove_participant(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> StoreFuture<'_, Option<ParticipantRecord>>;
+    /// Appends an event to the room's log and returns its `seq`.
+    fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64>;
+    /// The room's events from now on, in order.
+    fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream>;
+    /// Waits for, then takes, the lease on `key` for at most `ttl`.
+    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease>;
+    /// Gives a lease back early; a lease that expired meanwhile is left alone.
+    fn release(&self, lease: Lease) -> StoreFuture<'_, ()>;
+}
