@@ -17,11 +17,11 @@ mod negotiation;
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
 pub mod peer;
 pub mod raw;
+mod response;
+mod retry;
 #[cfg(feature = "room")]
 #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
 pub mod room;
-mod response;
-mod retry;
 pub mod sdp;
 mod secret;
 mod session;

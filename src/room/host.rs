@@ -165,8 +165,13 @@ impl Host {
         };
         let (direct, outgoing) = mpsc::unbounded_channel();
         let task = tokio::spawn(
-            serve(self.room.clone(), participant.to_owned(), subscription, outgoing)
-                .in_current_span(),
+            serve(
+                self.room.clone(),
+                participant.to_owned(),
+                subscription,
+                outgoing,
+            )
+            .in_current_span(),
         );
         let inbox = Inbox {
             session_id: session_id.to_owned(),
@@ -187,7 +192,10 @@ impl Host {
             .peer
             .session()
             .close_data_channels()
-            .channel(DataChannel::subscribe(inbox.session_id, PARTICIPANT_CHANNEL))
+            .channel(DataChannel::subscribe(
+                inbox.session_id,
+                PARTICIPANT_CHANNEL,
+            ))
             .send()
             .await;
         if let Err(e) = closed {
@@ -216,7 +224,8 @@ impl Host {
             let dead = match state {
                 Err(e) => e.is_session_gone(),
                 Ok(state) => {
-                    let published: Vec<&str> = p.published.iter().map(|(m, _)| m.as_str()).collect();
+                    let published: Vec<&str> =
+                        p.published.iter().map(|(m, _)| m.as_str()).collect();
                     let active = state.tracks.iter().any(|t| {
                         t.is_active() && t.mid.as_deref().is_some_and(|m| published.contains(&m))
                     });

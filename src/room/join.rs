@@ -59,6 +59,13 @@ impl<'a> Join<'a> {
         }
     }
 
+    /// What the participant does: [`Role::Member`] for [`Room::join`], [`Role::Viewer`] for
+    /// [`Room::watch`]; [`Role::Broadcaster`] makes it the room's broadcast.
+    pub fn role(mut self, role: Role) -> Self {
+        self.role = role;
+        self
+    }
+
     /// The app's data about the participant, announced with it.
     pub fn metadata(mut self, metadata: impl Into<String>) -> Self {
         self.metadata = Some(metadata.into());
@@ -109,11 +116,24 @@ impl<'a> Join<'a> {
                 let answer = session.answer().cloned().ok_or_else(no_answer)?;
                 (session, answer)
             } else {
-                let session = client.new_session().correlation_id(room.id()).send().await?;
+                let session = client
+                    .new_session()
+                    .correlation_id(room.id())
+                    .send()
+                    .await?;
                 record.info.session_id = session.id().to_owned();
-                room.store().update_participant(room.id(), record.clone()).await?;
-                let locals = pushes.iter().map(|(mid, name, _)| LocalTrack::new(mid, name));
-                let result = session.add_tracks().offer(offer).push_all(locals).send().await?;
+                room.store()
+                    .update_participant(room.id(), record.clone())
+                    .await?;
+                let locals = pushes
+                    .iter()
+                    .map(|(mid, name, _)| LocalTrack::new(mid, name));
+                let result = session
+                    .add_tracks()
+                    .offer(offer)
+                    .push_all(locals)
+                    .send()
+                    .await?;
                 if !result.failed.is_empty() {
                     return Err(RoomError::TracksRefused(result.failed).into());
                 }
@@ -132,7 +152,9 @@ impl<'a> Join<'a> {
                     (mid, track)
                 })
                 .collect();
-            room.store().update_participant(room.id(), record.clone()).await?;
+            room.store()
+                .update_participant(room.id(), record.clone())
+                .await?;
 
             let pulled = tracks_for(room, &record).await?;
             let negotiation = if pulled.is_empty() {
@@ -144,7 +166,9 @@ impl<'a> Join<'a> {
                     .send()
                     .await?;
                 record.pulled = result.tracks.iter().filter_map(|t| t.mid.clone()).collect();
-                room.store().update_participant(room.id(), record.clone()).await?;
+                room.store()
+                    .update_participant(room.id(), record.clone())
+                    .await?;
                 result.negotiation
             };
             Ok(Joining {

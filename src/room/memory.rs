@@ -73,7 +73,11 @@ impl MemoryStore {
         if leases.get(key).is_some_and(|(_, until)| *until > now) {
             return None;
         }
-        let mut next = self.inner.next_token.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = self
+            .inner
+            .next_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *next += 1;
         leases.insert(key.to_owned(), (*next, now + ttl));
         Some(Lease {
@@ -143,7 +147,11 @@ impl Store for MemoryStore {
                 });
             }
             let info = &participant.info;
-            if state.participants.iter().any(|p| p.info.identity == info.identity) {
+            if state
+                .participants
+                .iter()
+                .any(|p| p.info.identity == info.identity)
+            {
                 return Err(RoomError::IdentityTaken {
                     room: id.clone(),
                     identity: info.identity.clone(),
@@ -187,7 +195,10 @@ impl Store for MemoryStore {
         participant: &str,
     ) -> StoreFuture<'_, Option<ParticipantRecord>> {
         ready(self.with_room(room, |state| {
-            let at = state.participants.iter().position(|p| p.info.id == participant);
+            let at = state
+                .participants
+                .iter()
+                .position(|p| p.info.id == participant);
             Ok(at.map(|i| state.participants.remove(i)))
         }))
     }
@@ -233,7 +244,10 @@ impl Store for MemoryStore {
 
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         let mut leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
-        if leases.get(&lease.key).is_some_and(|(token, _)| *token == lease.token) {
+        if leases
+            .get(&lease.key)
+            .is_some_and(|(token, _)| *token == lease.token)
+        {
             leases.remove(&lease.key);
         }
         drop(leases);

@@ -139,11 +139,15 @@ impl Participant {
             return Err(RoomError::ChannelsRefused(f.code.as_str().to_owned()).into());
         }
         let id_of = |name: &str| {
-            let info = opened.channels.iter().find(|c| c.name.as_deref() == Some(name));
+            let info = opened
+                .channels
+                .iter()
+                .find(|c| c.name.as_deref() == Some(name));
             info.and_then(|c| c.id)
                 .ok_or_else(|| RoomError::ChannelsRefused(format!("no id for {name}")))
         };
-        let (room_channel, participant_channel) = (id_of(ROOM_CHANNEL)?, id_of(PARTICIPANT_CHANNEL)?);
+        let (room_channel, participant_channel) =
+            (id_of(ROOM_CHANNEL)?, id_of(PARTICIPANT_CHANNEL)?);
         let record = self.record().await?;
         self.announce(record).await?;
         let (seq, participants) = RoomChannels::view(self.room.snapshot().await?);
@@ -167,18 +171,26 @@ impl Participant {
                 .filter(|(mid, _, _)| !known(mid))
                 .collect();
             let locals = new.iter().map(|(mid, name, _)| LocalTrack::new(mid, name));
-            let result = session.add_tracks().offer(offer).push_all(locals).send().await?;
+            let result = session
+                .add_tracks()
+                .offer(offer)
+                .push_all(locals)
+                .send()
+                .await?;
             if !result.failed.is_empty() {
                 return Err(RoomError::TracksRefused(result.failed).into());
             }
-            let answer = result.negotiation.answer().cloned().ok_or_else(|| {
-                crate::Error::Decode {
-                    operation: "add_tracks",
-                    status: None,
-                    reason: "the SFU did not answer the endpoint's offer".into(),
-                    body: String::new(),
-                }
-            })?;
+            let answer =
+                result
+                    .negotiation
+                    .answer()
+                    .cloned()
+                    .ok_or_else(|| crate::Error::Decode {
+                        operation: "add_tracks",
+                        status: None,
+                        reason: "the SFU did not answer the endpoint's offer".into(),
+                        body: String::new(),
+                    })?;
             let tracks: Vec<(String, TrackInfo)> = new
                 .into_iter()
                 .map(|(mid, name, kind)| {
@@ -191,7 +203,10 @@ impl Participant {
                 })
                 .collect();
             record.published.extend(tracks.iter().cloned());
-            self.room.store().update_participant(self.room.id(), record).await?;
+            self.room
+                .store()
+                .update_participant(self.room.id(), record)
+                .await?;
             Ok((answer, tracks))
         };
         let (answer, tracks) = self.room.leased(session.id(), publish).await?;
@@ -226,7 +241,10 @@ impl Participant {
                 let mids = gone.iter().map(|(mid, _)| mid.clone());
                 session.close_tracks(mids, CloseMode::Force).send().await?;
             }
-            self.room.store().update_participant(self.room.id(), record).await?;
+            self.room
+                .store()
+                .update_participant(self.room.id(), record)
+                .await?;
             Ok(gone)
         };
         for (_, track) in self.room.leased(session.id(), unpublish).await? {
@@ -256,8 +274,13 @@ impl Participant {
                 .pull_all(tracks.iter().map(TrackInfo::remote))
                 .send()
                 .await?;
-            record.pulled.extend(result.tracks.iter().filter_map(|t| t.mid.clone()));
-            self.room.store().update_participant(self.room.id(), record).await?;
+            record
+                .pulled
+                .extend(result.tracks.iter().filter_map(|t| t.mid.clone()));
+            self.room
+                .store()
+                .update_participant(self.room.id(), record)
+                .await?;
             Ok(result.negotiation)
         };
         self.room.leased(session.id(), subscribe).await
@@ -271,7 +294,10 @@ impl Participant {
 
     pub(super) async fn record(&self) -> Result<ParticipantRecord> {
         let snapshot = self.room.snapshot().await?;
-        let found = snapshot.participants.into_iter().find(|p| p.info.id == self.info.id);
+        let found = snapshot
+            .participants
+            .into_iter()
+            .find(|p| p.info.id == self.info.id);
         found.ok_or_else(|| self.room.no_participant(&self.info.id))
     }
 

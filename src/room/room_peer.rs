@@ -48,9 +48,13 @@ impl Join<'_> {
             let mut record = record;
             let peer = peer.correlation_id(room.id()).connect().await?;
             record.info.session_id = peer.session().id().to_owned();
-            room.store().update_participant(room.id(), record.clone()).await?;
+            room.store()
+                .update_participant(room.id(), record.clone())
+                .await?;
             let host = room.snapshot().await?.room.host_session_id;
-            let outbox = peer.publish(DataChannel::publish(PARTICIPANT_CHANNEL)).await?;
+            let outbox = peer
+                .publish(DataChannel::publish(PARTICIPANT_CHANNEL))
+                .await?;
             let updates = peer
                 .subscribe(DataChannel::subscribe(host, ROOM_CHANNEL).wait_for_ack(true))
                 .await?;
@@ -118,7 +122,9 @@ impl RoomPeer {
                 name,
                 kind: codec.kind(),
             };
-            record.published.push((track.mid().to_owned(), info.clone()));
+            record
+                .published
+                .push((track.mid().to_owned(), info.clone()));
             room.store().update_participant(room.id(), record).await?;
             Ok((track, info))
         };
@@ -185,7 +191,10 @@ impl RoomPeer {
 
     /// Like [`RoomPeer::recv`], giving up after `timeout`.
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Option<RoomUpdate> {
-        tokio::time::timeout(timeout, self.recv()).await.ok().flatten()
+        tokio::time::timeout(timeout, self.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Leaves the room and closes the peer.

@@ -101,11 +101,8 @@ pub trait Store: Send + Sync + 'static {
     /// [`RoomError::RoomClosed`].
     fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()>;
     /// Replaces a participant's record; [`RoomError::ParticipantNotFound`] if it is gone.
-    fn update_participant(
-        &self,
-        room: &str,
-        participant: ParticipantRecord,
-    ) -> StoreFuture<'_, ()>;
+    fn update_participant(&self, room: &str, participant: ParticipantRecord)
+    -> StoreFuture<'_, ()>;
     /// Removes a participant and returns its record; `None` if it was already gone.
     fn remove_participant(
         &self,

@@ -32,10 +32,11 @@ pub(crate) async fn new_session(
         .get("thirdparty")
         .is_some_and(|v| v == "true" || v == "1");
     let offer = req.session_description.as_ref().map(offer_of).transpose()?;
-    let sctp = req
-        .session_description
-        .as_ref()
-        .is_some_and(|d| crate::rtc::sdp::sections(&d.sdp).iter().any(|x| x.kind == "application"));
+    let sctp = req.session_description.as_ref().is_some_and(|d| {
+        crate::rtc::sdp::sections(&d.sdp)
+            .iter()
+            .any(|x| x.kind == "application")
+    });
     let session = reg.new_session(&app_id, third_party);
     let mut resp = SdpResponse {
         session_id: Some(session.id.clone()),
