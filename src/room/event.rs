@@ -120,6 +120,25 @@ impl From<&[u8]> for Payload {
     }
 }
 
+/// [`Payload`] in the schema of a message, where its key sits beside the message's fields:
+/// schemars closes an externally tagged enum's variants (`additionalProperties: false`),
+/// which would reject every message once flattened into it.
+#[derive(schemars::JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum FlatPayload {
+    /// A text message.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A binary message.
+    Binary {
+        /// The bytes.
+        binary: Vec<u8>,
+    },
+}
+
 /// Something that happened in a room.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -160,6 +179,7 @@ pub enum RoomEvent {
         to: Option<String>,
         /// What it says.
         #[serde(flatten)]
+        #[schemars(with = "FlatPayload")]
         payload: Payload,
     },
     /// The room closed; nothing follows.

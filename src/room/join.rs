@@ -2,7 +2,7 @@
 
 use super::error::RoomError;
 use super::event::{ParticipantInfo, Role, TrackInfo};
-use super::participant::Participant;
+use super::participant::{Participant, PulledTrack};
 use super::store::ParticipantRecord;
 use super::{Room, ids};
 use crate::description::{Answer, Offer};
@@ -44,8 +44,8 @@ pub struct Joining {
     pub answer: Answer,
     /// The pull of the room's tracks: an SFU offer to answer, or `Done` if the room had none.
     pub negotiation: Negotiation,
-    /// The tracks pulled, in the order of the SFU offer's new sections.
-    pub pulled: Vec<TrackInfo>,
+    /// The tracks pulled, with the mids where the endpoint receives them.
+    pub pulled: Vec<PulledTrack>,
 }
 
 impl<'a> Join<'a> {
@@ -156,20 +156,21 @@ impl<'a> Join<'a> {
                 .update_participant(room.id(), record.clone())
                 .await?;
 
-            let pulled = tracks_for(room, &record).await?;
-            let negotiation = if pulled.is_empty() {
-                Negotiation::Done
+            let wanted = tracks_for(room, &record).await?;
+            let (negotiation, pulled) = if wanted.is_empty() {
+                (Negotiation::Done, Vec::new())
             } else {
                 let result = session
                     .add_tracks()
-                    .pull_all(pulled.iter().map(TrackInfo::remote))
+                    .pull_all(wanted.iter().map(TrackInfo::remote))
                     .send()
                     .await?;
-                record.pulled = result.tracks.iter().filter_map(|t| t.mid.clone()).collect();
+                let pulled = PulledTrack::matched(&wanted, &result);
+                record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
                 room.store()
                     .update_participant(room.id(), record.clone())
                     .await?;
-                result.negotiation
+                (result.negotiation, pulled)
             };
             Ok(Joining {
                 participant: Participant::new(room.clone(), record.info),

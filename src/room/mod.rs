@@ -50,7 +50,7 @@ pub use event::{
 };
 pub use join::{Join, Joining};
 pub use memory::MemoryStore;
-pub use participant::{Participant, ParticipantView, RoomChannels};
+pub use participant::{Participant, ParticipantView, PulledTrack, RoomChannels};
 pub use room_peer::RoomPeer;
 pub use store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,

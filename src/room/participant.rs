@@ -38,6 +38,37 @@ pub struct ParticipantView {
     pub tracks: Vec<TrackInfo>,
 }
 
+/// A track pulled into a participant's session, at the mid where its endpoint receives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PulledTrack {
+    /// The mid in the puller's session.
+    pub mid: String,
+    /// The track.
+    pub track: TrackInfo,
+}
+
+impl PulledTrack {
+    /// Pairs each requested track with the mid the SFU gave it.
+    pub(super) fn matched(requested: &[TrackInfo], result: &crate::TracksResult) -> Vec<Self> {
+        result
+            .tracks
+            .iter()
+            .filter_map(|t| {
+                let track = requested.iter().find(|r| {
+                    Some(&r.name) == t.track_name.as_ref()
+                        && Some(&r.session_id) == t.session_id.as_ref()
+                })?;
+                Some(Self {
+                    mid: t.mid.clone()?,
+                    track: track.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// What an endpoint needs to reach the room channel, and the room as it is.
 ///
 /// The endpoint opens two pre-negotiated data channels: `room` with id `room_channel`
@@ -261,10 +292,11 @@ impl Participant {
     /// Pulls tracks into this participant's session, such as those of a
     /// [`RoomEvent::TrackPublished`]: the SFU's offer is for the endpoint to answer through
     /// [`Participant::renegotiate`], or directly on the [`PendingOffer`](crate::PendingOffer).
+    /// Tracks the SFU refused (unpublished meanwhile) are left out of the list.
     pub async fn subscribe(
         &self,
         tracks: impl IntoIterator<Item = TrackInfo>,
-    ) -> Result<Negotiation> {
+    ) -> Result<(Negotiation, Vec<PulledTrack>)> {
         let tracks: Vec<TrackInfo> = tracks.into_iter().collect();
         let session = self.session();
         let subscribe = async {
@@ -274,14 +306,13 @@ impl Participant {
                 .pull_all(tracks.iter().map(TrackInfo::remote))
                 .send()
                 .await?;
-            record
-                .pulled
-                .extend(result.tracks.iter().filter_map(|t| t.mid.clone()));
+            let pulled = PulledTrack::matched(&tracks, &result);
+            record.pulled.extend(pulled.iter().map(|p| p.mid.clone()));
             self.room
                 .store()
                 .update_participant(self.room.id(), record)
                 .await?;
-            Ok(result.negotiation)
+            Ok((result.negotiation, pulled))
         };
         self.room.leased(session.id(), subscribe).await
     }

@@ -45,25 +45,39 @@ impl Join<'_> {
         let record = self.reserve().await?;
         let id = record.info.id.clone();
         let joined = async {
-            let mut record = record;
             let peer = peer.correlation_id(room.id()).connect().await?;
-            record.info.session_id = peer.session().id().to_owned();
-            room.store()
-                .update_participant(room.id(), record.clone())
-                .await?;
-            let host = room.snapshot().await?.room.host_session_id;
-            let outbox = peer
-                .publish(DataChannel::publish(PARTICIPANT_CHANNEL))
-                .await?;
-            let updates = peer
-                .subscribe(DataChannel::subscribe(host, ROOM_CHANNEL).wait_for_ack(true))
-                .await?;
-            let pulled = tracks_for(&room, &record).await?;
-            let tracks = peer.pull_all(pulled.iter().map(TrackInfo::remote)).await?;
-            record.pulled = tracks.iter().map(|t| t.mid().to_owned()).collect();
-            let participant = Participant::new(room.clone(), record.info.clone());
-            participant.announce(record).await?;
-            let (seq, participants) = RoomChannels::view(room.snapshot().await?);
+            let setup = async {
+                let mut record = record;
+                record.info.session_id = peer.session().id().to_owned();
+                room.store()
+                    .update_participant(room.id(), record.clone())
+                    .await?;
+                let host = room.snapshot().await?.room.host_session_id;
+                let outbox = peer
+                    .publish(DataChannel::publish(PARTICIPANT_CHANNEL))
+                    .await?;
+                let updates = peer
+                    .subscribe(DataChannel::subscribe(host, ROOM_CHANNEL).wait_for_ack(true))
+                    .await?;
+                let pulled = tracks_for(&room, &record).await?;
+                let tracks = peer.pull_all(pulled.iter().map(TrackInfo::remote)).await?;
+                record.pulled = tracks.iter().map(|t| t.mid().to_owned()).collect();
+                let participant = Participant::new(room.clone(), record.info.clone());
+                participant.announce(record).await?;
+                let (seq, participants) = RoomChannels::view(room.snapshot().await?);
+                Ok::<_, crate::Error>((participant, outbox, updates, tracks, seq, participants))
+            };
+            let (participant, outbox, updates, tracks, seq, participants) = match setup.await {
+                Ok(set) => set,
+                Err(e) => {
+                    // The store's record does not list what the peer opened before the
+                    // failure (its own channel, say): closing the peer closes it all.
+                    if let Err(close) = peer.close().await {
+                        tracing::warn!(room = room.id(), error = %close, "closing a failed join's peer");
+                    }
+                    return Err(e);
+                }
+            };
             Ok::<_, crate::Error>(RoomPeer {
                 direct: outbox.take_replies(),
                 participant,

@@ -167,6 +167,19 @@ impl Browser {
         Err(format!("{url} did not load within 5 s").into())
     }
 
+    /// A PNG of what the page shows.
+    #[allow(dead_code)] // Not every test that includes this module takes screenshots.
+    pub async fn screenshot(&self) -> Result<Vec<u8>, Error> {
+        let shot = self
+            .call("Page.captureScreenshot", json!({ "format": "png" }))
+            .await?;
+        let data = shot
+            .get("data")
+            .and_then(Value::as_str)
+            .ok_or("no screenshot data")?;
+        base64_decode(data).ok_or_else(|| "the screenshot is not base64".into())
+    }
+
     async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut ws = self.page.lock().await;
@@ -303,4 +316,29 @@ async fn await_reply(ws: &mut Ws, id: u64) -> Result<Value, Error> {
         return Ok(value.get("result").cloned().unwrap_or(Value::Null));
     }
     Err("DevTools connection closed".into())
+}
+
+/// Decodes standard base64 (CDP's encoding of binary results).
+#[allow(dead_code)]
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|c| *c != b'=')
+        .map(value)
+        .collect::<Option<_>>()?;
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk.iter().fold(0u32, |n, d| n << 6 | u32::from(*d)) << (6 * (4 - chunk.len()));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
 }

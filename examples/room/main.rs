@@ -1,0 +1,76 @@
+//! A room people can open in a browser: camera and microphone, everyone's video, a chat.
+//!
+//! ```sh
+//! cargo run --example room          # then open http://127.0.0.1:8080/?name=alice
+//! ```
+//!
+//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
+//! an emulator embedded in this process. `PORT` picks the port (8080). `?room=` picks the
+//! room, `?name=` the identity, `?role=viewer` watches the broadcast and
+//! `?role=broadcaster` starts it. The server greets each participant with a direct message.
+
+mod server;
+
+use std::sync::Arc;
+
+use cloudflare_calls::room::{MemoryStore, RoomEvent};
+use cloudflare_calls::{Client, Config, ConfigError};
+use futures_util::StreamExt;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (config, ice_servers, _emulator) = match Config::from_env() {
+        Ok(config) => {
+            println!("using Cloudflare at {}", config.base_url());
+            let stun = serde_json::json!([{ "urls": "stun:stun.cloudflare.com:3478" }]);
+            (config, stun, None)
+        }
+        Err(ConfigError::MissingEnv(name)) => {
+            let emulator = calls_emulator::Emulator::start().await?;
+            println!("{name} is not set: using the embedded emulator");
+            let config = Config::new(
+                emulator.sfu_base_url(),
+                emulator.app_id(),
+                emulator.app_secret(),
+            );
+            (config, serde_json::json!([]), Some(emulator))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let client = Client::new(config)?;
+    let rooms = client.rooms(MemoryStore::new());
+
+    let room = server::room(&rooms, "demo").await?;
+    let mut events = room.events().await?;
+    let greeter = room.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(update)) = events.next().await {
+            match update.event {
+                RoomEvent::ParticipantJoined { participant } => {
+                    let hello = format!("Welcome, {}!", participant.identity);
+                    let _ = greeter.send_to(&participant.id, hello).await;
+                }
+                RoomEvent::Message {
+                    from: Some(from), ..
+                } => println!("message from {from}"),
+                _ => {}
+            }
+        }
+    });
+
+    let app = server::App {
+        rooms,
+        ice_servers: Arc::new(ice_servers),
+    };
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!(
+        "open http://{}/?name=alice in a browser",
+        listener.local_addr()?
+    );
+    axum::serve(listener, server::router(app)).await?;
+    Ok(())
+}

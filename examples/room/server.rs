@@ -1,0 +1,198 @@
+//! The room page's HTTP API: the signalling a browser needs to join a room, on axum.
+//!
+//! Shared by `cargo run --example room` and the browser test that drives the page
+//! (tests/room_browser.rs), so the test exercises exactly what people open.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cloudflare_calls::room::{
+    ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, Rooms, TrackInfo,
+};
+use cloudflare_calls::{Answer, Error, Negotiation, Offer};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+const PAGE: &str = include_str!("index.html");
+
+/// What the page's handlers share.
+#[derive(Clone)]
+pub struct App {
+    pub rooms: Rooms,
+    /// STUN/TURN servers for the browser's `RTCPeerConnection`, as its `iceServers`.
+    pub ice_servers: Arc<serde_json::Value>,
+}
+
+/// The page and its API.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/config", get(config))
+        .route("/room-update.schema.json", get(schema))
+        .route("/rooms/{room}/join", post(join))
+        .route("/rooms/{room}/participants/{id}/answer", post(answer))
+        .route("/rooms/{room}/participants/{id}/channels", post(channels))
+        .route("/rooms/{room}/participants/{id}/pull", post(pull))
+        .route("/rooms/{room}/participants/{id}/leave", post(leave))
+        .with_state(app)
+}
+
+/// Opens the room, creating it on first use.
+pub async fn room(rooms: &Rooms, id: &str) -> Result<Room, Error> {
+    match rooms.open(id).await {
+        Ok(room) => Ok(room),
+        Err(e) if matches!(e.room(), Some(RoomError::RoomNotFound(_))) => {
+            match rooms.create().id(id).send().await {
+                Err(e) if matches!(e.room(), Some(RoomError::RoomExists(_))) => {
+                    rooms.open(id).await
+                }
+                other => other,
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A crate error as an HTTP status and a JSON body the page shows.
+struct Failure(Error);
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status = match self.0.room() {
+            Some(RoomError::RoomFull { .. } | RoomError::IdentityTaken { .. }) => {
+                StatusCode::CONFLICT
+            }
+            Some(RoomError::BroadcastTaken(_)) => StatusCode::CONFLICT,
+            Some(RoomError::RoomClosed(_)) => StatusCode::GONE,
+            Some(RoomError::ParticipantNotFound { .. } | RoomError::RoomNotFound(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            Some(RoomError::MalformedOffer(_) | RoomError::NoMedia) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        (status, Json(json!({ "error": self.0.to_string() }))).into_response()
+    }
+}
+
+async fn config(State(app): State<App>) -> Json<serde_json::Value> {
+    Json(json!({ "iceServers": *app.ice_servers }))
+}
+
+async fn schema() -> Json<serde_json::Value> {
+    Json(cloudflare_calls::room::room_update_schema())
+}
+
+#[derive(Deserialize)]
+struct JoinRequest {
+    identity: String,
+    #[serde(default)]
+    role: Option<String>,
+    offer: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinResponse {
+    participant: ParticipantInfo,
+    answer: String,
+    /// The SFU's offer of the room's tracks, to answer at `/answer`.
+    offer: Option<String>,
+    pulled: Vec<PulledTrack>,
+}
+
+async fn join(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Json(req): Json<JoinRequest>,
+) -> Result<Json<JoinResponse>, Failure> {
+    let room = room(&app.rooms, &id).await?;
+    let offer = Offer::new(req.offer);
+    let joining = match Role::from(req.role.as_deref().unwrap_or("member")) {
+        Role::Broadcaster => room.start_broadcast(offer).await?,
+        Role::Viewer => room.watch(req.identity).offer(offer).send().await?,
+        _ => room.join(req.identity).offer(offer).send().await?,
+    };
+    // The browser answers in another request, which may reach another process: the offer
+    // leaves as text, and its answer comes back through `Participant::renegotiate`.
+    let offer = match joining.negotiation {
+        Negotiation::Offer(pending) => Some(pending.offer().sdp().to_owned()),
+        _ => None,
+    };
+    Ok(Json(JoinResponse {
+        participant: joining.participant.info().clone(),
+        answer: joining.answer.into_sdp(),
+        offer,
+        pulled: joining.pulled,
+    }))
+}
+
+#[derive(Deserialize)]
+struct AnswerRequest {
+    answer: String,
+}
+
+async fn answer(
+    State(app): State<App>,
+    Path((room_id, id)): Path<(String, String)>,
+    Json(req): Json<AnswerRequest>,
+) -> Result<StatusCode, Failure> {
+    let room = app.rooms.open(&room_id).await?;
+    let participant = room.participant(&id).await?;
+    participant.renegotiate(Answer::new(req.answer)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn channels(
+    State(app): State<App>,
+    Path((room_id, id)): Path<(String, String)>,
+) -> Result<Json<RoomChannels>, Failure> {
+    let room = app.rooms.open(&room_id).await?;
+    let participant = room.participant(&id).await?;
+    Ok(Json(participant.connect_channels().await?))
+}
+
+#[derive(Deserialize)]
+struct PullRequest {
+    tracks: Vec<TrackInfo>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PullResponse {
+    offer: Option<String>,
+    pulled: Vec<PulledTrack>,
+}
+
+async fn pull(
+    State(app): State<App>,
+    Path((room_id, id)): Path<(String, String)>,
+    Json(req): Json<PullRequest>,
+) -> Result<Json<PullResponse>, Failure> {
+    let room = app.rooms.open(&room_id).await?;
+    let participant = room.participant(&id).await?;
+    let (negotiation, pulled) = participant.subscribe(req.tracks).await?;
+    let offer = match negotiation {
+        Negotiation::Offer(pending) => Some(pending.offer().sdp().to_owned()),
+        _ => None,
+    };
+    Ok(Json(PullResponse { offer, pulled }))
+}
+
+async fn leave(
+    State(app): State<App>,
+    Path((room_id, id)): Path<(String, String)>,
+) -> Result<StatusCode, Failure> {
+    let room = app.rooms.open(&room_id).await?;
+    room.participant(&id).await?.leave().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

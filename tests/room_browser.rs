@@ -1,0 +1,163 @@
+//! The room page (examples/room) in headless Chromium with fake camera and microphone: three
+//! pages join the room served by the example's own server, each decodes the other two videos,
+//! all three receive the server's "Hello!", one leaves and the other two see it go. The third
+//! join's API calls are counted at the emulator.
+
+#![cfg(feature = "room")]
+
+#[path = "support/chromium.rs"]
+mod chromium;
+#[path = "../examples/room/server.rs"]
+#[allow(dead_code)]
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use calls_emulator::Emulator;
+use cloudflare_calls::room::MemoryStore;
+use cloudflare_calls::{Client, Config};
+use serde_json::Value;
+
+const FLAGS: &[&str] = &[
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--window-size=960,720",
+];
+
+async fn wait_for(page: &chromium::Browser, condition: &str, what: &str) {
+    for _ in 0..300 {
+        if page.eval(condition).await.unwrap() == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = page
+        .eval("JSON.stringify({errors: roomState.errors, chat: roomState.chat, joined: roomState.joined})")
+        .await
+        .unwrap();
+    panic!("{what}: not reached within 30 s; page state {state}");
+}
+
+/// The page's remote videos that have decoded frames, counted by session.
+const DECODING: &str = r#"(async () => {
+  const videos = [...document.querySelectorAll('.tile video')].filter(v => v.parentElement.id !== 'tile-' + roomState.me.sessionId);
+  const before = videos.map(v => v.getVideoPlaybackQuality().totalVideoFrames);
+  await new Promise(r => setTimeout(r, 500));
+  return videos.filter((v, i) => v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > before[i]).length;
+})()"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let client = Client::new(Config::new(
+        emulator.sfu_base_url(),
+        emulator.app_id(),
+        emulator.app_secret(),
+    ))
+    .unwrap();
+    let rooms = client.rooms(MemoryStore::new());
+    let app = server::App {
+        rooms: rooms.clone(),
+        ice_servers: Arc::new(serde_json::json!([])),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, server::router(app)).await });
+    let room = server::room(&rooms, "demo").await.unwrap();
+
+    let mut pages = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
+        if name == "carol" {
+            emulator.reset_stats();
+        }
+        page.goto(&format!("{base}/?room=demo&name={name}"))
+            .await
+            .unwrap();
+        wait_for(&page, "roomState.joined", &format!("{name} joined")).await;
+        if name == "carol" {
+            // The join itself: one session, one push carrying the page's offer, one pull of
+            // the four tracks already in the room, one renegotiation with the page's answer.
+            // Then one call for the page's two room channels.
+            let stats = emulator.stats();
+            let join_calls =
+                ["new_session", "add_tracks", "renegotiate_session"].map(|op| stats.calls(op));
+            println!("carol's join: {join_calls:?} (new_session, add_tracks, renegotiate)");
+            assert_eq!(stats.calls("new_session"), 1);
+            assert!(stats.calls("add_data_channels") >= 1);
+        }
+        pages.push(page);
+    }
+    for (page, name) in pages.iter().zip(["alice", "bob", "carol"]) {
+        wait_for(
+            page,
+            "roomState.participants.size === 3",
+            &format!("{name} sees three"),
+        )
+        .await;
+        let mut decoding = 0;
+        for _ in 0..60 {
+            decoding = page.eval(DECODING).await.unwrap().as_u64().unwrap();
+            if decoding == 2 {
+                break;
+            }
+        }
+        assert_eq!(decoding, 2, "{name} decodes both other videos");
+    }
+
+    room.send_message("Hello!").await.unwrap();
+    for (page, name) in pages.iter().zip(["alice", "bob", "carol"]) {
+        wait_for(
+            page,
+            "roomState.chat.includes('server: Hello!')",
+            &format!("{name} got Hello!"),
+        )
+        .await;
+    }
+    // A participant's chat message reaches the others through the server.
+    pages[0]
+        .eval("document.getElementById('text').value = 'hi from alice'; document.getElementById('send').requestSubmit(); true")
+        .await
+        .unwrap();
+    wait_for(
+        &pages[1],
+        "roomState.chat.includes('alice: hi from alice')",
+        "bob got alice's message",
+    )
+    .await;
+
+    if let Ok(dir) = std::env::var("CALLS_SCREENSHOTS") {
+        for (page, name) in pages.iter().zip(["alice", "bob"]) {
+            let png = page.screenshot().await.unwrap();
+            std::fs::write(format!("{dir}/room-{name}.png"), png).unwrap();
+        }
+    }
+
+    pages[2].eval("leaveRoom().then(() => true)").await.unwrap();
+    for (page, name) in pages.iter().take(2).zip(["alice", "bob"]) {
+        wait_for(
+            page,
+            "roomState.participants.size === 2",
+            &format!("{name} sees carol go"),
+        )
+        .await;
+        wait_for(
+            page,
+            "roomState.chat.some(l => l.startsWith('carol left'))",
+            &format!("{name} told carol left"),
+        )
+        .await;
+    }
+    let snapshot = room.snapshot().await.unwrap();
+    assert_eq!(snapshot.participants.len(), 2);
+    room.close().await.unwrap();
+    for page in &pages {
+        let errors = page.eval("JSON.stringify(roomState.errors)").await.unwrap();
+        assert_eq!(errors, Value::String("[]".into()));
+    }
+}
