@@ -103,15 +103,16 @@ async fn two_peers_exchange_media_and_messages_then_leave_nothing_open() {
     })
     .await;
     let published = until(&mut alice, "bob's camera", |u| {
-        matches!(&u.event, RoomEvent::TrackPublished { .. })
+        matches!(&u.event, RoomEvent::TracksPublished { .. })
     })
     .await;
     assert!(published.seq > joined.seq);
-    let RoomEvent::TrackPublished { track, .. } = published.event else {
+    let RoomEvent::TracksPublished { tracks, .. } = published.event else {
         unreachable!()
     };
-    assert_eq!(track.name, "cam");
-    let mut from_bob = alice.pull(&track).await.unwrap();
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(tracks[0].name, "cam");
+    let mut from_bob = alice.pull(&tracks[0]).await.unwrap();
 
     let sending = tokio::spawn(async move {
         let a = alice_mic.send_silence(Duration::from_secs(3));

@@ -4,7 +4,7 @@
 //! Every text message on the room channel is one `RoomUpdate` as JSON:
 //!
 //! ```json
-//! {"v":1,"seq":7,"type":"track_published","participant":"p-3f2a","track":{"sessionId":"…","name":"cam","kind":"video"}}
+//! {"v":1,"seq":7,"type":"tracks_published","participant":"p-3f2a","tracks":[{"sessionId":"…","name":"cam","kind":"video"}]}
 //! {"v":1,"seq":8,"type":"message","from":null,"text":"Hello!"}
 //! ```
 //!
@@ -156,19 +156,20 @@ pub enum RoomEvent {
         /// Why.
         reason: LeaveReason,
     },
-    /// A participant published a track: pull it to receive it.
-    TrackPublished {
+    /// A participant published tracks (all those of one join or publish): pull them to
+    /// receive them.
+    TracksPublished {
         /// The publisher's participant id.
         participant: String,
-        /// The track.
-        track: TrackInfo,
+        /// The tracks.
+        tracks: Vec<TrackInfo>,
     },
-    /// A track is no longer published.
-    TrackUnpublished {
+    /// Tracks are no longer published.
+    TracksUnpublished {
         /// The publisher's participant id.
         participant: String,
-        /// The track.
-        track: TrackInfo,
+        /// The tracks.
+        tracks: Vec<TrackInfo>,
     },
     /// A message: from the server (`from` is null) or from a participant.
     Message {

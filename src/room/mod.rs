@@ -320,7 +320,8 @@ impl Room {
         .await
     }
 
-    /// The room's events from now on: joins, leaves, tracks, participants' messages.
+    /// The room's events from now on: joins, leaves, tracks, participants' messages. The
+    /// stream ends after [`RoomEvent::RoomClosed`].
     ///
     /// ```no_run
     /// # async fn run(room: cloudflare_calls::room::Room) -> cloudflare_calls::Result<()> {
@@ -335,7 +336,16 @@ impl Room {
     /// # Ok(()) }
     /// ```
     pub async fn events(&self) -> Result<EventStream> {
-        Ok(self.store().subscribe(&self.id).await?)
+        use futures_util::StreamExt;
+        let events = self.store().subscribe(&self.id).await?;
+        // Nothing follows RoomClosed, so a loop over the stream ends with the room.
+        let events = futures_util::stream::unfold(Some(events), |events| async move {
+            let mut events = events?;
+            let update = events.next().await?;
+            let closed = matches!(&update, Ok(u) if u.event == RoomEvent::RoomClosed);
+            Some((update, (!closed).then_some(events)))
+        });
+        Ok(Box::pin(events))
     }
 
     /// Removes a participant: its tracks and channels are closed on the SFU, and everyone
@@ -407,6 +417,31 @@ impl Room {
         result
     }
 
+    /// Announces a participant's tracks published or unpublished, in one event.
+    pub(crate) async fn announce_tracks(
+        &self,
+        participant: &str,
+        tracks: &[TrackInfo],
+        published: bool,
+    ) -> Result<()> {
+        if tracks.is_empty() {
+            return Ok(());
+        }
+        let (participant, tracks) = (participant.to_owned(), tracks.to_vec());
+        let event = if published {
+            RoomEvent::TracksPublished {
+                participant,
+                tracks,
+            }
+        } else {
+            RoomEvent::TracksUnpublished {
+                participant,
+                tracks,
+            }
+        };
+        self.append(event).await.map(drop)
+    }
+
     /// Takes a participant out of the room and closes what it opened on the SFU. `false` if
     /// it was not there.
     pub(crate) async fn remove(&self, id: &str, reason: LeaveReason) -> Result<bool> {
@@ -414,13 +449,8 @@ impl Room {
             return Ok(false);
         };
         if record.announced {
-            for (_, track) in &record.published {
-                self.append(RoomEvent::TrackUnpublished {
-                    participant: id.to_owned(),
-                    track: track.clone(),
-                })
-                .await?;
-            }
+            let tracks: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
+            self.announce_tracks(id, &tracks, false).await?;
             self.append(RoomEvent::ParticipantLeft {
                 participant: record.info.clone(),
                 reason,

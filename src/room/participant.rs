@@ -241,15 +241,9 @@ impl Participant {
             Ok((answer, tracks))
         };
         let (answer, tracks) = self.room.leased(session.id(), publish).await?;
-        for (_, track) in &tracks {
-            self.room
-                .append(RoomEvent::TrackPublished {
-                    participant: self.info.id.clone(),
-                    track: track.clone(),
-                })
-                .await?;
-        }
-        Ok((answer, tracks.into_iter().map(|(_, t)| t).collect()))
+        let tracks: Vec<TrackInfo> = tracks.into_iter().map(|(_, t)| t).collect();
+        self.room.announce_tracks(self.id(), &tracks, true).await?;
+        Ok((answer, tracks))
     }
 
     /// Stops publishing the named tracks: they are closed on the SFU and announced gone.
@@ -278,19 +272,13 @@ impl Participant {
                 .await?;
             Ok(gone)
         };
-        for (_, track) in self.room.leased(session.id(), unpublish).await? {
-            self.room
-                .append(RoomEvent::TrackUnpublished {
-                    participant: self.info.id.clone(),
-                    track,
-                })
-                .await?;
-        }
-        Ok(())
+        let gone = self.room.leased(session.id(), unpublish).await?;
+        let tracks: Vec<TrackInfo> = gone.into_iter().map(|(_, t)| t).collect();
+        self.room.announce_tracks(self.id(), &tracks, false).await
     }
 
     /// Pulls tracks into this participant's session, such as those of a
-    /// [`RoomEvent::TrackPublished`]: the SFU's offer is for the endpoint to answer through
+    /// [`RoomEvent::TracksPublished`]: the SFU's offer is for the endpoint to answer through
     /// [`Participant::renegotiate`], or directly on the [`PendingOffer`](crate::PendingOffer).
     /// Tracks the SFU refused (unpublished meanwhile) are left out of the list.
     pub async fn subscribe(
@@ -345,14 +333,6 @@ impl Participant {
                 participant: record.info,
             })
             .await?;
-        for track in published {
-            self.room
-                .append(RoomEvent::TrackPublished {
-                    participant: self.info.id.clone(),
-                    track,
-                })
-                .await?;
-        }
-        Ok(())
+        self.room.announce_tracks(self.id(), &published, true).await
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::event::{RoomUpdate, TrackInfo};
 use super::join::{Join, tracks_for, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
-use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, RoomEvent};
+use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use crate::data_channels::DataChannel;
 use crate::error::Result;
 use crate::peer::{
@@ -143,15 +143,12 @@ impl RoomPeer {
             Ok((track, info))
         };
         let (track, info) = room.leased(&session_id, publish).await?;
-        room.append(RoomEvent::TrackPublished {
-            participant: self.participant.id().to_owned(),
-            track: info,
-        })
-        .await?;
+        room.announce_tracks(self.participant.id(), &[info], true)
+            .await?;
         Ok(track)
     }
 
-    /// Pulls a published track, such as one of a [`RoomEvent::TrackPublished`].
+    /// Pulls a published track, such as one of a [`RoomEvent::TracksPublished`].
     pub async fn pull(&self, track: &TrackInfo) -> Result<IncomingTrack> {
         let room = self.participant.room();
         let session_id = self.peer.session().id().to_owned();
