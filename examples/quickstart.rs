@@ -1,21 +1,28 @@
-//! The main job: two server-side peers join the SFU. One pushes an audio and a video track and
-//! publishes a data channel; the other pulls the tracks and subscribes to the channel, then
-//! replies. It exits with an error unless every step was observed.
-//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
-//! an emulator embedded in this process.
+//! The main job, the seed's story end to end: create a room; two participants join and
+//! receive each other's media; a broadcast starts and a viewer receives it;
+//! `send_message("Hello!")` reaches everyone; everyone leaves and nothing is left open.
+//! It prints what happened and exits with an error unless every step was observed.
 //!
-//! Each peer is the crate's `Peer` (feature `peer`, on by default): it owns a session, answers
-//! the SFU's offers itself, and connects over UDP.
+//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
+//! an emulator embedded in this process. The participants are the crate's server-side peers
+//! (feature `peer`), standing in for browsers: each is an SFU session with real WebRTC over
+//! UDP. `cargo run --example room` serves the same room to browsers.
 
 use std::time::Duration;
 
-use cloudflare_calls::{
-    Client, Config, ConfigError, DataChannel, FrameCodec, IncomingTrack, Message, RemoteTrack,
-    TestPattern,
-};
+use cloudflare_calls::room::{MemoryStore, Payload, Role, RoomEvent, RoomPeer, TrackInfo};
+use cloudflare_calls::{Client, Config, ConfigError, FrameCodec, IncomingTrack, TestPattern};
+use tokio::task::JoinHandle;
+
+type Failure = Box<dyn std::error::Error>;
+
+/// Frames each receiver must count per track: a second of audio, half a second of video.
+const AUDIO_FRAMES: usize = 50;
+const VIDEO_FRAMES: usize = 15;
+const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Failure> {
     let (config, _emulator) = match Config::from_env() {
         Ok(config) => {
             println!("using Cloudflare at {}", config.base_url());
@@ -23,10 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(ConfigError::MissingEnv(name)) => {
             let emulator = calls_emulator::Emulator::start().await?;
-            println!(
-                "{name} is not set: using the embedded emulator at {}",
-                emulator.sfu_base_url()
-            );
+            println!("{name} is not set: using the embedded emulator");
             let config = Config::new(
                 emulator.sfu_base_url(),
                 emulator.app_id(),
@@ -38,96 +42,181 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let client = Client::new(config)?;
 
-    // The publisher: a session, a UDP socket, one task driving WebRTC.
-    let alice = client
-        .peer()
-        .correlation_id("quickstart/alice")
-        .connect()
+    let room = client.rooms(MemoryStore::new()).create().send().await?;
+    let host_session = room.snapshot().await?.room.host_session_id;
+    println!("room {} created", room.id());
+
+    // Two participants, each publishing a microphone and a camera, each receiving the other's.
+    let mut alice = room.join("alice").connect(client.peer()).await?;
+    println!("alice joined");
+    let mut senders = publish(&alice, "alice").await?;
+    let mut bob = room.join("bob").connect(client.peer()).await?;
+    let mut at_bob = bob.take_tracks();
+    println!("bob joined and pulled alice's {} tracks", at_bob.len());
+    senders.extend(publish(&bob, "bob").await?);
+    let from_bob = tracks_published(&mut alice, "bob").await?;
+    let mut at_alice = alice.pull(&from_bob).await?;
+    println!("alice pulled bob's {} tracks", at_alice.len());
+    receive("alice", &mut at_alice).await?;
+    receive("bob", &mut at_bob).await?;
+
+    // A broadcast, and a viewer who receives it.
+    let mut stage = room
+        .join("stage")
+        .role(Role::Broadcaster)
+        .connect(client.peer())
         .await?;
-    println!("alice: session {} connected", alice.session().id());
-    let mic = alice.push_track("mic", FrameCodec::Opus).await?;
-    println!("alice: pushing track {:?} on mid {}", mic.name(), mic.mid());
-    let silence = {
-        let mic = mic.clone();
-        tokio::spawn(async move { mic.send_silence(Duration::from_secs(30)).await })
-    };
-    let cam = alice.push_track("cam", FrameCodec::H264).await?;
+    println!("stage started a broadcast");
+    senders.extend(publish(&stage, "stage").await?);
+    let mut viewer = room.watch("viewer").connect(client.peer()).await?;
+    let mut watched = viewer.take_tracks();
     println!(
-        "alice: pushing track {:?} (an H.264 test pattern)",
-        cam.name()
+        "viewer joined and pulled the broadcast's {} tracks",
+        watched.len()
     );
-    let pattern = {
-        let cam = cam.clone();
-        let mut pattern = TestPattern::new(320, 240)?;
-        let every = Duration::from_millis(66);
-        tokio::spawn(async move {
-            cam.send_test_pattern(&mut pattern, every, Duration::from_secs(30))
-                .await
-        })
-    };
-    let chat = alice.publish(DataChannel::publish("chat")).await?;
-    println!("alice: publishing data channel {:?}", chat.name());
+    receive("viewer", &mut watched).await?;
 
-    // The subscriber pulls the track and subscribes to the channel, with the right to reply.
-    let bob = client
-        .peer()
-        .correlation_id("quickstart/bob")
-        .connect()
-        .await?;
-    println!("bob: session {} connected", bob.session().id());
-    let mut audio = bob
-        .pull(RemoteTrack::new(alice.session().id(), "mic"))
-        .await?;
-    let mut video = bob
-        .pull(RemoteTrack::new(alice.session().id(), "cam"))
-        .await?;
-    let mut inbox = bob
-        .subscribe(DataChannel::subscribe(alice.session().id(), "chat").can_reply(true))
-        .await?;
+    // One message from the server to everyone in the room, over the room's data channel.
+    room.send_message("Hello!").await?;
+    for (name, participant) in [
+        ("alice", &mut alice),
+        ("bob", &mut bob),
+        ("stage", &mut stage),
+        ("viewer", &mut viewer),
+    ] {
+        hello(participant)
+            .await
+            .ok_or_else(|| format!("\"Hello!\" did not reach {name}"))?;
+    }
+    println!("\"Hello!\" reached alice, bob, stage and viewer");
 
-    for (track, codec) in [(&mut audio, "Opus"), (&mut video, "H.264")] {
-        let frames = receive(track, 10).await;
-        println!(
-            "bob: received {frames} {codec} frames of {:?}",
-            track.name()
-        );
-        if frames < 10 {
-            return Err(format!("only {frames} frames of {:?} arrived", track.name()).into());
+    // Everyone leaves; closing the room closes its own peer too.
+    for task in senders {
+        task.abort();
+    }
+    let mut sessions = vec![host_session];
+    for participant in [alice, bob, stage, viewer] {
+        sessions.push(participant.participant().session().id().to_owned());
+        participant.leave().await?;
+    }
+    println!("everyone left");
+    room.close().await?;
+    let mut open = 0;
+    for id in &sessions {
+        match client.session(id).state().await {
+            Ok(state) => {
+                open += state.tracks.iter().filter(|t| t.is_active()).count();
+                open += state
+                    .data_channels
+                    .iter()
+                    .filter(|c| c.status == Some(cloudflare_calls::ResourceStatus::Active))
+                    .count();
+            }
+            Err(e) if e.is_session_gone() => {}
+            Err(e) => return Err(e.into()),
         }
     }
-
-    chat.send_text("Hello!").await?;
-    let wait = Duration::from_secs(5);
-    let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, inbox.recv()).await else {
-        return Err("bob did not receive alice's message".into());
-    };
-    println!("bob: got {text:?} on {:?}", inbox.name());
-    inbox.reply_text("Hello, Alice!").await?;
-    let mut replies = chat
-        .take_replies()
-        .ok_or("alice's channel takes no replies")?;
-    let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, replies.recv()).await else {
-        return Err("alice did not receive bob's reply".into());
-    };
-    println!("alice: got the reply {text:?}");
-
-    silence.abort();
-    pattern.abort();
-    // Close the tracks and channels on the SFU and stop both peers.
-    bob.close().await?;
-    alice.close().await?;
-    println!("closed both peers");
+    if open > 0 {
+        return Err(format!("{open} tracks or channels are still open on the SFU").into());
+    }
+    println!(
+        "room closed; {} sessions checked, nothing left open",
+        sessions.len()
+    );
     Ok(())
 }
 
-/// Counts frames of `track` until `want` arrived or none came for 5 s.
-async fn receive(track: &mut IncomingTrack, want: usize) -> usize {
-    let mut frames = 0;
-    while frames < want {
-        match tokio::time::timeout(Duration::from_secs(5), track.recv()).await {
-            Ok(Some(_frame)) => frames += 1,
-            _ => break,
+/// Publishes a microphone (Opus silence) and a camera (an H.264 test pattern), sending for
+/// a minute.
+async fn publish(participant: &RoomPeer, name: &str) -> Result<Vec<JoinHandle<()>>, Failure> {
+    let tracks = [
+        ("mic".into(), FrameCodec::Opus),
+        ("cam".into(), FrameCodec::H264),
+    ];
+    let [mic, cam]: [_; 2] = participant
+        .publish_tracks(tracks)
+        .await?
+        .try_into()
+        .map_err(|_| "two tracks published")?;
+    println!("{name} publishes mic (Opus) and cam (H.264)");
+    let mut pattern = TestPattern::new(160, 128)?;
+    let minute = Duration::from_secs(60);
+    Ok(vec![
+        tokio::spawn(async move {
+            let _ = mic.send_silence(minute).await;
+        }),
+        tokio::spawn(async move {
+            let _ = cam
+                .send_test_pattern(&mut pattern, Duration::from_millis(33), minute)
+                .await;
+        }),
+    ])
+}
+
+/// The tracks `publisher` announced, as `participant` learns of them on the room channel.
+async fn tracks_published(
+    participant: &mut RoomPeer,
+    publisher: &str,
+) -> Result<Vec<TrackInfo>, Failure> {
+    let id = participant_id(participant, publisher).await?;
+    while let Some(update) = participant.recv_timeout(WAIT).await {
+        if let RoomEvent::TracksPublished {
+            participant: from,
+            tracks,
+        } = update.event
+            && from == id
+        {
+            return Ok(tracks);
         }
     }
-    frames
+    Err(format!("no tracks of {publisher} announced").into())
+}
+
+async fn participant_id(participant: &mut RoomPeer, identity: &str) -> Result<String, Failure> {
+    while let Some(update) = participant.recv_timeout(WAIT).await {
+        if let RoomEvent::ParticipantJoined { participant: p } = update.event
+            && p.identity == identity
+        {
+            return Ok(p.id);
+        }
+    }
+    Err(format!("{identity} was never announced").into())
+}
+
+/// Counts frames on every track until each has enough.
+async fn receive(name: &str, tracks: &mut [IncomingTrack]) -> Result<(), Failure> {
+    let mut counts = Vec::new();
+    for track in tracks.iter_mut() {
+        let want = if track.name() == "mic" {
+            AUDIO_FRAMES
+        } else {
+            VIDEO_FRAMES
+        };
+        let mut frames = 0;
+        while frames < want {
+            match tokio::time::timeout(WAIT, track.recv()).await {
+                Ok(Some(_)) => frames += 1,
+                _ => return Err(format!("{name}: only {frames} frames of {}", track.name()).into()),
+            }
+        }
+        counts.push(format!("{frames} frames of {}", track.name()));
+    }
+    println!("{name} received {}", counts.join(", "));
+    Ok(())
+}
+
+/// Waits for the server's "Hello!".
+async fn hello(participant: &mut RoomPeer) -> Option<()> {
+    loop {
+        let update = participant.recv_timeout(WAIT).await?;
+        if let RoomEvent::Message {
+            from: None,
+            payload: Payload::Text(text),
+            ..
+        } = update.event
+            && text == "Hello!"
+        {
+            return Some(());
+        }
+    }
 }

@@ -112,7 +112,7 @@ async fn two_peers_exchange_media_and_messages_then_leave_nothing_open() {
     };
     assert_eq!(tracks.len(), 1);
     assert_eq!(tracks[0].name, "cam");
-    let mut from_bob = alice.pull(&tracks[0]).await.unwrap();
+    let mut from_bob = alice.pull(&tracks).await.unwrap().remove(0);
 
     let sending = tokio::spawn(async move {
         let a = alice_mic.send_silence(Duration::from_secs(3));

@@ -125,37 +125,59 @@ impl RoomPeer {
         name: impl Into<String>,
         codec: FrameCodec,
     ) -> Result<OutgoingTrack> {
-        let room = self.participant.room();
-        let session_id = self.peer.session().id().to_owned();
-        let name: String = name.into();
-        let publish = async {
-            let track = self.peer.push_track(name.clone(), codec).await?;
-            let mut record = self.participant.record().await?;
-            let info = TrackInfo {
-                session_id: session_id.clone(),
-                name,
-                kind: codec.kind(),
-            };
-            record
-                .published
-                .push((track.mid().to_owned(), info.clone()));
-            room.store().update_participant(room.id(), record).await?;
-            Ok((track, info))
-        };
-        let (track, info) = room.leased(&session_id, publish).await?;
-        room.announce_tracks(self.participant.id(), &[info], true)
-            .await?;
-        Ok(track)
+        let mut tracks = self.publish_tracks([(name.into(), codec)]).await?;
+        Ok(tracks.remove(0))
     }
 
-    /// Pulls a published track, such as one of a [`RoomEvent::TracksPublished`].
-    pub async fn pull(&self, track: &TrackInfo) -> Result<IncomingTrack> {
+    /// Publishes several tracks and announces them together, in one
+    /// [`RoomEvent::TracksPublished`]: others pull them in one call.
+    pub async fn publish_tracks(
+        &self,
+        tracks: impl IntoIterator<Item = (String, FrameCodec)>,
+    ) -> Result<Vec<OutgoingTrack>> {
+        let room = self.participant.room();
+        let session_id = self.peer.session().id().to_owned();
+        let tracks: Vec<(String, FrameCodec)> = tracks.into_iter().collect();
+        let publish = async {
+            let mut pushed = Vec::with_capacity(tracks.len());
+            let mut infos = Vec::with_capacity(tracks.len());
+            for (name, codec) in tracks {
+                let track = self.peer.push_track(name.clone(), codec).await?;
+                let info = TrackInfo {
+                    session_id: session_id.clone(),
+                    name,
+                    kind: codec.kind(),
+                };
+                let mut record = self.participant.record().await?;
+                record
+                    .published
+                    .push((track.mid().to_owned(), info.clone()));
+                room.store().update_participant(room.id(), record).await?;
+                pushed.push(track);
+                infos.push(info);
+            }
+            Ok((pushed, infos))
+        };
+        let (pushed, infos) = room.leased(&session_id, publish).await?;
+        room.announce_tracks(self.participant.id(), &infos, true)
+            .await?;
+        Ok(pushed)
+    }
+
+    /// Pulls published tracks, such as those of a [`RoomEvent::TracksPublished`], in one
+    /// call per 64.
+    pub async fn pull(&self, tracks: &[TrackInfo]) -> Result<Vec<IncomingTrack>> {
         let room = self.participant.room();
         let session_id = self.peer.session().id().to_owned();
         let pull = async {
-            let incoming = self.peer.pull(track.remote()).await?;
+            let incoming = self
+                .peer
+                .pull_all(tracks.iter().map(TrackInfo::remote))
+                .await?;
             let mut record = self.participant.record().await?;
-            record.pulled.push(incoming.mid().to_owned());
+            record
+                .pulled
+                .extend(incoming.iter().map(|t| t.mid().to_owned()));
             room.store().update_participant(room.id(), record).await?;
             Ok(incoming)
         };
