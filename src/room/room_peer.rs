@@ -130,7 +130,7 @@ impl RoomPeer {
     }
 
     /// Publishes several tracks and announces them together, in one
-    /// [`RoomEvent::TracksPublished`]: others pull them in one call.
+    /// [`RoomEvent::TracksPublished`](super::RoomEvent::TracksPublished): others pull them in one call.
     pub async fn publish_tracks(
         &self,
         tracks: impl IntoIterator<Item = (String, FrameCodec)>,
@@ -164,7 +164,7 @@ impl RoomPeer {
         Ok(pushed)
     }
 
-    /// Pulls published tracks, such as those of a [`RoomEvent::TracksPublished`], in one
+    /// Pulls published tracks, such as those of a [`RoomEvent::TracksPublished`](super::RoomEvent::TracksPublished), in one
     /// call per 64.
     pub async fn pull(&self, tracks: &[TrackInfo]) -> Result<Vec<IncomingTrack>> {
         let room = self.participant.room();
@@ -185,7 +185,7 @@ impl RoomPeer {
     }
 
     /// Sends a text message to the server; the room announces it as a
-    /// [`RoomEvent::Message`] from this participant.
+    /// [`RoomEvent::Message`](super::RoomEvent::Message) from this participant.
     pub async fn send_text(&self, text: &str) -> Result<()> {
         self.outbox.send_text(text).await
     }
