@@ -169,3 +169,78 @@ async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
         assert_eq!(errors, Value::String("[]".into()));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_viewer_pages_watch_a_broadcasting_page() {
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let client = Client::new(Config::new(
+        emulator.sfu_base_url(),
+        emulator.app_id(),
+        emulator.app_secret(),
+    ))
+    .unwrap();
+    let rooms = client.rooms(MemoryStore::new());
+    let app = server::App {
+        rooms: rooms.clone(),
+        ice_servers: Arc::new(serde_json::json!([])),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, server::router(app)).await });
+
+    let mut pages = Vec::new();
+    for (name, role) in [("stage", "broadcaster"), ("v1", "viewer"), ("v2", "viewer")] {
+        let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
+        page.goto(&format!("{base}/?room=show&name={name}&role={role}"))
+            .await
+            .unwrap();
+        wait_for(&page, "roomState.joined", &format!("{name} joined")).await;
+        pages.push(page);
+    }
+    for (page, name) in pages[1..].iter().zip(["v1", "v2"]) {
+        let mut decoding = 0;
+        for _ in 0..60 {
+            decoding = page.eval(DECODING).await.unwrap().as_u64().unwrap();
+            if decoding == 1 {
+                break;
+            }
+        }
+        assert_eq!(decoding, 1, "{name} decodes the broadcast, and only it");
+    }
+    let stage_videos = pages[0].eval(DECODING).await.unwrap();
+    assert_eq!(
+        stage_videos,
+        Value::from(0),
+        "the broadcaster pulls nothing"
+    );
+
+    let room = rooms.open("show").await.unwrap();
+    room.send_message("Hello!").await.unwrap();
+    for page in &pages {
+        wait_for(
+            page,
+            "roomState.chat.includes('server: Hello!')",
+            "Hello! everywhere",
+        )
+        .await;
+    }
+    pages[0].eval("leaveRoom().then(() => true)").await.unwrap();
+    for page in &pages[1..] {
+        wait_for(
+            page,
+            "roomState.chat.some(l => l.startsWith('broadcast left'))",
+            "viewers told the broadcast ended",
+        )
+        .await;
+        wait_for(
+            page,
+            "document.querySelectorAll('.tile').length === 0",
+            "the broadcast's tile gone",
+        )
+        .await;
+    }
+    room.close().await.unwrap();
+}

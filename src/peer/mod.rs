@@ -718,6 +718,20 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// Ends the peer's task without closing anything on the SFU: for an owner (a room) that
+    /// closed the peer's tracks and channels itself.
+    #[cfg(feature = "room")]
+    pub(crate) async fn stop(mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         // Handles given out keep the command channel open, so ending the task is explicit.

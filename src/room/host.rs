@@ -126,6 +126,8 @@ impl Host {
         if let Err(e) = self.peer.close().await {
             tracing::warn!(error = %e, "closing the room's peer");
         }
+        // A room that closed itself (empty for its timeout) leaves nothing in `Rooms`.
+        drop(self.room.forget_host());
         tracing::debug!("room host stopped");
     }
 

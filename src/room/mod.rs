@@ -360,18 +360,31 @@ impl Room {
     /// Closes the room: every participant is removed, its peer leaves the SFU, and joins are
     /// refused from now on. Idempotent.
     pub async fn close(&self) -> Result<()> {
-        self.shut().await?;
-        let hosted = self
-            .rooms
+        // Taken first, so the host cannot forget itself before this waits for its peer.
+        let host = self.forget_host();
+        if let Err(e) = self.shut().await {
+            if let Some(host) = host {
+                self.hosted().insert(self.id.to_string(), host);
+            }
+            return Err(e);
+        }
+        if let Some(host) = host {
+            host.stop().await;
+        }
+        Ok(())
+    }
+
+    fn hosted(&self) -> std::sync::MutexGuard<'_, HashMap<String, host::HostHandle>> {
+        self.rooms
             .inner
             .hosted
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&*self.id);
-        if let Some(host) = hosted {
-            host.stop().await;
-        }
-        Ok(())
+    }
+
+    /// Drops this process's handle on the room's host, if it hosts the room.
+    pub(super) fn forget_host(&self) -> Option<host::HostHandle> {
+        self.hosted().remove(&*self.id)
     }
 
     pub(crate) fn client(&self) -> &Client {

@@ -230,9 +230,11 @@ impl RoomPeer {
             .flatten()
     }
 
-    /// Leaves the room and closes the peer.
+    /// Leaves the room and stops the peer. The room closes its tracks and channels on the
+    /// SFU, so the peer does not close them again.
     pub async fn leave(self) -> Result<()> {
         self.participant.clone().leave().await?;
-        self.peer.close().await
+        self.peer.stop().await;
+        Ok(())
     }
 }
