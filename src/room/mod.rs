@@ -383,7 +383,7 @@ impl Room {
     }
 
     /// Drops this process's handle on the room's host, if it hosts the room.
-    pub(super) fn forget_host(&self) -> Option<host::HostHandle> {
+    fn forget_host(&self) -> Option<host::HostHandle> {
         self.hosted().remove(&*self.id)
     }
 
