@@ -42,11 +42,35 @@ async fn wait_for(page: &chromium::Browser, condition: &str, what: &str) {
 
 /// The page's remote videos that have decoded frames, counted by session.
 const DECODING: &str = r#"(async () => {
-  const videos = [...document.querySelectorAll('.tile video')].filter(v => v.parentElement.id !== 'tile-' + roomState.me.sessionId);
+  const videos = [...document.querySelectorAll('.tile')]
+    .filter(t => t.dataset.session !== roomState.me.sessionId)
+    .map(t => t.querySelector('video'));
   const before = videos.map(v => v.getVideoPlaybackQuality().totalVideoFrames);
   await new Promise(r => setTimeout(r, 500));
   return videos.filter((v, i) => v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > before[i]).length;
 })()"#;
+
+/// A canvas stream standing in for a screen, shared through the page's `share`.
+const SHARE: &str = r#"(() => {
+  const c = document.createElement('canvas');
+  c.width = 320; c.height = 240;
+  const g = c.getContext('2d');
+  let n = 0;
+  setInterval(() => { g.fillStyle = `hsl(${n++ * 7 % 360}, 70%, 50%)`; g.fillRect(0, 0, 320, 240); }, 40);
+  return share(c.captureStream(25)).then(() => roomState.errors.length === 0);
+})()"#;
+
+/// Waits until the page decodes `want` videos of others.
+async fn decodes(page: &chromium::Browser, want: u64, what: &str) {
+    let mut decoding = 0;
+    for _ in 0..60 {
+        decoding = page.eval(DECODING).await.unwrap().as_u64().unwrap();
+        if decoding == want {
+            return;
+        }
+    }
+    panic!("{what}: {decoding} videos decoding, not {want}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
@@ -89,14 +113,7 @@ async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
             &format!("{name} sees three"),
         )
         .await;
-        let mut decoding = 0;
-        for _ in 0..60 {
-            decoding = page.eval(DECODING).await.unwrap().as_u64().unwrap();
-            if decoding == 2 {
-                break;
-            }
-        }
-        assert_eq!(decoding, 2, "{name} decodes both other videos");
+        decodes(page, 2, &format!("{name} decodes both other videos")).await;
     }
     // Carol's join: one session, one push carrying the page's offer, one pull of the four
     // tracks already in the room, one renegotiation with the page's answer, one call for her
@@ -139,11 +156,27 @@ async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
     )
     .await;
 
+    // Alice shares a second video (what the page's "Share screen" button does with
+    // getDisplayMedia): the others pull it as it is announced, then see it go.
+    assert_eq!(pages[0].eval(SHARE).await.unwrap(), Value::Bool(true));
+    for (page, name) in pages[1..].iter().zip(["bob", "carol"]) {
+        decodes(page, 3, &format!("{name} decodes alice's share")).await;
+    }
     if let Ok(dir) = std::env::var("CALLS_SCREENSHOTS") {
         for (page, name) in pages.iter().zip(["alice", "bob"]) {
             let png = page.screenshot().await.unwrap();
             std::fs::write(format!("{dir}/room-{name}.png"), png).unwrap();
         }
+    }
+    let unshared = pages[0].eval("unshare().then(() => roomState.errors.length === 0)");
+    assert_eq!(unshared.await.unwrap(), Value::Bool(true));
+    for page in &pages[1..] {
+        wait_for(
+            page,
+            "document.querySelectorAll('.tile').length === 3",
+            "the share's tile gone",
+        )
+        .await;
     }
 
     pages[2].eval("leaveRoom().then(() => true)").await.unwrap();
@@ -201,14 +234,12 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
         pages.push(page);
     }
     for (page, name) in pages[1..].iter().zip(["v1", "v2"]) {
-        let mut decoding = 0;
-        for _ in 0..60 {
-            decoding = page.eval(DECODING).await.unwrap().as_u64().unwrap();
-            if decoding == 1 {
-                break;
-            }
-        }
-        assert_eq!(decoding, 1, "{name} decodes the broadcast, and only it");
+        decodes(
+            page,
+            1,
+            &format!("{name} decodes the broadcast, and only it"),
+        )
+        .await;
     }
     let stage_videos = pages[0].eval(DECODING).await.unwrap();
     assert_eq!(

@@ -37,6 +37,8 @@ pub fn router(app: App) -> Router {
         .route("/rooms/{room}/participants/{id}/answer", post(answer))
         .route("/rooms/{room}/participants/{id}/channels", post(channels))
         .route("/rooms/{room}/participants/{id}/pull", post(pull))
+        .route("/rooms/{room}/participants/{id}/publish", post(publish))
+        .route("/rooms/{room}/participants/{id}/unpublish", post(unpublish))
         .route("/rooms/{room}/participants/{id}/leave", post(leave))
         .with_state(app)
 }
@@ -186,6 +188,46 @@ async fn pull(
         _ => None,
     };
     Ok(Json(PullResponse { offer, pulled }))
+}
+
+#[derive(Deserialize)]
+struct PublishRequest {
+    offer: String,
+}
+
+#[derive(Serialize)]
+struct PublishResponse {
+    answer: String,
+    tracks: Vec<TrackInfo>,
+}
+
+async fn publish(
+    State(app): State<App>,
+    Path((room_id, id)): Path<(String, String)>,
+    Json(req): Json<PublishRequest>,
+) -> Result<Json<PublishResponse>, Failure> {
+    let room = app.rooms.open(&room_id).await?;
+    let participant = room.participant(&id).await?;
+    let (answer, tracks) = participant.publish(Offer::new(req.offer)).await?;
+    Ok(Json(PublishResponse {
+        answer: answer.into_sdp(),
+        tracks,
+    }))
+}
+
+#[derive(Deserialize)]
+struct UnpublishRequest {
+    names: Vec<String>,
+}
+
+async fn unpublish(
+    State(app): State<App>,
+    Path((room_id, id)): Path<(String, String)>,
+    Json(req): Json<UnpublishRequest>,
+) -> Result<StatusCode, Failure> {
+    let room = app.rooms.open(&room_id).await?;
+    room.participant(&id).await?.unpublish(req.names).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn leave(
