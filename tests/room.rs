@@ -255,6 +255,16 @@ async fn refusals_are_typed_and_leave_nothing_behind() {
         "{}",
         room_error(err)
     );
+    let err = room
+        .watch("x")
+        .offer(Offer::new("not sdp"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.room(), Some(RoomError::MalformedOffer(_))),
+        "{err}"
+    );
     let no_media = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
     let err = room
         .join("x")

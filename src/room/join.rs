@@ -92,14 +92,16 @@ impl<'a> Join<'a> {
                     .into(),
             ));
         };
+        // Both refusals come before anything exists, in the store or on the SFU.
+        let sends = pushed_tracks(&offer)?;
+        if sdp::parse(offer.sdp()).is_ok_and(|p| p.media.is_empty()) {
+            return Err(RoomError::NoMedia.into());
+        }
         let pushes = if self.role == Role::Viewer {
             Vec::new()
         } else {
-            pushed_tracks(&offer)?
+            sends
         };
-        if !matches!(sdp::parse(offer.sdp()).map(|p| p.media.len()), Ok(n) if n > 0) {
-            return Err(RoomError::NoMedia.into());
-        }
         let room = self.room;
         let record = self.reserve().await?;
         let id = record.info.id.clone();
