@@ -33,14 +33,18 @@ async fn main() -> Result<(), Failure> {
         emulator.app_secret(),
     ))?;
 
-    println!("| tracks in the room | pulled at once: calls, first frames | one by one: calls, first frames |");
+    println!(
+        "| tracks in the room | pulled at once: calls, first frames | one by one: calls, first frames |"
+    );
     println!("|---|---|---|");
     for k in [4, 16, 64] {
         // A publisher whose K microphones send Opus silence for the whole run.
         let publisher = client.peer().codecs([FrameCodec::Opus]).connect().await?;
         let mut names = Vec::new();
         for i in 0..k {
-            let mic = publisher.push_track(format!("mic{i}"), FrameCodec::Opus).await?;
+            let mic = publisher
+                .push_track(format!("mic{i}"), FrameCodec::Opus)
+                .await?;
             tokio::spawn(async move { mic.send_silence(Duration::from_secs(600)).await });
             names.push(format!("mic{i}"));
         }
@@ -67,7 +71,10 @@ async fn main() -> Result<(), Failure> {
     let room = client.rooms(MemoryStore::new()).create().send().await?;
     let stage = room.join("stage").connect(client.peer()).await?;
     for mic in stage
-        .publish_tracks([("mic".into(), FrameCodec::Opus), ("cam".into(), FrameCodec::Vp8)])
+        .publish_tracks([
+            ("mic".into(), FrameCodec::Opus),
+            ("cam".into(), FrameCodec::Vp8),
+        ])
         .await?
     {
         if mic.codec() == FrameCodec::Opus {

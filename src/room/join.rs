@@ -9,7 +9,7 @@ use crate::description::{Answer, Offer};
 use crate::error::{Error, Result};
 use crate::negotiation::Negotiation;
 use crate::sdp::{self, Direction, MediaKind as SdpKind};
-use crate::tracks::LocalTrack;
+use crate::tracks::{CloseMode, LocalTrack};
 use crate::wire::MediaKind;
 
 /// Builder for a join; see [`Room::join`], [`Room::watch`] and [`Room::start_broadcast`].
@@ -105,6 +105,8 @@ impl<'a> Join<'a> {
         let room = self.room;
         let record = self.reserve().await?;
         let id = record.info.id.clone();
+        // The session as soon as it exists, to close it if the store cannot help.
+        let mut opened: Option<String> = None;
         let joined = async {
             let mut record = record;
             let client = room.client();
@@ -115,6 +117,7 @@ impl<'a> Join<'a> {
                     .offer(offer)
                     .send()
                     .await?;
+                opened = Some(session.id().to_owned());
                 let answer = session.answer().cloned().ok_or_else(no_answer)?;
                 (session, answer)
             } else {
@@ -123,6 +126,7 @@ impl<'a> Join<'a> {
                     .correlation_id(room.id())
                     .send()
                     .await?;
+                opened = Some(session.id().to_owned());
                 record.info.session_id = session.id().to_owned();
                 room.store()
                     .update_participant(room.id(), record.clone())
@@ -183,7 +187,7 @@ impl<'a> Join<'a> {
         }
         .await;
         if joined.is_err() {
-            undo(room, &id).await;
+            undo(room, &id, opened.as_deref()).await;
         }
         joined
     }
@@ -212,9 +216,29 @@ impl<'a> Join<'a> {
 }
 
 /// Takes a participant that failed to join back out, closing what it opened.
-pub(super) async fn undo(room: &Room, participant: &str) {
-    if let Err(e) = room.remove(participant, super::LeaveReason::Left).await {
-        tracing::warn!(room = room.id(), participant, error = %e, "could not undo a failed join");
+/// Takes a participant that failed to join back out, closing what it opened. When the store
+/// cannot say what that was (it is unreachable), every track of `session` is closed.
+pub(super) async fn undo(room: &Room, participant: &str, session: Option<&str>) {
+    let Err(e) = room.remove(participant, super::LeaveReason::Left).await else {
+        return;
+    };
+    tracing::warn!(room = room.id(), participant, error = %e, "could not undo a failed join in the store");
+    let Some(session) = session else {
+        return;
+    };
+    let session = room.client().session(session);
+    let mids = match session.state().await {
+        Ok(state) => state
+            .tracks
+            .into_iter()
+            .filter_map(|t| t.mid)
+            .collect::<Vec<_>>(),
+        Err(_) => return,
+    };
+    if !mids.is_empty()
+        && let Err(e) = session.close_tracks(mids, CloseMode::Force).send().await
+    {
+        tracing::warn!(room = room.id(), participant, error = %e, "could not close a failed join's tracks");
     }
 }
 

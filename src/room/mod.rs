@@ -35,6 +35,8 @@ mod ids;
 mod join;
 mod memory;
 mod participant;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod room_peer;
 mod store;
 
@@ -51,6 +53,9 @@ pub use event::{
 pub use join::{Join, Joining};
 pub use memory::MemoryStore;
 pub use participant::{Participant, ParticipantView, PulledTrack, RoomChannels};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_store::RedisStore;
 pub use room_peer::RoomPeer;
 pub use store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,

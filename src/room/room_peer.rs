@@ -59,10 +59,10 @@ impl Join<'_> {
                 let updates = peer
                     .subscribe(DataChannel::subscribe(host, ROOM_CHANNEL).wait_for_ack(true))
                     .await?;
-                let pulled = tracks_for(&room, &record).await?;
+            let pulled = tracks_for(&room, &record).await?;
                 let tracks = peer.pull_all(pulled.iter().map(TrackInfo::remote)).await?;
                 record.pulled = tracks.iter().map(|t| t.mid().to_owned()).collect();
-                let participant = Participant::new(room.clone(), record.info.clone());
+            let participant = Participant::new(room.clone(), record.info.clone());
                 participant.announce(record).await?;
                 let (seq, participants) = RoomChannels::view(room.snapshot().await?);
                 Ok::<_, crate::Error>((participant, outbox, updates, tracks, seq, participants))
@@ -91,7 +91,7 @@ impl Join<'_> {
         }
         .await;
         if joined.is_err() {
-            undo(&room, &id).await;
+            undo(&room, &id, None).await;
         }
         joined
     }

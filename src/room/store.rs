@@ -118,3 +118,45 @@ pub trait Store: Send + Sync + 'static {
     /// Gives a lease back early; a lease that expired meanwhile is left alone.
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()>;
 }
+
+/// A shared store: the app can keep a handle on the store it gives [`Client::rooms`](crate::Client::rooms).
+impl<S: Store> Store for std::sync::Arc<S> {
+    fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()> {
+        (**self).create_room(room)
+    }
+    fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>> {
+        (**self).close_room(room)
+    }
+    fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
+        (**self).snapshot(room)
+    }
+    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+        (**self).add_participant(room, participant)
+    }
+    fn update_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, ()> {
+        (**self).update_participant(room, participant)
+    }
+    fn remove_participant(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> StoreFuture<'_, Option<ParticipantRecord>> {
+        (**self).remove_participant(room, participant)
+    }
+    fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64> {
+        (**self).append(room, event)
+    }
+    fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
+        (**self).subscribe(room)
+    }
+    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        (**self).lease(key, ttl)
+    }
+    fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
+        (**self).release(lease)
+    }
+}

@@ -127,6 +127,8 @@ fn clippy(root: &Path) -> Outcome {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--features",
+            FEATURES,
             "--",
             "-D",
             "warnings",
@@ -135,10 +137,18 @@ fn clippy(root: &Path) -> Outcome {
 }
 
 /// Installs what the tests need and a fresh machine lacks: Debian's `chromium` for the browser
-/// tests. Nothing is done when it is there already, so a contributor's run stays fast.
+/// tests and `redis-server` for the Redis store's. Nothing is done when both are there, so a
+/// contributor's run stays fast.
 fn install(_root: &Path) -> Outcome {
     let chromium = std::env::var_os("CALLS_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into());
-    if Path::new(&chromium).is_file() {
+    let mut missing = Vec::new();
+    if !Path::new(&chromium).is_file() {
+        missing.push("chromium");
+    }
+    if !Path::new(REDIS_SERVER).is_file() {
+        missing.push("redis-server");
+    }
+    if missing.is_empty() {
         return Outcome::Passed;
     }
     let apt = |args: &[&str]| {
@@ -149,24 +159,35 @@ fn install(_root: &Path) -> Outcome {
             .status()
             .is_ok_and(|s| s.success())
     };
-    if apt(&["update", "-q"])
-        && apt(&["install", "-y", "-q", "--no-install-recommends", "chromium"])
-    {
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend(&missing);
+    if apt(&["update", "-q"]) && apt(&install) {
         Outcome::Passed
     } else {
         Outcome::Failed(format!(
-            "{} is missing and `apt-get install chromium` failed (run as root on Debian)",
-            Path::new(&chromium).display()
+            "{} missing and `apt-get install` failed (run as root on Debian)",
+            missing.join(" and ")
         ))
     }
 }
 
+/// Where Debian's `redis-server` package puts the server the Redis tests start.
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
+
 /// Browser tests skip on a machine without Chromium; CI must run them, so there a missing
 /// browser fails them instead (see tests/support/chromium.rs).
 const REQUIRE_CHROMIUM: (&str, &str) = ("CALLS_REQUIRE_CHROMIUM", "1");
+/// Likewise for the Redis tests and `redis-server` (see tests/support/redis.rs).
+const REQUIRE_REDIS: (&str, &str) = ("CALLS_REQUIRE_REDIS", "1");
+/// The features beyond the defaults that CI builds, lints and tests.
+const FEATURES: &str = "cloudflare-calls/redis";
 
 fn test(root: &Path) -> Outcome {
-    cargo_with_env(root, &["test", "--workspace"], &[REQUIRE_CHROMIUM])
+    cargo_with_env(
+        root,
+        &["test", "--workspace", "--features", FEATURES],
+        &[REQUIRE_CHROMIUM, REQUIRE_REDIS],
+    )
 }
 
 fn spec_drift(root: &Path) -> Outcome {

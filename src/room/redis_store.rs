@@ -1,0 +1,574 @@
+//! [`RedisStore`]: room state in Redis, shared by every backend process (feature `redis`).
+//!
+//! Keys of one room share the hash tag `{room id}`, so a Redis Cluster keeps a room on one
+//! node and the scripts below stay single-slot:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `calls:{id}:room` | string | the [`RoomRecord`] as JSON |
+//! | `calls:{id}:closed` | string | present once the room is closed |
+//! | `calls:{id}:max` | string | the participant limit (absent: none) |
+//! | `calls:{id}:participants` | hash | participant id → [`ParticipantRecord`] as JSON |
+//! | `calls:{id}:identities` | hash | identity → participant id |
+//! | `calls:{id}:broadcaster` | string | the broadcaster's participant id |
+//! | `calls:{id}:seq` | string | the number of the room's last event |
+//! | `calls:{id}:events` | stream | the events, capped at the last 10,000 |
+//! | `calls:lease:{session}` | string | the lease's token, with a TTL |
+//! | `calls:fence:{session}` | string | the last token granted |
+//!
+//! Every write refreshes a room's keys to expire after [`RedisStore::room_ttl`] (a day by
+//! default), so an abandoned room does not live forever.
+//!
+//! **What survives a Redis restart** depends on Redis's persistence: with RDB or AOF on, the
+//! rooms, participants, event log and sequence numbers come back as last saved, and
+//! subscribers resume reading the log where they stopped; without it, every room is gone
+//! (joins get [`RoomError::RoomNotFound`]), while the SFU sessions of its participants stay
+//! until they are left or expire. While Redis is unreachable, every operation fails with
+//! [`RoomError::Store`], and the connection is retried on the next call.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+
+use super::error::RoomError;
+use super::event::{Role, RoomEvent, RoomUpdate};
+use super::store::{
+    EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
+};
+
+/// Events kept per room (approximately: Redis trims whole stream nodes).
+const EVENTS_KEPT: usize = 10_000;
+const ROOM_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long one blocking read of the event log waits before it is renewed.
+const READ_BLOCK: Duration = Duration::from_secs(5);
+const LEASE_POLL: Duration = Duration::from_millis(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+
+/// Room state in Redis: any number of backend processes share the rooms of one Redis.
+///
+/// ```no_run
+/// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+/// use cloudflare_calls::room::RedisStore;
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
+/// let rooms = client.rooms(store);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    client: redis::Client,
+    connection: ConnectionManager,
+    room_ttl: Duration,
+}
+
+impl fmt::Debug for RedisStore {
+    // The URL may carry a password: none of it is printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("room_ttl", &self.room_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: redis::RedisError) -> RoomError {
+    RoomError::Store(Box::new(e))
+}
+
+fn corrupt(what: &str) -> RoomError {
+    RoomError::Store(format!("unreadable {what} in Redis").into())
+}
+
+struct Keys {
+    room: String,
+    closed: String,
+    max: String,
+    participants: String,
+    identities: String,
+    broadcaster: String,
+    seq: String,
+    events: String,
+}
+
+impl Keys {
+    fn of(id: &str) -> Self {
+        let key = |part: &str| format!("calls:{{{id}}}:{part}");
+        Self {
+            room: key("room"),
+            closed: key("closed"),
+            max: key("max"),
+            participants: key("participants"),
+            identities: key("identities"),
+            broadcaster: key("broadcaster"),
+            seq: key("seq"),
+            events: key("events"),
+        }
+    }
+
+    fn all(&self) -> [&str; 8] {
+        [
+            &self.room,
+            &self.closed,
+            &self.max,
+            &self.participants,
+            &self.identities,
+            &self.broadcaster,
+            &self.seq,
+            &self.events,
+        ]
+    }
+}
+
+/// Wraps a write script's body: it runs, then every key of the room gets the TTL in
+/// ARGV[1], then the body's result is returned.
+fn with_touch(body: &str) -> String {
+    format!(
+        "local function body()\n{body}\nend\nlocal result = body()\n\
+         for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end end\n\
+         return result"
+    )
+}
+
+/// 0 ok; 1 no room; 2 closed; 3 full; 4 identity taken; 5 broadcast taken.
+/// ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON.
+const ADD_PARTICIPANT: &str = "
+if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+local max = redis.call('GET', KEYS[3])
+if max and redis.call('HLEN', KEYS[4]) >= tonumber(max) then return 3 end
+if redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then return 4 end
+if ARGV[4] == '1' then
+  if redis.call('EXISTS', KEYS[6]) == 1 then return 5 end
+  redis.call('SET', KEYS[6], ARGV[2])
+end
+redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[5])
+return 0
+";
+
+/// ARGV: ttl, id, record JSON. 0 ok; 1 not there.
+const UPDATE_PARTICIPANT: &str = "
+if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+return 0
+";
+
+/// ARGV: ttl, id, identity. Returns the record's JSON, or false.
+const REMOVE_PARTICIPANT: &str = "
+local record = redis.call('HGET', KEYS[4], ARGV[2])
+if not record then return false end
+redis.call('HDEL', KEYS[4], ARGV[2])
+if redis.call('HGET', KEYS[5], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[5], ARGV[3]) end
+if redis.call('GET', KEYS[6]) == ARGV[2] then redis.call('DEL', KEYS[6]) end
+return record
+";
+
+/// ARGV: ttl, event JSON, events kept. Returns the event's seq.
+const APPEND: &str = "
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local seq = redis.call('INCR', KEYS[7])
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'event', ARGV[2])
+return seq
+";
+
+/// Deletes the lease if it still holds this token. ARGV: token.
+const RELEASE: &str = "
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+impl RedisStore {
+    /// Connects to Redis at `url` (`redis://[:password@]host:port/[db]`). The URL's password
+    /// is never printed, by this store or its errors.
+    pub async fn connect(url: &str) -> Result<Self, RoomError> {
+        let client = redis::Client::open(url).map_err(backend)?;
+        // Fail fast when Redis is gone: a call errs within seconds instead of waiting out
+        // redis-rs's default reconnection schedule without a response timeout.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_number_of_retries(2)
+            .set_max_delay(200);
+        let connection = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(backend)?;
+        Ok(Self {
+            client,
+            connection,
+            room_ttl: ROOM_TTL,
+        })
+    }
+
+    /// How long a room's keys live after its last change; a day by default.
+    pub fn room_ttl(mut self, ttl: Duration) -> Self {
+        self.room_ttl = ttl;
+        self
+    }
+
+    fn ttl(&self) -> u64 {
+        self.room_ttl.as_secs().max(1)
+    }
+
+    /// Runs a write script over the room's keys, refreshing their TTL.
+    async fn write<T: redis::FromRedisValue>(
+        &self,
+        room: &str,
+        body: &str,
+        args: &[&str],
+    ) -> Result<T, RoomError> {
+        let keys = Keys::of(room);
+        let script = Script::new(&with_touch(body));
+        let mut call = script.prepare_invoke();
+        for key in keys.all() {
+            call.key(key);
+        }
+        call.arg(self.ttl());
+        for arg in args {
+            call.arg(*arg);
+        }
+        let mut connection = self.connection.clone();
+        call.invoke_async(&mut connection).await.map_err(backend)
+    }
+
+    async fn create(&self, room: RoomRecord) -> Result<(), RoomError> {
+        let keys = Keys::of(&room.id);
+        let json = serde_json::to_string(&room).map_err(|e| RoomError::Store(e.into()))?;
+        let mut connection = self.connection.clone();
+        let created: bool = redis::cmd("SET")
+            .arg(&keys.room)
+            .arg(json)
+            .arg("NX")
+            .arg("EX")
+            .arg(self.ttl())
+            .query_async::<Option<String>>(&mut connection)
+            .await
+            .map_err(backend)?
+            .is_some();
+        if !created {
+            return Err(RoomError::RoomExists(room.id));
+        }
+        if let Some(max) = room.max_participants {
+            let _: () = connection
+                .set_ex(&keys.max, max, self.ttl())
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    async fn read_snapshot(&self, room: &str) -> Result<RoomSnapshot, RoomError> {
+        let keys = Keys::of(room);
+        let mut connection = self.connection.clone();
+        let (record, closed, participants, seq): (Option<String>, bool, Vec<String>, Option<u64>) =
+            redis::pipe()
+                .atomic()
+                .get(&keys.room)
+                .exists(&keys.closed)
+                .hvals(&keys.participants)
+                .get(&keys.seq)
+                .query_async(&mut connection)
+                .await
+                .map_err(backend)?;
+        let Some(record) = record else {
+            return Err(RoomError::RoomNotFound(room.to_owned()));
+        };
+        let mut record: RoomRecord =
+            serde_json::from_str(&record).map_err(|_| corrupt("room record"))?;
+        record.closed = closed;
+        let mut participants: Vec<ParticipantRecord> = participants
+            .iter()
+            .map(|p| serde_json::from_str(p).map_err(|_| corrupt("participant record")))
+            .collect::<Result<_, _>>()?;
+        participants.sort_by(|a, b| a.info.id.cmp(&b.info.id));
+        Ok(RoomSnapshot {
+            room: record,
+            seq: seq.unwrap_or(0),
+            participants,
+        })
+    }
+
+    async fn add(&self, room: &str, participant: ParticipantRecord) -> Result<(), RoomError> {
+        let json = to_json(&participant)?;
+        let broadcaster = if participant.info.role == Role::Broadcaster {
+            "1"
+        } else {
+            "0"
+        };
+        let info = &participant.info;
+        let code: i64 = self
+            .write(
+                room,
+                ADD_PARTICIPANT,
+                &[&info.id, &info.identity, broadcaster, &json],
+            )
+            .await?;
+        match code {
+            0 => Ok(()),
+            1 => Err(RoomError::RoomNotFound(room.to_owned())),
+            2 => Err(RoomError::RoomClosed(room.to_owned())),
+            3 => {
+                let max = self.read_snapshot(room).await?.room.max_participants;
+                Err(RoomError::RoomFull {
+                    room: room.to_owned(),
+                    max: max.unwrap_or_default(),
+                })
+            }
+            4 => Err(RoomError::IdentityTaken {
+                room: room.to_owned(),
+                identity: info.identity.clone(),
+            }),
+            _ => Err(RoomError::BroadcastTaken(room.to_owned())),
+        }
+    }
+
+    async fn close(&self, room: &str) -> Result<Vec<ParticipantRecord>, RoomError> {
+        let keys = Keys::of(room);
+        let mut connection = self.connection.clone();
+        let exists: bool = connection.exists(&keys.room).await.map_err(backend)?;
+        if !exists {
+            return Err(RoomError::RoomNotFound(room.to_owned()));
+        }
+        let _: () = connection
+            .set_ex(&keys.closed, 1, self.ttl())
+            .await
+            .map_err(backend)?;
+        Ok(self.read_snapshot(room).await?.participants)
+    }
+
+    async fn take_lease(&self, key: &str, ttl: Duration) -> Result<Lease, RoomError> {
+        let lease_key = format!("calls:lease:{{{key}}}");
+        let fence_key = format!("calls:fence:{{{key}}}");
+        let mut connection = self.connection.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        loop {
+            let token: u64 = connection.incr(&fence_key, 1).await.map_err(backend)?;
+            let _: () = connection
+                .expire(&fence_key, self.ttl() as i64)
+                .await
+                .map_err(backend)?;
+            let taken: Option<String> = redis::cmd("SET")
+                .arg(&lease_key)
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis)
+                .query_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            if taken.is_some() {
+                return Ok(Lease {
+                    key: key.to_owned(),
+                    token,
+                });
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        }
+    }
+
+    async fn give_back(&self, lease: Lease) -> Result<(), RoomError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = Script::new(RELEASE)
+            .key(format!("calls:lease:{{{}}}", lease.key))
+            .arg(lease.token)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Reads the room's event log from now on, in order, on a connection of its own (a
+    /// blocking read would hold up a shared one). It reconnects after Redis restarts,
+    /// resuming after the last entry read; an error item says when it did.
+    async fn events(&self, room: &str) -> Result<EventStream, RoomError> {
+        let keys = Keys::of(room);
+        let mut connection = self.connection.clone();
+        let exists: bool = connection.exists(&keys.room).await.map_err(backend)?;
+        if !exists {
+            return Err(RoomError::RoomNotFound(room.to_owned()));
+        }
+        // The last entry now: reading starts after it.
+        let last: redis::streams::StreamRangeReply = connection
+            .xrevrange_count(&keys.events, "+", "-", 1)
+            .await
+            .map_err(backend)?;
+        let start = last
+            .ids
+            .first()
+            .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
+        let reader = Reader {
+            client: self.client.clone(),
+            connection: None,
+            key: keys.events,
+            last: start,
+            pending: std::collections::VecDeque::new(),
+            closed: false,
+        };
+        let stream = futures_util::stream::unfold(reader, |mut reader| async move {
+            let item = reader.next().await?;
+            Some((item, reader))
+        });
+        Ok(Box::pin(stream))
+    }
+}
+
+/// The state of one subscriber's read of an event log.
+struct Reader {
+    client: redis::Client,
+    connection: Option<redis::aio::MultiplexedConnection>,
+    key: String,
+    last: String,
+    pending: std::collections::VecDeque<RoomUpdate>,
+    closed: bool,
+}
+
+impl Reader {
+    async fn next(&mut self) -> Option<Result<RoomUpdate, RoomError>> {
+        loop {
+            if let Some(update) = self.pending.pop_front() {
+                self.closed = update.event == RoomEvent::RoomClosed;
+                return Some(Ok(update));
+            }
+            if self.closed {
+                return None;
+            }
+            if let Err(e) = self.read().await {
+                self.connection = None;
+                tokio::time::sleep(RECONNECT_PAUSE).await;
+                return Some(Err(e));
+            }
+        }
+    }
+
+    async fn read(&mut self) -> Result<(), RoomError> {
+        if self.connection.is_none() {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(CONNECT_TIMEOUT)
+                .set_response_timeout(READ_BLOCK + RESPONSE_TIMEOUT);
+            let connection = self
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(backend)?;
+            self.connection = Some(connection);
+        }
+        let Some(connection) = self.connection.as_mut() else {
+            return Ok(());
+        };
+        let options = redis::streams::StreamReadOptions::default()
+            .block(READ_BLOCK.as_millis() as usize)
+            .count(256);
+        let reply: Option<redis::streams::StreamReadReply> = connection
+            .xread_options(&[&self.key], &[&self.last], &options)
+            .await
+            .map_err(backend)?;
+        for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
+            self.last = entry.id.clone();
+            let seq: Option<u64> = entry.get("seq");
+            let event: Option<String> = entry.get("event");
+            let (Some(seq), Some(event)) = (seq, event) else {
+                return Err(corrupt("event"));
+            };
+            let event: RoomEvent = serde_json::from_str(&event).map_err(|_| corrupt("event"))?;
+            self.pending.push_back(RoomUpdate::new(seq, event));
+        }
+        Ok(())
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, RoomError> {
+    serde_json::to_string(value).map_err(|e| RoomError::Store(e.into()))
+}
+
+impl Store for RedisStore {
+    fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.create(room))
+    }
+
+    fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>> {
+        let room = room.to_owned();
+        Box::pin(async move { self.close(&room).await })
+    }
+
+    fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
+        let room = room.to_owned();
+        Box::pin(async move { self.read_snapshot(&room).await })
+    }
+
+    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+        let room = room.to_owned();
+        Box::pin(async move { self.add(&room, participant).await })
+    }
+
+    fn update_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, ()> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            let json = to_json(&participant)?;
+            let code: i64 = self
+                .write(&room, UPDATE_PARTICIPANT, &[&participant.info.id, &json])
+                .await?;
+            match code {
+                0 => Ok(()),
+                _ => Err(RoomError::ParticipantNotFound {
+                    room,
+                    participant: participant.info.id,
+                }),
+            }
+        })
+    }
+
+    fn remove_participant(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> StoreFuture<'_, Option<ParticipantRecord>> {
+        let (room, participant) = (room.to_owned(), participant.to_owned());
+        Box::pin(async move {
+            // The identity is in the record; a missing record is a participant already gone.
+            let snapshot = self.read_snapshot(&room).await?;
+            let Some(known) = snapshot
+                .participants
+                .iter()
+                .find(|p| p.info.id == participant)
+            else {
+                return Ok(None);
+            };
+            let identity = known.info.identity.clone();
+            let removed: Option<String> = self
+                .write(&room, REMOVE_PARTICIPANT, &[&participant, &identity])
+                .await?;
+            removed
+                .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("participant record")))
+                .transpose()
+        })
+    }
+
+    fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            let json = to_json(&event)?;
+            let kept = EVENTS_KEPT.to_string();
+            let seq: i64 = self.write(&room, APPEND, &[&json, &kept]).await?;
+            u64::try_from(seq).map_err(|_| RoomError::RoomNotFound(room))
+        })
+    }
+
+    fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
+        let room = room.to_owned();
+        Box::pin(async move { self.events(&room).await })
+    }
+
+    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        let key = key.to_owned();
+        Box::pin(async move { self.take_lease(&key, ttl).await })
+    }
+
+    fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
+        Box::pin(self.give_back(lease))
+    }
+}
