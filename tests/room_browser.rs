@@ -7,6 +7,9 @@
 
 #[path = "support/chromium.rs"]
 mod chromium;
+#[cfg(feature = "redis")]
+#[path = "support/redis.rs"]
+mod redis_server;
 #[path = "../examples/room/server.rs"]
 #[allow(dead_code)]
 mod server;
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use calls_emulator::Emulator;
-use cloudflare_calls::room::MemoryStore;
+use cloudflare_calls::room::{MemoryStore, Room, Rooms};
 use cloudflare_calls::{Client, Config};
 use serde_json::Value;
 
@@ -72,19 +75,17 @@ async fn decodes(page: &chromium::Browser, want: u64, what: &str) {
     panic!("{what}: {decoding} videos decoding, not {want}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
-    if chromium::skip_without_chromium() {
-        return;
-    }
-    let emulator = Emulator::start().await.unwrap();
-    let client = Client::new(Config::new(
+fn client(emulator: &Emulator) -> Client {
+    Client::new(Config::new(
         emulator.sfu_base_url(),
         emulator.app_id(),
         emulator.app_secret(),
     ))
-    .unwrap();
-    let rooms = client.rooms(MemoryStore::new());
+    .unwrap()
+}
+
+/// Serves the example's page and API for `rooms`; returns its base URL.
+async fn serve(rooms: &Rooms) -> String {
     let app = server::App {
         rooms: rooms.clone(),
         ice_servers: Arc::new(serde_json::json!([])),
@@ -92,10 +93,44 @@ async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, server::router(app)).await });
-    let room = server::room(&rooms, "demo").await.unwrap();
+    base
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let base = serve(&rooms).await;
+    let room = server::room(&rooms, "demo").await.unwrap();
+    three_pages(&emulator, &room, [&base, &base, &base]).await;
+}
+
+/// The same three pages, served by two backend processes sharing Redis: Alice and Carol
+/// through A (which hosts the room), Bob through B.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_pages_served_by_two_processes_sharing_redis() {
+    if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let url = redis.url();
+    let store = || cloudflare_calls::room::RedisStore::connect(&url);
+    let rooms_a = client(&emulator).rooms(store().await.unwrap());
+    let rooms_b = client(&emulator).rooms(store().await.unwrap());
+    let (base_a, base_b) = (serve(&rooms_a).await, serve(&rooms_b).await);
+    let room = server::room(&rooms_a, "demo").await.unwrap();
+    three_pages(&emulator, &room, [&base_a, &base_b, &base_a]).await;
+}
+
+/// Alice, Bob and Carol open the page at their base URLs.
+async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
     let mut pages = Vec::new();
-    for name in ["alice", "bob", "carol"] {
+    for (name, base) in ["alice", "bob", "carol"].into_iter().zip(bases) {
         let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
         if name == "carol" {
             emulator.reset_stats();
@@ -209,20 +244,8 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
         return;
     }
     let emulator = Emulator::start().await.unwrap();
-    let client = Client::new(Config::new(
-        emulator.sfu_base_url(),
-        emulator.app_id(),
-        emulator.app_secret(),
-    ))
-    .unwrap();
-    let rooms = client.rooms(MemoryStore::new());
-    let app = server::App {
-        rooms: rooms.clone(),
-        ice_servers: Arc::new(serde_json::json!([])),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, server::router(app)).await });
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let base = serve(&rooms).await;
 
     let mut pages = Vec::new();
     for (name, role) in [("stage", "broadcaster"), ("v1", "viewer"), ("v2", "viewer")] {
