@@ -8,16 +8,27 @@
 //! 2. A whole server-side join (`room.join(..).connect(client.peer())`): session, ICE and
 //!    DTLS, both room channels, the pull, the announcement; median and slowest of 10, and its
 //!    API calls.
+//! 3. Joins per second of a browser's offer (`room.join(..).offer(..).send()`, a Chromium offer
+//!    with audio and video into a room with two tracks: session, push, pull) with the room in
+//!    a `MemoryStore` and, when `REDIS_URL` is set (feature `redis`), in a `RedisStore`: store
+//!    operations and Redis commands per join.
 //!
 //! ```sh
 //! cargo run --release --example room_bench
+//! redis-server --port 6390 --save '' &
+//! REDIS_URL=redis://127.0.0.1:6390/ cargo run --release --features redis --example room_bench
 //! ```
 
 use std::time::{Duration, Instant};
 
 use calls_emulator::Emulator;
-use cloudflare_calls::room::MemoryStore;
-use cloudflare_calls::{Client, Config, FrameCodec, RemoteTrack};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cloudflare_calls::room::{
+    EventStream, Lease, MemoryStore, ParticipantRecord, RoomEvent, RoomRecord, RoomSnapshot, Store,
+    StoreFuture,
+};
+use cloudflare_calls::{Client, Config, FrameCodec, Offer, RemoteTrack};
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -99,7 +110,152 @@ async fn main() -> Result<(), Failure> {
         joins[joins.len() - 1],
     );
     room.close().await?;
+
+    println!();
+    println!(
+        "| store | joins/s | store operations (round trips) per join | Redis commands per join, scripts' included |"
+    );
+    println!("|---|---|---|---|");
+    offer_joins(&client, "MemoryStore", MemoryStore::new(), None).await?;
+    #[cfg(feature = "redis")]
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let store = cloudflare_calls::room::RedisStore::connect(&url).await?;
+        offer_joins(&client, "RedisStore", store, Some(url)).await?;
+    }
     Ok(())
+}
+
+const OFFER_JOINS: usize = 100;
+
+/// Joins a browser's offer `OFFER_JOINS` times into a room with two published tracks.
+async fn offer_joins(
+    client: &Client,
+    name: &str,
+    store: impl Store,
+    redis: Option<String>,
+) -> Result<(), Failure> {
+    let store = std::sync::Arc::new(Counting {
+        inner: store,
+        calls: AtomicUsize::new(0),
+    });
+    let room = client.rooms(store.clone()).create().send().await?;
+    let stage = room.join("stage").connect(client.peer()).await?;
+    let _tracks = stage
+        .publish_tracks([
+            ("mic".into(), FrameCodec::Opus),
+            ("cam".into(), FrameCodec::Vp8),
+        ])
+        .await?;
+    let offer = include_str!("../tests/fixtures/sdp/chromium_tracks_datachannel.sdp");
+    let commands_before = redis_commands(redis.as_deref()).await?;
+    store.calls.store(0, Ordering::Relaxed);
+    let start = Instant::now();
+    let mut joined = Vec::new();
+    for i in 0..OFFER_JOINS {
+        let joining = room
+            .join(format!("b{i}"))
+            .offer(Offer::new(offer))
+            .send()
+            .await?;
+        joined.push(joining.participant);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let operations = store.calls.load(Ordering::Relaxed) as f64 / OFFER_JOINS as f64;
+    let commands = match (commands_before, redis_commands(redis.as_deref()).await?) {
+        (Some(before), Some(after)) => {
+            format!("{:.1}", (after - before) as f64 / OFFER_JOINS as f64)
+        }
+        _ => "–".into(),
+    };
+    println!(
+        "| {name} | {:.0} | {operations:.1} | {commands} |",
+        OFFER_JOINS as f64 / elapsed
+    );
+    for participant in joined {
+        participant.leave().await?;
+    }
+    room.close().await?;
+    Ok(())
+}
+
+/// Redis's count of commands processed so far (`INFO stats`), when there is a Redis.
+async fn redis_commands(url: Option<&str>) -> Result<Option<u64>, Failure> {
+    #[cfg(feature = "redis")]
+    if let Some(url) = url {
+        let mut connection = redis::Client::open(url)?
+            .get_multiplexed_async_connection()
+            .await?;
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query_async(&mut connection)
+            .await?;
+        let count = info
+            .lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|n| n.trim().parse().ok());
+        return Ok(count);
+    }
+    let _ = url;
+    Ok(None)
+}
+
+/// Counts the store operations the room makes.
+struct Counting<S> {
+    inner: S,
+    calls: AtomicUsize,
+}
+
+impl<S> Counting<S> {
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl<S: Store> Store for Counting<S> {
+    fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()> {
+        self.count();
+        self.inner.create_room(room)
+    }
+    fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>> {
+        self.count();
+        self.inner.close_room(room)
+    }
+    fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
+        self.count();
+        self.inner.snapshot(room)
+    }
+    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
+        self.count();
+        self.inner.add_participant(room, p)
+    }
+    fn update_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
+        self.count();
+        self.inner.update_participant(room, p)
+    }
+    fn remove_participant(
+        &self,
+        room: &str,
+        id: &str,
+    ) -> StoreFuture<'_, Option<ParticipantRecord>> {
+        self.count();
+        self.inner.remove_participant(room, id)
+    }
+    fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64> {
+        self.count();
+        self.inner.append(room, event)
+    }
+    fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
+        self.count();
+        self.inner.subscribe(room)
+    }
+    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        self.count();
+        self.inner.lease(key, ttl)
+    }
+    fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
+        self.count();
+        self.inner.release(lease)
+    }
 }
 
 /// A fresh peer pulls `tracks`, at once or one by one; returns the API calls made and the

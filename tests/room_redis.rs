@@ -347,3 +347,24 @@ async fn redis_killed_during_a_join_leaves_no_ghost_and_no_session() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_redis_password_never_shows() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let url = redis.url().replace("redis://", "redis://:hunter2@");
+    // This server has no password, so authenticating fails: the error must not repeat it.
+    match RedisStore::connect(&url).await {
+        Ok(store) => assert!(!format!("{store:?}").contains("hunter2")),
+        Err(e) => {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+    let unreachable = "redis://:hunter2@127.0.0.1:1/";
+    let e = RedisStore::connect(unreachable).await.unwrap_err();
+    let shown = format!("{e} {e:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
