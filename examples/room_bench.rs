@@ -248,9 +248,9 @@ impl<S: Store> Store for Counting<S> {
         self.count();
         self.inner.subscribe(room)
     }
-    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
         self.count();
-        self.inner.lease(key, ttl)
+        self.inner.lease(room, session, ttl)
     }
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         self.count();

@@ -440,8 +440,8 @@ impl Store for Recording {
     fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
         self.store.subscribe(room)
     }
-    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
-        self.store.lease(key, ttl)
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        self.store.lease(room, session, ttl)
     }
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         self.store.release(lease)

@@ -298,8 +298,8 @@ impl Store for KillMidJoin {
     fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
         self.inner.subscribe(room)
     }
-    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
-        self.inner.lease(key, ttl)
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        self.inner.lease(room, session, ttl)
     }
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         self.inner.release(lease)
@@ -367,4 +367,48 @@ async fn the_redis_password_never_shows() {
     let e = RedisStore::connect(unreachable).await.unwrap_err();
     let shown = format!("{e} {e:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_under_an_expired_lease_is_refused() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let store = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
+    let room = client
+        .rooms(store.clone())
+        .create()
+        .id("fenced")
+        .send()
+        .await
+        .unwrap();
+    let alice = room.join("alice").connect(client.peer()).await.unwrap();
+    let session = alice.participant().session().id().to_owned();
+    let record = participant_record(&room, alice.participant().id()).await;
+
+    // A holder stalls past its lease; another process takes the session over.
+    let stalled = store
+        .lease("fenced", &session, Duration::from_millis(200))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let current = store
+        .lease("fenced", &session, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(current.token > stalled.token, "fencing tokens increase");
+    let err = store
+        .update_fenced("fenced", record.clone(), &stalled)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoomError::LeaseLost(_)), "{err}");
+    store
+        .update_fenced("fenced", record, &current)
+        .await
+        .unwrap();
+    store.release(current).await.unwrap();
+    room.close().await.unwrap();
 }

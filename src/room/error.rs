@@ -57,6 +57,10 @@ pub enum RoomError {
     /// The SFU refused the participant's data channels.
     #[error("the SFU refused the room's data channels: {0}")]
     ChannelsRefused(String),
+    /// The lease on a session expired before the change was recorded; another process may
+    /// hold it now, so the record was left as that process writes it.
+    #[error("the lease on session {0} expired before the change was recorded")]
+    LeaseLost(String),
     /// The room's event stream fell behind and missed this many events.
     #[error("the event stream missed {0} events")]
     Lagged(u64),

@@ -128,9 +128,7 @@ impl<'a> Join<'a> {
                     .await?;
                 opened = Some(session.id().to_owned());
                 record.info.session_id = session.id().to_owned();
-                room.store()
-                    .update_participant(room.id(), record.clone())
-                    .await?;
+                room.save(record.clone()).await?;
                 let locals = pushes
                     .iter()
                     .map(|(mid, name, _)| LocalTrack::new(mid, name));
@@ -158,9 +156,7 @@ impl<'a> Join<'a> {
                     (mid, track)
                 })
                 .collect();
-            room.store()
-                .update_participant(room.id(), record.clone())
-                .await?;
+            room.save(record.clone()).await?;
 
             let wanted = tracks_for(room, &record).await?;
             let (negotiation, pulled) = if wanted.is_empty() {
@@ -173,9 +169,7 @@ impl<'a> Join<'a> {
                     .await?;
                 let pulled = PulledTrack::matched(&wanted, &result);
                 record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
-                room.store()
-                    .update_participant(room.id(), record.clone())
-                    .await?;
+                room.save(record.clone()).await?;
                 (result.negotiation, pulled)
             };
             Ok(Joining {

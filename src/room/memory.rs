@@ -67,7 +67,9 @@ impl MemoryStore {
         }
     }
 
-    fn try_lease(&self, key: &str, ttl: Duration) -> Option<Lease> {
+    fn try_lease(&self, room: &str, session: &str, ttl: Duration) -> Option<Lease> {
+        let key = lease_key(room, session);
+        let key = key.as_str();
         let now = Instant::now();
         let mut leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
         if leases.get(key).is_some_and(|(_, until)| *until > now) {
@@ -81,7 +83,8 @@ impl MemoryStore {
         *next += 1;
         leases.insert(key.to_owned(), (*next, now + ttl));
         Some(Lease {
-            key: key.to_owned(),
+            room: room.to_owned(),
+            key: session.to_owned(),
             token: *next,
         })
     }
@@ -90,6 +93,10 @@ impl MemoryStore {
         let leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
         leases.get(key).map(|(_, until)| *until)
     }
+}
+
+fn lease_key(room: &str, session: &str) -> String {
+    format!("{room}/{session}")
 }
 
 fn ready<'a, T: Send + 'a>(result: Result<T, RoomError>) -> StoreFuture<'a, T> {
@@ -228,12 +235,32 @@ impl Store for MemoryStore {
         }))
     }
 
-    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
-        let key = key.to_owned();
+    fn update_fenced(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+        fence: &Lease,
+    ) -> StoreFuture<'_, ()> {
+        let leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
+        let held = leases
+            .get(&lease_key(&fence.room, &fence.key))
+            .is_some_and(|(token, until)| *token == fence.token && *until > Instant::now());
+        if !held {
+            return ready(Err(RoomError::LeaseLost(fence.key.clone())));
+        }
+        // Still holding the leases' lock: the lease cannot change hands before the write.
+        let saved = self.update_participant(room, participant);
+        drop(leases);
+        saved
+    }
+
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        let (room, session) = (room.to_owned(), session.to_owned());
         Box::pin(async move {
+            let key = lease_key(&room, &session);
             loop {
                 let released = self.inner.released.notified();
-                if let Some(lease) = self.try_lease(&key, ttl) {
+                if let Some(lease) = self.try_lease(&room, &session, ttl) {
                     return Ok(lease);
                 }
                 let until = self.lease_expiry(&key).unwrap_or_else(Instant::now);
@@ -244,14 +271,80 @@ impl Store for MemoryStore {
 
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         let mut leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
+        let key = lease_key(&lease.room, &lease.key);
         if leases
-            .get(&lease.key)
+            .get(&key)
             .is_some_and(|(token, _)| *token == lease.token)
         {
-            leases.remove(&lease.key);
+            leases.remove(&key);
         }
         drop(leases);
         self.inner.released.notify_waiters();
         ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::event::ParticipantInfo;
+
+    fn record(session: &str) -> ParticipantRecord {
+        ParticipantRecord {
+            info: ParticipantInfo {
+                id: "p-1".into(),
+                identity: "alice".into(),
+                role: Role::Member,
+                session_id: session.into(),
+                metadata: None,
+            },
+            published: Vec::new(),
+            pulled: Vec::new(),
+            announced: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_under_an_expired_lease_is_refused() {
+        let store = MemoryStore::new();
+        let room = RoomRecord {
+            id: "r".into(),
+            max_participants: None,
+            empty_timeout: Duration::from_secs(60),
+            metadata: None,
+            host_session_id: "host".into(),
+            closed: false,
+        };
+        store.create_room(room).await.unwrap();
+        store.add_participant("r", record("s")).await.unwrap();
+        let stalled = store
+            .lease("r", "s", Duration::from_millis(20))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let current = store.lease("r", "s", Duration::from_secs(5)).await.unwrap();
+        assert!(current.token > stalled.token);
+        let err = store
+            .update_fenced("r", record("s"), &stalled)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RoomError::LeaseLost(_)), "{err}");
+        store
+            .update_fenced("r", record("s"), &current)
+            .await
+            .unwrap();
+        // A second holder waits until the first releases.
+        let waiting = store.lease("r", "s", Duration::from_secs(5));
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut waiting)
+                .await
+                .is_err()
+        );
+        store.release(current).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), waiting)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

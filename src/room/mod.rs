@@ -77,6 +77,11 @@ const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 /// How long one process may hold a session's lease before another may take it.
 const LEASE: Duration = Duration::from_secs(30);
 
+tokio::task_local! {
+    /// The lease of the session being changed, for fencing the records saved meanwhile.
+    static FENCE: Lease;
+}
+
 /// The rooms of one store: creates and opens [`Room`]s. Made by [`Client::rooms`].
 #[derive(Clone)]
 pub struct Rooms {
@@ -424,15 +429,30 @@ impl Room {
     }
 
     /// Runs `f` holding the store's lease on a session.
+    ///
+    /// Records saved with [`Room::save`] inside `f` are fenced by the lease: if it expired
+    /// meanwhile, they are refused rather than overwriting another holder's.
     pub(crate) async fn leased<T>(
         &self,
         session_id: &str,
         f: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let lease = self.store().lease(session_id, LEASE).await?;
-        let result = f.await;
+        let lease = self.store().lease(&self.id, session_id, LEASE).await?;
+        let result = FENCE.scope(lease.clone(), f).await;
         self.store().release(lease).await?;
         result
+    }
+
+    /// Saves a participant's record, fenced by the lease of [`Room::leased`] when inside one.
+    pub(crate) async fn save(&self, record: ParticipantRecord) -> Result<()> {
+        let fence = FENCE.try_with(Lease::clone).ok();
+        let saved = match &fence {
+            Some(fence) if fence.key == record.info.session_id => {
+                self.store().update_fenced(&self.id, record, fence).await
+            }
+            _ => self.store().update_participant(&self.id, record).await,
+        };
+        Ok(saved?)
     }
 
     /// Announces a participant's tracks published or unpublished, in one event.

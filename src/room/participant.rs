@@ -234,10 +234,7 @@ impl Participant {
                 })
                 .collect();
             record.published.extend(tracks.iter().cloned());
-            self.room
-                .store()
-                .update_participant(self.room.id(), record)
-                .await?;
+            self.room.save(record).await?;
             Ok((answer, tracks))
         };
         let (answer, tracks) = self.room.leased(session.id(), publish).await?;
@@ -266,10 +263,7 @@ impl Participant {
                 let mids = gone.iter().map(|(mid, _)| mid.clone());
                 session.close_tracks(mids, CloseMode::Force).send().await?;
             }
-            self.room
-                .store()
-                .update_participant(self.room.id(), record)
-                .await?;
+            self.room.save(record).await?;
             Ok(gone)
         };
         let gone = self.room.leased(session.id(), unpublish).await?;
@@ -296,10 +290,7 @@ impl Participant {
                 .await?;
             let pulled = PulledTrack::matched(&tracks, &result);
             record.pulled.extend(pulled.iter().map(|p| p.mid.clone()));
-            self.room
-                .store()
-                .update_participant(self.room.id(), record)
-                .await?;
+            self.room.save(record).await?;
             Ok((result.negotiation, pulled))
         };
         self.room.leased(session.id(), subscribe).await
@@ -324,10 +315,7 @@ impl Participant {
     pub(super) async fn announce(&self, mut record: ParticipantRecord) -> Result<()> {
         record.announced = true;
         let published: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
-        self.room
-            .store()
-            .update_participant(self.room.id(), record.clone())
-            .await?;
+        self.room.save(record.clone()).await?;
         self.room
             .append(RoomEvent::ParticipantJoined {
                 participant: record.info,

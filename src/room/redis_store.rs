@@ -13,8 +13,8 @@
 //! | `calls:{id}:broadcaster` | string | the broadcaster's participant id |
 //! | `calls:{id}:seq` | string | the number of the room's last event |
 //! | `calls:{id}:events` | stream | the events, capped at the last 10,000 |
-//! | `calls:lease:{session}` | string | the lease's token, with a TTL |
-//! | `calls:fence:{session}` | string | the last token granted |
+//! | `calls:{id}:lease:{session}` | string | the lease's token, with a TTL |
+//! | `calls:{id}:fence:{session}` | string | the last token granted |
 //!
 //! Every write refreshes a room's keys to expire after [`RedisStore::room_ttl`] (a day by
 //! default), so an abandoned room does not live forever.
@@ -107,6 +107,11 @@ impl Keys {
         }
     }
 
+    /// A session's lease, under the room's hash tag so a fenced write stays single-slot.
+    fn lease(room: &str, session: &str) -> String {
+        format!("calls:{{{room}}}:lease:{session}")
+    }
+
     fn all(&self) -> [&str; 8] {
         [
             &self.room,
@@ -126,7 +131,7 @@ impl Keys {
 fn with_touch(body: &str) -> String {
     format!(
         "local function body()\n{body}\nend\nlocal result = body()\n\
-         for i = 1, #KEYS do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end end\n\
+         for i = 1, 8 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end end\n\
          return result"
     )
 }
@@ -145,6 +150,15 @@ if ARGV[4] == '1' then
 end
 redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[5])
+return 0
+";
+
+/// Like UPDATE_PARTICIPANT, only while KEYS[9] (the lease) holds ARGV[4] (its token).
+/// 0 ok; 1 not there; 2 lease lost.
+const UPDATE_FENCED: &str = "
+if redis.call('GET', KEYS[9]) ~= ARGV[4] then return 2 end
+if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 return 0
 ";
 
@@ -218,10 +232,21 @@ impl RedisStore {
         body: &str,
         args: &[&str],
     ) -> Result<T, RoomError> {
+        self.write_with(room, body, &[], args).await
+    }
+
+    /// Like `write`, with `extra` keys after the room's eight (left out of the TTL refresh).
+    async fn write_with<T: redis::FromRedisValue>(
+        &self,
+        room: &str,
+        body: &str,
+        extra: &[&str],
+        args: &[&str],
+    ) -> Result<T, RoomError> {
         let keys = Keys::of(room);
         let script = Script::new(&with_touch(body));
         let mut call = script.prepare_invoke();
-        for key in keys.all() {
+        for key in keys.all().into_iter().chain(extra.iter().copied()) {
             call.key(key);
         }
         call.arg(self.ttl());
@@ -337,9 +362,14 @@ impl RedisStore {
         Ok(self.read_snapshot(room).await?.participants)
     }
 
-    async fn take_lease(&self, key: &str, ttl: Duration) -> Result<Lease, RoomError> {
-        let lease_key = format!("calls:lease:{{{key}}}");
-        let fence_key = format!("calls:fence:{{{key}}}");
+    async fn take_lease(
+        &self,
+        room: &str,
+        session: &str,
+        ttl: Duration,
+    ) -> Result<Lease, RoomError> {
+        let lease_key = Keys::lease(room, session);
+        let fence_key = format!("calls:{{{room}}}:fence:{session}");
         let mut connection = self.connection.clone();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         loop {
@@ -359,7 +389,8 @@ impl RedisStore {
                 .map_err(backend)?;
             if taken.is_some() {
                 return Ok(Lease {
-                    key: key.to_owned(),
+                    room: room.to_owned(),
+                    key: session.to_owned(),
                     token,
                 });
             }
@@ -370,7 +401,7 @@ impl RedisStore {
     async fn give_back(&self, lease: Lease) -> Result<(), RoomError> {
         let mut connection = self.connection.clone();
         let _: i64 = Script::new(RELEASE)
-            .key(format!("calls:lease:{{{}}}", lease.key))
+            .key(Keys::lease(&lease.room, &lease.key))
             .arg(lease.token)
             .invoke_async(&mut connection)
             .await
@@ -563,9 +594,39 @@ impl Store for RedisStore {
         Box::pin(async move { self.events(&room).await })
     }
 
-    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
-        let key = key.to_owned();
-        Box::pin(async move { self.take_lease(&key, ttl).await })
+    fn update_fenced(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+        fence: &Lease,
+    ) -> StoreFuture<'_, ()> {
+        let room = room.to_owned();
+        let fence = fence.clone();
+        Box::pin(async move {
+            let json = to_json(&participant)?;
+            let token = fence.token.to_string();
+            let code: i64 = self
+                .write_with(
+                    &room,
+                    UPDATE_FENCED,
+                    &[&Keys::lease(&fence.room, &fence.key)],
+                    &[&participant.info.id, &json, &token],
+                )
+                .await?;
+            match code {
+                0 => Ok(()),
+                2 => Err(RoomError::LeaseLost(fence.key)),
+                _ => Err(RoomError::ParticipantNotFound {
+                    room,
+                    participant: participant.info.id,
+                }),
+            }
+        })
+    }
+
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        let (room, session) = (room.to_owned(), session.to_owned());
+        Box::pin(async move { self.take_lease(&room, &session, ttl).await })
     }
 
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {

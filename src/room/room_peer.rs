@@ -49,9 +49,7 @@ impl Join<'_> {
             let setup = async {
                 let mut record = record;
                 record.info.session_id = peer.session().id().to_owned();
-                room.store()
-                    .update_participant(room.id(), record.clone())
-                    .await?;
+                room.save(record.clone()).await?;
                 let host = room.snapshot().await?.room.host_session_id;
                 let outbox = peer
                     .publish(DataChannel::publish(PARTICIPANT_CHANNEL))
@@ -152,7 +150,7 @@ impl RoomPeer {
                 record
                     .published
                     .push((track.mid().to_owned(), info.clone()));
-                room.store().update_participant(room.id(), record).await?;
+                room.save(record).await?;
                 pushed.push(track);
                 infos.push(info);
             }
@@ -178,7 +176,7 @@ impl RoomPeer {
             record
                 .pulled
                 .extend(incoming.iter().map(|t| t.mid().to_owned()));
-            room.store().update_participant(room.id(), record).await?;
+            room.save(record).await?;
             Ok(incoming)
         };
         room.leased(&session_id, pull).await

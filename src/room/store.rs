@@ -78,7 +78,9 @@ pub struct RoomSnapshot {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Lease {
-    /// What it locks.
+    /// The room of the session.
+    pub room: String,
+    /// The session it locks.
     pub key: String,
     /// Increases with every grant of the key: a holder whose lease expired and was granted
     /// again can be told apart by it.
@@ -103,6 +105,18 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a participant's record; [`RoomError::ParticipantNotFound`] if it is gone.
     fn update_participant(&self, room: &str, participant: ParticipantRecord)
     -> StoreFuture<'_, ()>;
+    /// Replaces a participant's record only while `fence` is still the lease on its session:
+    /// [`RoomError::LeaseLost`] if the lease expired (and may be someone else's now). Stores
+    /// that cannot check it atomically keep the default, which does not.
+    fn update_fenced(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+        fence: &Lease,
+    ) -> StoreFuture<'_, ()> {
+        let _ = fence;
+        self.update_participant(room, participant)
+    }
     /// Removes a participant and returns its record; `None` if it was already gone.
     fn remove_participant(
         &self,
@@ -113,8 +127,8 @@ pub trait Store: Send + Sync + 'static {
     fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64>;
     /// The room's events from now on, in order.
     fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream>;
-    /// Waits for, then takes, the lease on `key` for at most `ttl`.
-    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease>;
+    /// Waits for, then takes, the lease on `session` of `room` for at most `ttl`.
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease>;
     /// Gives a lease back early; a lease that expired meanwhile is left alone.
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()>;
 }
@@ -153,8 +167,16 @@ impl<S: Store> Store for std::sync::Arc<S> {
     fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
         (**self).subscribe(room)
     }
-    fn lease(&self, key: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
-        (**self).lease(key, ttl)
+    fn update_fenced(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+        fence: &Lease,
+    ) -> StoreFuture<'_, ()> {
+        (**self).update_fenced(room, participant, fence)
+    }
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        (**self).lease(room, session, ttl)
     }
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         (**self).release(lease)
