@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use calls_emulator::Emulator;
+use calls_emulator::{Emulator, Fault};
 use cloudflare_calls::{
     Client, Config, ConnectionState, DataChannel, Error, ErrorCode, FrameCodec, Message, PeerError,
     RemoteTrack,
@@ -384,15 +384,18 @@ async fn fan_out(subscribers: usize, messages: usize) {
 async fn a_connection_that_does_not_come_up_in_time_is_a_typed_timeout() {
     let emulator = Emulator::start().await.unwrap();
     let client = client(&emulator);
-    // 1 ms is less than any ICE + DTLS handshake takes.
+    // The SFU takes a second to take the peer's answer: the setup cannot finish in 100 ms.
+    let slow = Fault::latency(Duration::from_secs(1)).on("renegotiate_session");
+    emulator.inject(slow);
+    let timeout = Duration::from_millis(100);
     let err = client
         .peer()
-        .connect_timeout(Duration::from_millis(1))
+        .connect_timeout(timeout)
         .connect()
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Peer(PeerError::ConnectTimeout(d)) if d == Duration::from_millis(1)),
+        matches!(err, Error::Peer(PeerError::ConnectTimeout(d)) if d == timeout),
         "{err:?}"
     );
 }

@@ -139,7 +139,13 @@ impl Driver {
                 // Sent by close(); an error means the handle was dropped: stop either way.
                 _ = &mut stop => break,
                 cmd = cmds.recv() => match cmd {
-                    Some(cmd) => self.command(cmd),
+                    Some(cmd) => {
+                        self.command(cmd);
+                        // A change (an accepted offer above all) can start work that str0m
+                        // only schedules on its next timeout: without this tick, ICE checks
+                        // began up to a second late.
+                        self.input(Input::Timeout(Instant::now()));
+                    }
                     // Every handle is gone: nothing can use the peer any more.
                     None => break,
                 },

@@ -117,7 +117,9 @@ impl PeerBuilder {
         self
     }
 
-    /// How long ICE and DTLS may take before [`PeerError::ConnectTimeout`] (10 s by default).
+    /// How long connecting may take before [`PeerError::ConnectTimeout`] (10 s by default):
+    /// the whole setup in [`PeerBuilder::connect`], ICE and DTLS when a channel or track
+    /// connects a peer made with [`PeerBuilder::send`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -137,11 +139,18 @@ impl PeerBuilder {
     }
 
     /// Creates the session and starts the peer, then connects it: sets up the data channel
-    /// transport and waits until ICE and DTLS are up. A peer that cannot reach the SFU fails
-    /// here with [`PeerError::ConnectTimeout`].
+    /// transport and waits until ICE and DTLS are up. A peer that cannot reach the SFU, or
+    /// whose setup takes longer than the connect timeout, fails here with
+    /// [`PeerError::ConnectTimeout`].
     pub async fn connect(self) -> Result<Peer> {
+        let timeout = self.connect_timeout;
         let peer = self.send().await?;
-        peer.ensure_transport().await?;
+        // The whole setup counts, not only ICE and DTLS: on loopback they finish within the
+        // renegotiation's round trip, so a slow SFU shows in its calls.
+        match tokio::time::timeout(timeout, peer.ensure_transport()).await {
+            Ok(connected) => connected?,
+            Err(_) => return Err(PeerError::ConnectTimeout(timeout).into()),
+        }
         Ok(peer)
     }
 
