@@ -250,12 +250,21 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
     let mut pages = Vec::new();
     for (name, role) in [("stage", "broadcaster"), ("v1", "viewer"), ("v2", "viewer")] {
         let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
+        emulator.reset_stats();
         page.goto(&format!("{base}/?room=show&name={name}&role={role}"))
             .await
             .unwrap();
         wait_for(&page, "roomState.joined", &format!("{name} joined")).await;
         pages.push(page);
     }
+    // The last viewer offered sections to receive in, so the broadcast came in the answer to
+    // its offer: one session, one pull carrying the offer, no renegotiation; then its
+    // channels, and the room peer's subscription to its own.
+    let stats = emulator.stats();
+    assert_eq!(stats.calls("new_session"), 1);
+    assert_eq!(stats.calls("add_tracks"), 1);
+    assert_eq!(stats.calls("renegotiate_session"), 0);
+    assert_eq!(stats.calls("add_data_channels"), 2);
     for (page, name) in pages[1..].iter().zip(["v1", "v2"]) {
         decodes(
             page,

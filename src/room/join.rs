@@ -16,8 +16,11 @@ use crate::wire::MediaKind;
 ///
 /// `.offer(..).send()` joins an endpoint that makes its own offer (a browser): it takes
 /// `1 + ⌈pushed/64⌉ + ⌈pulled/64⌉` API calls, where the first push carries the offer (with
-/// nothing to push, the session is created with the offer: 1 call), and leaves one
-/// renegotiation for the endpoint's answer to the pulls. `.connect(client.peer())` joins a
+/// nothing to push or pull, the session is created with the offer: 1 call), and leaves one
+/// renegotiation for the endpoint's answer to the pulls. Tracks that fit the offer's
+/// receive-only sections (by kind, in order) are pulled in the call that carries the offer,
+/// so the answer brings them: a viewer that offers one audio and one video section to
+/// receive joins a broadcast in 2 calls and no renegotiation, as a WHEP player needs. `.connect(client.peer())` joins a
 /// server-side [`Peer`](crate::Peer) instead ([`RoomPeer`](super::RoomPeer)).
 #[must_use = "a builder does nothing until .send() is awaited"]
 #[derive(Debug)]
@@ -110,7 +113,12 @@ impl<'a> Join<'a> {
         let joined = async {
             let mut record = record;
             let client = room.client();
-            let (session, answer) = if pushes.is_empty() {
+            // The room's tracks go into the offer's receive sections where they fit (a WHEP
+            // player's offer, say): the SFU's answer then carries them, with no
+            // renegotiation. The rest come in an SFU offer.
+            let wanted = tracks_for(room, &record).await?;
+            let (mut pulled, rest) = fit(wanted, &offer);
+            let (session, answer) = if pushes.is_empty() && pulled.is_empty() {
                 let session = client
                     .new_session()
                     .correlation_id(room.id())
@@ -132,15 +140,23 @@ impl<'a> Join<'a> {
                 let locals = pushes
                     .iter()
                     .map(|(mid, name, _)| LocalTrack::new(mid, name));
+                let remotes = pulled.iter().map(|p| p.track.remote().mid(&p.mid));
                 let result = session
                     .add_tracks()
                     .offer(offer)
                     .push_all(locals)
+                    .pull_all(remotes)
                     .send()
                     .await?;
-                if !result.failed.is_empty() {
-                    return Err(RoomError::TracksRefused(result.failed).into());
+                // A refused pull (a track that went away) only leaves its section empty.
+                let (refused_pulls, refused_pushes): (Vec<_>, Vec<_>) = result
+                    .failed
+                    .into_iter()
+                    .partition(|f| f.session_id.is_some());
+                if !refused_pushes.is_empty() {
+                    return Err(RoomError::TracksRefused(refused_pushes).into());
                 }
+                pulled.retain(|p| !refused_pulls.iter().any(|f| f.mid.as_ref() == Some(&p.mid)));
                 let answer = result.negotiation.answer().cloned().ok_or_else(no_answer)?;
                 (session, answer)
             };
@@ -156,21 +172,22 @@ impl<'a> Join<'a> {
                     (mid, track)
                 })
                 .collect();
+            record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
             room.save(record.clone()).await?;
 
-            let wanted = tracks_for(room, &record).await?;
-            let (negotiation, pulled) = if wanted.is_empty() {
-                (Negotiation::Done, Vec::new())
+            let negotiation = if rest.is_empty() {
+                Negotiation::Done
             } else {
                 let result = session
                     .add_tracks()
-                    .pull_all(wanted.iter().map(TrackInfo::remote))
+                    .pull_all(rest.iter().map(TrackInfo::remote))
                     .send()
                     .await?;
-                let pulled = PulledTrack::matched(&wanted, &result);
-                record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
+                let more = PulledTrack::matched(&rest, &result);
+                record.pulled.extend(more.iter().map(|p| p.mid.clone()));
+                pulled.extend(more);
                 room.save(record.clone()).await?;
-                (result.negotiation, pulled)
+                result.negotiation
             };
             Ok(Joining {
                 participant: Participant::new(room.clone(), record.info),
@@ -251,6 +268,39 @@ pub(super) async fn tracks_for(room: &Room, record: &ParticipantRecord) -> Resul
         .flat_map(|p| p.published.into_iter().map(|(_, t)| t))
         .collect();
     Ok(tracks)
+}
+
+/// Pairs `wanted` tracks with the offer's receive-only audio and video sections of the same
+/// kind, in order; returns the pairs and the tracks left over.
+fn fit(wanted: Vec<TrackInfo>, offer: &Offer) -> (Vec<PulledTrack>, Vec<TrackInfo>) {
+    let mut free: Vec<(String, MediaKind)> = match sdp::parse(offer.sdp()) {
+        Ok(parsed) => parsed
+            .media
+            .iter()
+            .filter(|m| m.direction == Direction::RecvOnly && m.port != 0)
+            .filter_map(|m| {
+                let kind = match m.kind {
+                    SdpKind::Audio => MediaKind::Audio,
+                    SdpKind::Video => MediaKind::Video,
+                    _ => return None,
+                };
+                Some((m.mid?.to_owned(), kind))
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut fitted = Vec::new();
+    let mut rest = Vec::new();
+    for track in wanted {
+        match free.iter().position(|(_, kind)| *kind == track.kind) {
+            Some(at) => {
+                let (mid, _) = free.remove(at);
+                fitted.push(PulledTrack { mid, track });
+            }
+            None => rest.push(track),
+        }
+    }
+    (fitted, rest)
 }
 
 /// The offer's sending audio and video sections: `(mid, track name, kind)`.
