@@ -3,22 +3,17 @@
 
 #![cfg(feature = "room")]
 
+#[path = "support/room.rs"]
+mod room_support;
+
+use room_support::{client, nothing_open};
 use std::time::Duration;
 
 use calls_emulator::Emulator;
 use cloudflare_calls::room::{
     LeaveReason, MemoryStore, Payload, Role, Room, RoomError, RoomEvent, RoomPeer, RoomUpdate,
 };
-use cloudflare_calls::{Client, Config, FrameCodec, IncomingTrack, Offer};
-
-fn client(emulator: &Emulator) -> Client {
-    Client::new(Config::new(
-        emulator.sfu_base_url(),
-        emulator.app_id(),
-        emulator.app_secret(),
-    ))
-    .unwrap()
-}
+use cloudflare_calls::{FrameCodec, IncomingTrack, Offer};
 
 /// The next update matching `want`, skipping others; panics after 10 s.
 async fn until(peer: &mut RoomPeer, what: &str, want: impl Fn(&RoomUpdate) -> bool) -> RoomUpdate {
@@ -41,31 +36,6 @@ async fn frames(track: &mut IncomingTrack, n: usize) {
             .await
             .expect("a frame within 10 s")
             .expect("the track is open");
-    }
-}
-
-/// Every session of the room has nothing active left on the SFU (or is gone).
-async fn nothing_open(client: &Client, sessions: &[String]) {
-    for id in sessions {
-        match client.session(id).state().await {
-            Err(e) => assert!(e.is_session_gone(), "{id}: {e}"),
-            Ok(state) => {
-                let tracks: Vec<_> = state.tracks.iter().filter(|t| t.is_active()).collect();
-                assert!(
-                    tracks.is_empty(),
-                    "{id} still has active tracks: {tracks:?}"
-                );
-                let channels: Vec<_> = state
-                    .data_channels
-                    .iter()
-                    .filter(|c| c.status == Some(cloudflare_calls::ResourceStatus::Active))
-                    .collect();
-                assert!(
-                    channels.is_empty(),
-                    "{id} still has open channels: {channels:?}"
-                );
-            }
-        }
     }
 }
 

@@ -5,6 +5,10 @@
 
 #![cfg(feature = "room")]
 
+#[path = "support/room.rs"]
+#[allow(dead_code)] // The browser tests check the SFU through the pages.
+mod room_support;
+
 #[path = "support/chromium.rs"]
 mod chromium;
 #[cfg(feature = "redis")]
@@ -14,12 +18,12 @@ mod redis_server;
 #[allow(dead_code)]
 mod server;
 
+use room_support::client;
 use std::sync::Arc;
 use std::time::Duration;
 
 use calls_emulator::Emulator;
 use cloudflare_calls::room::{MemoryStore, Room, Rooms};
-use cloudflare_calls::{Client, Config};
 use serde_json::Value;
 
 const FLAGS: &[&str] = &[
@@ -73,15 +77,6 @@ async fn decodes(page: &chromium::Browser, want: u64, what: &str) {
         }
     }
     panic!("{what}: {decoding} videos decoding, not {want}");
-}
-
-fn client(emulator: &Emulator) -> Client {
-    Client::new(Config::new(
-        emulator.sfu_base_url(),
-        emulator.app_id(),
-        emulator.app_secret(),
-    ))
-    .unwrap()
 }
 
 /// Serves the example's page and API for `rooms`; returns its base URL.

@@ -5,6 +5,10 @@
 
 #![cfg(feature = "room")]
 
+#[path = "support/room.rs"]
+mod room_support;
+
+use room_support::{client, nothing_open};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,21 +18,12 @@ use cloudflare_calls::room::{
     EventStream, Lease, LeaveReason, MemoryStore, ParticipantRecord, RoomError, RoomEvent,
     RoomPeer, RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
 };
-use cloudflare_calls::{Client, Config, FrameCodec};
+use cloudflare_calls::{Client, FrameCodec};
 use futures_util::StreamExt;
 use tokio::sync::Barrier;
 
 /// Bounds every wait, so a broken room fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn client(emulator: &Emulator) -> Client {
-    Client::new(Config::new(
-        emulator.sfu_base_url(),
-        emulator.app_id(),
-        emulator.app_secret(),
-    ))
-    .unwrap()
-}
 
 /// The next update matching `want`, skipping others; panics after `PATIENCE`.
 async fn until(peer: &mut RoomPeer, what: &str, want: impl Fn(&RoomUpdate) -> bool) -> RoomUpdate {
@@ -52,31 +47,6 @@ async fn next_event(events: &mut EventStream) -> RoomUpdate {
         .expect("a room event in time")
         .expect("the event stream is open")
         .expect("no event missed")
-}
-
-/// Every session has nothing active left on the SFU (or is gone).
-async fn nothing_open(client: &Client, sessions: &[String]) {
-    for id in sessions {
-        match client.session(id).state().await {
-            Err(e) => assert!(e.is_session_gone(), "{id}: {e}"),
-            Ok(state) => {
-                let tracks: Vec<_> = state.tracks.iter().filter(|t| t.is_active()).collect();
-                assert!(
-                    tracks.is_empty(),
-                    "{id} still has active tracks: {tracks:?}"
-                );
-                let channels: Vec<_> = state
-                    .data_channels
-                    .iter()
-                    .filter(|c| c.status == Some(cloudflare_calls::ResourceStatus::Active))
-                    .collect();
-                assert!(
-                    channels.is_empty(),
-                    "{id} still has open channels: {channels:?}"
-                );
-            }
-        }
-    }
 }
 
 /// Whether `session` has nothing active on the SFU (or is gone), without asserting.

@@ -3,9 +3,13 @@
 
 #![cfg(feature = "redis")]
 
+#[path = "support/room.rs"]
+mod room_support;
+
 #[path = "support/redis.rs"]
 mod redis_server;
 
+use room_support::{client, nothing_open};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,17 +18,8 @@ use cloudflare_calls::room::{
     EventStream, Lease, LeaveReason, ParticipantRecord, Payload, RedisStore, RoomError, RoomEvent,
     RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
 };
-use cloudflare_calls::{Client, Config, FrameCodec, Offer};
+use cloudflare_calls::{FrameCodec, Offer};
 use futures_util::StreamExt;
-
-fn client(emulator: &Emulator) -> Client {
-    Client::new(Config::new(
-        emulator.sfu_base_url(),
-        emulator.app_id(),
-        emulator.app_secret(),
-    ))
-    .unwrap()
-}
 
 /// A second backend process: its own runtime, client and store connection.
 fn process_b() -> tokio::runtime::Runtime {
@@ -37,23 +32,6 @@ fn process_b() -> tokio::runtime::Runtime {
 
 fn is_text(update: &RoomUpdate, want: &str) -> bool {
     matches!(&update.event, RoomEvent::Message { payload: Payload::Text(t), .. } if t == want)
-}
-
-/// Nothing active on the SFU for `session` (or it is gone).
-async fn nothing_open(client: &Client, session: &str) {
-    match client.session(session).state().await {
-        Err(e) => assert!(e.is_session_gone(), "{session}: {e}"),
-        Ok(state) => {
-            let active: Vec<_> = state.tracks.iter().filter(|t| t.is_active()).collect();
-            assert!(active.is_empty(), "{session} has active tracks: {active:?}");
-            let open: Vec<_> = state
-                .data_channels
-                .iter()
-                .filter(|c| c.status == Some(cloudflare_calls::ResourceStatus::Active))
-                .collect();
-            assert!(open.is_empty(), "{session} has open channels: {open:?}");
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,7 +136,7 @@ async fn two_processes_serve_one_room() {
     room_a.kick(&bob_id).await.unwrap();
     let heard = bob.await.unwrap();
     assert_eq!(heard.len(), 2);
-    nothing_open(&client_a, &bob_session).await;
+    nothing_open(&client_a, &[bob_session]).await;
 
     // B's event stream shows A's and B's doings in one order, without gaps.
     let seen = watcher.await.unwrap();
@@ -337,7 +315,7 @@ async fn redis_killed_during_a_join_leaves_no_ghost_and_no_session() {
     assert!(matches!(err.room(), Some(RoomError::Store(_))), "{err}");
     let sessions = store.sessions.lock().unwrap().clone();
     assert_eq!(sessions.len(), 1, "the join created one session");
-    nothing_open(&client, &sessions[0]).await;
+    nothing_open(&client, &sessions[..1]).await;
 
     // After the restart (no persistence) nothing of the room or the join is left.
     redis.lock().await.restart().await;

@@ -161,17 +161,7 @@ impl<'a> Join<'a> {
                 (session, answer)
             };
             record.info.session_id = session.id().to_owned();
-            record.published = pushes
-                .into_iter()
-                .map(|(mid, name, kind)| {
-                    let track = TrackInfo {
-                        session_id: session.id().to_owned(),
-                        name,
-                        kind,
-                    };
-                    (mid, track)
-                })
-                .collect();
+            record.published = published(session.id(), pushes);
             record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
             room.save(record.clone()).await?;
 
@@ -328,7 +318,25 @@ pub(super) fn pushed_tracks(offer: &Offer) -> Result<Vec<(String, String, MediaK
     Ok(tracks)
 }
 
-fn no_answer() -> Error {
+/// The offer's sending sections as the tracks `session` publishes, by mid.
+pub(super) fn published(
+    session: &str,
+    pushes: Vec<(String, String, MediaKind)>,
+) -> Vec<(String, TrackInfo)> {
+    pushes
+        .into_iter()
+        .map(|(mid, name, kind)| {
+            let track = TrackInfo {
+                session_id: session.to_owned(),
+                name,
+                kind,
+            };
+            (mid, track)
+        })
+        .collect()
+}
+
+pub(super) fn no_answer() -> Error {
     Error::Decode {
         operation: "add_tracks",
         status: None,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RoomError;
 use super::event::{LeaveReason, ParticipantInfo, RoomEvent, TrackInfo};
-use super::join::pushed_tracks;
+use super::join::{no_answer, published, pushed_tracks};
 use super::store::{ParticipantRecord, RoomSnapshot};
 use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room};
 use crate::data_channels::DataChannel;
@@ -211,28 +211,8 @@ impl Participant {
             if !result.failed.is_empty() {
                 return Err(RoomError::TracksRefused(result.failed).into());
             }
-            let answer =
-                result
-                    .negotiation
-                    .answer()
-                    .cloned()
-                    .ok_or_else(|| crate::Error::Decode {
-                        operation: "add_tracks",
-                        status: None,
-                        reason: "the SFU did not answer the endpoint's offer".into(),
-                        body: String::new(),
-                    })?;
-            let tracks: Vec<(String, TrackInfo)> = new
-                .into_iter()
-                .map(|(mid, name, kind)| {
-                    let track = TrackInfo {
-                        session_id: session.id().to_owned(),
-                        name,
-                        kind,
-                    };
-                    (mid, track)
-                })
-                .collect();
+            let answer = result.negotiation.answer().cloned().ok_or_else(no_answer)?;
+            let tracks = published(session.id(), new);
             record.published.extend(tracks.iter().cloned());
             self.room.save(record).await?;
             Ok((answer, tracks))
