@@ -32,6 +32,9 @@ mod tracks;
 mod transport;
 mod turn;
 mod turn_keys;
+#[cfg(feature = "whip")]
+#[cfg_attr(docsrs, doc(cfg(feature = "whip")))]
+pub mod whip;
 mod wire;
 
 pub use account::{AccountResources, CreateResource, UpdateResource};

@@ -30,6 +30,7 @@ pub struct Join<'a> {
     pub(super) role: Role,
     pub(super) metadata: Option<String>,
     offer: Option<Offer>,
+    fitted_only: bool,
 }
 
 /// A join in progress: what the endpoint must apply, and the participant's handle.
@@ -59,6 +60,7 @@ impl<'a> Join<'a> {
             role,
             metadata: None,
             offer: None,
+            fitted_only: false,
         }
     }
 
@@ -80,6 +82,14 @@ impl<'a> Join<'a> {
     /// A viewer's sending sections are not pushed.
     pub fn offer(mut self, offer: Offer) -> Self {
         self.offer = Some(offer);
+        self
+    }
+
+    /// Pulls only the room's tracks that fit the offer's receive-only sections, so the join
+    /// needs no renegotiation: for an endpoint that cannot answer an SFU offer, such as a
+    /// WHEP player. The other tracks are not pulled, and `negotiation` is always `Done`.
+    pub fn fitted_only(mut self) -> Self {
+        self.fitted_only = true;
         self
     }
 
@@ -105,7 +115,7 @@ impl<'a> Join<'a> {
         } else {
             sends
         };
-        let room = self.room;
+        let (room, fitted_only) = (self.room, self.fitted_only);
         let record = self.reserve().await?;
         let id = record.info.id.clone();
         // The session as soon as it exists, to close it if the store cannot help.
@@ -117,7 +127,10 @@ impl<'a> Join<'a> {
             // player's offer, say): the SFU's answer then carries them, with no
             // renegotiation. The rest come in an SFU offer.
             let wanted = tracks_for(room, &record).await?;
-            let (mut pulled, rest) = fit(wanted, &offer);
+            let (mut pulled, mut rest) = fit(wanted, &offer);
+            if fitted_only {
+                rest.clear();
+            }
             let (session, answer) = if pushes.is_empty() && pulled.is_empty() {
                 let session = client
                     .new_session()
@@ -207,6 +220,7 @@ impl<'a> Join<'a> {
             published: Vec::new(),
             pulled: Vec::new(),
             announced: false,
+            channels: false,
         };
         self.room
             .store()

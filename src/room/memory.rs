@@ -44,6 +44,8 @@ struct RoomState {
     seq: u64,
     participants: Vec<ParticipantRecord>,
     events: broadcast::Sender<RoomUpdate>,
+    /// `RoomClosed` was appended: the closing finished, and the id may be used again.
+    ended: bool,
 }
 
 impl MemoryStore {
@@ -106,8 +108,15 @@ fn ready<'a, T: Send + 'a>(result: Result<T, RoomError>) -> StoreFuture<'a, T> {
 impl Store for MemoryStore {
     fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()> {
         let mut rooms = self.rooms();
-        if rooms.contains_key(&room.id) {
-            return ready(Err(RoomError::RoomExists(room.id)));
+        if let Some(old) = rooms.get_mut(&room.id) {
+            if !old.ended {
+                return ready(Err(RoomError::RoomExists(room.id)));
+            }
+            // The log goes on, so a seq never repeats within an id.
+            old.record = room;
+            old.participants.clear();
+            old.ended = false;
+            return ready(Ok(()));
         }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         rooms.insert(
@@ -117,6 +126,7 @@ impl Store for MemoryStore {
                 seq: 0,
                 participants: Vec::new(),
                 events,
+                ended: false,
             },
         );
         ready(Ok(()))
@@ -213,6 +223,7 @@ impl Store for MemoryStore {
     fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64> {
         ready(self.with_room(room, |state| {
             state.seq += 1;
+            state.ended |= event == RoomEvent::RoomClosed;
             // Nobody listening is not an error: the log is the sequence number.
             let _ = state.events.send(RoomUpdate::new(state.seq, event));
             Ok(state.seq)
@@ -301,6 +312,7 @@ mod tests {
             published: Vec::new(),
             pulled: Vec::new(),
             announced: false,
+            channels: false,
         }
     }
 

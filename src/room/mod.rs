@@ -31,7 +31,7 @@
 mod error;
 mod event;
 mod host;
-mod ids;
+pub(crate) mod ids;
 mod join;
 mod memory;
 mod participant;
@@ -512,7 +512,7 @@ impl Room {
             let closed = session.close_tracks(mids, CloseMode::Force).send().await;
             gone(closed.map(drop))?;
         }
-        if record.announced {
+        if record.channels {
             let host = self.snapshot().await?.room.host_session_id;
             let closed = session
                 .close_data_channels()

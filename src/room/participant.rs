@@ -110,7 +110,7 @@ impl Participant {
         Self { room, info }
     }
 
-    pub(super) fn room(&self) -> &Room {
+    pub(crate) fn room(&self) -> &Room {
         &self.room
     }
 
@@ -179,8 +179,9 @@ impl Participant {
         };
         let (room_channel, participant_channel) =
             (id_of(ROOM_CHANNEL)?, id_of(PARTICIPANT_CHANNEL)?);
-        let record = self.record().await?;
-        self.announce(record).await?;
+        let mut record = self.record().await?;
+        record.channels = true;
+        self.announce_record(record).await?;
         let (seq, participants) = RoomChannels::view(self.room.snapshot().await?);
         Ok(RoomChannels {
             room_channel,
@@ -291,8 +292,21 @@ impl Participant {
         found.ok_or_else(|| self.room.no_participant(&self.info.id))
     }
 
+    /// Announces the participant and its tracks to the room without opening its room
+    /// channels, for an endpoint that has no data channels: a WHIP encoder, a WHEP player.
+    /// [`connect_channels`](Self::connect_channels) announces too. Once announced, it leaves
+    /// with a `participant_left` event, and the room's health check removes it when its
+    /// session dies.
+    pub async fn announce(&self) -> Result<()> {
+        let record = self.record().await?;
+        if record.announced {
+            return Ok(());
+        }
+        self.announce_record(record).await
+    }
+
     /// Marks the participant announced and tells the room about it and its tracks.
-    pub(super) async fn announce(&self, mut record: ParticipantRecord) -> Result<()> {
+    pub(super) async fn announce_record(&self, mut record: ParticipantRecord) -> Result<()> {
         record.announced = true;
         let published: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
         self.room.save(record.clone()).await?;

@@ -6,7 +6,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `calls:{id}:room` | string | the [`RoomRecord`] as JSON |
-//! | `calls:{id}:closed` | string | present once the room is closed |
+//! | `calls:{id}:closed` | string | present once the room is closed; `ended` once its closing finished and the id may be used again |
 //! | `calls:{id}:max` | string | the participant limit (absent: none) |
 //! | `calls:{id}:participants` | hash | participant id → [`ParticipantRecord`] as JSON |
 //! | `calls:{id}:identities` | hash | identity → participant id |
@@ -179,9 +179,20 @@ if redis.call('GET', KEYS[6]) == ARGV[2] then redis.call('DEL', KEYS[6]) end
 return record
 ";
 
-/// ARGV: ttl, event JSON, events kept. Returns the event's seq.
+/// ARGV: ttl, room JSON, max participants or "". 0 created; 1 taken. A room whose closing
+/// finished (KEYS[2] is "ended") is replaced; its seq and events stay, so seqs never repeat.
+const CREATE: &str = "
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('GET', KEYS[2]) ~= 'ended' then return 1 end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+return 0
+";
+
+/// ARGV: ttl, event JSON, events kept, "1" if the event ends the room. Returns the event's seq.
 const APPEND: &str = "
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[4] == '1' then redis.call('SET', KEYS[2], 'ended') end
 local seq = redis.call('INCR', KEYS[7])
 redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'event', ARGV[2])
 return seq
@@ -258,29 +269,16 @@ impl RedisStore {
     }
 
     async fn create(&self, room: RoomRecord) -> Result<(), RoomError> {
-        let keys = Keys::of(&room.id);
         let json = serde_json::to_string(&room).map_err(|e| RoomError::Store(e.into()))?;
-        let mut connection = self.connection.clone();
-        let created: bool = redis::cmd("SET")
-            .arg(&keys.room)
-            .arg(json)
-            .arg("NX")
-            .arg("EX")
-            .arg(self.ttl())
-            .query_async::<Option<String>>(&mut connection)
-            .await
-            .map_err(backend)?
-            .is_some();
-        if !created {
-            return Err(RoomError::RoomExists(room.id));
+        let max = room
+            .max_participants
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let code: i64 = self.write(&room.id, CREATE, &[&json, &max]).await?;
+        match code {
+            0 => Ok(()),
+            _ => Err(RoomError::RoomExists(room.id)),
         }
-        if let Some(max) = room.max_participants {
-            let _: () = connection
-                .set_ex(&keys.max, max, self.ttl())
-                .await
-                .map_err(backend)?;
-        }
-        Ok(())
     }
 
     async fn read_snapshot(&self, room: &str) -> Result<RoomSnapshot, RoomError> {
@@ -584,7 +582,12 @@ impl Store for RedisStore {
         Box::pin(async move {
             let json = to_json(&event)?;
             let kept = EVENTS_KEPT.to_string();
-            let seq: i64 = self.write(&room, APPEND, &[&json, &kept]).await?;
+            let ends = if event == RoomEvent::RoomClosed {
+                "1"
+            } else {
+                "0"
+            };
+            let seq: i64 = self.write(&room, APPEND, &[&json, &kept, ends]).await?;
             u64::try_from(seq).map_err(|_| RoomError::RoomNotFound(room))
         })
     }

@@ -61,7 +61,8 @@ impl Join<'_> {
                 let tracks = peer.pull_all(pulled.iter().map(TrackInfo::remote)).await?;
                 record.pulled = tracks.iter().map(|t| t.mid().to_owned()).collect();
             let participant = Participant::new(room.clone(), record.info.clone());
-                participant.announce(record).await?;
+                record.channels = true;
+                participant.announce_record(record).await?;
                 let (seq, participants) = RoomChannels::view(room.snapshot().await?);
                 Ok::<_, crate::Error>((participant, outbox, updates, tracks, seq, participants))
             };

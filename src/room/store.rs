@@ -50,8 +50,12 @@ pub struct ParticipantRecord {
     pub published: Vec<(String, TrackInfo)>,
     /// The mids of the tracks it pulled.
     pub pulled: Vec<String>,
-    /// Whether it is connected to the room channel and was announced.
+    /// Whether it was announced to the room.
     pub announced: bool,
+    /// Whether its room channels are open on the SFU (an endpoint with no data channels, such
+    /// as a WHIP encoder, is announced without them).
+    #[serde(default)]
+    pub channels: bool,
 }
 
 impl ParticipantRecord {
@@ -92,7 +96,9 @@ pub struct Lease {
 /// Each method is one atomic step: `add_participant` checks capacity, identity and the
 /// room's state and inserts in one go; `append` numbers events without gaps.
 pub trait Store: Send + Sync + 'static {
-    /// Stores a new room; [`RoomError::RoomExists`] if the id is taken.
+    /// Stores a new room; [`RoomError::RoomExists`] if the id is taken. The id of a room
+    /// whose closing finished (its `RoomClosed` was appended) may be used again: the new
+    /// room starts with no participants, and its events continue the old log's `seq`.
     fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()>;
     /// Marks a room closed and returns the participants still in it. Idempotent.
     fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>>;
@@ -123,7 +129,8 @@ pub trait Store: Send + Sync + 'static {
         room: &str,
         participant: &str,
     ) -> StoreFuture<'_, Option<ParticipantRecord>>;
-    /// Appends an event to the room's log and returns its `seq`.
+    /// Appends an event to the room's log and returns its `seq`. Appending
+    /// [`RoomEvent::RoomClosed`] ends the room: its id may be used again.
     fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64>;
     /// The room's events from now on, in order.
     fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream>;

@@ -1,0 +1,332 @@
+//! The endpoints: WHIP `POST /whip/{stream}` starts the stream's broadcast, WHEP
+//! `POST /whep/{stream}` starts a player of it (RFC 9725 section 4.2, and the same shape in
+//! the WHEP draft).
+
+use std::sync::Arc;
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+
+use super::access::{self, Action};
+use super::reply::Reject;
+use super::resource::{Meta, etag};
+use super::{Ice, Shared, ice};
+use crate::description::{Answer, Offer};
+use crate::room::{Joining, LeaveReason, Role, Room, RoomError, RoomEvent, Rooms, ids};
+use crate::sdp::{self, Direction, MediaKind};
+
+/// WHIP `POST`: the offer's audio and video become the stream's broadcast.
+pub(crate) async fn publish(
+    State(shared): State<Arc<Shared>>,
+    Path(stream): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, Reject> {
+    access::check(
+        shared.auth.as_ref(),
+        &headers,
+        &stream,
+        None,
+        Action::Publish,
+    )
+    .await?;
+    let offer = offer(&headers, body, Role::Broadcaster)?;
+    let links = shared.links().await?;
+    let (room, created) = open_or_create(&shared.rooms, &stream).await?;
+    let joined = async {
+        let joining = room
+            .join("broadcast")
+            .role(Role::Broadcaster)
+            .metadata(Meta::of(&offer).to_json())
+            .offer(offer)
+            .send()
+            .await?;
+        joining.participant.announce().await?;
+        Ok::<_, crate::Error>(joining)
+    }
+    .await;
+    let joining = match joined {
+        Ok(joining) => joining,
+        Err(e) => {
+            // A room made for this publish goes with it; one that existed stays as it was
+            // (a failed join takes itself back out).
+            if created && !matches!(e.room(), Some(RoomError::BroadcastTaken(_))) {
+                let _ = room.close().await;
+            }
+            return Err(e.into());
+        }
+    };
+    tracing::info!(
+        stream,
+        participant = joining.participant.id(),
+        "WHIP publish started"
+    );
+    created_response(&uri, joining, links).await
+}
+
+/// WHEP `POST`: a player receives the stream's tracks in the sections its offer receives on.
+pub(crate) async fn play(
+    State(shared): State<Arc<Shared>>,
+    Path(stream): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, Reject> {
+    access::check(shared.auth.as_ref(), &headers, &stream, None, Action::Play).await?;
+    let offer = offer(&headers, body, Role::Viewer)?;
+    let not_live = || {
+        Reject::new(
+            StatusCode::NOT_FOUND,
+            format!("no broadcast is live on stream {stream}"),
+        )
+    };
+    let room = match shared.rooms.open(&stream).await {
+        Ok(room) => room,
+        Err(e)
+            if matches!(
+                e.room(),
+                Some(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_))
+            ) =>
+        {
+            return Err(not_live());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let live = room
+        .snapshot()
+        .await
+        .map_err(Reject::from)?
+        .participants
+        .iter()
+        .any(|p| p.info.role == Role::Broadcaster && p.announced && !p.published.is_empty());
+    if !live {
+        return Err(not_live());
+    }
+    let links = shared.links().await?;
+    let joining = room
+        .watch(ids::random("player"))
+        .metadata(Meta::of(&offer).to_json())
+        .fitted_only()
+        .offer(offer)
+        .send()
+        .await
+        .map_err(|e| match e.room() {
+            Some(RoomError::RoomClosed(_)) => not_live(),
+            _ => Reject::from(e),
+        })?;
+    if joining.pulled.is_empty() {
+        // The SFU refused every pull: the broadcast's media has not started flowing.
+        let _ = joining.participant.leave().await;
+        return Err(Reject::retry_after(
+            "the broadcast's tracks are not live yet",
+            "1",
+        ));
+    }
+    if let Err(e) = joining.participant.announce().await {
+        let _ = joining.participant.leave().await;
+        return Err(e.into());
+    }
+    tracing::info!(
+        stream,
+        participant = joining.participant.id(),
+        tracks = joining.pulled.len(),
+        "WHEP player started"
+    );
+    created_response(&uri, joining, links).await
+}
+
+/// 201 Created with the answer, `Location`, `ETag`, and `Link`s to the ICE servers.
+async fn created_response(
+    uri: &axum::http::Uri,
+    joining: Joining,
+    links: Vec<HeaderValue>,
+) -> Result<Response, Reject> {
+    let id = joining.participant.id().to_owned();
+    let answer: Answer = joining.answer;
+    let meta = Meta::from_json(joining.participant.info().metadata.as_deref());
+    if !ice::is_lite(answer.sdp()) {
+        // Only an ICE-lite SFU can do without the client's candidates; see resource::patch.
+        mark_no_trickle(&joining.participant).await?;
+    }
+    let location = format!("{}/{}", uri.path().trim_end_matches('/'), id);
+    let mut response = (StatusCode::CREATED, answer.sdp().to_owned()).into_response();
+    let headers = response.headers_mut();
+    let value = |s: String| {
+        HeaderValue::from_str(&s)
+            .map_err(|_| Reject::new(StatusCode::INTERNAL_SERVER_ERROR, "unprintable header"))
+    };
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/sdp"),
+    );
+    headers.insert(header::LOCATION, value(location)?);
+    headers.insert(header::ETAG, value(etag(&id, &meta))?);
+    headers.insert(
+        header::HeaderName::from_static("accept-patch"),
+        HeaderValue::from_static("application/trickle-ice-sdpfrag"),
+    );
+    for link in links {
+        headers.append(header::LINK, link);
+    }
+    Ok(response)
+}
+
+async fn mark_no_trickle(participant: &crate::room::Participant) -> Result<(), Reject> {
+    let room = participant.room();
+    let snapshot = room.snapshot().await?;
+    let Some(mut record) = snapshot
+        .participants
+        .into_iter()
+        .find(|p| p.info.id == participant.id())
+    else {
+        return Err(room.no_participant(participant.id()).into());
+    };
+    let mut meta = Meta::from_json(record.info.metadata.as_deref());
+    meta.trickle = false;
+    record.info.metadata = Some(meta.to_json());
+    room.save(record).await?;
+    Ok(())
+}
+
+/// The request's SDP offer: 415 for another content type (RFC 9725 section 4.2), 400 for one
+/// that does not parse or has nothing to send (WHIP) or receive (WHEP).
+fn offer(headers: &HeaderMap, body: String, role: Role) -> Result<Offer, Reject> {
+    if !content_type_is(headers, "application/sdp") {
+        return Err(Reject::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the offer must be sent as application/sdp",
+        )
+        .header(
+            header::HeaderName::from_static("accept-post"),
+            "application/sdp",
+        ));
+    }
+    let parsed = sdp::parse(&body)
+        .map_err(|e| Reject::new(StatusCode::BAD_REQUEST, format!("malformed SDP offer: {e}")))?;
+    let media = |directions: &[Direction]| {
+        parsed.media.iter().any(|m| {
+            matches!(m.kind, MediaKind::Audio | MediaKind::Video)
+                && m.port != 0
+                && directions.contains(&m.direction)
+        })
+    };
+    let (ok, missing) = match role {
+        Role::Broadcaster => (
+            media(&[Direction::SendOnly, Direction::SendRecv]),
+            "the offer sends no audio or video",
+        ),
+        _ => (
+            media(&[Direction::RecvOnly]),
+            "the offer has no receive-only audio or video section",
+        ),
+    };
+    if !ok {
+        return Err(Reject::new(StatusCode::BAD_REQUEST, missing));
+    }
+    drop(parsed);
+    Ok(Offer::new(body))
+}
+
+/// Whether the request's `Content-Type` is `mime` (parameters and case aside).
+pub(crate) fn content_type_is(headers: &HeaderMap, mime: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(mime))
+}
+
+/// The stream's room, and whether this call created it. A room created here is closed when
+/// its broadcaster leaves for any reason, so its players do not wait on a dead stream.
+async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Reject> {
+    let created = match rooms.create().id(stream).send().await {
+        Ok(room) => room,
+        Err(e) if matches!(e.room(), Some(RoomError::RoomExists(_))) => {
+            return Ok((rooms.open(stream).await?, false));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let events = created.events().await;
+    let room = created.clone();
+    match events {
+        Ok(mut events) => {
+            tokio::spawn(async move {
+                while let Some(Ok(update)) = events.next().await {
+                    if let RoomEvent::ParticipantLeft {
+                        participant,
+                        reason,
+                    } = update.event
+                        && participant.role == Role::Broadcaster
+                        && reason != LeaveReason::RoomClosed
+                    {
+                        tracing::info!(
+                            stream = room.id(),
+                            ?reason,
+                            "the broadcaster left: ending the stream"
+                        );
+                        if let Err(e) = room.close().await {
+                            tracing::warn!(stream = room.id(), error = %e, "could not end the stream");
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+        Err(e) => {
+            let _ = created.close().await;
+            return Err(e.into());
+        }
+    }
+    Ok((created, true))
+}
+
+impl Shared {
+    /// `Link` headers for the ICE servers (RFC 9725 section 4.6), minted before anything is
+    /// created so a failure leaves nothing behind.
+    async fn links(&self) -> Result<Vec<HeaderValue>, Reject> {
+        let servers = match &self.ice {
+            Ice::None => return Ok(Vec::new()),
+            Ice::Servers(servers) => servers.clone(),
+            Ice::Turn(ttl) => self
+                .rooms
+                .client()
+                .turn()
+                .generate_ice_servers(*ttl)
+                .send()
+                .await
+                .map_err(|e| {
+                    Reject::new(
+                        StatusCode::BAD_GATEWAY,
+                        format!("could not mint TURN credentials: {e}"),
+                    )
+                })?
+                .without_port_53(),
+        };
+        let mut links = Vec::new();
+        for server in servers.iter() {
+            for url in &server.urls {
+                let mut link = format!("<{url}>; rel=\"ice-server\"");
+                if let (Some(user), Some(credential)) = (&server.username, &server.credential) {
+                    link.push_str(&format!(
+                        "; username=\"{}\"; credential=\"{}\"; credential-type=\"password\"",
+                        quoted(user),
+                        quoted(credential.expose())
+                    ));
+                }
+                // A value that cannot be a header is left out rather than failing the call.
+                if let Ok(value) = HeaderValue::from_str(&link) {
+                    links.push(value);
+                }
+            }
+        }
+        Ok(links)
+    }
+}
+
+fn quoted(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
