@@ -52,7 +52,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::post;
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
 
 pub use access::{Access, Action};
 
@@ -170,16 +171,23 @@ impl Whip {
             tracing::warn!("the WHIP/WHEP router has no authorization: anyone can publish");
         }
         let shared = Arc::new(self.shared);
+        // The CORS layer answers OPTIONS before these routes; listing it here puts it in the
+        // `Allow` of their 405s.
+        let preflight = || async { StatusCode::NO_CONTENT };
         Router::new()
-            .route("/whip/{stream}", post(endpoint::publish))
+            .route("/whip/{stream}", post(endpoint::publish).options(preflight))
             .route(
                 "/whip/{stream}/{id}",
-                axum::routing::delete(resource::stop_publisher).patch(resource::patch_publisher),
+                delete(resource::stop_publisher)
+                    .patch(resource::patch_publisher)
+                    .options(preflight),
             )
-            .route("/whep/{stream}", post(endpoint::play))
+            .route("/whep/{stream}", post(endpoint::play).options(preflight))
             .route(
                 "/whep/{stream}/{id}",
-                axum::routing::delete(resource::stop_player).patch(resource::patch_player),
+                delete(resource::stop_player)
+                    .patch(resource::patch_player)
+                    .options(preflight),
             )
             .with_state(shared)
             .layer(axum::middleware::from_fn_with_state(

@@ -180,7 +180,7 @@ const REQUIRE_CHROMIUM: (&str, &str) = ("CALLS_REQUIRE_CHROMIUM", "1");
 /// Likewise for the Redis tests and `redis-server` (see tests/support/redis.rs).
 const REQUIRE_REDIS: (&str, &str) = ("CALLS_REQUIRE_REDIS", "1");
 /// The features beyond the defaults that CI builds, lints and tests.
-const FEATURES: &str = "cloudflare-calls/redis";
+const FEATURES: &str = "cloudflare-calls/redis,cloudflare-calls/whip";
 
 fn test(root: &Path) -> Outcome {
     cargo_with_env(

@@ -1,0 +1,72 @@
+//! WHIP ingest and WHEP playback: publish from OBS, GStreamer, ffmpeg or a browser, and watch
+//! in a browser, through the SFU.
+//!
+//! ```sh
+//! cargo run --example whip --features whip   # prints the URLs and the token to use
+//! ```
+//!
+//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set (with TURN
+//! credentials in `Link` headers when `CALLS_TURN_KEY_ID` and `CALLS_TURN_KEY_TOKEN` are
+//! too), otherwise against an emulator embedded in this process. `PORT` picks the port
+//! (8080), `WHIP_TOKEN` the bearer token (a random one otherwise), `STREAM` the stream (`live`).
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use axum::response::Html;
+use axum::routing::get;
+use cloudflare_calls::room::MemoryStore;
+use cloudflare_calls::whip::Whip;
+use cloudflare_calls::{Client, Config, ConfigError};
+
+const PAGE: &str = include_str!("index.html");
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (config, _emulator) = match Config::from_env() {
+        Ok(config) => (config, None),
+        Err(ConfigError::MissingEnv(name)) => {
+            let emulator = calls_emulator::Emulator::start().await?;
+            println!("{name} is not set: using the embedded emulator");
+            let config = Config::new(
+                emulator.sfu_base_url(),
+                emulator.app_id(),
+                emulator.app_secret(),
+            );
+            (config, Some(emulator))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let turn = std::env::var_os("CALLS_TURN_KEY_ID").is_some();
+    let client = Client::new(config)?;
+    let token = std::env::var("WHIP_TOKEN").unwrap_or_else(|_| random_token());
+    let stream = std::env::var("STREAM").unwrap_or_else(|_| "live".into());
+
+    let mut whip = Whip::new(client.rooms(MemoryStore::new())).bearer_token(&token);
+    if turn {
+        whip = whip.turn(Duration::from_secs(3600));
+    }
+    let app = whip.router().route("/", get(|| async { Html(PAGE) }));
+
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    println!("WHIP (publish): {base}/whip/{stream}");
+    println!("WHEP (play):    {base}/whep/{stream}");
+    println!("bearer token:   {token}");
+    println!("browser:        {base}/?stream={stream}#token={token}");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// 32 hex digits from the process's random hasher keys: enough for a demo's token.
+fn random_token() -> String {
+    let state = std::collections::hash_map::RandomState::new();
+    let (mut a, mut b) = (state.build_hasher(), state.build_hasher());
+    a.write_u8(1);
+    b.write_u8(2);
+    format!("{:016x}{:016x}", a.finish(), b.finish())
+}
