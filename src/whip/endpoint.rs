@@ -45,17 +45,25 @@ pub(crate) async fn publish(
             .offer(offer)
             .send()
             .await?;
-        joining.participant.announce().await?;
-        Ok::<_, crate::Error>(joining)
+        let trickle = settle(&joining).await?;
+        Ok::<_, crate::Error>((joining, trickle))
     }
     .await;
-    let joining = match joined {
-        Ok(joining) => joining,
+    let (joining, trickle) = match joined {
+        Ok(joined) => joined,
         Err(e) => {
             // A room made for this publish goes with it; one that existed stays as it was
             // (a failed join takes itself back out).
-            if created && !matches!(e.room(), Some(RoomError::BroadcastTaken(_))) {
+            if created {
                 let _ = room.close().await;
+            }
+            // 409 rather than 503: trying again does not help until the publisher leaves,
+            // and RFC 9725 section 4.5 keeps 503 for an endpoint that is overloaded.
+            if let Some(RoomError::BroadcastTaken(_) | RoomError::IdentityTaken { .. }) = e.room() {
+                return Err(Reject::new(
+                    StatusCode::CONFLICT,
+                    format!("stream {stream} already has a publisher"),
+                ));
             }
             return Err(e.into());
         }
@@ -65,7 +73,7 @@ pub(crate) async fn publish(
         participant = joining.participant.id(),
         "WHIP publish started"
     );
-    created_response(&uri, joining, links).await
+    created_response(&uri, joining, trickle, links)
 }
 
 /// WHEP `POST`: a player receives the stream's tracks in the sections its offer receives on.
@@ -96,15 +104,24 @@ pub(crate) async fn play(
         }
         Err(e) => return Err(e.into()),
     };
-    let live = room
-        .snapshot()
-        .await
-        .map_err(Reject::from)?
+    let snapshot = room.snapshot().await.map_err(Reject::from)?;
+    let broadcast: Vec<&crate::wire::MediaKind> = snapshot
         .participants
         .iter()
-        .any(|p| p.info.role == Role::Broadcaster && p.announced && !p.published.is_empty());
-    if !live {
+        .filter(|p| p.info.role == Role::Broadcaster && p.announced)
+        .flat_map(|p| p.published.iter().map(|(_, track)| &track.kind))
+        .collect();
+    if broadcast.is_empty() {
         return Err(not_live());
+    }
+    // Only tracks that fit the offer's receive-only sections are pulled: with none of the
+    // broadcast's kinds there, the 503 below would have the player retry for nothing.
+    let expected = fitting(&offer, &broadcast);
+    if expected == 0 {
+        return Err(Reject::new(
+            StatusCode::BAD_REQUEST,
+            "the offer receives none of the kinds of media (audio, video) the stream sends",
+        ));
     }
     let links = shared.links().await?;
     let joining = room
@@ -118,40 +135,68 @@ pub(crate) async fn play(
             Some(RoomError::RoomClosed(_)) => not_live(),
             _ => Reject::from(e),
         })?;
-    if joining.pulled.is_empty() {
-        // The SFU refused every pull: the broadcast's media has not started flowing.
+    if joining.pulled.len() < expected {
+        // The SFU refused a pull: the broadcast's media has not started flowing. No partial
+        // answers (RFC 9725 section 4.4.3 asks the same of a WHIP session): the player
+        // comes back for all of it.
         let _ = joining.participant.leave().await;
         return Err(Reject::retry_after(
             "the broadcast's tracks are not live yet",
             "1",
         ));
     }
-    if let Err(e) = joining.participant.announce().await {
-        let _ = joining.participant.leave().await;
-        return Err(e.into());
-    }
+    let trickle = match settle(&joining).await {
+        Ok(trickle) => trickle,
+        Err(e) => {
+            let _ = joining.participant.leave().await;
+            return Err(e.into());
+        }
+    };
     tracing::info!(
         stream,
         participant = joining.participant.id(),
         tracks = joining.pulled.len(),
         "WHEP player started"
     );
-    created_response(&uri, joining, links).await
+    created_response(&uri, joining, trickle, links)
+}
+
+/// Records whether `PATCH` may take trickled candidates, then announces the participant;
+/// returns whether it may. Only an ICE-lite SFU can do without the client's candidates (see
+/// resource.rs); the Cloudflare SFU and the emulator are, so the record is written only
+/// for one that is not.
+async fn settle(joining: &Joining) -> crate::Result<bool> {
+    let participant = &joining.participant;
+    let trickle = ice::is_lite(joining.answer.sdp());
+    if !trickle {
+        let room = participant.room();
+        let snapshot = room.snapshot().await?;
+        let record = snapshot
+            .participants
+            .into_iter()
+            .find(|p| p.info.id == participant.id());
+        let Some(mut record) = record else {
+            return Err(room.no_participant(participant.id()));
+        };
+        let mut meta = Meta::from_json(record.info.metadata.as_deref());
+        meta.trickle = false;
+        record.info.metadata = Some(meta.to_json());
+        room.save(record).await?;
+    }
+    participant.announce().await?;
+    Ok(trickle)
 }
 
 /// 201 Created with the answer, `Location`, `ETag`, and `Link`s to the ICE servers.
-async fn created_response(
+fn created_response(
     uri: &axum::http::Uri,
     joining: Joining,
+    trickle: bool,
     links: Vec<HeaderValue>,
 ) -> Result<Response, Reject> {
     let id = joining.participant.id().to_owned();
     let answer: Answer = joining.answer;
     let meta = Meta::from_json(joining.participant.info().metadata.as_deref());
-    if !ice::is_lite(answer.sdp()) {
-        // Only an ICE-lite SFU can do without the client's candidates; see resource::patch.
-        mark_no_trickle(&joining.participant).await?;
-    }
     let location = format!("{}/{}", uri.path().trim_end_matches('/'), id);
     let mut response = (StatusCode::CREATED, answer.sdp().to_owned()).into_response();
     let headers = response.headers_mut();
@@ -165,31 +210,16 @@ async fn created_response(
     );
     headers.insert(header::LOCATION, value(location)?);
     headers.insert(header::ETAG, value(etag(&id, &meta))?);
-    headers.insert(
-        header::HeaderName::from_static("accept-patch"),
-        HeaderValue::from_static("application/trickle-ice-sdpfrag"),
-    );
+    if trickle {
+        headers.insert(
+            header::HeaderName::from_static("accept-patch"),
+            HeaderValue::from_static("application/trickle-ice-sdpfrag"),
+        );
+    }
     for link in links {
         headers.append(header::LINK, link);
     }
     Ok(response)
-}
-
-async fn mark_no_trickle(participant: &crate::room::Participant) -> Result<(), Reject> {
-    let room = participant.room();
-    let snapshot = room.snapshot().await?;
-    let Some(mut record) = snapshot
-        .participants
-        .into_iter()
-        .find(|p| p.info.id == participant.id())
-    else {
-        return Err(room.no_participant(participant.id()).into());
-    };
-    let mut meta = Meta::from_json(record.info.metadata.as_deref());
-    meta.trickle = false;
-    record.info.metadata = Some(meta.to_json());
-    room.save(record).await?;
-    Ok(())
 }
 
 /// The request's SDP offer: 415 for another content type (RFC 9725 section 4.2), 400 for one
@@ -229,6 +259,24 @@ fn offer(headers: &HeaderMap, body: String, role: Role) -> Result<Offer, Reject>
     }
     drop(parsed);
     Ok(Offer::new(body))
+}
+
+/// Whether the offer has a receive-only section of one of `kinds`.
+/// How many of the broadcast's tracks fit the offer's receive-only sections, kind by kind.
+fn fitting(offer: &Offer, kinds: &[&crate::wire::MediaKind]) -> usize {
+    use crate::wire::MediaKind as Kind;
+    let Ok(parsed) = sdp::parse(offer.sdp()) else {
+        return 0;
+    };
+    let sections = |kind: MediaKind| {
+        let receiving = parsed.media.iter();
+        receiving
+            .filter(|m| m.kind == kind && m.port != 0 && m.direction == Direction::RecvOnly)
+            .count()
+    };
+    let tracks = |kind: &Kind| kinds.iter().filter(|k| **k == kind).count();
+    sections(MediaKind::Audio).min(tracks(&Kind::Audio))
+        + sections(MediaKind::Video).min(tracks(&Kind::Video))
 }
 
 /// Whether the request's `Content-Type` is `mime` (parameters and case aside).

@@ -2,8 +2,8 @@
 //! headers the status needs. A crate [`Error`] maps onto the status a WHIP or WHEP client
 //! can act on.
 
+use axum::http::StatusCode;
 use axum::http::header::{self, HeaderName, HeaderValue};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::Error;
@@ -15,7 +15,8 @@ use crate::room::RoomError;
 pub(crate) struct Reject {
     status: StatusCode,
     reason: String,
-    headers: HeaderMap,
+    // Only static headers, kept small: every handler returns `Result<_, Reject>`.
+    headers: Vec<(HeaderName, &'static str)>,
 }
 
 impl Reject {
@@ -23,23 +24,18 @@ impl Reject {
         Self {
             status,
             reason: reason.into(),
-            headers: HeaderMap::new(),
+            headers: Vec::new(),
         }
     }
 
     pub(crate) fn header(mut self, name: HeaderName, value: &'static str) -> Self {
-        self.headers.insert(name, HeaderValue::from_static(value));
+        self.headers.push((name, value));
         self
     }
 
     /// 503 with `Retry-After` (RFC 9110 sections 15.6.4 and 10.2.3).
     pub(crate) fn retry_after(reason: impl Into<String>, seconds: &'static str) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, reason).header(header::RETRY_AFTER, seconds)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn status(&self) -> StatusCode {
-        self.status
     }
 }
 
@@ -51,7 +47,9 @@ impl From<Error> for Reject {
                 RoomError::MalformedOffer(_) | RoomError::NoMedia => {
                     Self::new(StatusCode::BAD_REQUEST, reason)
                 }
-                RoomError::BroadcastTaken(_) => Self::new(StatusCode::CONFLICT, reason),
+                RoomError::BroadcastTaken(_) | RoomError::IdentityTaken { .. } => {
+                    Self::new(StatusCode::CONFLICT, reason)
+                }
                 RoomError::RoomNotFound(_)
                 | RoomError::RoomClosed(_)
                 | RoomError::ParticipantNotFound { .. } => Self::new(StatusCode::NOT_FOUND, reason),
@@ -72,8 +70,12 @@ impl From<Error> for Reject {
 
 impl IntoResponse for Reject {
     fn into_response(self) -> Response {
-        let mut response = (self.status, self.headers, self.reason).into_response();
-        response.headers_mut().insert(
+        let mut response = (self.status, self.reason).into_response();
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );

@@ -158,7 +158,7 @@ async fn patch(
     let current = etag(&id, &meta);
     match if_match(&headers) {
         Some(IfMatch::Any) => return Err(restart_refused()),
-        Some(IfMatch::Tags(tags)) if !tags.iter().any(|t| *t == current) => {
+        Some(IfMatch::Tags(tags)) if !tags.contains(&current) => {
             return Err(Reject::new(
                 StatusCode::PRECONDITION_FAILED,
                 "If-Match does not name this resource's current ICE session",

@@ -11,10 +11,11 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   cargo xtask ci [--quick]
-      installs what the tests need when missing (Debian's chromium by apt-get; cargo-fuzz
-      from crates.io for the fuzz step), then fmt, clippy and a 60 s fuzz run of fuzz/ (both
-      skipped by --quick), tests, and the spec drift check when the reference document is
-      available
+      installs what the tests need when missing (Debian's chromium, redis-server and npm by
+      apt-get; tests/whip's npm packages by npm ci, as its package-lock.json pins them;
+      cargo-fuzz from crates.io for the fuzz step), then fmt, clippy and a 40 s fuzz run of
+      each target of fuzz/ (both skipped by --quick), tests, and the spec drift check when the
+      reference document is available
   cargo xtask update-spec [--from PATH|URL] [--spec PATH] [--write]
       compare the structure of Cloudflare's SFU OpenAPI document (default: the published URL)
       with openapi/sfu.yaml; exit 1 on drift; --write merges upstream's changes into ours
