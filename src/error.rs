@@ -74,7 +74,8 @@ pub struct ApiError {
     pub code: Option<ErrorCode>,
     /// `errorDescription`, when the body had one; for a body that is not the service's
     /// JSON (a proxy's error page), its first 512 characters, unless the operation's
-    /// responses carry secrets (creating an app or TURN key, generating TURN credentials).
+    /// responses carry secrets (creating an app, a TURN key or WebSocket adapters,
+    /// generating TURN credentials).
     pub description: Option<String>,
     /// `errorSubcode`, e.g. `signaling_state_not_stable` on a 406.
     pub subcode: Option<String>,
@@ -128,7 +129,8 @@ pub enum Error {
     ///
     /// Neither field quotes the response's values: `reason` keeps serde's message without
     /// the values it quotes, and `body` is empty for operations whose responses carry
-    /// secrets (creating an app or TURN key, generating TURN credentials).
+    /// secrets (creating an app, a TURN key or WebSocket adapters, generating TURN
+    /// credentials).
     #[error("{operation}: could not decode the response{}: {reason}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
     Decode {
         /// The operationId of the call.

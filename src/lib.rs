@@ -12,6 +12,11 @@ mod config;
 mod data_channels;
 mod description;
 mod error;
+// Internal (feature `fuzzing`): drives the response handling of fuzz/fuzz_targets/responses.rs.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 mod negotiation;
 #[cfg(feature = "peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]

@@ -40,13 +40,27 @@ impl Body for () {
 }
 
 /// Operations whose successful responses carry a secret (an app secret, a TURN key's token,
-/// TURN credentials). Their bodies never go into an error: a body that failed to decode may
-/// still hold the secret, and the error's position and status are enough to report it.
+/// TURN credentials, the adapter URLs' tokens). Their bodies never go into an error: a body
+/// that failed to decode may still hold the secret, and the error's position and status are
+/// enough to report it.
 pub(crate) fn carries_secret(operation: &str) -> bool {
     matches!(
         operation,
-        "create_sfu_app" | "create_turn_key" | "generate_ice_servers" | "generate_turn_credentials"
+        "create_sfu_app"
+            | "create_turn_key"
+            | "generate_ice_servers"
+            | "generate_turn_credentials"
+            // Each item echoes its `endpoint`, whose user info and query usually hold a token
+            // (see `AdapterUrl`).
+            | "create_websocket_adapters"
     )
+}
+
+/// Whether an undecodable body stays out of the error: always for [`carries_secret`]
+/// operations, and for any body with an ICE password (the SFU's SDP, which `Offer` and
+/// `Answer` never print either). A proxy's error page is kept for diagnosis.
+fn withholds(operation: &str, body: &[u8]) -> bool {
+    carries_secret(operation) || memchr::memmem::find(body, b"ice-pwd").is_some()
 }
 
 /// How much of an undecodable body [`Error::Decode`] keeps: enough for a proxy's error page,
@@ -56,7 +70,7 @@ const KEPT_BODY_CHARS: usize = 2048;
 /// The body as [`Error::Decode`] keeps it: empty for [`carries_secret`] operations, else
 /// the start of the body.
 fn kept_body(operation: &str, bytes: &[u8]) -> String {
-    if carries_secret(operation) {
+    if withholds(operation, bytes) {
         return String::new();
     }
     let text = String::from_utf8_lossy(bytes);
@@ -68,9 +82,12 @@ fn kept_body(operation: &str, bytes: &[u8]) -> String {
 }
 
 /// Says why the body is missing from the error, so nobody goes looking for it.
-fn withheld_note(operation: &str, bytes: usize) -> String {
+fn withheld_note(operation: &str, body: &[u8]) -> String {
+    let bytes = body.len();
     if carries_secret(operation) {
         format!("; the {bytes}-byte body is withheld because {operation} responses carry a secret")
+    } else if withholds(operation, body) {
+        format!("; the {bytes}-byte body is withheld because it holds an ICE password")
     } else {
         String::new()
     }
@@ -175,11 +192,16 @@ async fn from_progenitor<E: Body>(
             let retry = retry_after(value.headers());
             api_error(operation, status, retry, value.into_inner().error_fields())
         }
-        P::InvalidResponsePayload(bytes, reason) => Error::Decode {
-            operation,
-            status,
-            reason: json_reason(operation, &reason) + &withheld_note(operation, bytes.len()),
-            body: kept_body(operation, &bytes),
+        P::InvalidResponsePayload(bytes, reason) => match (status, error_body(&bytes)) {
+            // An error body where the operation's success body was expected (the service's
+            // error fields with HTTP 200): the service's error, not a decoding failure.
+            (Some(status), Some(fields)) => api_error(operation, status, None, fields),
+            _ => Error::Decode {
+                operation,
+                status,
+                reason: json_reason(operation, &reason) + &withheld_note(operation, &bytes),
+                body: kept_body(operation, &bytes),
+            },
         },
         P::UnexpectedResponse(response) => unexpected(operation, response).await,
         // Only hooks make these, and this crate's do not; quoted values go all the same.
@@ -208,31 +230,15 @@ async fn unexpected(operation: &'static str, response: reqwest::Response) -> Err
         Ok(body) => body,
         Err(source) => return transport(operation, source),
     };
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Generic {
-        error_code: Option<String>,
-        error_description: Option<String>,
-        error_subcode: Option<String>,
-        #[serde(default)]
-        errors: Vec<AccountMessage>,
-    }
     match serde_json::from_str::<Generic>(&body) {
         Ok(g) if status >= 400 || g.error_code.is_some() || !g.errors.is_empty() => {
-            let fields = ErrorFields {
-                code: g.error_code,
-                description: g.error_description,
-                subcode: g.error_subcode,
-                errors: g.errors,
-                failed: false,
-            };
-            api_error(operation, status, retry, fields)
+            api_error(operation, status, retry, g.into_fields())
         }
         // A proxy's error page, say: its start describes the failure, unless the operation's
         // responses carry secrets.
         Ok(_) | Err(_) if status >= 400 => {
             let mut fields = ErrorFields::default();
-            if !body.is_empty() && !carries_secret(operation) {
+            if !body.is_empty() && !withholds(operation, body.as_bytes()) {
                 fields.description = Some(body.chars().take(512).collect());
             }
             api_error(operation, status, retry, fields)
@@ -243,10 +249,41 @@ async fn unexpected(operation: &'static str, response: reqwest::Response) -> Err
             reason: match result {
                 Err(e) => json_reason(operation, &e),
                 Ok(_) => format!("unexpected HTTP {status}"),
-            } + &withheld_note(operation, body.len()),
+            } + &withheld_note(operation, body.as_bytes()),
             body: kept_body(operation, body.as_bytes()),
         },
     }
+}
+
+/// The error fields any of the service's bodies may carry, whatever the operation.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Generic {
+    error_code: Option<String>,
+    error_description: Option<String>,
+    error_subcode: Option<String>,
+    #[serde(default)]
+    errors: Vec<AccountMessage>,
+    success: Option<bool>,
+}
+
+impl Generic {
+    fn into_fields(self) -> ErrorFields {
+        ErrorFields {
+            code: self.error_code,
+            description: self.error_description,
+            subcode: self.error_subcode,
+            failed: self.success == Some(false),
+            errors: self.errors,
+        }
+    }
+}
+
+/// The error fields of a body that did not decode as the operation's success body, if it is
+/// an error body: a non-empty `errorCode`, or the account API's `success: false` or `errors`.
+fn error_body(bytes: &[u8]) -> Option<ErrorFields> {
+    let fields = serde_json::from_slice::<Generic>(bytes).ok()?.into_fields();
+    (fields.is_error() || !fields.errors.is_empty()).then_some(fields)
 }
 
 fn api_error(
@@ -434,6 +471,51 @@ mod tests {
         assert_eq!(r, "JSON cut short at line 1 column 25");
         assert_eq!(kept_body("create_turn_key", b"{\"key\": \"k\"}"), "");
         assert_eq!(kept_body("get_session_state", b"<html>"), "<html>");
+    }
+
+    /// Found by the `responses` fuzz target: an adapter's endpoint, token included, was kept
+    /// in the body of an undecodable create_websocket_adapters answer.
+    #[test]
+    fn adapter_urls_of_an_undecodable_answer_are_withheld() {
+        let body = br#"{"tracks": [{"adapterId": 5, "endpoint": "wss://h.example/ws?token=t0p"}]}"#;
+        assert_eq!(kept_body("create_websocket_adapters", body), "");
+        let e =
+            serde_json::from_slice::<crate::raw::sfu::types::NewAdapterResponse>(body).unwrap_err();
+        let reason = json_reason("create_websocket_adapters", &e)
+            + &withheld_note("create_websocket_adapters", body);
+        assert!(!reason.contains("t0p"), "{reason}");
+        assert!(reason.contains("withheld"), "{reason}");
+        assert_eq!(kept_body("close_websocket_adapters", b"{}"), "{}");
+    }
+
+    #[test]
+    fn sdp_in_an_undecodable_answer_is_withheld() {
+        let body = b"{\"sessionDescription\": {\"sdp\": \"a=ice-pwd:hunter2\"";
+        assert_eq!(kept_body("new_session", body), "");
+        assert!(withheld_note("new_session", body).contains("ICE password"));
+        assert_eq!(
+            kept_body("new_session", b"<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
+    }
+
+    #[test]
+    fn an_error_body_in_place_of_a_success_body_is_the_services_error() {
+        let sfu = error_body(br#"{"errorCode":"internal_error","errorDescription":"d"}"#);
+        let sfu = sfu.expect("an SFU error body");
+        assert_eq!(sfu.code.as_deref(), Some("internal_error"));
+        assert_eq!(sfu.description.as_deref(), Some("d"));
+        let account = br#"{"success":false,"errors":[{"code":10200,"message":"m"}],"result":null}"#;
+        let account = error_body(account).expect("an account error envelope");
+        assert_eq!(account.errors[0].code, 10200);
+        for not_an_error in [
+            &br#"{"iceServers": 3}"#[..],
+            br#"{"errorCode": ""}"#,
+            br#"{"success": true, "errors": []}"#,
+            b"not json",
+        ] {
+            assert!(error_body(not_an_error).is_none());
+        }
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::time::Duration;
 ///
 /// A call is repeated only when the service cannot have acted on it: the connection never
 /// reached the server, or the server refused it outright (425 not ready, 429 rate limited).
-/// Calls that are safe to send twice (reads, closes, renames, deletes, credentials) are also
-/// repeated after 502/503/504 and timeouts. Creating a session, tracks, data channels or
-/// adapters is never re-sent once the server may have seen it.
+/// Calls that are safe to send twice (reads, closing adapters, renames, deletes, TURN
+/// credentials) are also repeated after 502/503/504 and timeouts. Creating a session, tracks,
+/// data channels, adapters, apps or TURN keys is never re-sent once the server may have seen
+/// it. The README's "Faults" table shows the outcome of every operation under every fault.
 ///
 /// ```
 /// use std::time::Duration;

@@ -71,9 +71,9 @@ impl Transport {
             // JSON bodies are buffered, so cloning always succeeds; without a clone there is
             // nothing to retry with and the single attempt is all there is.
             let Some(copy) = request.try_clone() else {
-                return http.execute(request).await;
+                return send(http, request).await;
             };
-            let result = http.execute(copy).await;
+            let result = send(http, copy).await;
             let outcome = match &result {
                 Ok(response) => outcome_of(response, operation),
                 Err(e) if e.is_connect() => Outcome::NotSent,
@@ -99,6 +99,19 @@ impl Transport {
             }
         }
     }
+}
+
+/// One attempt on the network; with the internal `fuzzing` feature, inside
+/// `__fuzz::call`, the response it scripts instead.
+async fn send(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    #[cfg(feature = "fuzzing")]
+    if let Some(response) = crate::__fuzz::scripted() {
+        return Ok(response);
+    }
+    http.execute(request).await
 }
 
 fn outcome_of(response: &reqwest::Response, operation: &str) -> Outcome {

@@ -146,10 +146,20 @@ async fn timeouts_dropped_connections_and_truncated_bodies_are_typed() {
         "{err:?}"
     );
 
-    server.reply(Reply::Raw(201, vec![], "this is not json".into()));
-    match c.new_session().send().await.unwrap_err() {
+    server.reply(Reply::Raw(200, vec![], "this is not json".into()));
+    match c.session("s").state().await.unwrap_err() {
         Error::Decode { body, status, .. } => {
             assert_eq!(body, "this is not json", "body kept for diagnosis");
+            assert_eq!(status, Some(200));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // An answer to new_session may hold the SFU's SDP, ICE password included: withheld.
+    server.reply(Reply::Raw(201, vec![], "v=0\r\na=ice-pwd:hunter2".into()));
+    match c.new_session().send().await.unwrap_err() {
+        Error::Decode { body, status, .. } => {
+            assert_eq!(body, "", "an SDP-bearing body is withheld");
             assert_eq!(status, Some(201));
         }
         other => panic!("{other:?}"),

@@ -117,4 +117,7 @@ pub enum StartError {
     /// The WebRTC crypto provider could not make a DTLS certificate.
     #[error("cannot set up WebRTC crypto: {0}")]
     Crypto(String),
+    /// The STUN and TURN server could not start.
+    #[error("cannot start the TURN relay: {0}")]
+    Relay(String),
 }

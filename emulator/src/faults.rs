@@ -1,6 +1,6 @@
 //! Injected failures: chosen operations (by operationId) answer slowly, with an error status,
-//! with 429, by dropping the connection, or with a truncated body, for the next N calls or
-//! until cleared.
+//! with 429, with an error body under HTTP 200, by dropping the connection (before or after
+//! acting on the call), or with a truncated body, for the next N calls or until cleared.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -34,10 +34,20 @@ pub enum FaultKind {
         /// Value of `Retry-After`, in seconds.
         retry_after: u64,
     },
-    /// Closes the connection without a complete response.
+    /// Closes the connection without a complete response, without handling the call.
     Drop,
+    /// Handles the call (whatever it creates or changes stays), then closes the connection
+    /// without a response: the client cannot tell whether it happened.
+    DropAfter,
     /// Handles the call, then sends only the first half of the body and closes.
     Truncate,
+    /// Answers HTTP 200 whose body is an error (`errorCode` on the SFU and TURN APIs,
+    /// `success: false` on the account API) instead of handling the call.
+    ErrorBody {
+        /// `errorCode` in the body (`retryable_transient_error` when omitted).
+        #[serde(default = "transient_code")]
+        error_code: String,
+    },
 }
 
 fn transient_code() -> String {
@@ -91,9 +101,19 @@ impl Fault {
         let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         Self::new(FaultKind::Latency { delay_ms })
     }
-    /// Connection dropped before any response.
+    /// Connection dropped before any response; the call is not handled.
     pub fn drop_connection() -> Self {
         Self::new(FaultKind::Drop)
+    }
+    /// Connection dropped after the call was handled, before its response.
+    pub fn drop_after_acting() -> Self {
+        Self::new(FaultKind::DropAfter)
+    }
+    /// HTTP 200 with an error body carrying this `errorCode`; the call is not handled.
+    pub fn error_body(error_code: &str) -> Self {
+        Self::new(FaultKind::ErrorBody {
+            error_code: error_code.into(),
+        })
     }
     /// Response body cut in half.
     pub fn truncate() -> Self {
@@ -168,6 +188,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f, Fault::rate_limited(3).on("add_tracks").times(1));
+        let d: Fault =
+            serde_json::from_str(r#"{"kind":"drop_after","operation":"new_session"}"#).unwrap();
+        assert_eq!(d, Fault::drop_after_acting().on("new_session"));
+        let e: Fault =
+            serde_json::from_str(r#"{"kind":"error_body","errorCode":"internal_error"}"#).unwrap();
+        assert_eq!(e, Fault::error_body("internal_error"));
         let s: Fault = serde_json::from_str(r#"{"kind":"status","status":500}"#).unwrap();
         assert_eq!(
             s.kind,

@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod faults;
 mod http;
+mod inspect;
 mod limits;
 mod rtc;
 mod state;
@@ -20,7 +21,8 @@ use std::time::Duration;
 pub use config::Config;
 pub use error::StartError;
 pub use faults::{Fault, FaultKind};
-pub use stats::CallStats;
+pub use inspect::{ChannelView, SessionView, TrackView};
+pub use stats::{CallStats, Inventory};
 
 use state::{Named, Registry, lock};
 
@@ -115,7 +117,10 @@ impl EmulatorBuilder {
                 .with_graceful_shutdown(async move { stopped.notified().await })
                 .await;
         });
-        let stun_task = tokio::spawn(rtc::stun::serve(stun));
+        let relay = rtc::relay::start(stun, addr.ip(), Arc::downgrade(&reg))
+            .await
+            .map_err(|e| StartError::Relay(e.to_string()))?;
+        *lock(&reg.relay) = Some(Arc::new(relay));
         let reaper_reg = reg.clone();
         let reaper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -130,7 +135,7 @@ impl EmulatorBuilder {
             key,
             reg,
             stop,
-            tasks: vec![stun_task, reaper],
+            tasks: vec![reaper],
         })
     }
 }
@@ -224,6 +229,26 @@ impl Emulator {
     /// Number of sessions created so far (closed ones included).
     pub fn session_count(&self) -> usize {
         lock(&self.reg.sessions).len()
+    }
+    /// What exists now: sessions, tracks, data channels, adapters, apps, TURN keys and
+    /// credentials. Tests compare two snapshots to prove a call created something only once.
+    pub fn inventory(&self) -> Inventory {
+        let sessions: Vec<_> = lock(&self.reg.sessions).values().cloned().collect();
+        let mut inventory = Inventory {
+            sessions: sessions.len(),
+            adapters: lock(&self.reg.adapters).len(),
+            apps: lock(&self.reg.apps).len(),
+            turn_keys: lock(&self.reg.turn_keys).len(),
+            turn_credentials: lock(&self.reg.credentials).len(),
+            ..Inventory::default()
+        };
+        for s in sessions {
+            let d = s.data();
+            inventory.tracks += d.tracks.len();
+            inventory.data_channels += d.channels.len();
+            inventory.data_channel_transports += usize::from(d.transport);
+        }
+        inventory
     }
 }
 

@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::event::{LeaveReason, Payload, RoomEvent, RoomUpdate};
-use super::store::RoomRecord;
-use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room};
+use super::store::{ParticipantRecord, RoomRecord};
+use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room, persist};
 use crate::data_channels::DataChannel;
 use crate::error::Result;
 use crate::peer::{Message, Peer, Publisher, Subscription};
@@ -155,10 +155,11 @@ impl Host {
     }
 
     /// Subscribes to a participant's channel: its messages become room events, and the
-    /// server's direct messages to it go back as replies.
+    /// server's direct messages to it go back as replies. A transient failure is tried again
+    /// (the participant's messages are lost until the host reads its channel).
     async fn follow(&mut self, participant: &str, session_id: &str) {
         let channel = DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL).can_reply(true);
-        let subscription = match self.peer.subscribe(channel).await {
+        let subscription = match persist(|| self.peer.subscribe(channel.clone())).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(participant, error = %e, "cannot read the participant's channel");
@@ -190,16 +191,18 @@ impl Host {
             return;
         };
         inbox.task.abort();
-        let closed = self
-            .peer
-            .session()
-            .close_data_channels()
-            .channel(DataChannel::subscribe(
-                inbox.session_id,
-                PARTICIPANT_CHANNEL,
-            ))
-            .send()
-            .await;
+        // Tried again while it fails transiently: nobody else would close it.
+        let closed = persist(|| {
+            self.peer
+                .session()
+                .close_data_channels()
+                .channel(DataChannel::subscribe(
+                    &inbox.session_id,
+                    PARTICIPANT_CHANNEL,
+                ))
+                .send()
+        })
+        .await;
         if let Err(e) = closed {
             tracing::warn!(participant, error = %e, "closing the participant's channel");
         }
@@ -219,27 +222,49 @@ impl Host {
         }
         self.empty_since = None;
         for p in snapshot.participants {
-            if p.info.session_id.is_empty() {
+            if p.info.session_id.is_empty() || !is_dead(&self.room, &p).await {
                 continue;
             }
-            let state = self.room.client().session(&p.info.session_id).state().await;
-            let dead = match state {
-                Err(e) => e.is_session_gone(),
-                Ok(state) => {
-                    let published: Vec<&str> =
-                        p.published.iter().map(|(m, _)| m.as_str()).collect();
-                    let active = state.tracks.iter().any(|t| {
-                        t.is_active() && t.mid.as_deref().is_some_and(|m| published.contains(&m))
-                    });
-                    p.announced && !published.is_empty() && !active
+            // Decided again under the lease on its session, on its record as it is then: a
+            // change that was in flight (an unpublish closing its last track, say) has
+            // finished, and the record read before it would make a live participant look dead.
+            let room = &self.room;
+            let removed = room.leased(&p.info.session_id, async {
+                let snapshot = room.snapshot().await?;
+                let current = snapshot
+                    .participants
+                    .into_iter()
+                    .find(|c| c.info.id == p.info.id);
+                match current {
+                    Some(current) if is_dead(room, &current).await => {
+                        room.remove_leased(&current.info.id, LeaveReason::Expired)
+                            .await
+                    }
+                    _ => Ok(false),
                 }
-            };
-            if dead {
-                tracing::info!(participant = %p.info.id, "removing a participant whose session died");
-                self.room.remove(&p.info.id, LeaveReason::Expired).await?;
+            });
+            if removed.await? {
+                tracing::info!(participant = %p.info.id, "removed a participant whose session died");
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a participant's session died: it is gone, or none of the tracks its record says it
+/// publishes is active any more.
+async fn is_dead(room: &Room, p: &ParticipantRecord) -> bool {
+    let state = room.client().session(&p.info.session_id).state().await;
+    match state {
+        Err(e) => e.is_session_gone(),
+        Ok(state) => {
+            let published: Vec<&str> = p.published.iter().map(|(m, _)| m.as_str()).collect();
+            let active = state
+                .tracks
+                .iter()
+                .any(|t| t.is_active() && t.mid.as_deref().is_some_and(|m| published.contains(&m)));
+            p.announced && !published.is_empty() && !active
+        }
     }
 }
 

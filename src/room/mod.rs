@@ -76,6 +76,9 @@ const EMPTY_TIMEOUT: Duration = Duration::from_secs(300);
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 /// How long one process may hold a session's lease before another may take it.
 const LEASE: Duration = Duration::from_secs(30);
+/// How many times a cleanup call (closing what a participant opened) is sent while it fails
+/// transiently; see [`persist`].
+const CLEANUP_ATTEMPTS: u32 = 5;
 
 tokio::task_local! {
     /// The lease of the session being changed, for fencing the records saved meanwhile.
@@ -482,7 +485,23 @@ impl Room {
 
     /// Takes a participant out of the room and closes what it opened on the SFU. `false` if
     /// it was not there.
+    ///
+    /// All of it happens under the lease on the participant's session: a change of the
+    /// participant in flight (a publish, say) finishes first, so its events come before the
+    /// participant's last ones and what it opened is in the record closed here; a change that
+    /// starts later finds the participant gone.
     pub(crate) async fn remove(&self, id: &str, reason: LeaveReason) -> Result<bool> {
+        let snapshot = self.snapshot().await?;
+        let Some(known) = snapshot.participants.iter().find(|p| p.info.id == id) else {
+            return Ok(false);
+        };
+        let session_id = known.info.session_id.clone();
+        self.leased(&session_id, self.remove_leased(id, reason))
+            .await
+    }
+
+    /// [`Room::remove`] for a caller that holds the lease on the participant's session.
+    pub(crate) async fn remove_leased(&self, id: &str, reason: LeaveReason) -> Result<bool> {
         let Some(record) = self.store().remove_participant(&self.id, id).await? else {
             return Ok(false);
         };
@@ -495,12 +514,13 @@ impl Room {
             })
             .await?;
         }
-        let session_id = record.info.session_id.clone();
-        self.leased(&session_id, self.close_on_sfu(&record)).await?;
+        self.close_on_sfu(&record).await?;
         Ok(true)
     }
 
     /// Closes a participant's tracks and channels; a session already gone counts as closed.
+    /// The participant is out of the store already, so the calls are repeated while they fail
+    /// transiently rather than leave its tracks open with nobody to close them.
     async fn close_on_sfu(&self, record: &ParticipantRecord) -> Result<()> {
         let session = self.client().session(&record.info.session_id);
         let mids = record.mids();
@@ -509,20 +529,43 @@ impl Room {
             other => other,
         };
         if !mids.is_empty() {
-            let closed = session.close_tracks(mids, CloseMode::Force).send().await;
-            gone(closed.map(drop))?;
+            let closed = persist(|| session.close_tracks(mids.clone(), CloseMode::Force).send());
+            gone(closed.await.map(drop))?;
         }
         if record.channels {
             let host = self.snapshot().await?.room.host_session_id;
-            let closed = session
-                .close_data_channels()
-                .channel(DataChannel::publish(PARTICIPANT_CHANNEL))
-                .channel(DataChannel::subscribe(host, ROOM_CHANNEL))
-                .send()
-                .await;
-            gone(closed.map(drop))?;
+            let closed = persist(|| {
+                session
+                    .close_data_channels()
+                    .channel(DataChannel::publish(PARTICIPANT_CHANNEL))
+                    .channel(DataChannel::subscribe(&host, ROOM_CHANNEL))
+                    .send()
+            });
+            gone(closed.await.map(drop))?;
         }
         Ok(())
+    }
+}
+
+/// Sends a cleanup call again while it fails transiently (a 503, a 429 beyond the client's
+/// retries, a timeout), up to [`CLEANUP_ATTEMPTS`] times with a growing pause. Closing tracks
+/// (forced) and channels is safe to repeat: what is closed already counts as closed.
+pub(crate) async fn persist<T, F>(mut call: impl FnMut() -> F) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    let mut pause = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e) if e.is_retryable() && attempt < CLEANUP_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "repeating a cleanup call");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 

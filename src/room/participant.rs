@@ -216,12 +216,12 @@ impl Participant {
             let tracks = published(session.id(), new);
             record.published.extend(tracks.iter().cloned());
             self.room.save(record).await?;
+            // Announced under the lease, so a removal waiting for it announces after it.
+            let tracks: Vec<TrackInfo> = tracks.into_iter().map(|(_, t)| t).collect();
+            self.room.announce_tracks(self.id(), &tracks, true).await?;
             Ok((answer, tracks))
         };
-        let (answer, tracks) = self.room.leased(session.id(), publish).await?;
-        let tracks: Vec<TrackInfo> = tracks.into_iter().map(|(_, t)| t).collect();
-        self.room.announce_tracks(self.id(), &tracks, true).await?;
-        Ok((answer, tracks))
+        self.room.leased(session.id(), publish).await
     }
 
     /// Stops publishing the named tracks: they are closed on the SFU and announced gone.
@@ -245,11 +245,11 @@ impl Participant {
                 session.close_tracks(mids, CloseMode::Force).send().await?;
             }
             self.room.save(record).await?;
-            Ok(gone)
+            // Announced under the lease, so a removal waiting for it announces after it.
+            let tracks: Vec<TrackInfo> = gone.into_iter().map(|(_, t)| t).collect();
+            self.room.announce_tracks(self.id(), &tracks, false).await
         };
-        let gone = self.room.leased(session.id(), unpublish).await?;
-        let tracks: Vec<TrackInfo> = gone.into_iter().map(|(_, t)| t).collect();
-        self.room.announce_tracks(self.id(), &tracks, false).await
+        self.room.leased(session.id(), unpublish).await
     }
 
     /// Pulls tracks into this participant's session, such as those of a

@@ -1,17 +1,22 @@
 //! [`RoomPeer`]: a server-side [`Peer`] as a room participant, standing in for a browser.
 
+use std::future::Future;
 use std::time::Duration;
 
+use super::error::RoomError;
 use super::event::{RoomUpdate, TrackInfo};
 use super::join::{Join, tracks_for, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
-use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
+use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, persist};
 use crate::data_channels::DataChannel;
 use crate::error::Result;
 use crate::peer::{
     FrameCodec, IncomingTrack, Message, OutgoingTrack, Peer, PeerBuilder, Publisher, Replies,
     Subscription,
 };
+use crate::session::Session;
+use crate::tracks::CloseMode;
+use crate::wire::{Location, ResourceStatus};
 
 /// A room participant driven by this process: a [`Peer`] on the room channel.
 ///
@@ -70,7 +75,12 @@ impl Join<'_> {
                 Ok(set) => set,
                 Err(e) => {
                     // The store's record does not list what the peer opened before the
-                    // failure (its own channel, say): closing the peer closes it all.
+                    // failure (its own channel, say), and the peer does not know what the SFU
+                    // opened for a call that failed (the pulls of one it refused a track of):
+                    // everything the SFU says the session has is closed, then the peer.
+                    if let Err(close) = close_unlisted(peer.session(), &[], true).await {
+                        tracing::warn!(room = room.id(), error = %close, "closing a failed join's tracks");
+                    }
                     if let Err(close) = peer.close().await {
                         tracing::warn!(room = room.id(), error = %close, "closing a failed join's peer");
                     }
@@ -94,6 +104,43 @@ impl Join<'_> {
         }
         joined
     }
+}
+
+/// Closes (forced) every track the SFU has in `session` but `listed`, and with `channels`
+/// every data channel it has open; what is closed already counts as closed.
+async fn close_unlisted(session: &Session, listed: &[String], channels: bool) -> Result<()> {
+    let state = session.state().await?;
+    let stray: Vec<String> = state
+        .tracks
+        .into_iter()
+        .filter_map(|t| t.mid)
+        .filter(|mid| !listed.contains(mid))
+        .collect();
+    if !stray.is_empty() {
+        persist(|| session.close_tracks(stray.clone(), CloseMode::Force).send()).await?;
+    }
+    let open: Vec<DataChannel> = state
+        .data_channels
+        .into_iter()
+        .filter(|c| channels && c.status != Some(ResourceStatus::Inactive))
+        .filter_map(|c| match (c.location, c.session_id, c.name) {
+            (Some(Location::Remote), Some(from), Some(name)) => {
+                Some(DataChannel::subscribe(from, name))
+            }
+            (_, _, Some(name)) => Some(DataChannel::publish(name)),
+            _ => None,
+        })
+        .collect();
+    if !open.is_empty() {
+        persist(|| {
+            let close = open.iter().cloned();
+            close
+                .fold(session.close_data_channels(), |call, c| call.channel(c))
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 impl RoomPeer {
@@ -130,6 +177,9 @@ impl RoomPeer {
 
     /// Publishes several tracks and announces them together, in one
     /// [`RoomEvent::TracksPublished`](super::RoomEvent::TracksPublished): others pull them in one call.
+    ///
+    /// All or nothing: if one fails, the tracks pushed before it are closed and none is
+    /// recorded or announced.
     pub async fn publish_tracks(
         &self,
         tracks: impl IntoIterator<Item = (String, FrameCodec)>,
@@ -138,6 +188,8 @@ impl RoomPeer {
         let session_id = self.peer.session().id().to_owned();
         let tracks: Vec<(String, FrameCodec)> = tracks.into_iter().collect();
         let publish = async {
+            // A participant removed meanwhile publishes nothing.
+            self.participant.record().await?;
             let mut pushed = Vec::with_capacity(tracks.len());
             let mut infos = Vec::with_capacity(tracks.len());
             for (name, codec) in tracks {
@@ -147,28 +199,32 @@ impl RoomPeer {
                     name,
                     kind: codec.kind(),
                 };
-                let mut record = self.participant.record().await?;
-                record
-                    .published
-                    .push((track.mid().to_owned(), info.clone()));
-                room.save(record).await?;
                 pushed.push(track);
                 infos.push(info);
             }
-            Ok((pushed, infos))
+            let mut record = self.participant.record().await?;
+            let mids = pushed.iter().map(|t| t.mid().to_owned());
+            record.published.extend(mids.zip(infos.iter().cloned()));
+            room.save(record).await?;
+            // Announced under the lease, so a removal waiting for it announces after it.
+            room.announce_tracks(self.participant.id(), &infos, true)
+                .await?;
+            Ok(pushed)
         };
-        let (pushed, infos) = room.leased(&session_id, publish).await?;
-        room.announce_tracks(self.participant.id(), &infos, true)
-            .await?;
-        Ok(pushed)
+        room.leased(&session_id, self.or_close_unrecorded(publish))
+            .await
     }
 
     /// Pulls published tracks, such as those of a [`RoomEvent::TracksPublished`](super::RoomEvent::TracksPublished), in one
     /// call per 64.
+    ///
+    /// All or nothing: if the SFU refuses one (unpublished meanwhile), the others are closed
+    /// and none is recorded.
     pub async fn pull(&self, tracks: &[TrackInfo]) -> Result<Vec<IncomingTrack>> {
         let room = self.participant.room();
         let session_id = self.peer.session().id().to_owned();
         let pull = async {
+            self.participant.record().await?;
             let incoming = self
                 .peer
                 .pull_all(tracks.iter().map(TrackInfo::remote))
@@ -180,7 +236,33 @@ impl RoomPeer {
             room.save(record).await?;
             Ok(incoming)
         };
-        room.leased(&session_id, pull).await
+        room.leased(&session_id, self.or_close_unrecorded(pull))
+            .await
+    }
+
+    /// Runs a change of the session (under its lease); if it fails, closes the tracks the
+    /// SFU has in the session that the store's record does not list: those the change opened
+    /// before failing (a track pushed whose renegotiation failed, the pulls of a call the SFU
+    /// refused one of), or all of them if the participant was removed meanwhile. The record
+    /// and the SFU agree again; the change's error is returned.
+    async fn or_close_unrecorded<T>(&self, change: impl Future<Output = Result<T>>) -> Result<T> {
+        let failed = match change.await {
+            Ok(done) => return Ok(done),
+            Err(e) => e,
+        };
+        let listed = match self.participant.record().await {
+            Ok(record) => Ok(record.mids()),
+            Err(e) if matches!(e.room(), Some(RoomError::ParticipantNotFound { .. })) => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        };
+        let session = self.peer.session();
+        let closed = async { close_unlisted(session, &listed?, false).await };
+        if let Err(e) = closed.await {
+            tracing::warn!(session_id = session.id(), error = %e, "closing what a failed change opened");
+        }
+        Err(failed)
     }
 
     /// Sends a text message to the server; the room announces it as a

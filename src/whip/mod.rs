@@ -13,8 +13,8 @@
 //! |---|---|
 //! | `POST /whip/{stream}` | 201, 400, 401, 403, 409, 415, 502, 503, 504 |
 //! | `POST /whep/{stream}` | 201, 400, 401, 403, 404, 415, 502, 503, 504 |
-//! | `DELETE /whip/{stream}/{id}`, `/whep/{stream}/{id}` | 200, 401, 403, 404, 502, 503 |
-//! | `PATCH` on those | 204, 400, 401, 403, 404, 412, 415, 422, 501 |
+//! | `DELETE /whip/{stream}/{id}`, `/whep/{stream}/{id}` | 200, 401, 403, 404, 502, 503, 504 |
+//! | `PATCH` on those | 204, 400, 401, 403, 404, 412, 415, 422, 501, 503 |
 //! | `OPTIONS` on any | 204 (CORS pre-flight, no token needed) |
 //! | any other method | 405 with `Allow` |
 //!

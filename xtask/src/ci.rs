@@ -59,8 +59,17 @@ const STEPS: &[Step] = &[
     },
 ];
 
-/// Seconds of fuzzing per run: a smoke test around the fixtures, not a campaign.
-const FUZZ_SECONDS: u32 = 60;
+/// Seconds of fuzzing per target and run: a smoke test around the seeds, not a campaign
+/// (README.md, "Fuzzing campaign", records the long runs). Both targets together stay under
+/// 90 s.
+const FUZZ_SECONDS: u32 = 40;
+
+/// The targets of `fuzz/`: name, the directory of their seeds, and the extension of the seed
+/// files there (`None`: every file).
+const FUZZ_TARGETS: [(&str, &str, Option<&str>); 2] = [
+    ("sdp", "tests/fixtures/sdp", Some("sdp")),
+    ("responses", "fuzz/seeds/responses", None),
+];
 
 /// Runs the steps in order; returns whether all of them passed or were skipped.
 pub fn run(root: &Path, quick: bool) -> bool {
@@ -137,9 +146,10 @@ fn clippy(root: &Path) -> Outcome {
 }
 
 /// Installs what the tests need and a fresh machine lacks: Debian's `chromium` for the browser
-/// tests and `redis-server` for the Redis store's. Nothing is done when both are there, so a
-/// contributor's run stays fast.
-fn install(_root: &Path) -> Outcome {
+/// tests, `redis-server` for the Redis store's, and `npm` (which brings `nodejs`) for the npm
+/// packages of tests/whip; then installs those packages. apt-get runs only for what is missing,
+/// so a contributor's run stays fast.
+fn install(root: &Path) -> Outcome {
     let chromium = std::env::var_os("CALLS_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into());
     let mut missing = Vec::new();
     if !Path::new(&chromium).is_file() {
@@ -148,28 +158,57 @@ fn install(_root: &Path) -> Outcome {
     if !Path::new(REDIS_SERVER).is_file() {
         missing.push("redis-server");
     }
-    if missing.is_empty() {
-        return Outcome::Passed;
+    let npm_runs = Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !npm_runs {
+        missing.push("npm");
     }
-    let apt = |args: &[&str]| {
-        println!("ci: $ apt-get {}", args.join(" "));
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
-    install.extend(&missing);
-    if apt(&["update", "-q"]) && apt(&install) {
-        Outcome::Passed
-    } else {
-        Outcome::Failed(format!(
-            "{} missing and `apt-get install` failed (run as root on Debian)",
-            missing.join(" and ")
-        ))
+    if !missing.is_empty() {
+        let apt = |args: &[&str]| {
+            println!("ci: $ apt-get {}", args.join(" "));
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+        install.extend(&missing);
+        if !(apt(&["update", "-q"]) && apt(&install)) {
+            return Outcome::Failed(format!(
+                "{} missing and `apt-get install` failed (run as root on Debian)",
+                missing.join(" and ")
+            ));
+        }
+    }
+    npm_ci(root)
+}
+
+/// The npm packages tests/whip_browser.rs serves to Chromium (the `whip-whep` WHIP/WHEP
+/// client), exactly as tests/whip/package-lock.json pins them: `npm ci` checks each package
+/// against the lock's integrity hash and puts it in tests/whip/node_modules (git-ignored).
+fn npm_ci(root: &Path) -> Outcome {
+    let args = [
+        "ci",
+        "--prefix",
+        NPM_TESTS,
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        "--no-update-notifier",
+    ];
+    println!("ci: $ npm {}", args.join(" "));
+    match Command::new("npm").args(args).current_dir(root).status() {
+        Ok(status) if status.success() => Outcome::Passed,
+        Ok(status) => Outcome::Failed(format!("npm ci exited with {status}")),
+        Err(e) => Outcome::Failed(format!("cannot run npm: {e}")),
     }
 }
+
+/// The folder of the tests' npm packages (package.json and package-lock.json).
+const NPM_TESTS: &str = "tests/whip";
 
 /// Where Debian's `redis-server` package puts the server the Redis tests start.
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
@@ -212,9 +251,10 @@ fn spec_drift(root: &Path) -> Outcome {
     }
 }
 
-/// A short libFuzzer run of `fuzz/` seeded with the SDP fixtures: no panic, edits idempotent,
-/// parse and edits failing exactly when validate does. The corpus directory is git-ignored, so what one run
-/// finds seeds the next.
+/// A short libFuzzer run of each target of `fuzz/`, seeded: `sdp` (no panic, edits
+/// idempotent, `parse` and the edits agree with `validate`) and `responses` (every operation
+/// on arbitrary responses: no panic, no secret of the body in errors or logs). The corpus
+/// directories are git-ignored, so what one run finds seeds the next.
 fn fuzz(root: &Path) -> Outcome {
     let installed = cargo_command(root)
         .args(["fuzz", "--version"])
@@ -226,44 +266,40 @@ fn fuzz(root: &Path) -> Outcome {
             return Outcome::Failed(format!("installing cargo-fuzz: {why}"));
         }
     }
-    let corpus = root.join("fuzz/corpus/sdp");
-    if let Err(e) = seed(&root.join("tests/fixtures/sdp"), &corpus) {
-        return Outcome::Failed(format!("seeding {}: {e}", corpus.display()));
+    for (target, seeds, extension) in FUZZ_TARGETS {
+        let corpus = root.join("fuzz/corpus").join(target);
+        if let Err(e) = seed(&root.join(seeds), &corpus, extension) {
+            return Outcome::Failed(format!("seeding {}: {e}", corpus.display()));
+        }
+        let corpus = format!("fuzz/corpus/{target}");
+        let seconds = format!("-max_total_time={FUZZ_SECONDS}");
+        let args = ["fuzz", "run", target, &corpus, "--", &seconds, "-timeout=2"];
+        println!("ci: $ RUSTC_BOOTSTRAP=1 cargo {}", args.join(" "));
+        // cargo-fuzz passes sanitizer flags that stable rustc only takes with RUSTC_BOOTSTRAP.
+        let status = cargo_command(root)
+            .args(args)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .status();
+        match status {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                return Outcome::Failed(format!(
+                    "cargo fuzz exited with {status}; the input is under fuzz/artifacts/{target}"
+                ));
+            }
+            Err(e) => return Outcome::Failed(format!("cannot run cargo fuzz: {e}")),
+        }
     }
-    let seconds = format!("-max_total_time={FUZZ_SECONDS}");
-    let args = [
-        "fuzz",
-        "run",
-        "sdp",
-        "fuzz/corpus/sdp",
-        "--",
-        &seconds,
-        "-timeout=2",
-    ];
-    println!("ci: $ RUSTC_BOOTSTRAP=1 cargo {}", args.join(" "));
-    // cargo-fuzz passes sanitizer flags that stable rustc only takes with RUSTC_BOOTSTRAP.
-    let status = cargo_command(root)
-        .args(args)
-        .env("RUSTC_BOOTSTRAP", "1")
-        .status();
-    match status {
-        Ok(status) if status.success() => Outcome::Passed,
-        Ok(status) => Outcome::Failed(format!(
-            "cargo fuzz exited with {status}; the input is under fuzz/artifacts/sdp"
-        )),
-        Err(e) => Outcome::Failed(format!("cannot run cargo fuzz: {e}")),
-    }
+    Outcome::Passed
 }
 
-/// Copies the `.sdp` fixtures into `corpus`.
-fn seed(fixtures: &Path, corpus: &Path) -> std::io::Result<()> {
+/// Copies the seeds (the files of `seeds` with that extension, or all of them) into `corpus`.
+fn seed(seeds: &Path, corpus: &Path, extension: Option<&str>) -> std::io::Result<()> {
     fs::create_dir_all(corpus)?;
-    for entry in fs::read_dir(fixtures)? {
+    for entry in fs::read_dir(seeds)? {
         let path = entry?.path();
-        if let Some(name) = path
-            .file_name()
-            .filter(|_| path.extension().is_some_and(|e| e == "sdp"))
-        {
+        let wanted = extension.is_none_or(|wanted| path.extension().is_some_and(|e| e == wanted));
+        if let Some(name) = path.file_name().filter(|_| wanted && path.is_file()) {
             fs::copy(&path, corpus.join(name))?;
         }
     }

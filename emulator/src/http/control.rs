@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Reg, decode};
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::state::{lock, unix_now_ms};
+use crate::state::lock;
 
 pub(crate) async fn list_faults(State(reg): State<Reg>) -> Json<Vec<Fault>> {
     Json(reg.faults.list())
@@ -46,7 +46,7 @@ pub(crate) async fn credential(
         .get(&username)
         .cloned()
         .ok_or_else(|| ApiError::not_found("no such credential"))?;
-    let active = !c.revoked && unix_now_ms() < c.expires_at_ms;
+    let active = c.active();
     Ok(Json(
         json!({ "username": username, "active": active, "revoked": c.revoked, "expiresAt": c.expires_at_ms.div_ceil(1000) }),
     ))

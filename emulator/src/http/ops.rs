@@ -59,6 +59,7 @@ pub(crate) async fn inject_faults(
     next: Next,
 ) -> Response {
     let op = operation_id(req.method(), matched.as_str());
+    reg.stats.receive(op);
     let resp = answer(&reg, op, matched, req, next).await;
     reg.stats.record(op, resp.status().as_u16());
     resp
@@ -98,6 +99,17 @@ async fn answer(
             resp
         }
         FaultKind::Drop => broken(Vec::new()),
+        FaultKind::DropAfter => {
+            // The handler runs to completion: what it created or changed stays.
+            drop(next.run(req).await);
+            broken(Vec::new())
+        }
+        FaultKind::ErrorBody { error_code } => {
+            if account_api {
+                return envelope_error(StatusCode::OK, 10_200, &error_code);
+            }
+            ApiError::new(StatusCode::OK, error_code, "injected fault").into_response()
+        }
         FaultKind::Truncate => {
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();
@@ -129,4 +141,69 @@ fn broken(chunks: Vec<Bytes>) -> Response {
     });
     let body = futures_util::stream::iter(chunks.into_iter().map(Ok)).chain(fail);
     Response::new(Body::from_stream(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Emulator, Fault};
+
+    /// Sends `POST /sessions/new`; `Err` when no complete response arrived.
+    async fn new_session(emu: &Emulator) -> Result<(u16, serde_json::Value), reqwest::Error> {
+        let url = format!("{}/apps/{}/sessions/new", emu.sfu_base_url(), emu.app_id());
+        let resp = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(emu.app_secret())
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().await?))
+    }
+
+    #[tokio::test]
+    async fn a_drop_after_acting_keeps_what_the_call_did_and_a_drop_before_does_not() {
+        let emu = Emulator::start().await.unwrap();
+        emu.inject(Fault::drop_connection().on("new_session").times(1));
+        assert!(new_session(&emu).await.is_err());
+        assert_eq!(emu.session_count(), 0, "dropped before acting");
+
+        emu.inject(Fault::drop_after_acting().on("new_session").times(1));
+        assert!(new_session(&emu).await.is_err());
+        assert_eq!(emu.session_count(), 1, "dropped after acting");
+        assert_eq!(emu.inventory().sessions, 1);
+    }
+
+    #[tokio::test]
+    async fn an_error_body_comes_with_http_200_and_the_call_is_not_handled() {
+        let emu = Emulator::start().await.unwrap();
+        emu.inject(
+            Fault::error_body("internal_error")
+                .on("new_session")
+                .times(1),
+        );
+        let (status, body) = new_session(&emu).await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(body["errorCode"], "internal_error");
+        assert_eq!(emu.session_count(), 0);
+
+        emu.inject(
+            Fault::error_body("internal_error")
+                .on("list_sfu_apps")
+                .times(1),
+        );
+        let url = format!(
+            "{}/accounts/{}/calls/apps",
+            emu.account_base_url(),
+            emu.account_id()
+        );
+        let resp = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(emu.api_token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["success"], false);
+        assert_eq!(body["errors"][0]["message"], "internal_error");
+    }
 }

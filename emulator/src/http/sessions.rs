@@ -38,6 +38,7 @@ pub(crate) async fn new_session(
             .any(|x| x.kind == "application")
     });
     let session = reg.new_session(&app_id, third_party);
+    session.data().correlation_id = query.get("correlationId").cloned();
     let mut resp = SdpResponse {
         session_id: Some(session.id.clone()),
         ..Default::default()

@@ -1,5 +1,6 @@
 //! TURN credentials minted for a TURN key. The ICE servers point at the emulator's own STUN
-//! responder on loopback; its peers are reachable directly, so no relay is needed.
+//! and TURN server on loopback (src/rtc/relay.rs), which accepts exactly these credentials
+//! while they are active.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -47,6 +48,7 @@ fn mint(
     let credential = secret();
     let cred = TurnCred {
         key_id: key_id.to_string(),
+        credential: credential.clone(),
         expires_at_ms: unix_now_ms() + ttl * 1000,
         revoked: false,
     };
@@ -92,18 +94,28 @@ pub(crate) async fn credentials(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// Revoking is idempotent: unknown or already revoked usernames also get 204.
+/// Revoking is idempotent: unknown or already revoked usernames also get 204. The relay
+/// refuses the credential from then on, and its allocations are gone when this answers.
 pub(crate) async fn revoke(
     State(reg): State<Reg>,
     Path((key_id, username)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     authorize(&reg, &key_id, &headers)?;
-    if let Some(c) = lock(&reg.credentials)
+    let revoked = match lock(&reg.credentials)
         .get_mut(&username)
         .filter(|c| c.key_id == key_id)
     {
-        c.revoked = true;
+        Some(c) => {
+            c.revoked = true;
+            true
+        }
+        None => false,
+    };
+    let relay = lock(&reg.relay).clone();
+    if let (true, Some(relay)) = (revoked, relay) {
+        // Fails only once the relay is closed, and then there is nothing left to end.
+        let _ = relay.delete_allocations_by_username(username).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -51,12 +51,32 @@ impl Named {
 }
 
 /// A minted TURN credential.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct TurnCred {
     pub key_id: String,
+    /// The password the TURN relay checks requests against.
+    pub credential: String,
     /// Expiry in milliseconds since the epoch.
     pub expires_at_ms: u64,
     pub revoked: bool,
+}
+
+impl std::fmt::Debug for TurnCred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnCred")
+            .field("key_id", &self.key_id)
+            .field("credential", &"<redacted>")
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("revoked", &self.revoked)
+            .finish()
+    }
+}
+
+impl TurnCred {
+    /// Neither revoked nor past its TTL: the relay accepts it.
+    pub fn active(&self) -> bool {
+        !self.revoked && unix_now_ms() < self.expires_at_ms
+    }
 }
 
 /// A WebSocket adapter.
@@ -79,8 +99,11 @@ pub(crate) struct Registry {
     pub adapters: Mutex<HashMap<String, AdapterRec>>,
     pub faults: Faults,
     pub stats: Stats,
-    /// Address of the built-in STUN responder advertised in ICE server lists.
+    /// Address of the built-in STUN and TURN server advertised in ICE server lists.
     pub stun_addr: SocketAddr,
+    /// That TURN server (src/rtc/relay.rs), set once it runs; taken (and so stopped) at
+    /// shutdown.
+    pub relay: Mutex<Option<Arc<turn::server::Server>>>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -102,6 +125,7 @@ impl Registry {
             faults: Faults::default(),
             stats: Stats::default(),
             stun_addr,
+            relay: Mutex::default(),
         }
     }
 
@@ -143,6 +167,8 @@ impl Registry {
 
     /// Stops every peer.
     pub fn shutdown(&self) {
+        // Dropping the TURN server ends its read loop and closes every allocation.
+        drop(lock(&self.relay).take());
         for s in lock(&self.sessions).values() {
             s.close();
         }

@@ -51,6 +51,8 @@ pub(crate) struct SessionData {
     pub transport: bool,
     /// Adapter-backed sessions have no peer and never expire for lack of one.
     pub adapter: bool,
+    /// The `correlationId` the session was created with, for [`Emulator::sessions`](crate::Emulator::sessions).
+    pub correlation_id: Option<String>,
 }
 
 impl SessionData {
