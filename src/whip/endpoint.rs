@@ -92,18 +92,7 @@ pub(crate) async fn play(
             format!("no broadcast is live on stream {stream}"),
         )
     };
-    let room = match shared.rooms.open(&stream).await {
-        Ok(room) => room,
-        Err(e)
-            if matches!(
-                e.room(),
-                Some(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_))
-            ) =>
-        {
-            return Err(not_live());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let room = shared.stream(&stream).await?.ok_or_else(not_live)?;
     let snapshot = room.snapshot().await.map_err(Reject::from)?;
     let broadcast: Vec<&crate::wire::MediaKind> = snapshot
         .participants

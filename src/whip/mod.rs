@@ -75,6 +75,25 @@ pub(crate) struct Shared {
     ice: Ice,
 }
 
+impl Shared {
+    /// The stream's room while it is open; `None` for an unknown or ended stream.
+    async fn stream(&self, stream: &str) -> Result<Option<crate::room::Room>, reply::Reject> {
+        use crate::room::RoomError;
+        match self.rooms.open(stream).await {
+            Ok(room) => Ok(Some(room)),
+            Err(e)
+                if matches!(
+                    e.room(),
+                    Some(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 #[derive(Clone)]
 enum Ice {
     None,

@@ -231,18 +231,7 @@ async fn find(shared: &Shared, stream: &str, id: &str, role: &Role) -> Result<Pa
             format!("no resource {id} on stream {stream}"),
         )
     };
-    let room = match shared.rooms.open(stream).await {
-        Ok(room) => room,
-        Err(e)
-            if matches!(
-                e.room(),
-                Some(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_))
-            ) =>
-        {
-            return Err(missing());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let room = shared.stream(stream).await?.ok_or_else(missing)?;
     match room.participant(id).await {
         Ok(p) if p.info().role == *role => Ok(p),
         Ok(_) => Err(missing()),
