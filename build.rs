@@ -1,8 +1,8 @@
 //! Generates the raw bindings from the project's OpenAPI documents in `openapi/`.
 //!
 //! One module per document: each API has its own host, auth and error shape, so each gets
-//! its own generated `Client`. Every generated client carries a `crate::transport::Transport`
-//! and must implement `ClientHooks` (see `src/transport.rs`): that is where auth, retries,
+//! its own generated `Client`. Every generated client carries a `crate::http::transport::Transport`
+//! and must implement `ClientHooks` (see `src/http/transport.rs`): that is where auth, retries,
 //! timeouts and tracing live, so the raw bindings behave exactly like the handwritten layer.
 
 use std::{env, fs, path::PathBuf};
@@ -22,11 +22,11 @@ const WIRE_ENUMS: &[&str] = &[
     "AdapterMode",
 ];
 
-/// String schemas of `openapi/` holding credentials, replaced by `crate::Secret` so that the
+/// String schemas of `openapi/` holding credentials, replaced by `crate::secret::Secret` so that the
 /// raw bindings' `Debug` output never shows them.
 const SECRETS: &[&str] = &["AppSecret", "TurnKeySecret", "TurnCredential"];
 
-/// The WebSocket URL of an adapter, replaced by `crate::AdapterUrl`, whose `Debug` hides the
+/// The WebSocket URL of an adapter, replaced by `crate::adapter_url::AdapterUrl`, whose `Debug` hides the
 /// token that such URLs usually carry in their query.
 const ADAPTER_URL: &str = "AdapterUrl";
 
@@ -44,7 +44,7 @@ fn main() {
         settings
             .with_interface(progenitor::InterfaceStyle::Builder)
             .with_tag(progenitor::TagStyle::Merged)
-            .with_inner_type(quote::quote!(crate::transport::Transport))
+            .with_inner_type(quote::quote!(crate::http::transport::Transport))
             .with_hooks(progenitor::HooksMode::Expected)
             .with_derive("PartialEq")
             .with_derive("Eq");
@@ -58,13 +58,13 @@ fn main() {
         for name in SECRETS {
             settings.with_replacement(
                 name,
-                "crate::Secret",
+                "crate::secret::Secret",
                 [progenitor::TypeImpl::Display].into_iter(),
             );
         }
         settings.with_replacement(
             ADAPTER_URL,
-            "crate::AdapterUrl",
+            "crate::adapter_url::AdapterUrl",
             [progenitor::TypeImpl::Display].into_iter(),
         );
         let tokens = progenitor::Generator::new(&settings)

@@ -151,21 +151,33 @@ pub enum Error {
     InvalidArgument(String),
     /// The configuration is incomplete or malformed.
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] ConfigError),
     /// The endpoint could not answer the SFU's offer (the [`Answerer`](crate::Answerer) failed).
     #[error("the endpoint could not answer the SFU's offer: {0}")]
     Answerer(#[source] BoxError),
-    /// The server-side peer failed: no connection, a refused channel or track, a closed peer.
-    #[cfg(feature = "peer")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
-    #[error(transparent)]
-    Peer(#[from] crate::peer::PeerError),
-    /// A room refused the operation: full, closed, unknown, a malformed offer, a store
-    /// failure.
-    #[cfg(feature = "room")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
-    #[error(transparent)]
-    Room(Box<crate::room::RoomError>),
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required environment variable is not set (or is empty).
+    #[error("environment variable {0} is not set")]
+    MissingEnv(&'static str),
+    /// A base URL is not an absolute http(s) URL.
+    #[error("{name} is not an http(s) URL: {value}")]
+    InvalidUrl {
+        /// Which setting.
+        name: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// An operation needs credentials the configuration lacks.
+    #[error("{0} is not configured")]
+    Missing(&'static str),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
 }
 
 /// A boxed error from code outside the crate, such as an [`Answerer`](crate::Answerer).
@@ -174,16 +186,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 impl Error {
     pub(crate) fn answerer(source: BoxError) -> Self {
         Error::Answerer(source)
-    }
-
-    /// The room's reason, if a room refused the operation.
-    #[cfg(feature = "room")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
-    pub fn room(&self) -> Option<&crate::room::RoomError> {
-        match self {
-            Self::Room(e) => Some(e),
-            _ => None,
-        }
     }
 
     /// The service's error, if this is one.

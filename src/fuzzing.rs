@@ -12,9 +12,9 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::{
-    AdapterItem, Answer, Client, CloseMode, Config, DataChannel, Error, LocalTrack, Offer,
-};
+use crate::adapters::AdapterItem;
+use crate::session::CloseMode;
+use crate::{Answer, Client, Config, DataChannel, Error, LocalTrack, Offer};
 
 /// Every operation of the three APIs, by operationId; [`call`] takes an index into this.
 pub const OPERATIONS: [&str; 25] = [
@@ -57,30 +57,6 @@ pub const TOKENS: [&str; 3] = [
 pub const ADAPTER_URL: &str = "wss://adapter.fuzz.invalid/ingest?token=fuzz-adapter-Qs4Jx8";
 
 const SDP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
-
-/// The response every attempt of the current call receives.
-#[derive(Clone)]
-struct Scripted {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-tokio::task_local! {
-    static SCRIPTED: Scripted;
-}
-
-/// Inside [`call`], the scripted response for one attempt; elsewhere `None` (the network).
-pub(crate) fn scripted() -> Option<reqwest::Response> {
-    SCRIPTED
-        .try_with(|s| {
-            let mut response = http::Response::new(s.body.clone());
-            *response.status_mut() = s.status;
-            *response.headers_mut() = s.headers.clone();
-            reqwest::Response::from(response)
-        })
-        .ok()
-}
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
@@ -127,13 +103,13 @@ pub fn call(
             map.append(name, value);
         }
     }
-    let scripted = Scripted {
+    let scripted = crate::http::transport::Scripted {
         status,
         headers: map,
         body: Bytes::copy_from_slice(body),
     };
     let Harness { runtime, client } = harness();
-    Some(runtime.block_on(SCRIPTED.scope(scripted, run(client, name))))
+    Some(runtime.block_on(crate::http::transport::SCRIPTED.scope(scripted, run(client, name))))
 }
 
 async fn run(client: &Client, operation: &str) -> Result<String, Error> {

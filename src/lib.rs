@@ -1,81 +1,83 @@
 #![forbid(unsafe_code)]
-#![doc = include_str!("../README.md")]
+//! CRATE_DOC_PLACEHOLDER
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod account;
+// Layers, bottom to top; a file imports only from its own layer or below (checked by
+// `cargo xtask layers`, which documents the order): error, secret, adapter_url, wire, sdp | raw, http |
+// session | client | peer | room | whip.
 mod adapter_url;
-mod adapters;
-mod apps;
 mod client;
-mod config;
-mod data_channels;
-mod description;
-mod error;
+pub mod error;
 // Internal (feature `fuzzing`): drives the response handling of fuzz/fuzz_targets/responses.rs.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
-mod negotiation;
+mod http;
 #[cfg(feature = "peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
 pub mod peer;
 pub mod raw;
-mod response;
-mod retry;
 #[cfg(feature = "room")]
 #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
 pub mod room;
 pub mod sdp;
 mod secret;
-mod session;
-mod session_locks;
-mod session_state;
-mod test_pattern;
-mod tracks;
-mod transport;
-mod turn;
-mod turn_keys;
+pub mod session;
 #[cfg(feature = "whip")]
 #[cfg_attr(docsrs, doc(cfg(feature = "whip")))]
 pub mod whip;
 mod wire;
 
-pub use account::{AccountResources, CreateResource, UpdateResource};
-pub use adapter_url::AdapterUrl;
-pub use adapters::{
-    Adapter, AdapterError, AdapterItem, Adapters, AdaptersResult, CloseAdaptersResult,
-    ClosedAdapter, CreateAdapters, MAX_ADAPTERS_PER_CALL,
-};
-pub use apps::{App, Apps, CreatedApp};
 pub use client::Client;
-pub use config::{Config, ConfigError, DEFAULT_ACCOUNT_API_URL, DEFAULT_BASE_URL};
-pub use data_channels::{
-    DataChannel, DataChannelError, DataChannelInfo, DataChannelTransport, DataChannels,
-    DataChannelsResult,
-};
-pub use description::{Answer, Offer};
-pub use error::{AccountMessage, ApiError, BoxError, Error, ErrorCode, Result};
-pub use negotiation::{Answerer, Negotiation, PendingOffer};
+pub use client::config::Config;
+pub use error::{ApiError, Error, ErrorCode, Result};
+pub use http::retry::RetryPolicy;
 #[cfg(feature = "peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
-pub use peer::{
-    ConnectionState, Frame, FrameCodec, IncomingTrack, Message, OPUS_SILENCE_20MS, OutgoingTrack,
-    Peer, PeerBuilder, PeerError, Publisher, Replies, Subscription,
-};
-pub use retry::RetryPolicy;
+pub use peer::Peer;
+#[cfg(feature = "room")]
+#[cfg_attr(docsrs, doc(cfg(feature = "room")))]
+pub use room::{MemoryStore, Room, Rooms};
 pub use secret::Secret;
-pub use session::{NewSession, Session};
-pub use session_state::{DataChannelStatus, SessionState, TrackStatus};
-pub use test_pattern::{PatternSizeError, TestPattern};
-pub use tracks::{
-    AddTracks, CloseMode, CloseTracks, CloseTracksResult, LocalTrack, MAX_TRACKS_PER_CALL,
-    RemoteTrack, Simulcast, Track, TrackError, TracksResult, UpdateTracks,
+pub use session::{
+    Answer, Answerer, DataChannel, LocalTrack, Negotiation, Offer, PendingOffer, RemoteTrack,
+    Session,
 };
-pub use turn::{GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn, TurnCredentials};
-pub use turn_keys::{CreatedTurnKey, TurnKey, TurnKeys};
-pub use wire::{
-    AdapterInputCodec, AdapterMode, AdapterOutputCodec, Location, MediaKind, PriorityOrdering,
-    ResourceStatus, RidNotAvailable, SdpType,
-};
+pub use wire::MediaKind;
+
+pub mod config {
+    //! What a [`Client`](crate::Client) needs: the app, its secret, the APIs' URLs, optional
+    //! TURN and account credentials, timeouts and retries.
+    pub use crate::client::config::{Config, DEFAULT_ACCOUNT_API_URL, DEFAULT_BASE_URL};
+    pub use crate::error::ConfigError;
+    pub use crate::http::retry::RetryPolicy;
+}
+
+pub mod turn {
+    //! TURN: credentials minted for browsers and other clients ([`Client::turn`](crate::Client::turn)),
+    //! and the account's TURN keys they are minted from ([`Client::turn_keys`](crate::Client::turn_keys)).
+    pub use crate::client::account::{CreateResource, UpdateResource};
+    pub use crate::client::turn::{
+        GenerateIceServers, IceServer, IceServers, MAX_TURN_TTL, Turn, TurnCredentials,
+    };
+    pub use crate::client::turn_keys::{CreateTurnKeyOutput, TurnKey, TurnKeys};
+}
+
+pub mod apps {
+    //! SFU apps of a Cloudflare account, through the account API ([`Client::apps`](crate::Client::apps)).
+    pub use crate::client::account::{AccountResources, CreateResource, UpdateResource};
+    pub use crate::client::apps::{App, Apps, CreateAppOutput};
+}
+
+pub mod adapters {
+    //! WebSocket adapters: the SFU streams a track to a WebSocket endpoint, or a WebSocket
+    //! endpoint feeds a track ([`Client::adapters`](crate::Client::adapters)).
+    pub use crate::adapter_url::AdapterUrl;
+    pub use crate::client::adapters::{
+        Adapter, AdapterItem, AdapterRefusal, Adapters, CloseAdaptersOutput, ClosedAdapter,
+        CreateAdapters, CreateAdaptersOutput, MAX_ADAPTERS_PER_CALL,
+    };
+    pub use crate::wire::{AdapterInputCodec, AdapterMode, AdapterOutputCodec};
+}

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::driver::Cmd;
 use super::error::PeerError;
-use crate::error::{Error, Result};
+use super::error::Result;
 
 /// One data channel message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Sender {
         // The driver answers once SCTP has taken the message into its send buffer: awaiting
         // that is the backpressure a fast sender gets.
         match done.await {
-            Ok(result) => result.map_err(Error::from),
+            Ok(result) => result,
             Err(_) => Err(PeerError::Closed.into()),
         }
     }
@@ -197,7 +197,7 @@ impl futures_core::Stream for Replies {
 /// Another session's data channel, received here; see [`Peer::subscribe`](super::Peer::subscribe).
 ///
 /// A [`Stream`](futures_core::Stream) of messages in the channel's delivery order. Messages
-/// wait in a bounded buffer ([`PeerBuilder::channel_buffer`](super::PeerBuilder::channel_buffer),
+/// wait in a bounded buffer ([`ConnectPeer::channel_buffer`](super::ConnectPeer::channel_buffer),
 /// 1024 by default) until read. When a slow reader lets it fill:
 /// - on a reliable channel (no `max_retransmits` / `max_packet_life_time`), the subscription
 ///   ends: the buffered messages are still yielded, then one

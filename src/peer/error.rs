@@ -1,12 +1,11 @@
-//! What can go wrong in the server-side peer itself (the HTTP side keeps [`Error`](crate::Error)'s
-//! other variants).
+//! [`PeerError`]: what can go wrong in the server-side peer, the SFU calls it makes included.
 
 use std::time::Duration;
 
-use crate::error::ErrorCode;
+use crate::error::{Error, ErrorCode};
 
-/// A failure of the server-side [`Peer`](super::Peer), carried by
-/// [`Error::Peer`](crate::Error::Peer).
+/// A failure of the server-side [`Peer`](super::Peer): of the peer itself, or of a call it made
+/// to the SFU ([`PeerError::Api`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PeerError {
@@ -71,4 +70,34 @@ pub enum PeerError {
     /// Binding or using the UDP socket failed.
     #[error("UDP socket: {0}")]
     Io(#[from] std::io::Error),
+    /// A call to the SFU failed.
+    #[error(transparent)]
+    Api(Error),
 }
+
+impl PeerError {
+    /// The failed SFU call's error, if this is one.
+    pub fn api(&self) -> Option<&Error> {
+        match self {
+            Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An SFU call's error; the peer's own failure while answering an SFU offer (which the session
+/// carries as an [`Error::Answerer`]) comes back as itself.
+impl From<Error> for PeerError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Answerer(source) => match source.downcast::<PeerError>() {
+                Ok(peer) => *peer,
+                Err(other) => Self::Api(Error::Answerer(other)),
+            },
+            other => Self::Api(other),
+        }
+    }
+}
+
+/// The peer layer's result type.
+pub type Result<T, E = PeerError> = std::result::Result<T, E>;

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::driver::Cmd;
 use super::error::PeerError;
-use crate::error::Result;
+use super::error::Result;
 use crate::wire::MediaKind;
 
 /// A 20 ms Opus packet of silence (TOC 0xF8: CELT, fullband, 20 ms, one frame; then the two
@@ -28,7 +28,7 @@ pub enum FrameCodec {
     Opus,
     /// VP8 video.
     Vp8,
-    /// H.264 video (Annex B access units), e.g. from [`TestPattern`](crate::TestPattern).
+    /// H.264 video (Annex B access units), e.g. from [`TestPattern`](super::test_pattern::TestPattern).
     H264,
 }
 
@@ -102,12 +102,12 @@ impl OutgoingTrack {
             .map_err(Into::into)
     }
 
-    /// Sends a [`TestPattern`](crate::TestPattern) frame every `interval` for `length`: a
+    /// Sends a [`TestPattern`](super::test_pattern::TestPattern) frame every `interval` for `length`: a
     /// moving picture for demos and tests (an [`H264`](FrameCodec::H264) track). A zero
     /// `interval` is an [`Error::InvalidArgument`](crate::Error::InvalidArgument).
     pub async fn send_test_pattern(
         &self,
-        pattern: &mut crate::TestPattern,
+        pattern: &mut super::test_pattern::TestPattern,
         interval: Duration,
         length: Duration,
     ) -> Result<()> {
@@ -132,7 +132,8 @@ impl OutgoingTrack {
         if interval.is_zero() {
             return Err(crate::Error::InvalidArgument(
                 "a frame interval must be longer than zero".into(),
-            ));
+            )
+            .into());
         }
         let mut tick = tokio::time::interval(interval);
         for _ in 0..length.as_nanos().div_ceil(interval.as_nanos()) {

@@ -31,6 +31,7 @@ mod driver;
 mod error;
 mod media;
 mod net;
+pub(crate) mod test_pattern;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,16 +43,17 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
 pub use channels::{Message, Publisher, Replies, Subscription};
-pub use error::PeerError;
+pub use error::{PeerError, Result};
 pub use media::{Frame, FrameCodec, IncomingTrack, OPUS_SILENCE_20MS, OutgoingTrack};
+pub use test_pattern::{PatternSizeError, TestPattern};
 
 use crate::client::Client;
-use crate::data_channels::DataChannel;
-use crate::description::{Answer, Offer};
-use crate::error::{BoxError, Error, Result};
-use crate::negotiation::Answerer;
+use crate::error::{BoxError, Error};
 use crate::session::Session;
-use crate::tracks::{CloseMode, LocalTrack, RemoteTrack, TracksResult};
+use crate::session::data_channels::DataChannel;
+use crate::session::description::{Answer, Offer};
+use crate::session::negotiation::Answerer;
+use crate::session::tracks::{CloseMode, LocalTrack, RemoteTrack, TracksOutput};
 use crate::wire::{Location, ResourceStatus};
 use channels::{Inbound, Inbox, Sender};
 use driver::{Cmd, Driver};
@@ -82,7 +84,7 @@ pub enum ConnectionState {
 /// Builder for a [`Peer`]; see [`Client::peer`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until .connect() or .send() is awaited"]
-pub struct PeerBuilder {
+pub struct ConnectPeer {
     client: Client,
     correlation_id: Option<String>,
     connect_timeout: Duration,
@@ -91,7 +93,22 @@ pub struct PeerBuilder {
     codecs: Vec<FrameCodec>,
 }
 
-impl PeerBuilder {
+// `Client` hands out the peer without naming this layer.
+impl Client {
+    /// Starts a server-side WebRTC peer of the SFU: it creates its own session.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    /// let peer = client.peer().correlation_id("room-7").connect_timeout(Duration::from_secs(5)).connect().await?;
+    /// # let _ = peer; Ok(()) }
+    /// ```
+    pub fn peer(&self) -> ConnectPeer {
+        ConnectPeer::new(self.clone())
+    }
+}
+
+impl ConnectPeer {
     pub(crate) fn new(client: Client) -> Self {
         Self {
             client,
@@ -118,8 +135,8 @@ impl PeerBuilder {
     }
 
     /// How long connecting may take before [`PeerError::ConnectTimeout`] (10 s by default):
-    /// the whole setup in [`PeerBuilder::connect`], ICE and DTLS when a channel or track
-    /// connects a peer made with [`PeerBuilder::send`].
+    /// the whole setup in [`ConnectPeer::connect`], ICE and DTLS when a channel or track
+    /// connects a peer made with [`ConnectPeer::send`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -326,7 +343,8 @@ impl Peer {
         if channel.wire().location != Some(Location::Local) {
             return Err(Error::InvalidArgument(
                 "Peer::publish takes DataChannel::publish(..)".into(),
-            ));
+            )
+            .into());
         }
         let (replies, inbox) = Inbound::new(self.channel_buffer, reliable(&channel));
         let (sender, _) = self.add_channel(&channel, Some(inbox)).await?;
@@ -358,7 +376,8 @@ impl Peer {
         if wire.location != Some(Location::Remote) {
             return Err(Error::InvalidArgument(
                 "Peer::subscribe takes DataChannel::subscribe(..)".into(),
-            ));
+            )
+            .into());
         }
         let publisher = wire.session_id.clone().unwrap_or_default();
         let can_reply = wire.can_reply == Some(true);
@@ -540,11 +559,14 @@ impl Peer {
     /// ```
     pub async fn pull(&self, track: RemoteTrack) -> Result<IncomingTrack> {
         let mut pulled = self.pull_all([track]).await?;
-        pulled.pop().ok_or_else(|| Error::Decode {
-            operation: "add_tracks",
-            status: None,
-            reason: "the SFU answered a pull with no track".into(),
-            body: String::new(),
+        pulled.pop().ok_or_else(|| {
+            Error::Decode {
+                operation: "add_tracks",
+                status: None,
+                reason: "the SFU answered a pull with no track".into(),
+                body: String::new(),
+            }
+            .into()
         })
     }
 
@@ -577,7 +599,7 @@ impl Peer {
             .answerer(&mut link)
             .send()
             .await
-            .map_err(typed)?;
+            .map_err(PeerError::from)?;
         if let Some(f) = result.failed.into_iter().next() {
             return Err(PeerError::TrackRefused {
                 name: f.track_name.unwrap_or_default(),
@@ -625,7 +647,7 @@ impl Peer {
         &self,
         push: Option<LocalTrack>,
         pull: Option<RemoteTrack>,
-    ) -> Result<TracksResult> {
+    ) -> Result<TracksOutput> {
         let mut link = self.link.clone();
         let mut call = self.session.add_tracks();
         if let Some(t) = push {
@@ -634,10 +656,13 @@ impl Peer {
         if let Some(t) = pull {
             call = call.pull(t);
         }
-        call.answerer(&mut link).send().await.map_err(typed)
+        call.answerer(&mut link)
+            .send()
+            .await
+            .map_err(PeerError::from)
     }
 
-    fn single_mid(name: &str, result: TracksResult) -> Result<String> {
+    fn single_mid(name: &str, result: TracksOutput) -> Result<String> {
         if let Some(f) = result.failed.into_iter().next() {
             return Err(PeerError::TrackRefused {
                 name: name.to_owned(),
@@ -651,11 +676,14 @@ impl Peer {
             .into_iter()
             .next()
             .and_then(|t| t.mid)
-            .ok_or_else(|| Error::Decode {
-                operation: "add_tracks",
-                status: None,
-                reason: "the SFU accepted a track without a mid".into(),
-                body: String::new(),
+            .ok_or_else(|| {
+                Error::Decode {
+                    operation: "add_tracks",
+                    status: None,
+                    reason: "the SFU accepted a track without a mid".into(),
+                    body: String::new(),
+                }
+                .into()
             })
     }
 
@@ -671,7 +699,7 @@ impl Peer {
             .negotiation
             .settle(&mut link)
             .await
-            .map_err(typed)?;
+            .map_err(PeerError::from)?;
         self.wait_connected().await?;
         *done = true;
         Ok(())
@@ -723,7 +751,7 @@ impl Peer {
             let _ = task.await;
         }
         tracing::debug!(parent: &self.span, "peer closed");
-        first_error.map_or(Ok(()), Err)
+        first_error.map_or(Ok(()), |e| Err(e.into()))
     }
 }
 
@@ -764,17 +792,6 @@ fn reliable(channel: &DataChannel) -> bool {
     wire.max_retransmits.is_none() && wire.max_packet_life_time.is_none()
 }
 
-/// The peer's own failure inside an [`Error::Answerer`], as the typed [`Error::Peer`].
-fn typed(e: Error) -> Error {
-    match e {
-        Error::Answerer(source) => match source.downcast::<PeerError>() {
-            Ok(peer) => Error::Peer(*peer),
-            Err(other) => Error::Answerer(other),
-        },
-        other => other,
-    }
-}
-
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -785,9 +802,9 @@ mod tests {
 
     #[test]
     fn answerer_failures_of_the_peer_stay_typed() {
-        let e = typed(Error::Answerer(Box::new(PeerError::Closed)));
-        assert!(matches!(e, Error::Peer(PeerError::Closed)), "{e:?}");
-        let other = typed(Error::Answerer("nope".into()));
-        assert!(matches!(other, Error::Answerer(_)));
+        let e = PeerError::from(Error::Answerer(Box::new(PeerError::Closed)));
+        assert!(matches!(e, PeerError::Closed), "{e:?}");
+        let other = PeerError::from(Error::Answerer("nope".into()));
+        assert!(matches!(other, PeerError::Api(Error::Answerer(_))));
     }
 }

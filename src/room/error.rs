@@ -1,8 +1,9 @@
 //! [`RoomError`]: why a room refused an operation.
 
-use crate::error::BoxError;
+use crate::error::{BoxError, Error};
+use crate::peer::PeerError;
 use crate::sdp::SdpError;
-use crate::tracks::TrackError;
+use crate::session::tracks::TrackRefusal;
 
 /// Why a room operation was refused. Nothing is left half-done when one is returned: a
 /// refused join leaves no participant in the store and no session open on the SFU.
@@ -53,7 +54,7 @@ pub enum RoomError {
     NoMedia,
     /// The SFU refused tracks of the join or publish; nothing of it was kept.
     #[error("the SFU refused {} track(s): {}", .0.len(), .0.first().map(|t| t.code.as_str()).unwrap_or_default())]
-    TracksRefused(Vec<TrackError>),
+    TracksRefused(Vec<TrackRefusal>),
     /// The SFU refused the participant's data channels.
     #[error("the SFU refused the room's data channels: {0}")]
     ChannelsRefused(String),
@@ -67,4 +68,41 @@ pub enum RoomError {
     /// The store failed (unreachable, or it lost its data).
     #[error("room store: {0}")]
     Store(#[source] BoxError),
+    /// The room's server-side peer failed (its connection, a channel, a track).
+    #[error(transparent)]
+    Peer(PeerError),
+    /// A call to the SFU failed.
+    #[error(transparent)]
+    Api(Error),
 }
+
+impl RoomError {
+    /// The failed SFU call's error, if this is one (directly or through the room's peer).
+    pub fn api(&self) -> Option<&Error> {
+        match self {
+            Self::Api(e) => Some(e),
+            Self::Peer(e) => e.api(),
+            _ => None,
+        }
+    }
+}
+
+impl From<PeerError> for RoomError {
+    fn from(e: PeerError) -> Self {
+        match e {
+            PeerError::Api(e) => Self::Api(e),
+            other => Self::Peer(other),
+        }
+    }
+}
+
+/// An SFU call's error; a server-side peer's failure while answering comes back as
+/// [`RoomError::Peer`].
+impl From<Error> for RoomError {
+    fn from(e: Error) -> Self {
+        PeerError::from(e).into()
+    }
+}
+
+/// The room layer's result type.
+pub type Result<T, E = RoomError> = std::result::Result<T, E>;

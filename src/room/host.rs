@@ -9,12 +9,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use super::error::Result;
 use super::event::{LeaveReason, Payload, RoomEvent, RoomUpdate};
 use super::store::{ParticipantRecord, RoomRecord};
 use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room, persist};
-use crate::data_channels::DataChannel;
-use crate::error::Result;
 use crate::peer::{Message, Peer, Publisher, Subscription};
+use crate::session::data_channels::DataChannel;
 
 /// What the builder hands the host.
 pub(super) struct Settings {

@@ -1,15 +1,16 @@
 //! [`Join`]: how a participant enters a room, as a builder that ends in `.send()`.
 
+use super::error::Result;
 use super::error::RoomError;
 use super::event::{ParticipantInfo, Role, TrackInfo};
 use super::participant::{Participant, PulledTrack};
 use super::store::ParticipantRecord;
 use super::{Room, ids};
-use crate::description::{Answer, Offer};
-use crate::error::{Error, Result};
-use crate::negotiation::Negotiation;
-use crate::sdp::{self, Direction, MediaKind as SdpKind};
-use crate::tracks::{CloseMode, LocalTrack};
+use crate::error::Error;
+use crate::sdp::{self, Direction, SectionKind};
+use crate::session::description::{Answer, Offer};
+use crate::session::negotiation::Negotiation;
+use crate::session::tracks::{CloseMode, LocalTrack};
 use crate::wire::MediaKind;
 
 /// Builder for a join; see [`Room::join`], [`Room::watch`] and [`Room::start_broadcast`].
@@ -103,7 +104,7 @@ impl<'a> Join<'a> {
             return Err(Error::InvalidArgument(
                 "Join::send needs the endpoint's offer (.offer); a server-side peer joins with .connect"
                     .into(),
-            ));
+            ).into());
         };
         // Both refusals come before anything exists, in the store or on the SFU.
         let sends = pushed_tracks(&offer)?;
@@ -284,8 +285,8 @@ fn fit(wanted: Vec<TrackInfo>, offer: &Offer) -> (Vec<PulledTrack>, Vec<TrackInf
             .filter(|m| m.direction == Direction::RecvOnly && m.port != 0)
             .filter_map(|m| {
                 let kind = match m.kind {
-                    SdpKind::Audio => MediaKind::Audio,
-                    SdpKind::Video => MediaKind::Video,
+                    SectionKind::Audio => MediaKind::Audio,
+                    SectionKind::Video => MediaKind::Video,
                     _ => return None,
                 };
                 Some((m.mid?.to_owned(), kind))
@@ -313,8 +314,8 @@ pub(super) fn pushed_tracks(offer: &Offer) -> Result<Vec<(String, String, MediaK
     let mut tracks: Vec<(String, String, MediaKind)> = Vec::new();
     for section in &parsed.media {
         let kind = match section.kind {
-            SdpKind::Audio => MediaKind::Audio,
-            SdpKind::Video => MediaKind::Video,
+            SectionKind::Audio => MediaKind::Audio,
+            SectionKind::Video => MediaKind::Video,
             _ => continue,
         };
         let sends = matches!(section.direction, Direction::SendOnly | Direction::SendRecv);

@@ -33,39 +33,36 @@ mod event;
 mod host;
 pub(crate) mod ids;
 mod join;
-mod memory;
 mod participant;
-#[cfg(feature = "redis")]
-mod redis_store;
 mod room_peer;
-mod store;
+pub(crate) mod store;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use error::RoomError;
+pub use error::{Result, RoomError};
 pub use event::{
     LeaveReason, PROTOCOL_VERSION, ParticipantInfo, Payload, Role, RoomEvent, RoomUpdate,
     TrackInfo, room_update_schema,
 };
 pub use join::{Join, Joining};
-pub use memory::MemoryStore;
 pub use participant::{Participant, ParticipantView, PulledTrack, RoomChannels};
+pub use room_peer::RoomPeer;
+pub use store::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis_store::RedisStore;
-pub use room_peer::RoomPeer;
+pub use store::RedisStore;
 pub use store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
 };
 
 use crate::client::Client;
-use crate::data_channels::DataChannel;
-use crate::description::Offer;
-use crate::error::{Error, Result};
-use crate::tracks::CloseMode;
+use crate::error::Error;
+use crate::session::data_channels::DataChannel;
+use crate::session::description::Offer;
+use crate::session::tracks::CloseMode;
 
 /// The name of the channel the room's peer publishes to every participant.
 pub const ROOM_CHANNEL: &str = "room";
@@ -210,9 +207,9 @@ impl CreateRoom {
     /// Creates the room: its peer connects to the SFU and publishes the room channel.
     pub async fn send(self) -> Result<Room> {
         if self.health_interval.is_zero() {
-            return Err(Error::InvalidArgument(
-                "a room's health interval must not be zero".into(),
-            ));
+            return Err(
+                Error::InvalidArgument("a room's health interval must not be zero".into()).into(),
+            );
         }
         let id = self.id.unwrap_or_else(|| ids::random("room"));
         let room = Room {
@@ -423,25 +420,27 @@ impl Room {
         Ok(self.store().append(&self.id, event).await?)
     }
 
-    pub(crate) fn no_participant(&self, id: &str) -> Error {
+    pub(crate) fn no_participant(&self, id: &str) -> RoomError {
         RoomError::ParticipantNotFound {
             room: self.id.to_string(),
             participant: id.to_owned(),
         }
-        .into()
     }
 
     /// Runs `f` holding the store's lease on a session.
     ///
     /// Records saved with [`Room::save`] inside `f` are fenced by the lease: if it expired
     /// meanwhile, they are refused rather than overwriting another holder's.
-    pub(crate) async fn leased<T>(
+    pub(crate) async fn leased<T, E>(
         &self,
         session_id: &str,
-        f: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
+        f: impl Future<Output = Result<T, E>>,
+    ) -> Result<T>
+    where
+        RoomError: From<E>,
+    {
         let lease = self.store().lease(&self.id, session_id, LEASE).await?;
-        let result = FENCE.scope(lease.clone(), f).await;
+        let result = FENCE.scope(lease.clone(), f).await.map_err(RoomError::from);
         self.store().release(lease).await?;
         result
     }
@@ -525,7 +524,7 @@ impl Room {
         let session = self.client().session(&record.info.session_id);
         let mids = record.mids();
         let gone = |r: Result<()>| match r {
-            Err(e) if e.is_session_gone() => Ok(()),
+            Err(e) if e.api().is_some_and(Error::is_session_gone) => Ok(()),
             other => other,
         };
         if !mids.is_empty() {
@@ -550,15 +549,16 @@ impl Room {
 /// Sends a cleanup call again while it fails transiently (a 503, a 429 beyond the client's
 /// retries, a timeout), up to [`CLEANUP_ATTEMPTS`] times with a growing pause. Closing tracks
 /// (forced) and channels is safe to repeat: what is closed already counts as closed.
-pub(crate) async fn persist<T, F>(mut call: impl FnMut() -> F) -> Result<T>
+pub(crate) async fn persist<T, E, F>(mut call: impl FnMut() -> F) -> Result<T>
 where
-    F: Future<Output = Result<T>>,
+    F: Future<Output = Result<T, E>>,
+    RoomError: From<E>,
 {
     let mut pause = Duration::from_millis(100);
     let mut attempt = 1;
     loop {
-        match call().await {
-            Err(e) if e.is_retryable() && attempt < CLEANUP_ATTEMPTS => {
+        match call().await.map_err(RoomError::from) {
+            Err(e) if e.api().is_some_and(Error::is_retryable) && attempt < CLEANUP_ATTEMPTS => {
                 tracing::debug!(error = %e, attempt, "repeating a cleanup call");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
@@ -569,8 +569,19 @@ where
     }
 }
 
-impl From<RoomError> for Error {
-    fn from(e: RoomError) -> Self {
-        Error::Room(Box::new(e))
+// `Client` hands out rooms without naming this layer.
+impl Client {
+    /// The rooms kept in `store`: create one, or open one by id (feature `room`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::room::MemoryStore;
+    /// let rooms = client.rooms(MemoryStore::new());
+    /// let room = rooms.create().send().await?;
+    /// room.send_message("Hello!").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn rooms(&self, store: impl Store) -> Rooms {
+        Rooms::new(self.clone(), store)
     }
 }

@@ -4,17 +4,17 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::error::Result;
 use super::error::RoomError;
 use super::event::{LeaveReason, ParticipantInfo, RoomEvent, TrackInfo};
 use super::join::{no_answer, published, pushed_tracks};
 use super::store::{ParticipantRecord, RoomSnapshot};
 use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room};
-use crate::data_channels::DataChannel;
-use crate::description::{Answer, Offer};
-use crate::error::Result;
-use crate::negotiation::Negotiation;
 use crate::session::Session;
-use crate::tracks::{CloseMode, LocalTrack};
+use crate::session::data_channels::DataChannel;
+use crate::session::description::{Answer, Offer};
+use crate::session::negotiation::Negotiation;
+use crate::session::tracks::{CloseMode, LocalTrack};
 
 /// How long [`Participant::connect_channels`] waits for the endpoint to connect.
 const CONNECT_WAIT: Duration = Duration::from_secs(20);
@@ -51,7 +51,10 @@ pub struct PulledTrack {
 
 impl PulledTrack {
     /// Pairs each requested track with the mid the SFU gave it.
-    pub(super) fn matched(requested: &[TrackInfo], result: &crate::TracksResult) -> Vec<Self> {
+    pub(super) fn matched(
+        requested: &[TrackInfo],
+        result: &crate::session::TracksOutput,
+    ) -> Vec<Self> {
         result
             .tracks
             .iter()
@@ -210,7 +213,7 @@ impl Participant {
                 .send()
                 .await?;
             if !result.failed.is_empty() {
-                return Err(RoomError::TracksRefused(result.failed).into());
+                return Err(RoomError::TracksRefused(result.failed));
             }
             let answer = result.negotiation.answer().cloned().ok_or_else(no_answer)?;
             let tracks = published(session.id(), new);
@@ -219,7 +222,7 @@ impl Participant {
             // Announced under the lease, so a removal waiting for it announces after it.
             let tracks: Vec<TrackInfo> = tracks.into_iter().map(|(_, t)| t).collect();
             self.room.announce_tracks(self.id(), &tracks, true).await?;
-            Ok((answer, tracks))
+            Ok::<_, RoomError>((answer, tracks))
         };
         self.room.leased(session.id(), publish).await
     }
@@ -272,7 +275,7 @@ impl Participant {
             let pulled = PulledTrack::matched(&tracks, &result);
             record.pulled.extend(pulled.iter().map(|p| p.mid.clone()));
             self.room.save(record).await?;
-            Ok((result.negotiation, pulled))
+            Ok::<_, RoomError>((result.negotiation, pulled))
         };
         self.room.leased(session.id(), subscribe).await
     }

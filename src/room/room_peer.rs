@@ -3,19 +3,19 @@
 use std::future::Future;
 use std::time::Duration;
 
+use super::error::Result;
 use super::error::RoomError;
 use super::event::{RoomUpdate, TrackInfo};
 use super::join::{Join, tracks_for, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
 use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, persist};
-use crate::data_channels::DataChannel;
-use crate::error::Result;
 use crate::peer::{
-    FrameCodec, IncomingTrack, Message, OutgoingTrack, Peer, PeerBuilder, Publisher, Replies,
+    ConnectPeer, FrameCodec, IncomingTrack, Message, OutgoingTrack, Peer, Publisher, Replies,
     Subscription,
 };
 use crate::session::Session;
-use crate::tracks::CloseMode;
+use crate::session::data_channels::DataChannel;
+use crate::session::tracks::CloseMode;
 use crate::wire::{Location, ResourceStatus};
 
 /// A room participant driven by this process: a [`Peer`] on the room channel.
@@ -45,7 +45,7 @@ pub struct RoomPeer {
 impl Join<'_> {
     /// Joins with a server-side peer built by `peer` (e.g. `client.peer()`): it connects,
     /// reaches the room channel, pulls the room's tracks and is announced.
-    pub async fn connect(self, peer: PeerBuilder) -> Result<RoomPeer> {
+    pub async fn connect(self, peer: ConnectPeer) -> Result<RoomPeer> {
         let room = self.room.clone();
         let record = self.reserve().await?;
         let id = record.info.id.clone();
@@ -69,7 +69,7 @@ impl Join<'_> {
                 record.channels = true;
                 participant.announce_record(record).await?;
                 let (seq, participants) = RoomChannels::view(room.snapshot().await?);
-                Ok::<_, crate::Error>((participant, outbox, updates, tracks, seq, participants))
+                Ok::<_, RoomError>((participant, outbox, updates, tracks, seq, participants))
             };
             let (participant, outbox, updates, tracks, seq, participants) = match setup.await {
                 Ok(set) => set,
@@ -87,7 +87,7 @@ impl Join<'_> {
                     return Err(e);
                 }
             };
-            Ok::<_, crate::Error>(RoomPeer {
+            Ok::<_, RoomError>(RoomPeer {
                 direct: outbox.take_replies(),
                 participant,
                 peer,
@@ -252,9 +252,7 @@ impl RoomPeer {
         };
         let listed = match self.participant.record().await {
             Ok(record) => Ok(record.mids()),
-            Err(e) if matches!(e.room(), Some(RoomError::ParticipantNotFound { .. })) => {
-                Ok(Vec::new())
-            }
+            Err(e) if matches!(e, RoomError::ParticipantNotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
         };
         let session = self.peer.session();
@@ -268,12 +266,12 @@ impl RoomPeer {
     /// Sends a text message to the server; the room announces it as a
     /// [`RoomEvent::Message`](super::RoomEvent::Message) from this participant.
     pub async fn send_text(&self, text: &str) -> Result<()> {
-        self.outbox.send_text(text).await
+        Ok(self.outbox.send_text(text).await?)
     }
 
     /// Sends a binary message to the server.
     pub async fn send_binary(&self, data: &[u8]) -> Result<()> {
-        self.outbox.send_binary(data).await
+        Ok(self.outbox.send_binary(data).await?)
     }
 
     /// The next update for this participant: from the room channel, or a direct message

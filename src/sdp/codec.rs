@@ -3,7 +3,7 @@
 
 use super::error::SdpError;
 use super::fields::{MediaLine, parse_pt};
-use super::model::{MediaKind, fmtp_value};
+use super::model::{SectionKind, fmtp_value};
 use super::scan::{Kind, Line, lines};
 use super::splice::{Edit, splice};
 
@@ -16,17 +16,17 @@ use super::splice::{Edit, splice};
 /// no codec is an error, since browsers reject it.
 ///
 /// ```
-/// use cloudflare_calls::sdp::{MediaKind, retain_codecs};
+/// use cloudflare_calls::sdp::{SectionKind, retain_codecs};
 /// let sdp = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
 ///            m=video 9 UDP/TLS/RTP/SAVPF 96 97 45 46\r\n\
 ///            a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n\
 ///            a=rtpmap:45 AV1/90000\r\na=rtpmap:46 rtx/90000\r\na=fmtp:46 apt=45\r\n";
-/// let av1 = retain_codecs(sdp, MediaKind::Video, &["AV1"])?;
+/// let av1 = retain_codecs(sdp, SectionKind::Video, &["AV1"])?;
 /// assert!(av1.contains("m=video 9 UDP/TLS/RTP/SAVPF 45 46\r\n"));
 /// assert!(!av1.contains("VP8"));
 /// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
 /// ```
-pub fn retain_codecs(sdp: &str, kind: MediaKind, names: &[&str]) -> Result<String, SdpError> {
+pub fn retain_codecs(sdp: &str, kind: SectionKind, names: &[&str]) -> Result<String, SdpError> {
     edit_codecs(sdp, kind, names, Mode::Retain)
 }
 
@@ -35,15 +35,15 @@ pub fn retain_codecs(sdp: &str, kind: MediaKind, names: &[&str]) -> Result<Strin
 /// in their original order. Only the `m=` lines change.
 ///
 /// ```
-/// use cloudflare_calls::sdp::{MediaKind, prefer_codecs};
+/// use cloudflare_calls::sdp::{SectionKind, prefer_codecs};
 /// let sdp = "v=0\no=- 1 2 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=video 9 RTP/AVP 96 97 45 46\n\
 ///            a=rtpmap:96 VP8/90000\na=rtpmap:97 rtx/90000\na=fmtp:97 apt=96\n\
 ///            a=rtpmap:45 AV1/90000\na=rtpmap:46 rtx/90000\na=fmtp:46 apt=45\n";
-/// let munged = prefer_codecs(sdp, MediaKind::Video, &["AV1"])?;
+/// let munged = prefer_codecs(sdp, SectionKind::Video, &["AV1"])?;
 /// assert!(munged.contains("m=video 9 RTP/AVP 45 46 96 97\n"));
 /// # Ok::<(), cloudflare_calls::sdp::SdpError>(())
 /// ```
-pub fn prefer_codecs(sdp: &str, kind: MediaKind, names: &[&str]) -> Result<String, SdpError> {
+pub fn prefer_codecs(sdp: &str, kind: SectionKind, names: &[&str]) -> Result<String, SdpError> {
     edit_codecs(sdp, kind, names, Mode::Prefer)
 }
 
@@ -72,7 +72,12 @@ struct Section<'a> {
     lines: Vec<(u8, (usize, usize))>,
 }
 
-fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result<String, SdpError> {
+fn edit_codecs(
+    sdp: &str,
+    kind: SectionKind,
+    names: &[&str],
+    mode: Mode,
+) -> Result<String, SdpError> {
     let mut edits = Vec::new();
     // A section left without codecs is reported once every line has been
     // checked, so that malformed input always gets `validate`'s error.
@@ -85,7 +90,7 @@ fn edit_codecs(sdp: &str, kind: MediaKind, names: &[&str], mode: Mode) -> Result
             if let Some(done) = section.take() {
                 outcome = outcome.and(finish(done, mode, &mut edits));
             }
-            if media.rtp && MediaKind::from_token(media.media) == kind {
+            if media.rtp && SectionKind::from_token(media.media) == kind {
                 section = Some(Section::new(media, line.number));
             }
         }

@@ -30,7 +30,7 @@ pub struct MediaSection<'a> {
     /// 1-based line number of the `m=` line.
     pub line: usize,
     /// The media type, classified.
-    pub kind: MediaKind,
+    pub kind: SectionKind,
     /// The media type as written (`audio`, `video`, `application`, ...).
     pub media: &'a str,
     /// The port; 0 marks a rejected or bundle-only section.
@@ -56,7 +56,7 @@ pub struct MediaSection<'a> {
 impl<'a> MediaSection<'a> {
     /// Whether this is an SCTP section carrying data channels.
     pub fn is_data_channel(&self) -> bool {
-        self.kind == MediaKind::Application && self.protocol.contains("SCTP")
+        self.kind == SectionKind::Application && self.protocol.contains("SCTP")
     }
 
     /// The first track id of the section's `a=msid` lines.
@@ -67,7 +67,7 @@ impl<'a> MediaSection<'a> {
     pub(super) fn new(line: usize, m: MediaLine<'a>, codecs: Vec<Codec<'a>>) -> Self {
         Self {
             line,
-            kind: MediaKind::from_token(m.media),
+            kind: SectionKind::from_token(m.media),
             media: m.media,
             port: m.port,
             protocol: m.protocol,
@@ -113,7 +113,7 @@ impl<'a> MediaSection<'a> {
 /// What an `m=` section carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum MediaKind {
+pub enum SectionKind {
     /// `audio`
     Audio,
     /// `video`
@@ -124,7 +124,7 @@ pub enum MediaKind {
     Other,
 }
 
-impl MediaKind {
+impl SectionKind {
     pub(crate) fn from_token(token: &str) -> Self {
         match token {
             "audio" => Self::Audio,

@@ -22,14 +22,14 @@ pub fn validate(sdp: &str) -> Result<(), SdpError> {
 /// Parses the media sections of `sdp`, validating it on the way.
 ///
 /// ```
-/// use cloudflare_calls::sdp::{Direction, MediaKind, parse};
+/// use cloudflare_calls::sdp::{Direction, SectionKind, parse};
 /// let sdp = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
 ///            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\n\
 ///            a=msid:stream track\r\na=rtpmap:111 opus/48000/2\r\n\
 ///            m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:1\r\n";
 /// let description = parse(sdp)?;
 /// let audio = &description.media[0];
-/// assert_eq!((audio.kind, audio.mid, audio.direction), (MediaKind::Audio, Some("0"), Direction::SendOnly));
+/// assert_eq!((audio.kind, audio.mid, audio.direction), (SectionKind::Audio, Some("0"), Direction::SendOnly));
 /// assert_eq!(audio.codecs[0].name, "opus");
 /// assert_eq!(audio.msids[0].track_id, Some("track"));
 /// assert!(description.has_data_channel());

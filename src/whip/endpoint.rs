@@ -14,9 +14,9 @@ use super::access::{self, Action};
 use super::reply::Reject;
 use super::resource::{Meta, etag};
 use super::{Ice, Shared, ice};
-use crate::description::{Answer, Offer};
 use crate::room::{Joining, LeaveReason, Role, Room, RoomError, RoomEvent, Rooms, ids};
-use crate::sdp::{self, Direction, MediaKind};
+use crate::sdp::{self, Direction, SectionKind};
+use crate::session::description::{Answer, Offer};
 
 /// WHIP `POST`: the offer's audio and video become the stream's broadcast.
 pub(crate) async fn publish(
@@ -46,7 +46,7 @@ pub(crate) async fn publish(
             .send()
             .await?;
         let trickle = settle(&joining).await?;
-        Ok::<_, crate::Error>((joining, trickle))
+        Ok::<_, RoomError>((joining, trickle))
     }
     .await;
     let (joining, trickle) = match joined {
@@ -59,7 +59,7 @@ pub(crate) async fn publish(
             }
             // 409 rather than 503: trying again does not help until the publisher leaves,
             // and RFC 9725 section 4.5 keeps 503 for an endpoint that is overloaded.
-            if let Some(RoomError::BroadcastTaken(_) | RoomError::IdentityTaken { .. }) = e.room() {
+            if let RoomError::BroadcastTaken(_) | RoomError::IdentityTaken { .. } = e {
                 return Err(Reject::new(
                     StatusCode::CONFLICT,
                     format!("stream {stream} already has a publisher"),
@@ -120,8 +120,8 @@ pub(crate) async fn play(
         .offer(offer)
         .send()
         .await
-        .map_err(|e| match e.room() {
-            Some(RoomError::RoomClosed(_)) => not_live(),
+        .map_err(|e| match e {
+            RoomError::RoomClosed(_) => not_live(),
             _ => Reject::from(e),
         })?;
     if joining.pulled.len() < expected {
@@ -154,7 +154,7 @@ pub(crate) async fn play(
 /// returns whether it may. Only an ICE-lite SFU can do without the client's candidates (see
 /// resource.rs); the Cloudflare SFU and the emulator are, so the record is written only
 /// for one that is not.
-async fn settle(joining: &Joining) -> crate::Result<bool> {
+async fn settle(joining: &Joining) -> crate::room::Result<bool> {
     let participant = &joining.participant;
     let trickle = ice::is_lite(joining.answer.sdp());
     if !trickle {
@@ -228,7 +228,7 @@ fn offer(headers: &HeaderMap, body: String, role: Role) -> Result<Offer, Reject>
         .map_err(|e| Reject::new(StatusCode::BAD_REQUEST, format!("malformed SDP offer: {e}")))?;
     let media = |directions: &[Direction]| {
         parsed.media.iter().any(|m| {
-            matches!(m.kind, MediaKind::Audio | MediaKind::Video)
+            matches!(m.kind, SectionKind::Audio | SectionKind::Video)
                 && m.port != 0
                 && directions.contains(&m.direction)
         })
@@ -257,15 +257,15 @@ fn fitting(offer: &Offer, kinds: &[&crate::wire::MediaKind]) -> usize {
     let Ok(parsed) = sdp::parse(offer.sdp()) else {
         return 0;
     };
-    let sections = |kind: MediaKind| {
+    let sections = |kind: SectionKind| {
         let receiving = parsed.media.iter();
         receiving
             .filter(|m| m.kind == kind && m.port != 0 && m.direction == Direction::RecvOnly)
             .count()
     };
     let tracks = |kind: &Kind| kinds.iter().filter(|k| **k == kind).count();
-    sections(MediaKind::Audio).min(tracks(&Kind::Audio))
-        + sections(MediaKind::Video).min(tracks(&Kind::Video))
+    sections(SectionKind::Audio).min(tracks(&Kind::Audio))
+        + sections(SectionKind::Video).min(tracks(&Kind::Video))
 }
 
 /// Whether the request's `Content-Type` is `mime` (parameters and case aside).
@@ -282,7 +282,7 @@ pub(crate) fn content_type_is(headers: &HeaderMap, mime: &str) -> bool {
 async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Reject> {
     let created = match rooms.create().id(stream).send().await {
         Ok(room) => room,
-        Err(e) if matches!(e.room(), Some(RoomError::RoomExists(_))) => {
+        Err(e) if matches!(e, RoomError::RoomExists(_)) => {
             return Ok((rooms.open(stream).await?, false));
         }
         Err(e) => return Err(e.into()),

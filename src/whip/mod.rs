@@ -57,8 +57,9 @@ use axum::routing::{delete, post};
 
 pub use access::{Access, Action};
 
+use crate::client::turn::IceServers;
 use crate::room::Rooms;
-use crate::{IceServers, Secret};
+use crate::secret::Secret;
 
 /// Builds the WHIP/WHEP router for a set of [`Rooms`]; see the [module docs](self).
 #[derive(Clone)]
@@ -81,12 +82,7 @@ impl Shared {
         use crate::room::RoomError;
         match self.rooms.open(stream).await {
             Ok(room) => Ok(Some(room)),
-            Err(e)
-                if matches!(
-                    e.room(),
-                    Some(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_))
-                ) =>
-            {
+            Err(e) if matches!(e, RoomError::RoomNotFound(_) | RoomError::RoomClosed(_)) => {
                 Ok(None)
             }
             Err(e) => Err(e.into()),

@@ -1,12 +1,12 @@
 //! What the router answers when it refuses: a status, a short plain-text reason, and the
-//! headers the status needs. A crate [`Error`] maps onto the status a WHIP or WHEP client
-//! can act on.
+//! headers the status needs. A [`RoomError`] (and the SFU's [`Error`] inside it) maps onto the
+//! status a WHIP or WHEP client can act on.
 
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use crate::Error;
+use crate::error::Error;
 use crate::room::RoomError;
 
 /// A refusal. Its reason is shown to clients, so it never carries a secret: crate errors
@@ -41,9 +41,15 @@ impl Reject {
 
 impl From<Error> for Reject {
     fn from(e: Error) -> Self {
+        RoomError::from(e).into()
+    }
+}
+
+impl From<RoomError> for Reject {
+    fn from(e: RoomError) -> Self {
         let reason = e.to_string();
-        if let Some(room) = e.room() {
-            return match room {
+        if e.api().is_none() {
+            return match e {
                 RoomError::MalformedOffer(_) | RoomError::NoMedia => {
                     Self::new(StatusCode::BAD_REQUEST, reason)
                 }
@@ -60,9 +66,9 @@ impl From<Error> for Reject {
                 _ => Self::new(StatusCode::BAD_GATEWAY, reason),
             };
         }
-        match e {
-            Error::Timeout { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, reason),
-            Error::InvalidArgument(_) => Self::new(StatusCode::BAD_REQUEST, reason),
+        match e.api() {
+            Some(Error::Timeout { .. }) => Self::new(StatusCode::GATEWAY_TIMEOUT, reason),
+            Some(Error::InvalidArgument(_)) => Self::new(StatusCode::BAD_REQUEST, reason),
             _ => Self::new(StatusCode::BAD_GATEWAY, reason),
         }
     }

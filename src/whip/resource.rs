@@ -21,8 +21,8 @@ use super::access::{self, Action};
 use super::endpoint::content_type_is;
 use super::ice;
 use super::reply::Reject;
-use crate::description::Offer;
 use crate::room::{Participant, Role, RoomError};
+use crate::session::description::Offer;
 
 /// What a resource keeps in its participant's metadata, so any process can serve it.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -235,7 +235,7 @@ async fn find(shared: &Shared, stream: &str, id: &str, role: &Role) -> Result<Pa
     match room.participant(id).await {
         Ok(p) if p.info().role == *role => Ok(p),
         Ok(_) => Err(missing()),
-        Err(e) if matches!(e.room(), Some(RoomError::ParticipantNotFound { .. })) => Err(missing()),
+        Err(e) if matches!(e, RoomError::ParticipantNotFound { .. }) => Err(missing()),
         Err(e) => Err(e.into()),
     }
 }

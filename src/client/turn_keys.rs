@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{AccountResource, AccountResources, envelope_result};
+use crate::client::account::{AccountResource, AccountResources, envelope_result};
 use crate::error::Result;
+use crate::http::response::finish;
 use crate::raw::account::{Client as RawAccount, types as raw};
-use crate::response::finish;
 use crate::secret::Secret;
 
 /// TURN key management, from [`Client::turn_keys`](crate::Client::turn_keys). Needs
@@ -53,15 +53,15 @@ pub struct TurnKey {
 /// account API's shape (`uid`, `name`, `created`, `modified`, `key`).
 ///
 /// ```
-/// use cloudflare_calls::CreatedTurnKey;
-/// let created: CreatedTurnKey =
+/// use cloudflare_calls::CreateTurnKeyOutput;
+/// let created: CreateTurnKeyOutput =
 ///     serde_json::from_str(r#"{"uid":"k1","name":"web","key":"t0ken"}"#).unwrap();
 /// assert_eq!((created.turn_key.uid.as_str(), created.key.expose()), ("k1", "t0ken"));
 /// assert!(!format!("{created:?}").contains("t0ken"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct CreatedTurnKey {
+pub struct CreateTurnKeyOutput {
     /// The key.
     #[serde(flatten)]
     pub turn_key: TurnKey,
@@ -70,7 +70,7 @@ pub struct CreatedTurnKey {
 }
 
 impl AccountResource for TurnKey {
-    type Created = CreatedTurnKey;
+    type Created = CreateTurnKeyOutput;
     const ID: &'static str = "TURN key id";
 
     async fn list(api: &RawAccount, account: &str) -> Result<Vec<Self>> {
@@ -83,10 +83,10 @@ impl AccountResource for TurnKey {
         api: &RawAccount,
         account: &str,
         body: raw::NameRequest,
-    ) -> Result<CreatedTurnKey> {
+    ) -> Result<CreateTurnKeyOutput> {
         let call = api.create_turn_key().account_id(account).body(body).send();
         envelope_result("create_turn_key", call, |e| {
-            e.result.map(CreatedTurnKey::from)
+            e.result.map(CreateTurnKeyOutput::from)
         })
         .await
     }
@@ -124,7 +124,7 @@ impl From<raw::TurnKey> for TurnKey {
     }
 }
 
-impl From<raw::TurnKeyWithSecret> for CreatedTurnKey {
+impl From<raw::TurnKeyWithSecret> for CreateTurnKeyOutput {
     fn from(key: raw::TurnKeyWithSecret) -> Self {
         Self {
             turn_key: TurnKey {
@@ -135,5 +135,23 @@ impl From<raw::TurnKeyWithSecret> for CreatedTurnKey {
             },
             key: key.key,
         }
+    }
+}
+
+// The entry point of this file: `Client` hands out what is defined here without naming it.
+impl super::Client {
+    /// TURN keys of the account (needs [`Config::account`]). Minting credentials from a key is
+    /// [`Client::turn`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let created = client.turn_keys().create().name("web").send().await?;
+    /// let token = created.key.expose(); // shown once: store it now
+    /// # let _ = token;
+    /// client.turn_keys().delete(&created.turn_key.uid).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn turn_keys(&self) -> TurnKeys<'_> {
+        TurnKeys::new(self)
     }
 }

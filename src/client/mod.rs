@@ -2,15 +2,19 @@
 
 use std::sync::Arc;
 
-use crate::adapters::Adapters;
-use crate::apps::Apps;
-use crate::config::{Config, ConfigError};
+pub(crate) mod account;
+pub(crate) mod adapters;
+pub(crate) mod apps;
+pub(crate) mod config;
+pub(crate) mod turn;
+pub(crate) mod turn_keys;
+
+use crate::error::ConfigError;
 use crate::error::Result;
+use crate::http::transport::Transport;
 use crate::raw;
-use crate::session::{NewSession, Session, Sessions};
-use crate::transport::Transport;
-use crate::turn::Turn;
-use crate::turn_keys::TurnKeys;
+use crate::session::{CreateSession, Session, Sessions};
+use config::Config;
 
 /// A client for Cloudflare Calls. Cheap to clone: clones share one connection pool.
 ///
@@ -98,8 +102,8 @@ impl Client {
     /// println!("{}", session.id());
     /// # Ok(()) }
     /// ```
-    pub fn new_session(&self) -> NewSession {
-        NewSession::new(self.inner.sessions.clone())
+    pub fn new_session(&self) -> CreateSession {
+        CreateSession::new(self.inner.sessions.clone())
     }
 
     /// A handle to an existing session, e.g. one created by another process.
@@ -145,113 +149,6 @@ impl Client {
             .account
             .as_ref()
             .ok_or(ConfigError::Missing("the account API"))?)
-    }
-
-    /// SFU apps of the account (needs [`Config::account`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let created = client.apps().create().name("staging").send().await?;
-    /// println!("app {} created", created.app.uid);
-    /// let secret = created.secret.expose(); // shown once: store it now
-    /// # let _ = secret;
-    /// for app in client.apps().list().await? {
-    ///     println!("{} {:?}", app.uid, app.name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn apps(&self) -> Apps<'_> {
-        Apps::new(self)
-    }
-
-    /// TURN keys of the account (needs [`Config::account`]). Minting credentials from a key is
-    /// [`Client::turn`].
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// let created = client.turn_keys().create().name("web").send().await?;
-    /// let token = created.key.expose(); // shown once: store it now
-    /// # let _ = token;
-    /// client.turn_keys().delete(&created.turn_key.uid).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn turn_keys(&self) -> TurnKeys<'_> {
-        TurnKeys::new(self)
-    }
-
-    /// TURN credentials minted from the configured key (needs [`Config::turn_key`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use std::time::Duration;
-    ///
-    /// let servers = client
-    ///     .turn()
-    ///     .generate_ice_servers(Duration::from_secs(3600))
-    ///     .drop_port_53(true)
-    ///     .send()
-    ///     .await?;
-    /// // Hand this to the browser as RTCConfiguration.iceServers.
-    /// let json = serde_json::to_string(&servers).expect("serializable");
-    /// # let _ = json;
-    /// # Ok(()) }
-    /// ```
-    pub fn turn(&self) -> Turn<'_> {
-        Turn::new(self)
-    }
-
-    /// Starts a server-side WebRTC peer of the SFU: it creates its own session.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use std::time::Duration;
-    /// let peer = client.peer().correlation_id("room-7").connect_timeout(Duration::from_secs(5)).connect().await?;
-    /// # let _ = peer; Ok(()) }
-    /// ```
-    #[cfg(feature = "peer")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
-    pub fn peer(&self) -> crate::peer::PeerBuilder {
-        crate::peer::PeerBuilder::new(self.clone())
-    }
-
-    /// The rooms kept in `store`: create one, or open one by id (feature `room`).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::room::MemoryStore;
-    /// let rooms = client.rooms(MemoryStore::new());
-    /// let room = rooms.create().send().await?;
-    /// room.send_message("Hello!").await?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(feature = "room")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "room")))]
-    pub fn rooms(&self, store: impl crate::room::Store) -> crate::room::Rooms {
-        crate::room::Rooms::new(self.clone(), store)
-    }
-
-    /// WebSocket adapters of this app.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::AdapterItem;
-    ///
-    /// let result = client
-    ///     .adapters()
-    ///     .create()
-    ///     .item(AdapterItem::ingest("tts", "wss://bot.example.com/tts"))
-    ///     .send()
-    ///     .await?;
-    /// for failure in &result.failed {
-    ///     eprintln!("{:?}: {}", failure.track_name, failure.code);
-    /// }
-    /// let ids = result.adapters.iter().map(|a| a.adapter_id.clone());
-    /// let closed = client.adapters().close(ids).await?;
-    /// assert!(closed.failed.is_empty());
-    /// # Ok(()) }
-    /// ```
-    pub fn adapters(&self) -> Adapters<'_> {
-        Adapters::new(self)
     }
 
     /// The configured TURN key id.

@@ -2,12 +2,12 @@
 
 use std::future::Future;
 
-use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{Error, ErrorCode, Result};
-use crate::negotiation::{Answerer, DynAnswerer, Negotiation, Step};
+use crate::http::response::finish;
 use crate::raw::sfu::types as raw;
-use crate::response::finish;
 use crate::session::Session;
+use crate::session::description::{Answer, Offer, SessionDescription};
+use crate::session::negotiation::{Answerer, DynAnswerer, Negotiation, Step};
 use crate::wire::{Location, MediaKind, PriorityOrdering, RidNotAvailable};
 
 /// The service accepts at most this many tracks in one call. Longer lists without an endpoint
@@ -158,7 +158,7 @@ pub struct Track {
 /// A track the SFU refused, with its reason; the other tracks of the call are unaffected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct TrackError {
+pub struct TrackRefusal {
     /// The transceiver's mid, when known.
     pub mid: Option<String>,
     /// The track's name, when known.
@@ -174,7 +174,7 @@ pub struct TrackError {
 /// The outcome of adding or updating tracks.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct TracksResult {
+pub struct TracksOutput {
     /// What the endpoint must do next: apply the SFU's answer, or answer its pending offer
     /// (which holds the session's lock until then). [`Negotiation::Done`] when an
     /// [`Answerer`] already answered.
@@ -182,18 +182,18 @@ pub struct TracksResult {
     /// Accepted tracks, in request order.
     pub tracks: Vec<Track>,
     /// Refused tracks, in request order.
-    pub failed: Vec<TrackError>,
+    pub failed: Vec<TrackRefusal>,
 }
 
 /// Splits per-item results into accepted and refused tracks, appending to both lists.
 fn split_items(
     items: Vec<raw::TrackResult>,
     tracks: &mut Vec<Track>,
-    failed: &mut Vec<TrackError>,
+    failed: &mut Vec<TrackRefusal>,
 ) {
     for t in items {
         match t.error_code.filter(|c| !c.is_empty()) {
-            Some(code) => failed.push(TrackError {
+            Some(code) => failed.push(TrackRefusal {
                 mid: t.mid,
                 track_name: t.track_name,
                 session_id: t.session_id,
@@ -252,7 +252,7 @@ async fn send_batched<F, Fut>(
     has_offer: bool,
     mut answerer: Option<&mut (dyn DynAnswerer + '_)>,
     send_one: F,
-) -> Result<TracksResult>
+) -> Result<TracksOutput>
 where
     F: Fn(Vec<raw::TrackObject>) -> Fut,
     Fut: Future<Output = Result<(Step, Vec<raw::TrackResult>)>>,
@@ -278,7 +278,7 @@ where
             (step, _) => step,
         };
     }
-    Ok(TracksResult {
+    Ok(TracksOutput {
         negotiation: last.into_negotiation(session, lock),
         tracks,
         failed,
@@ -371,7 +371,7 @@ impl<'a> AddTracks<'a> {
     /// several calls, each SFU offer answered by the [`answerer`](Self::answerer) before the
     /// next, under the session's lock; without an answerer they are refused before anything
     /// is sent.
-    pub async fn send(self) -> Result<TracksResult> {
+    pub async fn send(self) -> Result<TracksOutput> {
         let session = self.session;
         let offer = self.offer.map(raw::SessionDescription::from);
         let auto_discover = self.auto_discover;
@@ -438,7 +438,7 @@ impl<'a> UpdateTracks<'a> {
     track_list_methods!();
 
     /// Sends the update, in batches as [`AddTracks::send`] does.
-    pub async fn send(self) -> Result<TracksResult> {
+    pub async fn send(self) -> Result<TracksOutput> {
         let session = self.session;
         let offer = self.offer.map(raw::SessionDescription::from);
         let has_offer = offer.is_some();
@@ -480,13 +480,13 @@ pub enum CloseMode {
 /// The outcome of closing tracks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CloseTracksResult {
+pub struct CloseTracksOutput {
     /// The SFU's answer to the endpoint's offer ([`CloseMode::Offer`] only).
     pub answer: Option<Answer>,
     /// Mids now closed, including those that were already closed.
     pub closed: Vec<String>,
     /// Mids that could not be closed.
-    pub failed: Vec<TrackError>,
+    pub failed: Vec<TrackRefusal>,
 }
 
 /// Builder for [`Session::close_tracks`].
@@ -508,7 +508,7 @@ impl<'a> CloseTracks<'a> {
     }
 
     /// Sends the close.
-    pub async fn send(self) -> Result<CloseTracksResult> {
+    pub async fn send(self) -> Result<CloseTracksOutput> {
         let session = self.session;
         let (offer, force) = match self.mode {
             CloseMode::Offer(offer) => (Some(raw::SessionDescription::from(offer)), false),
@@ -525,7 +525,7 @@ impl<'a> CloseTracks<'a> {
         // A forced close exchanges no SDP, so its batches need no answers in between.
         let batches = batches(mids, offer.is_some(), true)?;
         let _lock = session.lock().await;
-        let mut result = CloseTracksResult::default();
+        let mut result = CloseTracksOutput::default();
         for batch in batches {
             let body = raw::CloseTracksRequest {
                 force,
@@ -564,7 +564,7 @@ impl<'a> CloseTracks<'a> {
                     None | Some(ErrorCode::CloseTrackError) => {
                         result.closed.extend(t.mid);
                     }
-                    Some(code) => result.failed.push(TrackError {
+                    Some(code) => result.failed.push(TrackRefusal {
                         mid: t.mid,
                         track_name: None,
                         session_id: None,
@@ -575,5 +575,35 @@ impl<'a> CloseTracks<'a> {
             }
         }
         Ok(result)
+    }
+}
+
+/// The track calls of a session; each builder ends in `.send()`.
+impl Session {
+    /// Pushes local tracks and/or pulls remote ones.
+    pub fn add_tracks(&self) -> AddTracks<'_> {
+        AddTracks::new(self)
+    }
+
+    /// Changes tracks already in the session: reuse transceivers, switch simulcast layers.
+    pub fn update_tracks(&self) -> UpdateTracks<'_> {
+        UpdateTracks::new(self)
+    }
+
+    /// Closes the tracks on these transceivers.
+    ///
+    /// ```no_run
+    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::CloseMode;
+    /// let closed = session.close_tracks(["1", "2"], CloseMode::Force).send().await?;
+    /// assert!(closed.failed.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn close_tracks<I, S>(&self, mids: I, mode: CloseMode) -> CloseTracks<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        CloseTracks::new(self, mids.into_iter().map(Into::into).collect(), mode)
     }
 }

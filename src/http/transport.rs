@@ -9,7 +9,7 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tracing::Instrument;
 
-use crate::retry::{Outcome, RetryPolicy, is_idempotent, retry_after};
+use crate::http::retry::{Outcome, RetryPolicy, is_idempotent, retry_after};
 use crate::secret::Secret;
 
 /// State each generated client carries; see `build.rs`.
@@ -108,7 +108,7 @@ async fn send(
     request: reqwest::Request,
 ) -> reqwest::Result<reqwest::Response> {
     #[cfg(feature = "fuzzing")]
-    if let Some(response) = crate::__fuzz::scripted() {
+    if let Some(response) = scripted() {
         return Ok(response);
     }
     http.execute(request).await
@@ -192,4 +192,32 @@ mod tests {
             (Some("a2"), None)
         );
     }
+}
+
+// The internal `fuzzing` feature's hook: `__fuzz::call` scripts every attempt's response.
+/// The response every attempt of the current call receives.
+#[cfg(feature = "fuzzing")]
+#[derive(Clone)]
+pub(crate) struct Scripted {
+    pub(crate) status: reqwest::StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: bytes::Bytes,
+}
+
+#[cfg(feature = "fuzzing")]
+tokio::task_local! {
+    pub(crate) static SCRIPTED: Scripted;
+}
+
+#[cfg(feature = "fuzzing")]
+/// Inside `__fuzz::call`, the scripted response for one attempt; elsewhere `None` (the network).
+pub(crate) fn scripted() -> Option<reqwest::Response> {
+    SCRIPTED
+        .try_with(|s| {
+            let mut response = http::Response::new(s.body.clone());
+            *response.status_mut() = s.status;
+            *response.headers_mut() = s.headers.clone();
+            reqwest::Response::from(response)
+        })
+        .ok()
 }

@@ -1,12 +1,12 @@
 //! Data channels of a [`Session`]: the SCTP transport, then named channels published by one
 //! session and subscribed by others through the SFU.
 
-use crate::description::Offer;
 use crate::error::{Error, ErrorCode, Result};
-use crate::negotiation::{Negotiation, Step};
+use crate::http::response::finish;
 use crate::raw::sfu::types as raw;
-use crate::response::finish;
 use crate::session::Session;
+use crate::session::description::Offer;
+use crate::session::negotiation::{Negotiation, Step};
 use crate::wire::Location;
 
 /// A named data channel to publish or subscribe, with its delivery policy.
@@ -127,7 +127,7 @@ pub struct DataChannelInfo {
 /// A data channel the SFU refused; the others of the call are unaffected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct DataChannelError {
+pub struct DataChannelRefusal {
     /// The channel's name.
     pub name: Option<String>,
     /// The publisher's session, for a subscription.
@@ -141,19 +141,19 @@ pub struct DataChannelError {
 /// The outcome of a data channel call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct DataChannelsResult {
+pub struct DataChannelsOutput {
     /// Accepted channels, in request order.
     pub channels: Vec<DataChannelInfo>,
     /// Refused channels, in request order.
-    pub failed: Vec<DataChannelError>,
+    pub failed: Vec<DataChannelRefusal>,
 }
 
-impl DataChannelsResult {
+impl DataChannelsOutput {
     fn from_items(items: impl IntoIterator<Item = raw::DataChannelResult>) -> Self {
         let mut result = Self::default();
         for d in items {
             match d.error_code.filter(|c| !c.is_empty()) {
-                Some(code) => result.failed.push(DataChannelError {
+                Some(code) => result.failed.push(DataChannelRefusal {
                     name: d.data_channel_name,
                     session_id: d.session_id,
                     code: ErrorCode::from(code.as_str()),
@@ -194,13 +194,13 @@ pub(crate) enum Mutation {
 /// [`Session::close_data_channels`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until .send() is awaited"]
-pub struct DataChannels<'a> {
+pub struct ChangeDataChannels<'a> {
     session: &'a Session,
     mutation: Mutation,
     channels: Vec<DataChannel>,
 }
 
-impl<'a> DataChannels<'a> {
+impl<'a> ChangeDataChannels<'a> {
     pub(crate) fn new(session: &'a Session, mutation: Mutation) -> Self {
         Self {
             session,
@@ -216,7 +216,7 @@ impl<'a> DataChannels<'a> {
     }
 
     /// Sends the call; invalid channels are rejected before anything is sent.
-    pub async fn send(self) -> Result<DataChannelsResult> {
+    pub async fn send(self) -> Result<DataChannelsOutput> {
         for c in &self.channels {
             c.validate()?;
         }
@@ -266,7 +266,7 @@ impl<'a> DataChannels<'a> {
                     .data_channels
             }
         };
-        Ok(DataChannelsResult::from_items(items))
+        Ok(DataChannelsOutput::from_items(items))
     }
 }
 
@@ -295,7 +295,7 @@ pub(crate) async fn establish(
         .await?;
     let channel = response
         .data_channel
-        .map(|d| DataChannelsResult::from_items([d]))
+        .map(|d| DataChannelsOutput::from_items([d]))
         .and_then(|r| r.channels.into_iter().next());
     let step = Step::from_response(
         OPERATION,
@@ -306,4 +306,46 @@ pub(crate) async fn establish(
         negotiation: step.into_negotiation(session, lock),
         channel,
     })
+}
+
+/// The data channel calls of a session.
+impl Session {
+    /// Sets up the session's SCTP transport for data channels; call once per session, then
+    /// answer the SFU's offer (or pass the endpoint's offer and apply the SFU's answer).
+    ///
+    /// ```no_run
+    /// # async fn run(session: cloudflare_calls::Session, mut endpoint: impl cloudflare_calls::Answerer) -> cloudflare_calls::Result<()> {
+    /// let transport = session.establish_data_channels(None).await?;
+    /// transport.negotiation.settle(&mut endpoint).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn establish_data_channels(
+        &self,
+        offer: Option<Offer>,
+    ) -> Result<DataChannelTransport> {
+        establish(self, offer).await
+    }
+
+    /// Publishes or subscribes named data channels.
+    ///
+    /// ```no_run
+    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::DataChannel;
+    /// let result = session.add_data_channels().channel(DataChannel::publish("chat")).send().await?;
+    /// let id = result.channels[0].id; // open a negotiated channel with this id
+    /// # let _ = id; Ok(()) }
+    /// ```
+    pub fn add_data_channels(&self) -> ChangeDataChannels<'_> {
+        ChangeDataChannels::new(self, Mutation::Add)
+    }
+
+    /// Changes subscriptions, e.g. grants or revokes `can_reply`.
+    pub fn update_data_channels(&self) -> ChangeDataChannels<'_> {
+        ChangeDataChannels::new(self, Mutation::Update)
+    }
+
+    /// Closes data channels; no SDP is exchanged.
+    pub fn close_data_channels(&self) -> ChangeDataChannels<'_> {
+        ChangeDataChannels::new(self, Mutation::Close)
+    }
 }

@@ -10,8 +10,8 @@ use progenitor_client::ResponseValue;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::http::response::{Body, finish};
 use crate::raw::account::{Client as RawAccount, types::NameRequest};
-use crate::response::{Body, finish};
 
 /// A resource of the account API, implemented by [`App`](crate::App) and
 /// [`TurnKey`](crate::TurnKey). Each method makes one generated call; the id is already checked.

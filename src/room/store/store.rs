@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::RoomError;
-use super::event::{ParticipantInfo, RoomEvent, RoomUpdate, TrackInfo};
+use crate::room::error::RoomError;
+use crate::room::event::{ParticipantInfo, RoomEvent, RoomUpdate, TrackInfo};
 
 /// The future a [`Store`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RoomError>> + Send + 'a>>;

@@ -13,14 +13,14 @@
 //! SDP lines carry ICE passwords.
 //!
 //! ```
-//! use cloudflare_calls::sdp::{self, MediaKind, OpusSettings};
+//! use cloudflare_calls::sdp::{self, SectionKind, OpusSettings};
 //! # let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
 //! #   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n\
 //! #   m=video 9 UDP/TLS/RTP/SAVPF 96 97 45\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n\
 //! #   a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=rtpmap:45 AV1/90000\r\n";
 //! // `offer` is the browser's `RTCSessionDescription.sdp`.
 //! let offer = OpusSettings::new().dtx(true).stereo(true).apply(offer)?;
-//! let offer = sdp::retain_codecs(&offer, MediaKind::Video, &["VP8"])?;
+//! let offer = sdp::retain_codecs(&offer, SectionKind::Video, &["VP8"])?;
 //! let description = sdp::parse(&offer)?;
 //! assert_eq!(description.media[1].codecs.len(), 2); // VP8 and its rtx
 //! # Ok::<(), sdp::SdpError>(())
@@ -37,6 +37,6 @@ mod splice;
 
 pub use codec::{prefer_codecs, retain_codecs};
 pub use error::{Malformed, SdpError};
-pub use model::{Codec, Direction, MediaKind, MediaSection, Msid, ParsedSdp, Rid, RidDirection};
+pub use model::{Codec, Direction, MediaSection, Msid, ParsedSdp, Rid, RidDirection, SectionKind};
 pub use opus::{OpusSettings, disable_opus_dtx, enable_opus_dtx};
 pub use read::{parse, validate};

@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{AccountResource, AccountResources, envelope_result};
+use crate::client::account::{AccountResource, AccountResources, envelope_result};
 use crate::error::Result;
+use crate::http::response::finish;
 use crate::raw::account::{Client as RawAccount, types as raw};
-use crate::response::finish;
 use crate::secret::Secret;
 
 /// SFU app management, from [`Client::apps`](crate::Client::apps). Needs
@@ -52,15 +52,15 @@ pub struct App {
 /// account API's shape (`uid`, `name`, `created`, `modified`, `secret`).
 ///
 /// ```
-/// use cloudflare_calls::CreatedApp;
-/// let created: CreatedApp =
+/// use cloudflare_calls::CreateAppOutput;
+/// let created: CreateAppOutput =
 ///     serde_json::from_str(r#"{"uid":"a1","name":"prod","secret":"s3cr3t"}"#).unwrap();
 /// assert_eq!(created.secret.expose(), "s3cr3t");
 /// assert!(!format!("{created:?}").contains("s3cr3t"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct CreatedApp {
+pub struct CreateAppOutput {
     /// The app.
     #[serde(flatten)]
     pub app: App,
@@ -69,7 +69,7 @@ pub struct CreatedApp {
 }
 
 impl AccountResource for App {
-    type Created = CreatedApp;
+    type Created = CreateAppOutput;
     const ID: &'static str = "app id";
 
     async fn list(api: &RawAccount, account: &str) -> Result<Vec<Self>> {
@@ -78,9 +78,16 @@ impl AccountResource for App {
         Ok(apps.into_iter().flatten().map(App::from).collect())
     }
 
-    async fn create(api: &RawAccount, account: &str, body: raw::NameRequest) -> Result<CreatedApp> {
+    async fn create(
+        api: &RawAccount,
+        account: &str,
+        body: raw::NameRequest,
+    ) -> Result<CreateAppOutput> {
         let call = api.create_sfu_app().account_id(account).body(body).send();
-        envelope_result("create_sfu_app", call, |e| e.result.map(CreatedApp::from)).await
+        envelope_result("create_sfu_app", call, |e| {
+            e.result.map(CreateAppOutput::from)
+        })
+        .await
     }
 
     async fn get(api: &RawAccount, account: &str, id: &str) -> Result<Self> {
@@ -116,7 +123,7 @@ impl From<raw::SfuApp> for App {
     }
 }
 
-impl From<raw::SfuAppWithSecret> for CreatedApp {
+impl From<raw::SfuAppWithSecret> for CreateAppOutput {
     fn from(app: raw::SfuAppWithSecret) -> Self {
         Self {
             app: App {
@@ -127,5 +134,25 @@ impl From<raw::SfuAppWithSecret> for CreatedApp {
             },
             secret: app.secret,
         }
+    }
+}
+
+// The entry point of this file: `Client` hands out what is defined here without naming it.
+impl super::Client {
+    /// SFU apps of the account (needs [`Config::account`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// let created = client.apps().create().name("staging").send().await?;
+    /// println!("app {} created", created.app.uid);
+    /// let secret = created.secret.expose(); // shown once: store it now
+    /// # let _ = secret;
+    /// for app in client.apps().list().await? {
+    ///     println!("{} {:?}", app.uid, app.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn apps(&self) -> Apps<'_> {
+        Apps::new(self)
     }
 }

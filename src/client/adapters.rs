@@ -8,8 +8,8 @@ use progenitor_client::{Error as RawError, ResponseValue};
 use crate::adapter_url::AdapterUrl;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::response::finish;
 use crate::raw::sfu::types as raw;
-use crate::response::finish;
 use crate::wire::{AdapterInputCodec, AdapterOutputCodec, Location};
 
 /// The service accepts one to this many adapters per call.
@@ -117,7 +117,7 @@ impl AdapterItem {
 /// An adapter the service created.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::AdaptersResult) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// for adapter in &result.adapters {
 ///     println!("{} (session {:?})", adapter.adapter_id, adapter.session_id);
 /// }
@@ -139,7 +139,7 @@ pub struct Adapter {
 /// An adapter that could not be created or closed; the rest of the batch is unaffected.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::AdaptersResult) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// use cloudflare_calls::ErrorCode;
 ///
 /// for failure in &result.failed {
@@ -151,7 +151,7 @@ pub struct Adapter {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct AdapterError {
+pub struct AdapterRefusal {
     /// The adapter, when the item names one (always on close).
     pub adapter_id: Option<String>,
     /// The track, when the item names one (on create).
@@ -168,7 +168,7 @@ pub struct AdapterError {
 /// The outcome of [`Adapters::create`]; see [`Adapters`] for how failures are reported.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::AdaptersResult) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// if !result.failed.is_empty() {
 ///     eprintln!("{} of the batch failed", result.failed.len());
 /// }
@@ -176,17 +176,17 @@ pub struct AdapterError {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct AdaptersResult {
+pub struct CreateAdaptersOutput {
     /// Created adapters, in request order.
     pub adapters: Vec<Adapter>,
     /// Refused items, in request order.
-    pub failed: Vec<AdapterError>,
+    pub failed: Vec<AdapterRefusal>,
 }
 
 /// An adapter the service closed (or had already closed).
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::CloseAdaptersResult) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::CloseAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// let bytes: u64 = result.closed.iter().filter_map(|c| c.bytes_processed).sum();
 /// # let _ = bytes;
 /// # Ok(()) }
@@ -204,18 +204,18 @@ pub struct ClosedAdapter {
 /// The outcome of [`Adapters::close`]; see [`Adapters`] for how failures are reported.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::CloseAdaptersResult) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::CloseAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// let retry: Vec<_> = result.failed.iter().filter_map(|f| f.adapter_id.clone()).collect();
 /// # let _ = retry;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CloseAdaptersResult {
+pub struct CloseAdaptersOutput {
     /// Closed adapters, in request order.
     pub closed: Vec<ClosedAdapter>,
     /// Adapters that could not be closed, in request order: close them again later.
-    pub failed: Vec<AdapterError>,
+    pub failed: Vec<AdapterRefusal>,
 }
 
 /// WebSocket adapters of the client's app, from [`Client::adapters`].
@@ -275,7 +275,7 @@ impl<'a> Adapters<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn close<I, S>(&self, adapter_ids: I) -> Result<CloseAdaptersResult>
+    pub async fn close<I, S>(&self, adapter_ids: I) -> Result<CloseAdaptersOutput>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -307,14 +307,14 @@ impl<'a> Adapters<'a> {
             })
         };
         let response = finish("close_websocket_adapters", items_on_503(call, all_failed)).await?;
-        let mut result = CloseAdaptersResult::default();
+        let mut result = CloseAdaptersOutput::default();
         for item in response.tracks {
             match (failure(item.error_code), item.adapter_id) {
                 (None, Some(adapter_id)) => result.closed.push(ClosedAdapter {
                     adapter_id,
                     bytes_processed: item.bytes_processed,
                 }),
-                (code, adapter_id) => result.failed.push(AdapterError {
+                (code, adapter_id) => result.failed.push(AdapterRefusal {
                     adapter_id,
                     track_name: None,
                     url: None,
@@ -394,7 +394,7 @@ impl CreateAdapters<'_> {
     /// assert!(matches!(err, Error::InvalidArgument(_)));
     /// # Ok(()) }
     /// ```
-    pub async fn send(self) -> Result<AdaptersResult> {
+    pub async fn send(self) -> Result<CreateAdaptersOutput> {
         check_count(self.items.len())?;
         for (i, item) in self.items.iter().enumerate() {
             if let Some(problem) = item.problem() {
@@ -422,7 +422,7 @@ impl CreateAdapters<'_> {
             })
         };
         let response = finish("create_websocket_adapters", items_on_503(call, all_failed)).await?;
-        let mut result = AdaptersResult::default();
+        let mut result = CreateAdaptersOutput::default();
         for item in response.tracks {
             match (failure(item.error_code), item.adapter_id) {
                 (None, Some(adapter_id)) => result.adapters.push(Adapter {
@@ -431,7 +431,7 @@ impl CreateAdapters<'_> {
                     track_name: item.track_name,
                     url: item.endpoint,
                 }),
-                (code, adapter_id) => result.failed.push(AdapterError {
+                (code, adapter_id) => result.failed.push(AdapterRefusal {
                     adapter_id,
                     track_name: item.track_name,
                     url: item.endpoint,
@@ -480,4 +480,31 @@ fn check_count(n: usize) -> Result<()> {
 
 fn invalid(reason: &str) -> Error {
     Error::InvalidArgument(reason.to_owned())
+}
+
+// The entry point of this file: `Client` hands out what is defined here without naming it.
+impl super::Client {
+    /// WebSocket adapters of this app.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::AdapterItem;
+    ///
+    /// let result = client
+    ///     .adapters()
+    ///     .create()
+    ///     .item(AdapterItem::ingest("tts", "wss://bot.example.com/tts"))
+    ///     .send()
+    ///     .await?;
+    /// for failure in &result.failed {
+    ///     eprintln!("{:?}: {}", failure.track_name, failure.code);
+    /// }
+    /// let ids = result.adapters.iter().map(|a| a.adapter_id.clone());
+    /// let closed = client.adapters().close(ids).await?;
+    /// assert!(closed.failed.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn adapters(&self) -> Adapters<'_> {
+        Adapters::new(self)
+    }
 }

@@ -8,8 +8,8 @@
 use progenitor_client::ResponseValue;
 
 use crate::error::{AccountMessage, ApiError, Error, ErrorCode};
-use crate::retry::retry_after;
-use crate::transport::observe_status;
+use crate::http::retry::retry_after;
+use crate::http::transport::observe_status;
 
 /// The error fields a response body may carry, at any HTTP status.
 #[derive(Debug, Default)]

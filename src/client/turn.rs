@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::http::response::finish;
 use crate::raw::turn::types as raw_turn;
-use crate::response::finish;
 use crate::secret::Secret;
 
 /// The longest lifetime the service grants TURN credentials: 48 hours.
@@ -359,5 +359,29 @@ mod tests {
         ] {
             assert!(!is_port_53(url), "{url}");
         }
+    }
+}
+
+// The entry point of this file: `Client` hands out what is defined here without naming it.
+impl super::Client {
+    /// TURN credentials minted from the configured key (needs [`Config::turn_key`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let servers = client
+    ///     .turn()
+    ///     .generate_ice_servers(Duration::from_secs(3600))
+    ///     .drop_port_53(true)
+    ///     .send()
+    ///     .await?;
+    /// // Hand this to the browser as RTCConfiguration.iceServers.
+    /// let json = serde_json::to_string(&servers).expect("serializable");
+    /// # let _ = json;
+    /// # Ok(()) }
+    /// ```
+    pub fn turn(&self) -> Turn<'_> {
+        Turn::new(self)
     }
 }

@@ -32,11 +32,11 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-use super::error::RoomError;
-use super::event::{Role, RoomEvent, RoomUpdate};
 use super::store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
 };
+use crate::room::error::RoomError;
+use crate::room::event::{Role, RoomEvent, RoomUpdate};
 
 /// Events kept per room (approximately: Redis trims whole stream nodes).
 const EVENTS_KEPT: usize = 10_000;

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, broadcast};
 
-use super::error::RoomError;
-use super::event::{Role, RoomEvent, RoomUpdate};
 use super::store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
 };
+use crate::room::error::RoomError;
+use crate::room::event::{Role, RoomEvent, RoomUpdate};
 
 /// Updates buffered per room for subscribers that are slow to read.
 const EVENT_BUFFER: usize = 4096;

@@ -11,9 +11,9 @@ use std::pin::Pin;
 
 use tokio::sync::OwnedMutexGuard;
 
-use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{BoxError, Error, Result};
 use crate::session::Session;
+use crate::session::description::{Answer, Offer, SessionDescription};
 
 /// What the endpoint must do after a call that may negotiate.
 ///

@@ -8,14 +8,12 @@ use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
-use crate::data_channels::{self, DataChannelTransport, DataChannels, Mutation};
-use crate::description::{Answer, Offer, SessionDescription};
 use crate::error::{Error, Result};
+use crate::http::response::finish;
 use crate::raw::sfu::types as raw;
-use crate::response::finish;
-use crate::session_locks::SessionLocks;
-use crate::session_state::SessionState;
-use crate::tracks::{AddTracks, CloseMode, CloseTracks, UpdateTracks};
+use crate::session::description::{Answer, Offer, SessionDescription};
+use crate::session::lock::SessionLocks;
+use crate::session::state::SessionState;
 
 /// How often a mutation rejected because another negotiation was in flight (HTTP 406 with a
 /// signalling subcode) is sent again.
@@ -117,16 +115,16 @@ impl std::fmt::Debug for Session {
 
 /// Builder for a new session; see [`Client::new_session`](crate::Client::new_session).
 #[must_use = "a builder does nothing until .send() is awaited"]
-pub struct NewSession {
+pub struct CreateSession {
     sessions: Arc<Sessions>,
     thirdparty: Option<bool>,
     correlation_id: Option<String>,
     offer: Option<Offer>,
 }
 
-impl std::fmt::Debug for NewSession {
+impl std::fmt::Debug for CreateSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewSession")
+        f.debug_struct("CreateSession")
             .field("thirdparty", &self.thirdparty)
             .field("correlation_id", &self.correlation_id)
             .field("offer", &self.offer.is_some())
@@ -134,7 +132,7 @@ impl std::fmt::Debug for NewSession {
     }
 }
 
-impl NewSession {
+impl CreateSession {
     pub(crate) fn new(sessions: Arc<Sessions>) -> Self {
         Self {
             sessions,
@@ -201,75 +199,9 @@ impl Session {
         &self.id
     }
 
-    /// The SFU's answer to an offer sent with [`NewSession::offer`].
+    /// The SFU's answer to an offer sent with [`CreateSession::offer`].
     pub fn answer(&self) -> Option<&Answer> {
         self.answer.as_ref()
-    }
-
-    /// Pushes local tracks and/or pulls remote ones.
-    pub fn add_tracks(&self) -> AddTracks<'_> {
-        AddTracks::new(self)
-    }
-
-    /// Changes tracks already in the session: reuse transceivers, switch simulcast layers.
-    pub fn update_tracks(&self) -> UpdateTracks<'_> {
-        UpdateTracks::new(self)
-    }
-
-    /// Closes the tracks on these transceivers.
-    ///
-    /// ```no_run
-    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::CloseMode;
-    /// let closed = session.close_tracks(["1", "2"], CloseMode::Force).send().await?;
-    /// assert!(closed.failed.is_empty());
-    /// # Ok(()) }
-    /// ```
-    pub fn close_tracks<I, S>(&self, mids: I, mode: CloseMode) -> CloseTracks<'_>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        CloseTracks::new(self, mids.into_iter().map(Into::into).collect(), mode)
-    }
-
-    /// Sets up the session's SCTP transport for data channels; call once per session, then
-    /// answer the SFU's offer (or pass the endpoint's offer and apply the SFU's answer).
-    ///
-    /// ```no_run
-    /// # async fn run(session: cloudflare_calls::Session, mut endpoint: impl cloudflare_calls::Answerer) -> cloudflare_calls::Result<()> {
-    /// let transport = session.establish_data_channels(None).await?;
-    /// transport.negotiation.settle(&mut endpoint).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn establish_data_channels(
-        &self,
-        offer: Option<Offer>,
-    ) -> Result<DataChannelTransport> {
-        data_channels::establish(self, offer).await
-    }
-
-    /// Publishes or subscribes named data channels.
-    ///
-    /// ```no_run
-    /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::DataChannel;
-    /// let result = session.add_data_channels().channel(DataChannel::publish("chat")).send().await?;
-    /// let id = result.channels[0].id; // open a negotiated channel with this id
-    /// # let _ = id; Ok(()) }
-    /// ```
-    pub fn add_data_channels(&self) -> DataChannels<'_> {
-        DataChannels::new(self, Mutation::Add)
-    }
-
-    /// Changes subscriptions, e.g. grants or revokes `can_reply`.
-    pub fn update_data_channels(&self) -> DataChannels<'_> {
-        DataChannels::new(self, Mutation::Update)
-    }
-
-    /// Closes data channels; no SDP is exchanged.
-    pub fn close_data_channels(&self) -> DataChannels<'_> {
-        DataChannels::new(self, Mutation::Close)
     }
 
     pub(crate) fn api(&self) -> &crate::raw::sfu::Client {

@@ -2,35 +2,14 @@
 
 use std::time::Duration;
 
-use crate::{retry::RetryPolicy, secret::Secret};
+use crate::error::ConfigError;
+use crate::http::retry::RetryPolicy;
+use crate::secret::Secret;
 
 /// The SFU and TURN API's public base URL.
 pub const DEFAULT_BASE_URL: &str = "https://rtc.live.cloudflare.com/v1";
 /// Cloudflare's account API base URL (apps and TURN keys).
 pub const DEFAULT_ACCOUNT_API_URL: &str = "https://api.cloudflare.com/client/v4";
-
-/// A configuration that cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A required environment variable is not set (or is empty).
-    #[error("environment variable {0} is not set")]
-    MissingEnv(&'static str),
-    /// A base URL is not an absolute http(s) URL.
-    #[error("{name} is not an http(s) URL: {value}")]
-    InvalidUrl {
-        /// Which setting.
-        name: &'static str,
-        /// The value given.
-        value: String,
-    },
-    /// An operation needs credentials the configuration lacks.
-    #[error("{0} is not configured")]
-    Missing(&'static str),
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(String),
-}
 
 /// Where the account API acts (SFU apps and TURN keys) and its token.
 #[derive(Clone, Debug)]

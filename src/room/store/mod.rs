@@ -1,0 +1,17 @@
+//! Where a room's state lives: the [`Store`] trait, [`MemoryStore`] for one process, and
+//! `RedisStore` (feature `redis`) for many processes serving the same rooms.
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+// The concept's file is named after it, also when the concept names its folder.
+#[allow(clippy::module_inception)]
+mod store;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisStore;
+pub use store::{
+    EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
+};
