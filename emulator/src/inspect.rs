@@ -1,8 +1,7 @@
 //! What the emulator holds, session by session, for tests that compare an app's state with
-//! the SFU's: see [`Emulator::sessions`].
+//! the SFU's: see [`Emulator::sessions`](crate::Emulator::sessions).
 
-use crate::Emulator;
-use crate::state::lock;
+use crate::state::{Registry, lock};
 
 /// One open session: its correlation id, and the tracks and data channels not closed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,39 +39,36 @@ pub struct ChannelView {
     pub source: Option<String>,
 }
 
-impl Emulator {
-    /// Every session that is open now (not closed, expired or with its peer gone), with its
-    /// tracks and data channels that are not closed; sorted by id.
-    pub fn sessions(&self) -> Vec<SessionView> {
-        let all: Vec<_> = lock(&self.reg.sessions).values().cloned().collect();
-        let ttl = self.reg.config.unconnected_session_ttl;
-        let mut open: Vec<SessionView> = all
-            .into_iter()
-            .filter(|s| !s.is_closed(ttl))
-            .map(|s| {
-                let d = s.data();
-                let tracks = d.tracks.iter().filter(|t| !t.closed);
-                let channels = d.channels.iter().filter(|c| !c.closed);
-                SessionView {
-                    id: s.id.clone(),
-                    correlation_id: d.correlation_id.clone(),
-                    tracks: tracks
-                        .map(|t| TrackView {
-                            mid: t.mid.clone(),
-                            name: t.source.as_ref().map_or(&t.name, |(_, n)| n).clone(),
-                            source: t.source.as_ref().map(|(sid, _)| sid.clone()),
-                        })
-                        .collect(),
-                    channels: channels
-                        .map(|c| ChannelView {
-                            name: c.name.clone(),
-                            source: c.source.clone(),
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        open.sort_by(|a, b| a.id.cmp(&b.id));
-        open
-    }
+/// Every session of `reg` that is open now, with its tracks and data channels not closed.
+pub(crate) fn sessions(reg: &Registry) -> Vec<SessionView> {
+    let all: Vec<_> = lock(&reg.sessions).values().cloned().collect();
+    let ttl = reg.config.unconnected_session_ttl;
+    let mut open: Vec<SessionView> = all
+        .into_iter()
+        .filter(|s| !s.is_closed(ttl))
+        .map(|s| {
+            let d = s.data();
+            let tracks = d.tracks.iter().filter(|t| !t.closed);
+            let channels = d.channels.iter().filter(|c| !c.closed);
+            SessionView {
+                id: s.id.clone(),
+                correlation_id: d.correlation_id.clone(),
+                tracks: tracks
+                    .map(|t| TrackView {
+                        mid: t.mid.clone(),
+                        name: t.source.as_ref().map_or(&t.name, |(_, n)| n).clone(),
+                        source: t.source.as_ref().map(|(sid, _)| sid.clone()),
+                    })
+                    .collect(),
+                channels: channels
+                    .map(|c| ChannelView {
+                        name: c.name.clone(),
+                        source: c.source.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    open.sort_by(|a, b| a.id.cmp(&b.id));
+    open
 }

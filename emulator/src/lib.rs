@@ -11,6 +11,7 @@ mod limits;
 mod rtc;
 mod state;
 mod stats;
+mod sync;
 mod wire;
 
 use std::fmt;
@@ -217,6 +218,11 @@ impl Emulator {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.reg.faults.clear();
+    }
+    /// Every session that is open now (not closed, expired or with its peer gone), with its
+    /// tracks and data channels that are not closed; sorted by id.
+    pub fn sessions(&self) -> Vec<SessionView> {
+        inspect::sessions(&self.reg)
     }
     /// The calls answered so far, by operation and by status.
     pub fn stats(&self) -> CallStats {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::state::lock;
+use crate::sync::lock;
 
 /// A snapshot of the calls answered so far; see [`Emulator::stats`](crate::Emulator::stats).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -17,10 +17,10 @@ use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::ConnectionState;
-use super::channels::{Inbox, Message};
+use super::connection_state::ConnectionState;
 use super::error::PeerError;
-use super::media::{Frame, FrameCodec};
+use super::frame::{Frame, FrameCodec};
+use super::message::{Inbox, Message};
 
 /// How long the connection may stay disconnected before the peer gives up on it.
 const DISCONNECTED_LIMIT: Duration = Duration::from_secs(10);

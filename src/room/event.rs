@@ -18,6 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::wire::{MediaKind, wire_enum};
 
+/// The name of the channel the room's peer publishes to every participant.
+pub const ROOM_CHANNEL: &str = "room";
+/// The name of the channel each participant publishes to the server.
+pub const PARTICIPANT_CHANNEL: &str = "participant";
+
 /// The version of the room channel's JSON format, the `v` of every [`RoomUpdate`].
 pub const PROTOCOL_VERSION: u32 = 1;
 

@@ -11,8 +11,11 @@ use tracing::Instrument;
 
 use super::error::Result;
 use super::event::{LeaveReason, Payload, RoomEvent, RoomUpdate};
+use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
+use super::room::{Room, persist};
+use super::shared::HostHandle;
+use super::store::EventStream;
 use super::store::{ParticipantRecord, RoomRecord};
-use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room, persist};
 use crate::peer::{Message, Peer, Publisher, Subscription};
 use crate::session::data_channels::DataChannel;
 
@@ -22,19 +25,6 @@ pub(super) struct Settings {
     pub empty_timeout: Duration,
     pub metadata: Option<String>,
     pub health_interval: Duration,
-}
-
-/// Stops a hosted room's task.
-pub(super) struct HostHandle {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
-}
-
-impl HostHandle {
-    pub(super) async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
 }
 
 /// Connects the room's peer, publishes the room channel, stores the room and starts its task.
@@ -76,7 +66,7 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
         empty_since: Some(Instant::now()),
     };
     let task = tokio::spawn(host.run(events, stopped).instrument(span));
-    Ok(HostHandle { stop, task })
+    Ok(HostHandle::new(stop, task))
 }
 
 struct Host {
@@ -96,7 +86,7 @@ struct Inbox {
 }
 
 impl Host {
-    async fn run(mut self, mut events: super::EventStream, mut stopped: oneshot::Receiver<()>) {
+    async fn run(mut self, mut events: EventStream, mut stopped: oneshot::Receiver<()>) {
         let mut health = tokio::time::interval(self.settings.health_interval);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

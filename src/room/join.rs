@@ -3,9 +3,11 @@
 use super::error::Result;
 use super::error::RoomError;
 use super::event::{ParticipantInfo, Role, TrackInfo};
+use super::ids;
+use super::offer_tracks::{no_answer, published, pushed_tracks};
 use super::participant::{Participant, PulledTrack};
+use super::room::Room;
 use super::store::ParticipantRecord;
-use super::{Room, ids};
 use crate::error::Error;
 use crate::sdp::{self, Direction, SectionKind};
 use crate::session::description::{Answer, Offer};
@@ -235,7 +237,10 @@ impl<'a> Join<'a> {
 /// Takes a participant that failed to join back out, closing what it opened. When the store
 /// cannot say what that was (it is unreachable), every track of `session` is closed.
 pub(super) async fn undo(room: &Room, participant: &str, session: Option<&str>) {
-    let Err(e) = room.remove(participant, super::LeaveReason::Left).await else {
+    let Err(e) = room
+        .remove(participant, super::event::LeaveReason::Left)
+        .await
+    else {
         return;
     };
     tracing::warn!(room = room.id(), participant, error = %e, "could not undo a failed join in the store");
@@ -308,54 +313,33 @@ fn fit(wanted: Vec<TrackInfo>, offer: &Offer) -> (Vec<PulledTrack>, Vec<TrackInf
     (fitted, rest)
 }
 
-/// The offer's sending audio and video sections: `(mid, track name, kind)`.
-pub(super) fn pushed_tracks(offer: &Offer) -> Result<Vec<(String, String, MediaKind)>> {
-    let parsed = sdp::parse(offer.sdp()).map_err(RoomError::MalformedOffer)?;
-    let mut tracks: Vec<(String, String, MediaKind)> = Vec::new();
-    for section in &parsed.media {
-        let kind = match section.kind {
-            SectionKind::Audio => MediaKind::Audio,
-            SectionKind::Video => MediaKind::Video,
-            _ => continue,
-        };
-        let sends = matches!(section.direction, Direction::SendOnly | Direction::SendRecv);
-        let (true, Some(mid)) = (sends && section.port != 0, section.mid) else {
-            continue;
-        };
-        let mut name = section
-            .track_id()
-            .map_or_else(|| format!("{kind}-{mid}"), str::to_owned);
-        if tracks.iter().any(|(_, n, _)| *n == name) {
-            name = format!("{name}-{mid}");
-        }
-        tracks.push((mid.to_owned(), name, kind));
+/// The ways into a room.
+impl Room {
+    /// Starts a join: the participant's session is created, the tracks of its offer pushed,
+    /// the room's tracks pulled. See [`Join`].
+    ///
+    /// ```no_run
+    /// # async fn run(room: cloudflare_calls::room::Room, sdp: String) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::Offer;
+    /// let joining = room.join("alice").offer(Offer::new(sdp)).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn join(&self, identity: impl Into<String>) -> Join<'_> {
+        Join::new(self, identity.into(), Role::Member)
     }
-    Ok(tracks)
-}
 
-/// The offer's sending sections as the tracks `session` publishes, by mid.
-pub(super) fn published(
-    session: &str,
-    pushes: Vec<(String, String, MediaKind)>,
-) -> Vec<(String, TrackInfo)> {
-    pushes
-        .into_iter()
-        .map(|(mid, name, kind)| {
-            let track = TrackInfo {
-                session_id: session.to_owned(),
-                name,
-                kind,
-            };
-            (mid, track)
-        })
-        .collect()
-}
+    /// Starts the room's broadcast from `offer`: a participant whose tracks viewers pull.
+    /// [`RoomError::BroadcastTaken`] if there is one already.
+    pub async fn start_broadcast(&self, offer: Offer) -> Result<Joining> {
+        Join::new(self, "broadcast".into(), Role::Broadcaster)
+            .offer(offer)
+            .send()
+            .await
+    }
 
-pub(super) fn no_answer() -> Error {
-    Error::Decode {
-        operation: "add_tracks",
-        status: None,
-        reason: "the SFU did not answer the endpoint's offer".into(),
-        body: String::new(),
+    /// Starts joining a viewer of the broadcast: it publishes nothing and pulls the
+    /// broadcast's tracks.
+    pub fn watch(&self, identity: impl Into<String>) -> Join<'_> {
+        Join::new(self, identity.into(), Role::Viewer)
     }
 }

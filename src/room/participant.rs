@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::error::Result;
 use super::error::RoomError;
 use super::event::{LeaveReason, ParticipantInfo, RoomEvent, TrackInfo};
-use super::join::{no_answer, published, pushed_tracks};
+use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
+use super::offer_tracks::{no_answer, published, pushed_tracks};
+use super::room::Room;
 use super::store::{ParticipantRecord, RoomSnapshot};
-use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, Room};
 use crate::session::Session;
 use crate::session::data_channels::DataChannel;
 use crate::session::description::{Answer, Offer};
@@ -319,5 +320,16 @@ impl Participant {
             })
             .await?;
         self.room.announce_tracks(self.id(), &published, true).await
+    }
+}
+
+impl Room {
+    /// A handle to a participant by id.
+    pub async fn participant(&self, id: &str) -> Result<Participant> {
+        let snapshot = self.snapshot().await?;
+        match snapshot.participants.into_iter().find(|p| p.info.id == id) {
+            Some(p) => Ok(Participant::new(self.clone(), p.info)),
+            None => Err(self.no_participant(id)),
+        }
     }
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use super::error::Result;
 use super::error::RoomError;
+use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use super::event::{RoomUpdate, TrackInfo};
 use super::join::{Join, tracks_for, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
-use super::{PARTICIPANT_CHANNEL, ROOM_CHANNEL, persist};
+use super::room::persist;
 use crate::peer::{
     ConnectPeer, FrameCodec, IncomingTrack, Message, OutgoingTrack, Peer, Publisher, Replies,
     Subscription,

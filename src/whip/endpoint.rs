@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use super::access::{self, Action};
+use super::ice;
+use super::meta::{Meta, etag};
 use super::reply::Reject;
-use super::resource::{Meta, etag};
-use super::{Ice, Shared, ice};
+use super::shared::{Ice, Shared};
 use crate::room::{Joining, LeaveReason, Role, Room, RoomError, RoomEvent, Rooms, ids};
 use crate::sdp::{self, Direction, SectionKind};
 use crate::session::description::{Answer, Offer};

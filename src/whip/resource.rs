@@ -14,52 +14,14 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
-use serde::{Deserialize, Serialize};
 
-use super::Shared;
 use super::access::{self, Action};
 use super::endpoint::content_type_is;
 use super::ice;
+use super::meta::{Meta, etag};
 use super::reply::Reject;
+use super::shared::Shared;
 use crate::room::{Participant, Role, RoomError};
-use crate::session::description::Offer;
-
-/// What a resource keeps in its participant's metadata, so any process can serve it.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct Meta {
-    /// The client's ICE username: the ICE session the `ETag` names.
-    pub ice_ufrag: String,
-    /// Whether `PATCH` takes trickled candidates.
-    pub trickle: bool,
-}
-
-impl Meta {
-    pub(crate) fn of(offer: &Offer) -> Self {
-        Self {
-            ice_ufrag: ice::ufrag(offer.sdp()).unwrap_or_default().to_owned(),
-            trickle: true,
-        }
-    }
-
-    pub(crate) fn from_json(json: Option<&str>) -> Self {
-        json.and_then(|j| serde_json::from_str(j).ok())
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// The resource's strong entity-tag, naming its ICE session (RFC 9725 section 4.3.1).
-pub(crate) fn etag(resource: &str, meta: &Meta) -> String {
-    let ufrag: String = meta
-        .ice_ufrag
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/'))
-        .collect();
-    format!("\"{resource}.{ufrag}\"")
-}
 
 /// `DELETE` on a publisher: the stream ends, its players with it. 200 (RFC 9725 section 4.2).
 pub(crate) async fn stop_publisher(

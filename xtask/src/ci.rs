@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::spec;
+use crate::{layers, spec};
 
 /// The reference copy of upstream's document, relative to the workspace root. Only the
 /// project's own machines have it; a user's clone skips the drift step.
@@ -36,6 +36,11 @@ const STEPS: &[Step] = &[
         name: "fmt",
         quick: true,
         run: fmt,
+    },
+    Step {
+        name: "layers",
+        quick: true,
+        run: check_layers,
     },
     Step {
         name: "clippy",
@@ -127,6 +132,17 @@ fn cargo_command(root: &Path) -> Command {
 
 fn fmt(root: &Path) -> Outcome {
     cargo(root, &["fmt", "--all", "--check"])
+}
+
+/// Imports only downward through the layers of src/, no loops (see xtask/src/layers.rs).
+fn check_layers(root: &Path) -> Outcome {
+    match layers::run(root) {
+        Ok(0) => Outcome::Passed,
+        Ok(n) => Outcome::Failed(format!(
+            "{n} layer violations (see above; the layers are in xtask/src/layers.rs)"
+        )),
+        Err(e) => Outcome::Failed(e),
+    }
 }
 
 fn clippy(root: &Path) -> Outcome {

@@ -1,8 +1,9 @@
-//! Project automation: `cargo xtask ci`, `cargo xtask update-spec`,
+//! Project automation: `cargo xtask ci`, `cargo xtask layers`, `cargo xtask update-spec`,
 //! `cargo xtask capture-sdp-fixtures`.
 
 mod capture;
 mod ci;
+mod layers;
 mod spec;
 
 use std::path::PathBuf;
@@ -16,6 +17,10 @@ usage:
       cargo-fuzz from crates.io for the fuzz step), then fmt, clippy and a 40 s fuzz run of
       each target of fuzz/ (both skipped by --quick), tests, and the spec drift check when the
       reference document is available
+  cargo xtask layers
+      check that each file of src/ imports only from its own layer or those below it, and
+      that no files of src/ or emulator/src/ import each other in a loop; the layer order
+      is documented in xtask/src/layers.rs
   cargo xtask update-spec [--from PATH|URL] [--spec PATH] [--write]
       compare the structure of Cloudflare's SFU OpenAPI document (default: the published URL)
       with openapi/sfu.yaml; exit 1 on drift; --write merges upstream's changes into ours
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "update-spec" => update_spec(rest),
         "ci" => ci(rest),
+        "layers" => layers(rest),
         "capture-sdp-fixtures" => capture_sdp_fixtures(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
@@ -62,7 +68,7 @@ fn main() -> ExitCode {
             eprintln!("xtask: {error}");
             ExitCode::from(2)
         }
-        Err(Failure::Capture(error)) => {
+        Err(Failure::Capture(error) | Failure::Layers(error)) => {
             eprintln!("xtask: {error}");
             ExitCode::from(2)
         }
@@ -74,6 +80,7 @@ enum Failure {
     Usage(String),
     Spec(spec::Error),
     Capture(String),
+    Layers(String),
 }
 
 fn update_spec(args: &[String]) -> Result<bool, Failure> {
@@ -106,6 +113,14 @@ fn ci(args: &[String]) -> Result<bool, Failure> {
         _ => return Err(Failure::Usage(format!("unexpected arguments {args:?}"))),
     };
     Ok(ci::run(&workspace_root(), quick))
+}
+
+fn layers(args: &[String]) -> Result<bool, Failure> {
+    if !args.is_empty() {
+        return Err(Failure::Usage(format!("unexpected arguments {args:?}")));
+    }
+    let violations = layers::run(&workspace_root()).map_err(Failure::Layers)?;
+    Ok(violations == 0)
 }
 
 fn capture_sdp_fixtures(args: &[String]) -> Result<bool, Failure> {

@@ -6,7 +6,7 @@ mod session;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 pub(crate) use ids::{hex32, rfc3339, secret, unix_now, unix_now_ms};
 pub(crate) use session::{ChannelRec, Policy, Session, TrackRec};
@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::rtc::PeerConfig;
 use crate::stats::Stats;
+pub(crate) use crate::sync::lock;
 
 /// An SFU app or a TURN key: both are a named secret with timestamps.
 #[derive(Clone)]
@@ -104,10 +105,6 @@ pub(crate) struct Registry {
     /// That TURN server (src/rtc/relay.rs), set once it runs; taken (and so stopped) at
     /// shutdown.
     pub relay: Mutex<Option<Arc<turn::server::Server>>>,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Registry {

@@ -1,0 +1,616 @@
+//! [`Peer`]: the handle of a server-side peer; its calls open channels and tracks on the SFU
+//! and hand them to the driver.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use str0m::channel::{ChannelConfig, Reliability};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::channels::{Publisher, Replies, Subscription};
+use super::connection_state::ConnectionState;
+use super::error::{PeerError, Result};
+use super::frame::FrameCodec;
+use super::media::{IncomingTrack, OutgoingTrack};
+
+use super::channels::{Inbound, Sender};
+use super::driver::Cmd;
+use super::message::Inbox;
+use crate::error::{BoxError, Error};
+use crate::session::Session;
+use crate::session::data_channels::DataChannel;
+use crate::session::description::{Answer, Offer};
+use crate::session::negotiation::Answerer;
+use crate::session::tracks::{CloseMode, LocalTrack, RemoteTrack, TracksOutput};
+use crate::wire::{Location, ResourceStatus};
+
+/// What the peer opened on the SFU, to close on [`Peer::close`].
+#[derive(Default)]
+pub(super) struct Opened {
+    mids: Vec<String>,
+    channels: Vec<DataChannel>,
+}
+
+/// The handle's side of the command channel; answers the SFU's offers through the driver.
+#[derive(Clone, Debug)]
+pub(super) struct Link {
+    pub(super) cmds: mpsc::Sender<Cmd>,
+}
+
+impl Link {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, PeerError>>) -> Cmd,
+    ) -> Result<T, PeerError> {
+        let (reply, done) = oneshot::channel();
+        self.cmds
+            .send(make(reply))
+            .await
+            .map_err(|_| PeerError::Closed)?;
+        done.await.map_err(|_| PeerError::Closed)?
+    }
+}
+
+impl Answerer for Link {
+    async fn answer(&mut self, offer: Offer) -> Result<Answer, BoxError> {
+        let offer = offer.into_sdp();
+        let sdp = self.call(|reply| Cmd::Accept { offer, reply }).await?;
+        Ok(Answer::new(sdp))
+    }
+}
+
+/// A server-side WebRTC peer of the SFU, owning one session; see the [module docs](self).
+///
+/// Dropping it stops its task at once (the UDP socket is released; channels and tracks stay on
+/// the SFU until they time out); [`close`](Self::close) also closes them on the SFU.
+pub struct Peer {
+    pub(super) session: Session,
+    pub(super) link: Link,
+    pub(super) state: watch::Receiver<ConnectionState>,
+    pub(super) task: Option<tokio::task::JoinHandle<()>>,
+    pub(super) shutdown: Option<oneshot::Sender<()>>,
+    pub(super) local: SocketAddr,
+    /// Whether the data channel transport is set up; the lock makes it happen once.
+    pub(super) transport: tokio::sync::Mutex<bool>,
+    pub(super) opened: std::sync::Mutex<Opened>,
+    pub(super) connect_timeout: Duration,
+    pub(super) channel_buffer: usize,
+    pub(super) frame_buffer: usize,
+    pub(super) span: tracing::Span,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("session_id", &self.session.id())
+            .field("local", &self.local)
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Peer {
+    /// The peer's session on the SFU (its id is what subscribers name).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The UDP address of the peer's host candidate.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The connection's current state.
+    pub fn state(&self) -> ConnectionState {
+        *self.state.borrow()
+    }
+
+    /// The connection's state as it changes: `changed().await` wakes on the next event; the
+    /// sender is gone (`changed()` fails) once the peer's task has ended.
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer) {
+    /// use cloudflare_calls::ConnectionState;
+    /// let mut states = peer.watch_state();
+    /// while states.changed().await.is_ok() {
+    ///     if *states.borrow() == ConnectionState::Failed { break; }
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
+        let mut states = self.state.clone();
+        // The current state is read with borrow(); changed() waits for the next one.
+        states.mark_unchanged();
+        states
+    }
+
+    /// Whether the peer's task has ended (closed, dropped channels, failed connection).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Publishes a data channel; every [`Publisher`] send reaches all its subscribers.
+    ///
+    /// The first channel sets up the session's data channel transport (once per session).
+    /// The peer opens its negotiated channel with the id the SFU gives and the channel's
+    /// delivery policy, and returns once it is open on both ends (the SFU's session state
+    /// says `active`).
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::DataChannel;
+    /// let cursor = peer.publish(DataChannel::publish("cursor").ordered(false).max_retransmits(0)).await?;
+    /// cursor.send_binary(&[1, 2, 3]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn publish(&self, channel: DataChannel) -> Result<Publisher> {
+        if channel.wire().location != Some(Location::Local) {
+            return Err(Error::InvalidArgument(
+                "Peer::publish takes DataChannel::publish(..)".into(),
+            )
+            .into());
+        }
+        let (replies, inbox) = Inbound::new(self.channel_buffer, reliable(&channel));
+        let (sender, _) = self.add_channel(&channel, Some(inbox)).await?;
+        Ok(Publisher {
+            sender,
+            replies: Arc::new(std::sync::Mutex::new(Some(Replies { inbound: replies }))),
+        })
+    }
+
+    /// Subscribes to another session's data channel; the [`Subscription`] is a stream of its
+    /// messages. The channel must name the publisher's delivery policy. With
+    /// `wait_for_ack(true)` the peer sends the acknowledgement itself.
+    ///
+    /// A channel nobody publishes fails with [`PeerError::ChannelRefused`].
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::{DataChannel, Message};
+    /// let mut chat = peer.subscribe(DataChannel::subscribe(publisher, "chat").can_reply(true)).await?;
+    /// while let Some(message) = chat.recv().await {
+    ///     if let Message::Text(text) = message? {
+    ///         chat.reply_text(&format!("echo: {text}")).await?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe(&self, channel: DataChannel) -> Result<Subscription> {
+        let wire = channel.wire();
+        if wire.location != Some(Location::Remote) {
+            return Err(Error::InvalidArgument(
+                "Peer::subscribe takes DataChannel::subscribe(..)".into(),
+            )
+            .into());
+        }
+        let publisher = wire.session_id.clone().unwrap_or_default();
+        let can_reply = wire.can_reply == Some(true);
+        let wait_for_ack = wire.wait_for_ack == Some(true);
+        let (inbound, inbox) = Inbound::new(self.channel_buffer, reliable(&channel));
+        let (sender, _) = self.add_channel(&channel, Some(inbox)).await?;
+        if wait_for_ack {
+            // The SFU holds messages until the subscriber's first one, which it consumes.
+            sender.send(false, b"ack".to_vec()).await?;
+        }
+        Ok(Subscription {
+            inbound,
+            sender,
+            can_reply,
+            publisher,
+        })
+    }
+
+    async fn add_channel(
+        &self,
+        channel: &DataChannel,
+        inbox: Option<Inbox>,
+    ) -> Result<(Sender, u16)> {
+        let wire = channel.wire();
+        let name = wire.data_channel_name.clone().unwrap_or_default();
+        self.ensure_transport().await?;
+        let result = self
+            .session
+            .add_data_channels()
+            .channel(channel.clone())
+            .send()
+            .await?;
+        if let Some(f) = result.failed.into_iter().next() {
+            return Err(PeerError::ChannelRefused {
+                name,
+                code: f.code,
+                description: f.description,
+            }
+            .into());
+        }
+        let id = result
+            .channels
+            .first()
+            .and_then(|c| c.id)
+            .ok_or_else(|| Error::Decode {
+                operation: "add_data_channels",
+                status: None,
+                reason: "the SFU accepted a channel without an id".into(),
+                body: String::new(),
+            })?;
+        lock(&self.opened).channels.push(channel.clone());
+        let reliability = match (wire.max_retransmits, wire.max_packet_life_time) {
+            (Some(retransmits), _) => Reliability::MaxRetransmits { retransmits },
+            (None, Some(lifetime)) => Reliability::MaxPacketLifetime { lifetime },
+            (None, None) => Reliability::Reliable,
+        };
+        let config = ChannelConfig {
+            label: name.clone(),
+            ordered: wire.ordered.unwrap_or(true),
+            reliability,
+            negotiated: Some(id),
+            protocol: String::new(),
+        };
+        let open = self.link.call(|reply| Cmd::OpenChannel {
+            config,
+            inbox,
+            reply,
+        });
+        match tokio::time::timeout(self.connect_timeout, open).await {
+            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout).into()),
+            Ok(r) => r?,
+        }
+        self.until_active_on_the_sfu(id, &name).await?;
+        tracing::debug!(parent: &self.span, channel = %name, id, "data channel open");
+        let sender = Sender {
+            cmds: self.link.cmds.clone(),
+            id,
+            name: name.into(),
+        };
+        Ok((sender, id))
+    }
+
+    /// Waits until the SFU reports channel `id` active. Our side of a negotiated channel opens
+    /// on its own; the SFU's side may open a moment later, and what it forwards before then
+    /// can be lost (the emulator drops it). A service that reports no status is taken at its
+    /// word; one that never says active within the connect timeout gets a warning, not an
+    /// error, since the channel may work anyway.
+    async fn until_active_on_the_sfu(&self, id: u16, name: &str) -> Result<()> {
+        let end = Instant::now() + self.connect_timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let state = self.session.state().await?;
+            let status = state
+                .data_channels
+                .iter()
+                .find(|c| c.id == Some(id))
+                .and_then(|c| c.status.clone());
+            match status {
+                None | Some(ResourceStatus::Active) => return Ok(()),
+                Some(ResourceStatus::Inactive) => {
+                    return Err(PeerError::ChannelClosed(name.to_owned()).into());
+                }
+                Some(_) if Instant::now() >= end => {
+                    tracing::warn!(parent: &self.span, channel = %name, "the SFU does not report the channel active yet");
+                    return Ok(());
+                }
+                Some(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// Pushes a track whose frames the caller supplies, encoded with `codec`. The SFU offers
+    /// the transceiver and the peer answers.
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    /// use cloudflare_calls::{FrameCodec, TestPattern};
+    /// let mic = peer.push_track("mic", FrameCodec::Opus).await?;
+    /// let cam = peer.push_track("cam", FrameCodec::H264).await?;
+    /// let mut pattern = TestPattern::new(320, 240).expect("whole macroblocks");
+    /// let second = Duration::from_secs(1);
+    /// tokio::try_join!(
+    ///     mic.send_silence(second),
+    ///     cam.send_test_pattern(&mut pattern, Duration::from_millis(66), second),
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn push_track(
+        &self,
+        name: impl Into<String>,
+        codec: FrameCodec,
+    ) -> Result<OutgoingTrack> {
+        let name: String = name.into();
+        let result = self
+            .add_track(
+                Some(LocalTrack::offered_by_sfu(name.clone(), codec.kind())),
+                None,
+            )
+            .await?;
+        let mid = Self::single_mid(&name, result)?;
+        lock(&self.opened).mids.push(mid.clone());
+        let keyframe_requests = Arc::new(AtomicU64::new(0));
+        let track: Arc<str> = name.into();
+        self.link
+            .cmds
+            .send(Cmd::PushTrack {
+                mid: mid.clone(),
+                name: track.clone(),
+                codec,
+                keyframe_requests: keyframe_requests.clone(),
+            })
+            .await
+            .map_err(|_| PeerError::Closed)?;
+        self.wait_connected().await?;
+        Ok(OutgoingTrack {
+            cmds: self.link.cmds.clone(),
+            name: track,
+            mid,
+            codec,
+            keyframe_requests,
+        })
+    }
+
+    /// Pulls another session's track; the [`IncomingTrack`] is a stream of its frames. A track
+    /// nobody pushes fails with [`PeerError::TrackRefused`].
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::RemoteTrack;
+    /// let mut mic = peer.pull(RemoteTrack::new(publisher, "mic")).await?;
+    /// while let Some(frame) = mic.recv().await {
+    ///     println!("{} bytes at {:?}", frame.payload.len(), frame.timestamp);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn pull(&self, track: RemoteTrack) -> Result<IncomingTrack> {
+        let mut pulled = self.pull_all([track]).await?;
+        pulled.pop().ok_or_else(|| {
+            Error::Decode {
+                operation: "add_tracks",
+                status: None,
+                reason: "the SFU answered a pull with no track".into(),
+                body: String::new(),
+            }
+            .into()
+        })
+    }
+
+    /// Pulls several tracks at once: one `add_tracks` call and one renegotiation per 64
+    /// tracks, instead of one of each per track. Fails, closing nothing it pulled, if the SFU
+    /// refuses any of them.
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::RemoteTrack;
+    /// let tracks = peer
+    ///     .pull_all([RemoteTrack::new(publisher, "mic"), RemoteTrack::new(publisher, "cam")])
+    ///     .await?;
+    /// assert_eq!(tracks.len(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn pull_all(
+        &self,
+        tracks: impl IntoIterator<Item = RemoteTrack>,
+    ) -> Result<Vec<IncomingTrack>> {
+        let tracks: Vec<RemoteTrack> = tracks.into_iter().collect();
+        if tracks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut link = self.link.clone();
+        let result = self
+            .session
+            .add_tracks()
+            .pull_all(tracks)
+            .answerer(&mut link)
+            .send()
+            .await
+            .map_err(PeerError::from)?;
+        if let Some(f) = result.failed.into_iter().next() {
+            return Err(PeerError::TrackRefused {
+                name: f.track_name.unwrap_or_default(),
+                code: f.code,
+                description: f.description,
+            }
+            .into());
+        }
+        let mut pulled = Vec::with_capacity(result.tracks.len());
+        for track in result.tracks {
+            let name = track.track_name.unwrap_or_default();
+            let mid = track.mid.ok_or_else(|| Error::Decode {
+                operation: "add_tracks",
+                status: None,
+                reason: "the SFU accepted a track without a mid".into(),
+                body: String::new(),
+            })?;
+            lock(&self.opened).mids.push(mid.clone());
+            let (tx, rx) = mpsc::channel(self.frame_buffer);
+            let dropped = Arc::new(AtomicU64::new(0));
+            let name: Arc<str> = name.into();
+            self.link
+                .cmds
+                .send(Cmd::PullTrack {
+                    mid: mid.clone(),
+                    name: name.clone(),
+                    tx,
+                    dropped: dropped.clone(),
+                })
+                .await
+                .map_err(|_| PeerError::Closed)?;
+            pulled.push(IncomingTrack {
+                rx,
+                cmds: self.link.cmds.clone(),
+                name,
+                mid,
+                dropped,
+            });
+        }
+        self.wait_connected().await?;
+        Ok(pulled)
+    }
+
+    async fn add_track(
+        &self,
+        push: Option<LocalTrack>,
+        pull: Option<RemoteTrack>,
+    ) -> Result<TracksOutput> {
+        let mut link = self.link.clone();
+        let mut call = self.session.add_tracks();
+        if let Some(t) = push {
+            call = call.push(t);
+        }
+        if let Some(t) = pull {
+            call = call.pull(t);
+        }
+        call.answerer(&mut link)
+            .send()
+            .await
+            .map_err(PeerError::from)
+    }
+
+    fn single_mid(name: &str, result: TracksOutput) -> Result<String> {
+        if let Some(f) = result.failed.into_iter().next() {
+            return Err(PeerError::TrackRefused {
+                name: name.to_owned(),
+                code: f.code,
+                description: f.description,
+            }
+            .into());
+        }
+        result
+            .tracks
+            .into_iter()
+            .next()
+            .and_then(|t| t.mid)
+            .ok_or_else(|| {
+                Error::Decode {
+                    operation: "add_tracks",
+                    status: None,
+                    reason: "the SFU accepted a track without a mid".into(),
+                    body: String::new(),
+                }
+                .into()
+            })
+    }
+
+    /// Sets up the session's data channel transport once, and waits for the connection.
+    pub(super) async fn ensure_transport(&self) -> Result<()> {
+        let mut done = self.transport.lock().await;
+        if *done {
+            return Ok(());
+        }
+        let transport = self.session.establish_data_channels(None).await?;
+        let mut link = self.link.clone();
+        let _ = transport
+            .negotiation
+            .settle(&mut link)
+            .await
+            .map_err(PeerError::from)?;
+        self.wait_connected().await?;
+        *done = true;
+        Ok(())
+    }
+
+    async fn wait_connected(&self) -> Result<()> {
+        let mut states = self.state.clone();
+        let settled =
+            states.wait_for(|s| !matches!(s, ConnectionState::New | ConnectionState::Disconnected));
+        let state = match tokio::time::timeout(self.connect_timeout, settled).await {
+            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout).into()),
+            Ok(Err(_)) => return Err(PeerError::Closed.into()),
+            Ok(Ok(s)) => *s,
+        };
+        match state {
+            ConnectionState::Connected => Ok(()),
+            ConnectionState::Failed => Err(PeerError::ConnectionFailed.into()),
+            _ => Err(PeerError::Closed.into()),
+        }
+    }
+
+    /// Closes the peer's tracks (`force`, no renegotiation) and data channels on the SFU, then
+    /// stops its task. Handles it gave out fail with [`PeerError::Closed`] afterwards. The
+    /// task stops even when the SFU calls fail; the first failure is returned.
+    pub async fn close(mut self) -> Result<()> {
+        let opened = std::mem::take(&mut *lock(&self.opened));
+        let mut first_error = None;
+        if !opened.mids.is_empty() {
+            let closed = self
+                .session
+                .close_tracks(opened.mids, CloseMode::Force)
+                .send()
+                .await;
+            first_error = closed.err();
+        }
+        if !opened.channels.is_empty() {
+            let mut call = self.session.close_data_channels();
+            for c in opened.channels {
+                call = call.channel(c);
+            }
+            if let Err(e) = call.send().await {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        tracing::debug!(parent: &self.span, "peer closed");
+        first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
+}
+
+impl Peer {
+    /// Ends the peer's task without closing anything on the SFU: for an owner (a room) that
+    /// closed the peer's tracks and channels itself.
+    #[cfg(feature = "room")]
+    pub(crate) async fn stop(mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // Handles given out keep the command channel open, so ending the task is explicit.
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Answerer for Peer {
+    /// Applies the SFU's offer to the peer's WebRTC stack and returns its answer, for
+    /// negotiations the app drives itself on [`Peer::session`].
+    async fn answer(&mut self, offer: Offer) -> Result<Answer, BoxError> {
+        self.link.answer(offer).await
+    }
+}
+
+/// Whether a channel retransmits until delivered (no retransmit or lifetime limit).
+fn reliable(channel: &DataChannel) -> bool {
+    let wire = channel.wire();
+    wire.max_retransmits.is_none() && wire.max_packet_life_time.is_none()
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answerer_failures_of_the_peer_stay_typed() {
+        let e = PeerError::from(Error::Answerer(Box::new(PeerError::Closed)));
+        assert!(matches!(e, PeerError::Closed), "{e:?}");
+        let other = PeerError::from(Error::Answerer("nope".into()));
+        assert!(matches!(other, PeerError::Api(Error::Answerer(_))));
+    }
+}

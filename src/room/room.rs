@@ -1,0 +1,330 @@
+//! [`Room`]: one room's entry points (messages, events, kicks, closing) and the record keeping
+//! every change of a participant goes through (leases, fencing, cleanup on the SFU).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::{Result, RoomError};
+use super::event::{
+    LeaveReason, PARTICIPANT_CHANNEL, ParticipantInfo, Payload, ROOM_CHANNEL, RoomEvent, TrackInfo,
+};
+use super::shared::{HostHandle, Shared};
+use super::store::{EventStream, Lease, ParticipantRecord, RoomSnapshot, Store};
+use crate::client::Client;
+use crate::error::Error;
+use crate::session::data_channels::DataChannel;
+use crate::session::tracks::CloseMode;
+
+/// How long one process may hold a session's lease before another may take it.
+const LEASE: Duration = Duration::from_secs(30);
+/// How many times a cleanup call (closing what a participant opened) is sent while it fails
+/// transiently; see [`persist`].
+const CLEANUP_ATTEMPTS: u32 = 5;
+
+tokio::task_local! {
+    /// The lease of the session being changed, for fencing the records saved meanwhile.
+    static FENCE: Lease;
+}
+
+/// A room: every room entry point. Cheap to clone; any process with the room's store can
+/// open one with [`Rooms::open`].
+#[derive(Clone)]
+pub struct Room {
+    shared: Arc<Shared>,
+    id: Arc<str>,
+}
+
+impl std::fmt::Debug for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Room").field("id", &self.id).finish()
+    }
+}
+
+impl Room {
+    pub(crate) fn new(shared: Arc<Shared>, id: Arc<str>) -> Self {
+        Self { shared, id }
+    }
+
+    /// The room's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The room's record and participants, with the `seq` of the last event they include.
+    pub async fn snapshot(&self) -> Result<RoomSnapshot> {
+        Ok(self.store().snapshot(&self.id).await?)
+    }
+
+    /// The participants that are connected and announced.
+    pub async fn participants(&self) -> Result<Vec<ParticipantInfo>> {
+        let snapshot = self.snapshot().await?;
+        let announced = snapshot.participants.into_iter().filter(|p| p.announced);
+        Ok(announced.map(|p| p.info).collect())
+    }
+
+    /// Sends `payload` to every participant over the room channel; returns its `seq`.
+    ///
+    /// ```no_run
+    /// # async fn run(room: cloudflare_calls::room::Room) -> cloudflare_calls::Result<()> {
+    /// room.send_message("Hello!").await?;
+    /// room.send_message(vec![1u8, 2, 3]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_message(&self, payload: impl Into<Payload>) -> Result<u64> {
+        self.append(RoomEvent::Message {
+            from: None,
+            to: None,
+            payload: payload.into(),
+        })
+        .await
+    }
+
+    /// Sends `payload` to one participant, on its own channel; returns its `seq`.
+    pub async fn send_to(&self, participant: &str, payload: impl Into<Payload>) -> Result<u64> {
+        let snapshot = self.snapshot().await?;
+        if !snapshot
+            .participants
+            .iter()
+            .any(|p| p.info.id == participant)
+        {
+            return Err(self.no_participant(participant));
+        }
+        self.append(RoomEvent::Message {
+            from: None,
+            to: Some(participant.to_owned()),
+            payload: payload.into(),
+        })
+        .await
+    }
+
+    /// The room's events from now on: joins, leaves, tracks, participants' messages. The
+    /// stream ends after [`RoomEvent::RoomClosed`].
+    ///
+    /// ```no_run
+    /// # async fn run(room: cloudflare_calls::room::Room) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::room::RoomEvent;
+    /// use futures_util::StreamExt;
+    /// let mut events = room.events().await?;
+    /// while let Some(update) = events.next().await {
+    ///     if let RoomEvent::ParticipantJoined { participant } = update?.event {
+    ///         println!("{} joined", participant.identity);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn events(&self) -> Result<EventStream> {
+        use futures_util::StreamExt;
+        let events = self.store().subscribe(&self.id).await?;
+        // Nothing follows RoomClosed, so a loop over the stream ends with the room.
+        let events = futures_util::stream::unfold(Some(events), |events| async move {
+            let mut events = events?;
+            let update = events.next().await?;
+            let closed = matches!(&update, Ok(u) if u.event == RoomEvent::RoomClosed);
+            Some((update, (!closed).then_some(events)))
+        });
+        Ok(Box::pin(events))
+    }
+
+    /// Removes a participant: its tracks and channels are closed on the SFU, and everyone
+    /// is told it was kicked. [`RoomError::ParticipantNotFound`] if it is not in the room.
+    pub async fn kick(&self, participant: &str) -> Result<()> {
+        match self.remove(participant, LeaveReason::Kicked).await? {
+            true => Ok(()),
+            false => Err(self.no_participant(participant)),
+        }
+    }
+
+    /// Closes the room: every participant is removed, its peer leaves the SFU, and joins are
+    /// refused from now on. Idempotent.
+    pub async fn close(&self) -> Result<()> {
+        // Taken first, so the host cannot forget itself before this waits for its peer.
+        let host = self.forget_host();
+        if let Err(e) = self.shut().await {
+            if let Some(host) = host {
+                self.shared.hosted().insert(self.id.to_string(), host);
+            }
+            return Err(e);
+        }
+        if let Some(host) = host {
+            host.stop().await;
+        }
+        Ok(())
+    }
+
+    /// Drops this process's handle on the room's host, if it hosts the room.
+    pub(crate) fn forget_host(&self) -> Option<HostHandle> {
+        self.shared.hosted().remove(&*self.id)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.shared.client
+    }
+
+    /// Closes the room in the store: participants removed, `RoomClosed` announced. The
+    /// host's task ends when it relays that.
+    pub(crate) async fn shut(&self) -> Result<()> {
+        let left = self.store().close_room(&self.id).await?;
+        for p in left {
+            self.remove(&p.info.id, LeaveReason::RoomClosed).await?;
+        }
+        self.append(RoomEvent::RoomClosed).await?;
+        Ok(())
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.shared.store
+    }
+
+    pub(crate) async fn append(&self, event: RoomEvent) -> Result<u64> {
+        Ok(self.store().append(&self.id, event).await?)
+    }
+
+    pub(crate) fn no_participant(&self, id: &str) -> RoomError {
+        RoomError::ParticipantNotFound {
+            room: self.id.to_string(),
+            participant: id.to_owned(),
+        }
+    }
+
+    /// Runs `f` holding the store's lease on a session.
+    ///
+    /// Records saved with [`Room::save`] inside `f` are fenced by the lease: if it expired
+    /// meanwhile, they are refused rather than overwriting another holder's.
+    pub(crate) async fn leased<T, E>(
+        &self,
+        session_id: &str,
+        f: impl Future<Output = Result<T, E>>,
+    ) -> Result<T>
+    where
+        RoomError: From<E>,
+    {
+        let lease = self.store().lease(&self.id, session_id, LEASE).await?;
+        let result = FENCE.scope(lease.clone(), f).await.map_err(RoomError::from);
+        self.store().release(lease).await?;
+        result
+    }
+
+    /// Saves a participant's record, fenced by the lease of [`Room::leased`] when inside one.
+    pub(crate) async fn save(&self, record: ParticipantRecord) -> Result<()> {
+        let fence = FENCE.try_with(Lease::clone).ok();
+        let saved = match &fence {
+            Some(fence) if fence.key == record.info.session_id => {
+                self.store().update_fenced(&self.id, record, fence).await
+            }
+            _ => self.store().update_participant(&self.id, record).await,
+        };
+        Ok(saved?)
+    }
+
+    /// Announces a participant's tracks published or unpublished, in one event.
+    pub(crate) async fn announce_tracks(
+        &self,
+        participant: &str,
+        tracks: &[TrackInfo],
+        published: bool,
+    ) -> Result<()> {
+        if tracks.is_empty() {
+            return Ok(());
+        }
+        let (participant, tracks) = (participant.to_owned(), tracks.to_vec());
+        let event = if published {
+            RoomEvent::TracksPublished {
+                participant,
+                tracks,
+            }
+        } else {
+            RoomEvent::TracksUnpublished {
+                participant,
+                tracks,
+            }
+        };
+        self.append(event).await.map(drop)
+    }
+
+    /// Takes a participant out of the room and closes what it opened on the SFU. `false` if
+    /// it was not there.
+    ///
+    /// All of it happens under the lease on the participant's session: a change of the
+    /// participant in flight (a publish, say) finishes first, so its events come before the
+    /// participant's last ones and what it opened is in the record closed here; a change that
+    /// starts later finds the participant gone.
+    pub(crate) async fn remove(&self, id: &str, reason: LeaveReason) -> Result<bool> {
+        let snapshot = self.snapshot().await?;
+        let Some(known) = snapshot.participants.iter().find(|p| p.info.id == id) else {
+            return Ok(false);
+        };
+        let session_id = known.info.session_id.clone();
+        self.leased(&session_id, self.remove_leased(id, reason))
+            .await
+    }
+
+    /// [`Room::remove`] for a caller that holds the lease on the participant's session.
+    pub(crate) async fn remove_leased(&self, id: &str, reason: LeaveReason) -> Result<bool> {
+        let Some(record) = self.store().remove_participant(&self.id, id).await? else {
+            return Ok(false);
+        };
+        if record.announced {
+            let tracks: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
+            self.announce_tracks(id, &tracks, false).await?;
+            self.append(RoomEvent::ParticipantLeft {
+                participant: record.info.clone(),
+                reason,
+            })
+            .await?;
+        }
+        self.close_on_sfu(&record).await?;
+        Ok(true)
+    }
+
+    /// Closes a participant's tracks and channels; a session already gone counts as closed.
+    /// The participant is out of the store already, so the calls are repeated while they fail
+    /// transiently rather than leave its tracks open with nobody to close them.
+    async fn close_on_sfu(&self, record: &ParticipantRecord) -> Result<()> {
+        let session = self.client().session(&record.info.session_id);
+        let mids = record.mids();
+        let gone = |r: Result<()>| match r {
+            Err(e) if e.api().is_some_and(Error::is_session_gone) => Ok(()),
+            other => other,
+        };
+        if !mids.is_empty() {
+            let closed = persist(|| session.close_tracks(mids.clone(), CloseMode::Force).send());
+            gone(closed.await.map(drop))?;
+        }
+        if record.channels {
+            let host = self.snapshot().await?.room.host_session_id;
+            let closed = persist(|| {
+                session
+                    .close_data_channels()
+                    .channel(DataChannel::publish(PARTICIPANT_CHANNEL))
+                    .channel(DataChannel::subscribe(&host, ROOM_CHANNEL))
+                    .send()
+            });
+            gone(closed.await.map(drop))?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends a cleanup call again while it fails transiently (a 503, a 429 beyond the client's
+/// retries, a timeout), up to [`CLEANUP_ATTEMPTS`] times with a growing pause. Closing tracks
+/// (forced) and channels is safe to repeat: what is closed already counts as closed.
+pub(crate) async fn persist<T, E, F>(mut call: impl FnMut() -> F) -> Result<T>
+where
+    F: Future<Output = Result<T, E>>,
+    RoomError: From<E>,
+{
+    let mut pause = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match call().await.map_err(RoomError::from) {
+            Err(e) if e.api().is_some_and(Error::is_retryable) && attempt < CLEANUP_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "repeating a cleanup call");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}

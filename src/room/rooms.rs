@@ -1,0 +1,163 @@
+//! [`Rooms`]: the rooms of one store, which creates (and hosts) and opens [`Room`]s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::{Result, RoomError};
+use super::host;
+use super::ids;
+use super::room::Room;
+use super::shared::Shared;
+use super::store::Store;
+use crate::client::Client;
+use crate::error::Error;
+
+const EMPTY_TIMEOUT: Duration = Duration::from_secs(300);
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The rooms of one store: creates and opens [`Room`]s. Made by [`Client::rooms`].
+#[derive(Clone)]
+pub struct Rooms {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Rooms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rooms").finish_non_exhaustive()
+    }
+}
+
+impl Rooms {
+    pub(crate) fn new(client: Client, store: impl Store) -> Self {
+        Self {
+            shared: Shared::new(client, Arc::new(store)),
+        }
+    }
+
+    /// Starts creating a room; this process hosts it.
+    ///
+    /// ```no_run
+    /// # async fn run(rooms: cloudflare_calls::room::Rooms) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    /// let room = rooms
+    ///     .create()
+    ///     .id("standup")
+    ///     .max_participants(12)
+    ///     .empty_timeout(Duration::from_secs(60))
+    ///     .metadata(r#"{"topic":"standup"}"#)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(&self) -> CreateRoom {
+        CreateRoom {
+            rooms: self.clone(),
+            id: None,
+            max_participants: None,
+            empty_timeout: EMPTY_TIMEOUT,
+            metadata: None,
+            health_interval: HEALTH_INTERVAL,
+        }
+    }
+
+    /// Opens an existing room by id: [`RoomError::RoomNotFound`] or
+    /// [`RoomError::RoomClosed`] if it cannot be joined.
+    pub async fn open(&self, id: &str) -> Result<Room> {
+        let snapshot = self.shared.store.snapshot(id).await?;
+        if snapshot.room.closed {
+            return Err(RoomError::RoomClosed(id.to_owned()).into());
+        }
+        Ok(Room::new(self.shared.clone(), id.into()))
+    }
+
+    /// The store the rooms live in.
+    pub fn store(&self) -> &dyn Store {
+        &*self.shared.store
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.shared.client
+    }
+}
+
+/// Builder for a new room; see [`Rooms::create`].
+#[must_use = "a builder does nothing until .send() is awaited"]
+#[derive(Debug)]
+pub struct CreateRoom {
+    rooms: Rooms,
+    id: Option<String>,
+    max_participants: Option<u32>,
+    empty_timeout: Duration,
+    metadata: Option<String>,
+    health_interval: Duration,
+}
+
+impl CreateRoom {
+    /// The room's id; a random one by default.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// At most this many participants at once; no limit by default.
+    pub fn max_participants(mut self, max: u32) -> Self {
+        self.max_participants = Some(max);
+        self
+    }
+
+    /// How long the room may stay empty before it closes; 5 minutes by default.
+    pub fn empty_timeout(mut self, timeout: Duration) -> Self {
+        self.empty_timeout = timeout;
+        self
+    }
+
+    /// The app's data about the room.
+    pub fn metadata(mut self, metadata: impl Into<String>) -> Self {
+        self.metadata = Some(metadata.into());
+        self
+    }
+
+    /// How often the host checks participants' sessions and the empty timeout; 5 s by
+    /// default.
+    pub fn health_interval(mut self, interval: Duration) -> Self {
+        self.health_interval = interval;
+        self
+    }
+
+    /// Creates the room: its peer connects to the SFU and publishes the room channel.
+    pub async fn send(self) -> Result<Room> {
+        if self.health_interval.is_zero() {
+            return Err(
+                Error::InvalidArgument("a room's health interval must not be zero".into()).into(),
+            );
+        }
+        let id = self.id.unwrap_or_else(|| ids::random("room"));
+        let room = Room::new(self.rooms.shared.clone(), id.as_str().into());
+        let settings = host::Settings {
+            max_participants: self.max_participants,
+            empty_timeout: self.empty_timeout,
+            metadata: self.metadata,
+            health_interval: self.health_interval,
+        };
+        let handle = host::start(room.clone(), settings).await?;
+        self.rooms.shared.hosted().insert(id, handle);
+        Ok(room)
+    }
+}
+
+// `Client` hands out rooms without naming this layer.
+impl Client {
+    /// The rooms kept in `store`: create one, or open one by id (feature `room`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use cloudflare_calls::room::MemoryStore;
+    /// let rooms = client.rooms(MemoryStore::new());
+    /// let room = rooms.create().send().await?;
+    /// room.send_message("Hello!").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn rooms(&self, store: impl Store) -> Rooms {
+        Rooms::new(self.clone(), store)
+    }
+}

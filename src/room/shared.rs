@@ -1,0 +1,49 @@
+//! [`Shared`]: what every room of one [`Rooms`](super::Rooms) shares: the client, the store,
+//! and the handles of the room hosts this process runs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::store::Store;
+use crate::client::Client;
+
+pub(crate) struct Shared {
+    pub(crate) client: Client,
+    pub(crate) store: Arc<dyn Store>,
+    hosted: Mutex<HashMap<String, HostHandle>>,
+}
+
+impl Shared {
+    pub(crate) fn new(client: Client, store: Arc<dyn Store>) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            store,
+            hosted: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The hosts this process runs, by room id.
+    pub(crate) fn hosted(&self) -> MutexGuard<'_, HashMap<String, HostHandle>> {
+        self.hosted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Stops a hosted room's task.
+pub(crate) struct HostHandle {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl HostHandle {
+    pub(crate) fn new(stop: oneshot::Sender<()>, task: JoinHandle<()>) -> Self {
+        Self { stop, task }
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
