@@ -15,7 +15,8 @@
 
 use std::time::{Duration, Instant};
 
-use cloudflare_calls::{Client, Config, DataChannel, Message};
+use cloudflare_calls::peer::Message;
+use cloudflare_calls::{Client, Config, DataChannel};
 
 const BURST: usize = 1_000;
 const WINDOW: usize = 100;
@@ -56,7 +57,7 @@ async fn run(client: &Client, subscribers: usize) -> Result<(), Box<dyn std::err
             joining.spawn(async move {
                 let peer = client.peer().connect().await?;
                 let sub = peer.subscribe(DataChannel::subscribe(&id, "bench")).await?;
-                Ok::<_, cloudflare_calls::Error>((peer, sub))
+                Ok::<_, cloudflare_calls::peer::PeerError>((peer, sub))
             });
         }
         while let Some(joined) = joining.join_next().await {

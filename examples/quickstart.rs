@@ -10,8 +10,10 @@
 
 use std::time::Duration;
 
+use cloudflare_calls::config::ConfigError;
+use cloudflare_calls::peer::{FrameCodec, IncomingTrack, TestPattern};
 use cloudflare_calls::room::{MemoryStore, Payload, Role, RoomEvent, RoomPeer, TrackInfo};
-use cloudflare_calls::{Client, Config, ConfigError, FrameCodec, IncomingTrack, TestPattern};
+use cloudflare_calls::{Client, Config};
 use tokio::task::JoinHandle;
 
 type Failure = Box<dyn std::error::Error>;
@@ -109,7 +111,7 @@ async fn main() -> Result<(), Failure> {
                 open += state
                     .data_channels
                     .iter()
-                    .filter(|c| c.status == Some(cloudflare_calls::ResourceStatus::Active))
+                    .filter(|c| c.status == Some(cloudflare_calls::session::ResourceStatus::Active))
                     .count();
             }
             Err(e) if e.is_session_gone() => {}

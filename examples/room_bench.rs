@@ -24,11 +24,12 @@ use std::time::{Duration, Instant};
 use calls_emulator::Emulator;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use cloudflare_calls::peer::FrameCodec;
 use cloudflare_calls::room::{
     EventStream, Lease, MemoryStore, ParticipantRecord, RoomEvent, RoomRecord, RoomSnapshot, Store,
     StoreFuture,
 };
-use cloudflare_calls::{Client, Config, FrameCodec, Offer, RemoteTrack};
+use cloudflare_calls::{Client, Config, Offer, RemoteTrack};
 
 type Failure = Box<dyn std::error::Error>;
 

@@ -25,8 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use calls_emulator::Emulator;
+use cloudflare_calls::peer::{FrameCodec, OPUS_SILENCE_20MS, TestPattern};
 use cloudflare_calls::room::{MemoryStore, RoomPeer};
-use cloudflare_calls::{Client, Config, FrameCodec, OPUS_SILENCE_20MS, TestPattern};
+use cloudflare_calls::{Client, Config};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -257,7 +258,7 @@ pub async fn run(emulator: &Emulator, load: &Load) -> Result<Report, Failure> {
                 mic.send_frame(OPUS_SILENCE_20MS.to_vec(), audio_every)
                     .await?;
             }
-            Ok::<_, cloudflare_calls::Error>(())
+            Ok::<_, cloudflare_calls::peer::PeerError>(())
         })
     };
     let video_task = {
@@ -268,7 +269,7 @@ pub async fn run(emulator: &Emulator, load: &Load) -> Result<Report, Failure> {
                 tick.tick().await;
                 cam.send_frame(pattern.next_frame(), video_every).await?;
             }
-            Ok::<_, cloudflare_calls::Error>(())
+            Ok::<_, cloudflare_calls::peer::PeerError>(())
         })
     };
     audio_task.await??;

@@ -13,8 +13,9 @@ mod server;
 
 use std::sync::Arc;
 
+use cloudflare_calls::config::ConfigError;
 use cloudflare_calls::room::{MemoryStore, RoomEvent};
-use cloudflare_calls::{Client, Config, ConfigError};
+use cloudflare_calls::{Client, Config};
 use futures_util::StreamExt;
 
 #[tokio::main]

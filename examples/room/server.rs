@@ -1,7 +1,7 @@
 //! The room page's HTTP API: the signalling a browser needs to join a room, on axum.
 //!
 //! Shared by `cargo run --example room` and the browser test that drives the page
-//! (tests/room_browser.rs), so the test exercises exactly what people open.
+//! (tests/room/browser.rs), so the test exercises exactly what people open.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use cloudflare_calls::room::{
     ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, Rooms, TrackInfo,
 };
-use cloudflare_calls::{Answer, Error, Negotiation, Offer};
+use cloudflare_calls::{Answer, Negotiation, Offer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -44,42 +44,36 @@ pub fn router(app: App) -> Router {
 }
 
 /// Opens the room, creating it on first use.
-pub async fn room(rooms: &Rooms, id: &str) -> Result<Room, Error> {
+pub async fn room(rooms: &Rooms, id: &str) -> Result<Room, RoomError> {
     match rooms.open(id).await {
         Ok(room) => Ok(room),
-        Err(e) if matches!(e.room(), Some(RoomError::RoomNotFound(_))) => {
-            match rooms.create().id(id).send().await {
-                Err(e) if matches!(e.room(), Some(RoomError::RoomExists(_))) => {
-                    rooms.open(id).await
-                }
-                other => other,
-            }
-        }
+        Err(RoomError::RoomNotFound(_)) => match rooms.create().id(id).send().await {
+            Err(RoomError::RoomExists(_)) => rooms.open(id).await,
+            other => other,
+        },
         Err(e) => Err(e),
     }
 }
 
 /// A crate error as an HTTP status and a JSON body the page shows.
-struct Failure(Error);
+struct Failure(RoomError);
 
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
+impl From<RoomError> for Failure {
+    fn from(e: RoomError) -> Self {
         Self(e)
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let status = match self.0.room() {
-            Some(RoomError::RoomFull { .. } | RoomError::IdentityTaken { .. }) => {
-                StatusCode::CONFLICT
-            }
-            Some(RoomError::BroadcastTaken(_)) => StatusCode::CONFLICT,
-            Some(RoomError::RoomClosed(_)) => StatusCode::GONE,
-            Some(RoomError::ParticipantNotFound { .. } | RoomError::RoomNotFound(_)) => {
+        let status = match &self.0 {
+            RoomError::RoomFull { .. } | RoomError::IdentityTaken { .. } => StatusCode::CONFLICT,
+            RoomError::BroadcastTaken(_) => StatusCode::CONFLICT,
+            RoomError::RoomClosed(_) => StatusCode::GONE,
+            RoomError::ParticipantNotFound { .. } | RoomError::RoomNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
-            Some(RoomError::MalformedOffer(_) | RoomError::NoMedia) => StatusCode::BAD_REQUEST,
+            RoomError::MalformedOffer(_) | RoomError::NoMedia => StatusCode::BAD_REQUEST,
             _ => StatusCode::BAD_GATEWAY,
         };
         (status, Json(json!({ "error": self.0.to_string() }))).into_response()

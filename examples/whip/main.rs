@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use axum::response::Html;
 use axum::routing::get;
+use cloudflare_calls::config::ConfigError;
 use cloudflare_calls::room::MemoryStore;
 use cloudflare_calls::whip::Whip;
-use cloudflare_calls::{Client, Config, ConfigError};
+use cloudflare_calls::{Client, Config};
 
 const PAGE: &str = include_str!("index.html");
 

@@ -13,7 +13,7 @@
 //! ```
 #![no_main]
 
-use cloudflare_calls::sdp::{self, MediaKind, OpusSettings, SdpError};
+use cloudflare_calls::sdp::{self, SectionKind, OpusSettings, SdpError};
 use libfuzzer_sys::fuzz_target;
 
 type Edit = fn(&str) -> Result<String, SdpError>;
@@ -28,9 +28,9 @@ const EDITS: [Edit; 6] = [
             .max_average_bitrate(32_000)
             .apply(s)
     },
-    |s| sdp::retain_codecs(s, MediaKind::Video, &["VP8", "H264"]),
-    |s| sdp::retain_codecs(s, MediaKind::Audio, &["opus"]),
-    |s| sdp::prefer_codecs(s, MediaKind::Video, &["AV1", "VP8"]),
+    |s| sdp::retain_codecs(s, SectionKind::Video, &["VP8", "H264"]),
+    |s| sdp::retain_codecs(s, SectionKind::Audio, &["opus"]),
+    |s| sdp::prefer_codecs(s, SectionKind::Video, &["AV1", "VP8"]),
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -1,13 +1,11 @@
 //! A small headless-Chromium driver for integration tests, speaking the
 //! DevTools protocol over a WebSocket.
 //!
-//! Include it from a test with `#[path = "support/chromium.rs"] mod chromium;`
-//! and start each browser test with `if chromium::skip_without_chromium() { return; }`.
+//! Start each browser test with `if chromium::skip_without_chromium() { return; }`.
 //! The browser is looked for at [`CHROMIUM`] (or wherever [`PATH_ENV`] says).
 //! On a contributor's machine a missing browser skips the test with a printed
 //! reason; `cargo xtask ci` sets [`REQUIRE_ENV`], so in CI it is a failure and a
 //! broken install step cannot pass unnoticed.
-#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

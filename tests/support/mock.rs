@@ -1,8 +1,6 @@
 //! A scripted HTTP/1.1 server on loopback: records every request, answers from a queue.
 //! Raw TCP on purpose, so a test can also drop the connection or cut a body short.
 
-#![allow(dead_code)]
-
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

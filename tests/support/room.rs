@@ -2,7 +2,8 @@
 //! nothing of a session left open.
 
 use calls_emulator::Emulator;
-use cloudflare_calls::{Client, Config, ResourceStatus};
+use cloudflare_calls::session::ResourceStatus;
+use cloudflare_calls::{Client, Config};
 
 /// A client of `emulator`'s app.
 pub fn client(emulator: &Emulator) -> Client {

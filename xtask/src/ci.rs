@@ -202,7 +202,7 @@ fn install(root: &Path) -> Outcome {
     npm_ci(root)
 }
 
-/// The npm packages tests/whip_browser.rs serves to Chromium (the `whip-whep` WHIP/WHEP
+/// The npm packages tests/whip/browser.rs serves to Chromium (the `whip-whep` WHIP/WHEP
 /// client), exactly as tests/whip/package-lock.json pins them: `npm ci` checks each package
 /// against the lock's integrity hash and puts it in tests/whip/node_modules (git-ignored).
 fn npm_ci(root: &Path) -> Outcome {

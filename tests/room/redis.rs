@@ -1,0 +1,391 @@
+//! Rooms in Redis, served by two backend processes: two tokio runtimes, each with its own
+//! `Client` and `RedisStore`, against one emulator and one `redis-server` of the test's own.
+
+#![cfg(feature = "redis")]
+
+use crate::support::room as room_support;
+
+use crate::support::redis as redis_server;
+
+use room_support::{client, nothing_open};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use calls_emulator::Emulator;
+use cloudflare_calls::Offer;
+use cloudflare_calls::peer::FrameCodec;
+use cloudflare_calls::room::{
+    EventStream, Lease, LeaveReason, ParticipantRecord, Payload, RedisStore, RoomError, RoomEvent,
+    RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
+};
+use futures_util::StreamExt;
+
+/// A second backend process: its own runtime, client and store connection.
+fn process_b() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn is_text(update: &RoomUpdate, want: &str) -> bool {
+    matches!(&update.event, RoomEvent::Message { payload: Payload::Text(t), .. } if t == want)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_serve_one_room() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client_a = client(&emulator);
+    let rooms_a = client_a.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    let room_a = rooms_a.create().id("shared").send().await.unwrap();
+
+    // Process B follows the room's events from before anyone joins.
+    let b = process_b();
+    let (url, client_b) = (redis.url(), client(&emulator));
+    let (events_open, events_opened) = tokio::sync::oneshot::channel();
+    let watcher = b.spawn({
+        let (url, client_b) = (url.clone(), client_b.clone());
+        async move {
+            let rooms_b = client_b.rooms(RedisStore::connect(&url).await.unwrap());
+            let room_b = rooms_b.open("shared").await.unwrap();
+            let mut events = room_b.events().await.unwrap();
+            events_open.send(()).unwrap();
+            let mut seen = Vec::new();
+            while let Some(update) = events.next().await {
+                let update = update.unwrap();
+                let done = is_text(&update, "from B");
+                seen.push(update);
+                if done {
+                    return seen;
+                }
+            }
+            seen
+        }
+    });
+    events_opened.await.unwrap();
+
+    // Alice joins through A and publishes a microphone.
+    let mut alice = room_a.join("alice").connect(client_a.peer()).await.unwrap();
+    let mic = alice.publish_track("mic", FrameCodec::Opus).await.unwrap();
+    let sending = tokio::spawn(async move { mic.send_silence(Duration::from_secs(20)).await });
+
+    // Bob joins through B: he pulls Alice's microphone, published through A.
+    let (joined, bob_joined) = tokio::sync::oneshot::channel();
+    let (go_on, proceed) = tokio::sync::oneshot::channel::<()>();
+    let bob = b.spawn({
+        let (url, client_b) = (url.clone(), client_b.clone());
+        async move {
+            let rooms_b = client_b.rooms(RedisStore::connect(&url).await.unwrap());
+            let room_b = rooms_b.open("shared").await.unwrap();
+            let mut bob = room_b.join("bob").connect(client_b.peer()).await.unwrap();
+            let mut tracks = bob.take_tracks();
+            assert_eq!(tracks.len(), 1, "bob pulled alice's microphone");
+            for _ in 0..20 {
+                tokio::time::timeout(Duration::from_secs(10), tracks[0].recv())
+                    .await
+                    .expect("a frame of alice's microphone within 10 s")
+                    .unwrap();
+            }
+            let id = bob.participant().id().to_owned();
+            let session = bob.participant().session().id().to_owned();
+            joined.send((id.clone(), session)).unwrap();
+            // Hello through A, then a message through B: both reach Bob.
+            let mut heard = Vec::new();
+            while heard.len() < 2 {
+                let update = bob.recv_timeout(Duration::from_secs(10)).await.expect("messages");
+                if is_text(&update, "Hello!") || is_text(&update, "from B") {
+                    heard.push(update.seq);
+                }
+                if is_text(&update, "Hello!") {
+                    room_b.send_message("from B").await.unwrap();
+                }
+            }
+            proceed.await.unwrap();
+            // Kicked through A: the room channel closes under Bob.
+            let mut kicked = false;
+            while let Some(update) = bob.recv_timeout(Duration::from_secs(10)).await {
+                if matches!(&update.event, RoomEvent::ParticipantLeft { participant, reason: LeaveReason::Kicked } if participant.id == id)
+                {
+                    kicked = true;
+                    break;
+                }
+            }
+            assert!(kicked, "bob learns he was kicked");
+            heard
+        }
+    });
+    let (bob_id, bob_session) = bob_joined.await.unwrap();
+    room_a.send_message("Hello!").await.unwrap();
+    let mut alice_heard = 0;
+    while alice_heard < 2 {
+        let update = alice
+            .recv_timeout(Duration::from_secs(10))
+            .await
+            .expect("messages at alice");
+        if is_text(&update, "Hello!") || is_text(&update, "from B") {
+            alice_heard += 1;
+        }
+    }
+    go_on.send(()).unwrap();
+    room_a.kick(&bob_id).await.unwrap();
+    let heard = bob.await.unwrap();
+    assert_eq!(heard.len(), 2);
+    nothing_open(&client_a, &[bob_session]).await;
+
+    // B's event stream shows A's and B's doings in one order, without gaps.
+    let seen = watcher.await.unwrap();
+    let seqs: Vec<u64> = seen.iter().map(|u| u.seq).collect();
+    assert_eq!(
+        seqs,
+        (seqs[0]..seqs[0] + seqs.len() as u64).collect::<Vec<_>>()
+    );
+    let joined: Vec<&str> = seen
+        .iter()
+        .filter_map(|u| match &u.event {
+            RoomEvent::ParticipantJoined { participant } => Some(participant.identity.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(joined, ["alice", "bob"]);
+    assert_eq!(emulator.stats().with_status(406), 0);
+
+    sending.abort();
+    alice.leave().await.unwrap();
+    room_a.close().await.unwrap();
+    b.shutdown_background();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutations_of_one_session_from_two_processes_never_overlap() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client_a = client(&emulator);
+    let rooms_a = client_a.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    let room_a = rooms_a.create().id("busy").send().await.unwrap();
+    let publisher = room_a
+        .join("publisher")
+        .connect(client_a.peer())
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..12).map(|i| format!("t{i}")).collect();
+    let tracks = names.iter().map(|n| (n.clone(), FrameCodec::Opus));
+    let _pushed = publisher.publish_tracks(tracks).await.unwrap();
+    let id = publisher.participant().id().to_owned();
+    emulator.reset_stats();
+
+    // A and B each take half of the tracks down, one call at a time, at the same time.
+    let b = process_b();
+    let from_b = b.spawn({
+        let (url, client_b, id) = (redis.url(), client(&emulator), id.clone());
+        let names = names[6..].to_vec();
+        async move {
+            let rooms_b = client_b.rooms(RedisStore::connect(&url).await.unwrap());
+            let participant = rooms_b
+                .open("busy")
+                .await
+                .unwrap()
+                .participant(&id)
+                .await
+                .unwrap();
+            for name in names {
+                participant.unpublish([name]).await.unwrap();
+            }
+        }
+    });
+    let participant = room_a.participant(&id).await.unwrap();
+    for name in &names[..6] {
+        participant.unpublish([name]).await.unwrap();
+    }
+    from_b.await.unwrap();
+    assert_eq!(emulator.stats().calls("close_tracks"), 12);
+    assert_eq!(
+        emulator.stats().with_status(406),
+        0,
+        "two mutations overlapped"
+    );
+    let record = participant_record(&room_a, &id).await;
+    assert!(record.published.is_empty(), "{record:?}");
+    room_a.close().await.unwrap();
+    b.shutdown_background();
+}
+
+async fn participant_record(room: &cloudflare_calls::room::Room, id: &str) -> ParticipantRecord {
+    let snapshot = room.snapshot().await.unwrap();
+    snapshot
+        .participants
+        .into_iter()
+        .find(|p| p.info.id == id)
+        .unwrap()
+}
+
+/// A store that kills Redis just before the join records its session: a crash mid-join.
+struct KillMidJoin {
+    inner: RedisStore,
+    redis: Arc<tokio::sync::Mutex<redis_server::Redis>>,
+    armed: Mutex<bool>,
+    sessions: Mutex<Vec<String>>,
+}
+
+impl Store for KillMidJoin {
+    fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()> {
+        self.inner.create_room(room)
+    }
+    fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>> {
+        self.inner.close_room(room)
+    }
+    fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
+        self.inner.snapshot(room)
+    }
+    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
+        self.inner.add_participant(room, p)
+    }
+    fn update_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
+        if !p.info.session_id.is_empty() {
+            self.sessions
+                .lock()
+                .unwrap()
+                .push(p.info.session_id.clone());
+        }
+        if std::mem::take(&mut *self.armed.lock().unwrap()) {
+            self.redis
+                .try_lock()
+                .expect("nobody else holds the server")
+                .kill();
+        }
+        self.inner.update_participant(room, p)
+    }
+    fn remove_participant(
+        &self,
+        room: &str,
+        id: &str,
+    ) -> StoreFuture<'_, Option<ParticipantRecord>> {
+        self.inner.remove_participant(room, id)
+    }
+    fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64> {
+        self.inner.append(room, event)
+    }
+    fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
+        self.inner.subscribe(room)
+    }
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        self.inner.lease(room, session, ttl)
+    }
+    fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
+        self.inner.release(lease)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_during_a_join_leaves_no_ghost_and_no_session() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = Arc::new(tokio::sync::Mutex::new(redis_server::Redis::start().await));
+    let url = redis.lock().await.url();
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let store = Arc::new(KillMidJoin {
+        inner: RedisStore::connect(&url).await.unwrap(),
+        redis: redis.clone(),
+        armed: Mutex::new(false),
+        sessions: Mutex::new(Vec::new()),
+    });
+    let rooms = client.rooms(store.clone());
+    let room = rooms.create().id("fragile").send().await.unwrap();
+
+    // A browser's offer (captured from Chromium): the session is created and its tracks
+    // pushed, then Redis dies as the join records them.
+    let offer = include_str!("../fixtures/sdp/chromium_tracks_datachannel.sdp");
+    *store.armed.lock().unwrap() = true;
+    let err = room
+        .join("alice")
+        .offer(Offer::new(offer))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(Some(&err), Some(RoomError::Store(_))), "{err}");
+    let sessions = store.sessions.lock().unwrap().clone();
+    assert_eq!(sessions.len(), 1, "the join created one session");
+    nothing_open(&client, &sessions[..1]).await;
+
+    // After the restart (no persistence) nothing of the room or the join is left.
+    redis.lock().await.restart().await;
+    let err = rooms.open("fragile").await.unwrap_err();
+    assert!(
+        matches!(Some(&err), Some(RoomError::RoomNotFound(_))),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_redis_password_never_shows() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let url = redis.url().replace("redis://", "redis://:hunter2@");
+    // This server has no password, so authenticating fails: the error must not repeat it.
+    match RedisStore::connect(&url).await {
+        Ok(store) => assert!(!format!("{store:?}").contains("hunter2")),
+        Err(e) => {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+    let unreachable = "redis://:hunter2@127.0.0.1:1/";
+    let e = RedisStore::connect(unreachable).await.unwrap_err();
+    let shown = format!("{e} {e:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_under_an_expired_lease_is_refused() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let store = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
+    let room = client
+        .rooms(store.clone())
+        .create()
+        .id("fenced")
+        .send()
+        .await
+        .unwrap();
+    let alice = room.join("alice").connect(client.peer()).await.unwrap();
+    let session = alice.participant().session().id().to_owned();
+    let record = participant_record(&room, alice.participant().id()).await;
+
+    // A holder stalls past its lease; another process takes the session over.
+    let stalled = store
+        .lease("fenced", &session, Duration::from_millis(200))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let current = store
+        .lease("fenced", &session, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(current.token > stalled.token, "fencing tokens increase");
+    let err = store
+        .update_fenced("fenced", record.clone(), &stalled)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoomError::LeaseLost(_)), "{err}");
+    store
+        .update_fenced("fenced", record, &current)
+        .await
+        .unwrap();
+    store.release(current).await.unwrap();
+    room.close().await.unwrap();
+}

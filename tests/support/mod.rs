@@ -1,0 +1,7 @@
+//! Helpers the test binaries share. Each binary uses a different subset.
+#![allow(dead_code)]
+
+pub mod chromium;
+pub mod mock;
+pub mod redis;
+pub mod room;
