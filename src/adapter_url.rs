@@ -8,7 +8,7 @@ use std::fmt;
 /// [`AdapterUrl::as_str`] gives the whole URL.
 ///
 /// ```
-/// use cloudflare_calls::AdapterUrl;
+/// use cloudflare_calls::adapters::AdapterUrl;
 /// let e = AdapterUrl::new("wss://media.example.com/ingest?token=hunter2");
 /// assert_eq!(format!("{e:?}"), r#""wss://media.example.com/ingest?[REDACTED]""#);
 /// assert_eq!(e.to_string(), "wss://media.example.com/ingest?[REDACTED]");

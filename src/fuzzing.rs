@@ -3,7 +3,7 @@
 //! operation of the public API, made by a real [`Client`], whose every HTTP attempt gets a
 //! scripted response instead of going to the network. Everything after the socket runs as
 //! in production: the transport's retry decisions and tracing events, the generated status
-//! dispatch and decoding, `finish` and the handwritten layer's conversions.
+//! dispatch and decoding, `decode` and the handwritten layer's conversions.
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -124,6 +124,11 @@ pub use session::{
 };
 pub use wire::MediaKind;
 
+// The README's examples compile as doctests, so the front door cannot drift from the API.
+#[cfg(all(doctest, feature = "room"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod config {
     //! What a [`Client`](crate::Client) needs: the app, its secret, the APIs' URLs, optional
     //! TURN and account credentials, timeouts and retries.

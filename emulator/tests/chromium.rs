@@ -2,6 +2,8 @@
 //! channel; a second one pulls them from an emulator-made offer, decodes video and receives
 //! messages. This checks that browsers accept the emulator's answers and offers.
 
+// The crate's Chromium driver, of which this test needs only a part.
+#[allow(dead_code)]
 #[path = "../../tests/support/chromium.rs"]
 mod chromium;
 

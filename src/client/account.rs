@@ -10,7 +10,7 @@ use progenitor_client::ResponseValue;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::http::response::{Body, finish};
+use crate::http::response::{Body, decode};
 use crate::raw::account::{Client as RawAccount, types::NameRequest};
 
 /// A resource of the account API, implemented by [`App`](crate::App) and
@@ -98,7 +98,8 @@ impl<'a, R: AccountResource> AccountResources<'a, R> {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::{Config, DEFAULT_BASE_URL};
+    /// use cloudflare_calls::Config;
+    /// use cloudflare_calls::config::DEFAULT_BASE_URL;
     ///
     /// let created = client.apps().create().name("staging").send().await?;
     /// let staging = Config::new(DEFAULT_BASE_URL, created.app.uid.clone(), created.secret);
@@ -263,7 +264,7 @@ where
     T: Body,
     E: Body,
 {
-    result(finish(operation, call).await?).ok_or_else(|| Error::Decode {
+    result(decode(operation, call).await?).ok_or_else(|| Error::Decode {
         operation,
         status: None,
         reason: "the envelope reports success but has no result".to_owned(),

@@ -8,21 +8,21 @@ use progenitor_client::{Error as RawError, ResponseValue};
 use crate::adapter_url::AdapterUrl;
 use crate::client::Client;
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::response::finish;
+use crate::http::response::decode;
 use crate::raw::sfu::types as raw;
 use crate::wire::{AdapterInputCodec, AdapterOutputCodec, Location};
 
 /// The service accepts one to this many adapters per call.
 ///
 /// ```
-/// assert_eq!(cloudflare_calls::MAX_ADAPTERS_PER_CALL, 4);
+/// assert_eq!(cloudflare_calls::adapters::MAX_ADAPTERS_PER_CALL, 4);
 /// ```
 pub const MAX_ADAPTERS_PER_CALL: usize = 4;
 
 /// One adapter to create.
 ///
 /// ```
-/// use cloudflare_calls::{AdapterItem, AdapterOutputCodec};
+/// use cloudflare_calls::adapters::{AdapterItem, AdapterOutputCodec};
 /// // The SFU reads PCM from the URL into a new track "tts" of a new session.
 /// let ingest = AdapterItem::ingest("tts", "wss://bot.example.com/tts");
 /// // The SFU sends track "mic" of an existing session to the URL as PCM.
@@ -42,7 +42,7 @@ impl AdapterItem {
     /// of a session it allocates (its id comes back in [`Adapter::session_id`]).
     ///
     /// ```
-    /// let item = cloudflare_calls::AdapterItem::ingest("tts", "wss://bot.example.com/tts");
+    /// let item = cloudflare_calls::adapters::AdapterItem::ingest("tts", "wss://bot.example.com/tts");
     /// # let _ = item;
     /// ```
     pub fn ingest(track_name: impl Into<String>, url: impl Into<AdapterUrl>) -> Self {
@@ -62,7 +62,8 @@ impl AdapterItem {
     /// as PCM (audio tracks) or JPEG (video tracks).
     ///
     /// ```
-    /// use cloudflare_calls::{AdapterItem, AdapterOutputCodec::Jpeg};
+    /// use cloudflare_calls::adapters::AdapterOutputCodec::Jpeg;
+    /// use cloudflare_calls::adapters::AdapterItem;
     /// let session_id = "2a45361d5fd7cc14eface0587c276c94";
     /// let frames = AdapterItem::stream(session_id, "cam", "wss://cv.example.com", Jpeg);
     /// # let _ = frames;
@@ -117,7 +118,7 @@ impl AdapterItem {
 /// An adapter the service created.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::adapters::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// for adapter in &result.adapters {
 ///     println!("{} (session {:?})", adapter.adapter_id, adapter.session_id);
 /// }
@@ -139,7 +140,7 @@ pub struct Adapter {
 /// An adapter that could not be created or closed; the rest of the batch is unaffected.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::adapters::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// use cloudflare_calls::ErrorCode;
 ///
 /// for failure in &result.failed {
@@ -168,7 +169,7 @@ pub struct AdapterRefusal {
 /// The outcome of [`Adapters::create`]; see [`Adapters`] for how failures are reported.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::adapters::CreateAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// if !result.failed.is_empty() {
 ///     eprintln!("{} of the batch failed", result.failed.len());
 /// }
@@ -186,7 +187,7 @@ pub struct CreateAdaptersOutput {
 /// An adapter the service closed (or had already closed).
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::CloseAdaptersOutput) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::adapters::CloseAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// let bytes: u64 = result.closed.iter().filter_map(|c| c.bytes_processed).sum();
 /// # let _ = bytes;
 /// # Ok(()) }
@@ -204,7 +205,7 @@ pub struct ClosedAdapter {
 /// The outcome of [`Adapters::close`]; see [`Adapters`] for how failures are reported.
 ///
 /// ```no_run
-/// # async fn run(result: cloudflare_calls::CloseAdaptersOutput) -> cloudflare_calls::Result<()> {
+/// # async fn run(result: cloudflare_calls::adapters::CloseAdaptersOutput) -> cloudflare_calls::Result<()> {
 /// let retry: Vec<_> = result.failed.iter().filter_map(|f| f.adapter_id.clone()).collect();
 /// # let _ = retry;
 /// # Ok(()) }
@@ -249,7 +250,7 @@ impl<'a> Adapters<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::AdapterItem;
+    /// use cloudflare_calls::adapters::AdapterItem;
     ///
     /// let tts = AdapterItem::ingest("tts", "wss://tts.example.com");
     /// let batch = client.adapters().create().item(tts);
@@ -306,7 +307,7 @@ impl<'a> Adapters<'a> {
                 ..Default::default()
             })
         };
-        let response = finish("close_websocket_adapters", items_on_503(call, all_failed)).await?;
+        let response = decode("close_websocket_adapters", items_on_503(call, all_failed)).await?;
         let mut result = CloseAdaptersOutput::default();
         for item in response.tracks {
             match (failure(item.error_code), item.adapter_id) {
@@ -331,7 +332,8 @@ impl<'a> Adapters<'a> {
 ///
 /// ```no_run
 /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-/// use cloudflare_calls::{AdapterItem, AdapterOutputCodec::Pcm};
+/// use cloudflare_calls::adapters::AdapterOutputCodec::Pcm;
+/// use cloudflare_calls::adapters::AdapterItem;
 ///
 /// let session = "2a45361d5fd7cc14eface0587c276c94";
 /// let result = client
@@ -356,7 +358,7 @@ impl CreateAdapters<'_> {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::AdapterItem;
+    /// use cloudflare_calls::adapters::AdapterItem;
     ///
     /// let tts = AdapterItem::ingest("tts", "wss://tts.example.com");
     /// client.adapters().create().item(tts).send().await?;
@@ -371,7 +373,7 @@ impl CreateAdapters<'_> {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::AdapterItem;
+    /// use cloudflare_calls::adapters::AdapterItem;
     ///
     /// let voices = ["en", "fr"].map(|l| AdapterItem::ingest(l, format!("wss://tts.example/{l}")));
     /// client.adapters().create().items(voices).send().await?;
@@ -387,7 +389,8 @@ impl CreateAdapters<'_> {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::{AdapterItem, Error};
+    /// use cloudflare_calls::Error;
+    /// use cloudflare_calls::adapters::AdapterItem;
     ///
     /// let bad = AdapterItem::ingest("tts", "https://not-a-websocket.example.com");
     /// let err = client.adapters().create().item(bad).send().await.unwrap_err();
@@ -421,7 +424,7 @@ impl CreateAdapters<'_> {
                 ..Default::default()
             })
         };
-        let response = finish("create_websocket_adapters", items_on_503(call, all_failed)).await?;
+        let response = decode("create_websocket_adapters", items_on_503(call, all_failed)).await?;
         let mut result = CreateAdaptersOutput::default();
         for item in response.tracks {
             match (failure(item.error_code), item.adapter_id) {
@@ -488,7 +491,7 @@ impl super::Client {
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::AdapterItem;
+    /// use cloudflare_calls::adapters::AdapterItem;
     ///
     /// let result = client
     ///     .adapters()

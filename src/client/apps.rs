@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::account::{AccountResource, AccountResources, envelope_result};
 use crate::error::Result;
-use crate::http::response::finish;
+use crate::http::response::decode;
 use crate::raw::account::{Client as RawAccount, types as raw};
 use crate::secret::Secret;
 
@@ -13,7 +13,8 @@ use crate::secret::Secret;
 /// [`Config::account`](crate::Config::account).
 ///
 /// ```
-/// use cloudflare_calls::{Apps, Client, Config};
+/// use cloudflare_calls::{Client, Config};
+/// use cloudflare_calls::apps::Apps;
 /// let config = Config::new("https://rtc.live.cloudflare.com/v1", "app-id", "app-secret")
 ///     .account("account-id", "api-token");
 /// let client = Client::new(config)?;
@@ -26,7 +27,7 @@ pub type Apps<'a> = AccountResources<'a, App>;
 /// An SFU app, as listed by the account API (its secret is never listed).
 ///
 /// ```
-/// use cloudflare_calls::App;
+/// use cloudflare_calls::apps::App;
 /// let app: App = serde_json::from_str(r#"{"uid":"a1","name":"prod"}"#).unwrap();
 /// assert_eq!((app.uid.as_str(), app.name.as_deref()), ("a1", Some("prod")));
 /// ```
@@ -52,7 +53,7 @@ pub struct App {
 /// account API's shape (`uid`, `name`, `created`, `modified`, `secret`).
 ///
 /// ```
-/// use cloudflare_calls::CreateAppOutput;
+/// use cloudflare_calls::apps::CreateAppOutput;
 /// let created: CreateAppOutput =
 ///     serde_json::from_str(r#"{"uid":"a1","name":"prod","secret":"s3cr3t"}"#).unwrap();
 /// assert_eq!(created.secret.expose(), "s3cr3t");
@@ -74,7 +75,7 @@ impl AccountResource for App {
 
     async fn list(api: &RawAccount, account: &str) -> Result<Vec<Self>> {
         let call = api.list_sfu_apps().account_id(account).send();
-        let apps = finish("list_sfu_apps", call).await?.result;
+        let apps = decode("list_sfu_apps", call).await?.result;
         Ok(apps.into_iter().flatten().map(App::from).collect())
     }
 
@@ -108,7 +109,7 @@ impl AccountResource for App {
 
     async fn delete(api: &RawAccount, account: &str, id: &str) -> Result<()> {
         let call = api.delete_sfu_app().account_id(account).app_id(id).send();
-        finish("delete_sfu_app", call).await.map(drop)
+        decode("delete_sfu_app", call).await.map(drop)
     }
 }
 

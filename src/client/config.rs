@@ -86,7 +86,8 @@ impl Config {
     /// Like [`Config::from_env`], reading variables through `lookup` (handy in tests).
     ///
     /// ```
-    /// use cloudflare_calls::{Config, ConfigError};
+    /// use cloudflare_calls::Config;
+    /// use cloudflare_calls::config::ConfigError;
     ///
     /// let err = Config::from_lookup(|name| (name == "CALLS_APP_ID").then(|| "app".to_owned()));
     /// assert_eq!(err.unwrap_err(), ConfigError::MissingEnv("CALLS_APP_SECRET"));

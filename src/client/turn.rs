@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::http::response::finish;
+use crate::http::response::decode;
 use crate::raw::turn::types as raw_turn;
 use crate::secret::Secret;
 
 /// The longest lifetime the service grants TURN credentials: 48 hours.
 ///
 /// ```
-/// assert_eq!(cloudflare_calls::MAX_TURN_TTL.as_secs(), 172_800);
+/// assert_eq!(cloudflare_calls::turn::MAX_TURN_TTL.as_secs(), 172_800);
 /// ```
 pub const MAX_TURN_TTL: Duration = Duration::from_secs(48 * 60 * 60);
 
@@ -24,7 +24,7 @@ pub const MAX_TURN_TTL: Duration = Duration::from_secs(48 * 60 * 60);
 /// absent (STUN entries):
 ///
 /// ```
-/// use cloudflare_calls::IceServers;
+/// use cloudflare_calls::turn::IceServers;
 /// use serde_json::json;
 ///
 /// let wire = json!([
@@ -55,7 +55,7 @@ pub struct IceServer {
 /// A list of ICE servers; serializes as the JSON array `RTCConfiguration.iceServers` takes.
 ///
 /// ```
-/// use cloudflare_calls::IceServers;
+/// use cloudflare_calls::turn::IceServers;
 /// let json = r#"[{"urls":["stun:stun.example.net"]}]"#;
 /// let servers: IceServers = serde_json::from_str(json).unwrap();
 /// for server in servers.iter() {
@@ -71,7 +71,7 @@ impl IceServers {
     /// port 53, and some report an error for each such URL.
     ///
     /// ```
-    /// # use cloudflare_calls::IceServers;
+    /// # use cloudflare_calls::turn::IceServers;
     /// let servers: IceServers = serde_json::from_value(serde_json::json!([
     ///     {"urls": ["stun:stun.example.net:3478", "stun:stun.example.net:53"]},
     ///     {"urls": ["turn:turn.example.net:53?transport=udp"], "username": "u"},
@@ -123,7 +123,7 @@ fn is_port_53(url: &str) -> bool {
 /// Credentials in the older single-entry form of [`Turn::generate_credentials`].
 ///
 /// ```
-/// use cloudflare_calls::{IceServer, TurnCredentials};
+/// use cloudflare_calls::turn::{IceServer, TurnCredentials};
 /// let json = r#"{"urls":["turn:turn.example.net:3478"],"username":"u","credential":"pw-1"}"#;
 /// let creds: TurnCredentials = serde_json::from_str(json).unwrap();
 /// assert!(!format!("{creds:?}").contains("pw-1"));
@@ -211,7 +211,7 @@ impl<'a> Turn<'a> {
             .key_id(self.client.turn_key_id()?)
             .body(raw_turn::CredentialsRequest { ttl })
             .send();
-        let c = finish("generate_turn_credentials", call).await?.ice_servers;
+        let c = decode("generate_turn_credentials", call).await?.ice_servers;
         Ok(TurnCredentials {
             urls: c.urls,
             username: c.username,
@@ -240,7 +240,7 @@ impl<'a> Turn<'a> {
             .key_id(self.client.turn_key_id()?)
             .username(username)
             .send();
-        finish("revoke_turn_credentials", call).await
+        decode("revoke_turn_credentials", call).await
     }
 }
 
@@ -299,7 +299,7 @@ impl GenerateIceServers<'_> {
             .key_id(self.client.turn_key_id()?)
             .body(raw_turn::CredentialsRequest { ttl })
             .send();
-        let response = finish("generate_ice_servers", call).await?;
+        let response = decode("generate_ice_servers", call).await?;
         let servers = IceServers(
             response
                 .ice_servers

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::account::{AccountResource, AccountResources, envelope_result};
 use crate::error::Result;
-use crate::http::response::finish;
+use crate::http::response::decode;
 use crate::raw::account::{Client as RawAccount, types as raw};
 use crate::secret::Secret;
 
@@ -14,7 +14,8 @@ use crate::secret::Secret;
 /// [`Config::account`](crate::Config::account).
 ///
 /// ```
-/// use cloudflare_calls::{Client, Config, TurnKeys};
+/// use cloudflare_calls::{Client, Config};
+/// use cloudflare_calls::turn::TurnKeys;
 /// let config = Config::new("https://rtc.live.cloudflare.com/v1", "app-id", "app-secret")
 ///     .account("account-id", "api-token");
 /// let client = Client::new(config)?;
@@ -27,7 +28,7 @@ pub type TurnKeys<'a> = AccountResources<'a, TurnKey>;
 /// A TURN key, as listed by the account API (its token is never listed).
 ///
 /// ```
-/// use cloudflare_calls::TurnKey;
+/// use cloudflare_calls::turn::TurnKey;
 /// let key: TurnKey = serde_json::from_str(r#"{"uid":"k1","name":"web"}"#).unwrap();
 /// assert_eq!(key.uid, "k1");
 /// ```
@@ -53,7 +54,7 @@ pub struct TurnKey {
 /// account API's shape (`uid`, `name`, `created`, `modified`, `key`).
 ///
 /// ```
-/// use cloudflare_calls::CreateTurnKeyOutput;
+/// use cloudflare_calls::turn::CreateTurnKeyOutput;
 /// let created: CreateTurnKeyOutput =
 ///     serde_json::from_str(r#"{"uid":"k1","name":"web","key":"t0ken"}"#).unwrap();
 /// assert_eq!((created.turn_key.uid.as_str(), created.key.expose()), ("k1", "t0ken"));
@@ -75,7 +76,7 @@ impl AccountResource for TurnKey {
 
     async fn list(api: &RawAccount, account: &str) -> Result<Vec<Self>> {
         let call = api.list_turn_keys().account_id(account).send();
-        let keys = finish("list_turn_keys", call).await?.result;
+        let keys = decode("list_turn_keys", call).await?.result;
         Ok(keys.into_iter().flatten().map(TurnKey::from).collect())
     }
 
@@ -109,7 +110,7 @@ impl AccountResource for TurnKey {
 
     async fn delete(api: &RawAccount, account: &str, id: &str) -> Result<()> {
         let call = api.delete_turn_key().account_id(account).key_id(id).send();
-        finish("delete_turn_key", call).await.map(drop)
+        decode("delete_turn_key", call).await.map(drop)
     }
 }
 

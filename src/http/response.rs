@@ -150,8 +150,10 @@ pub(crate) fn redact_quoted(message: &str) -> String {
     }
     out
 }
-/// Awaits a generated call and classifies the outcome.
-pub(crate) async fn finish<T, E>(
+
+/// Awaits a generated call and decodes its outcome into the crate's result: the success
+/// value, or the [`Error`] its status, body or failure says.
+pub(crate) async fn decode<T, E>(
     operation: &'static str,
     call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 ) -> Result<T, Error>

@@ -39,7 +39,7 @@ impl Client {
     /// Starts a server-side WebRTC peer of the SFU: it creates its own session.
     ///
     /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// # async fn run(client: cloudflare_calls::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// let peer = client.peer().correlation_id("room-7").connect_timeout(Duration::from_secs(5)).connect().await?;
     /// # let _ = peer; Ok(()) }

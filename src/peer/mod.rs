@@ -8,7 +8,7 @@
 //! its exchanges never overlap.
 //!
 //! ```no_run
-//! # async fn run() -> cloudflare_calls::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use cloudflare_calls::{Client, Config, DataChannel};
 //!
 //! let client = Client::new(Config::from_env()?)?;

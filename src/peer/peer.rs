@@ -112,7 +112,7 @@ impl Peer {
     ///
     /// ```no_run
     /// # async fn run(peer: cloudflare_calls::Peer) {
-    /// use cloudflare_calls::ConnectionState;
+    /// use cloudflare_calls::peer::ConnectionState;
     /// let mut states = peer.watch_state();
     /// while states.changed().await.is_ok() {
     ///     if *states.borrow() == ConnectionState::Failed { break; }
@@ -139,7 +139,7 @@ impl Peer {
     /// says `active`).
     ///
     /// ```no_run
-    /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
+    /// # async fn run(peer: cloudflare_calls::Peer) -> Result<(), Box<dyn std::error::Error>> {
     /// use cloudflare_calls::DataChannel;
     /// let cursor = peer.publish(DataChannel::publish("cursor").ordered(false).max_retransmits(0)).await?;
     /// cursor.send_binary(&[1, 2, 3]).await?;
@@ -167,8 +167,9 @@ impl Peer {
     /// A channel nobody publishes fails with [`PeerError::ChannelRefused`].
     ///
     /// ```no_run
-    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::{DataChannel, Message};
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudflare_calls::DataChannel;
+    /// use cloudflare_calls::peer::Message;
     /// let mut chat = peer.subscribe(DataChannel::subscribe(publisher, "chat").can_reply(true)).await?;
     /// while let Some(message) = chat.recv().await {
     ///     if let Message::Text(text) = message? {
@@ -302,9 +303,9 @@ impl Peer {
     /// the transceiver and the peer answers.
     ///
     /// ```no_run
-    /// # async fn run(peer: cloudflare_calls::Peer) -> cloudflare_calls::Result<()> {
+    /// # async fn run(peer: cloudflare_calls::Peer) -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
-    /// use cloudflare_calls::{FrameCodec, TestPattern};
+    /// use cloudflare_calls::peer::{FrameCodec, TestPattern};
     /// let mic = peer.push_track("mic", FrameCodec::Opus).await?;
     /// let cam = peer.push_track("cam", FrameCodec::H264).await?;
     /// let mut pattern = TestPattern::new(320, 240).expect("whole macroblocks");
@@ -355,7 +356,7 @@ impl Peer {
     /// nobody pushes fails with [`PeerError::TrackRefused`].
     ///
     /// ```no_run
-    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> Result<(), Box<dyn std::error::Error>> {
     /// use cloudflare_calls::RemoteTrack;
     /// let mut mic = peer.pull(RemoteTrack::new(publisher, "mic")).await?;
     /// while let Some(frame) = mic.recv().await {
@@ -381,7 +382,7 @@ impl Peer {
     /// refuses any of them.
     ///
     /// ```no_run
-    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> cloudflare_calls::Result<()> {
+    /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> Result<(), Box<dyn std::error::Error>> {
     /// use cloudflare_calls::RemoteTrack;
     /// let tracks = peer
     ///     .pull_all([RemoteTrack::new(publisher, "mic"), RemoteTrack::new(publisher, "cam")])

@@ -9,7 +9,7 @@
 /// A moving test pattern, one H.264 access unit (Annex B: SPS, PPS, IDR slice) per frame.
 ///
 /// ```
-/// use cloudflare_calls::TestPattern;
+/// use cloudflare_calls::peer::TestPattern;
 ///
 /// let mut pattern = TestPattern::new(128, 96).unwrap();
 /// let first = pattern.next_frame();

@@ -319,7 +319,7 @@ impl Room {
     /// the room's tracks pulled. See [`Join`].
     ///
     /// ```no_run
-    /// # async fn run(room: cloudflare_calls::room::Room, sdp: String) -> cloudflare_calls::Result<()> {
+    /// # async fn run(room: cloudflare_calls::room::Room, sdp: String) -> Result<(), Box<dyn std::error::Error>> {
     /// use cloudflare_calls::Offer;
     /// let joining = room.join("alice").offer(Offer::new(sdp)).send().await?;
     /// # Ok(()) }

@@ -9,7 +9,7 @@
 //! direct ones. Room state lives in a [`Store`]: [`MemoryStore`] for one backend process.
 //!
 //! ```no_run
-//! # async fn run() -> cloudflare_calls::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use cloudflare_calls::room::MemoryStore;
 //! use cloudflare_calls::{Client, Config, Offer};
 //!

@@ -66,7 +66,7 @@ impl Room {
     /// Sends `payload` to every participant over the room channel; returns its `seq`.
     ///
     /// ```no_run
-    /// # async fn run(room: cloudflare_calls::room::Room) -> cloudflare_calls::Result<()> {
+    /// # async fn run(room: cloudflare_calls::room::Room) -> Result<(), Box<dyn std::error::Error>> {
     /// room.send_message("Hello!").await?;
     /// room.send_message(vec![1u8, 2, 3]).await?;
     /// # Ok(()) }
@@ -102,7 +102,7 @@ impl Room {
     /// stream ends after [`RoomEvent::RoomClosed`].
     ///
     /// ```no_run
-    /// # async fn run(room: cloudflare_calls::room::Room) -> cloudflare_calls::Result<()> {
+    /// # async fn run(room: cloudflare_calls::room::Room) -> Result<(), Box<dyn std::error::Error>> {
     /// use cloudflare_calls::room::RoomEvent;
     /// use futures_util::StreamExt;
     /// let mut events = room.events().await?;

@@ -22,8 +22,8 @@ use crate::wire::{Location, ResourceStatus};
 /// A room participant driven by this process: a [`Peer`] on the room channel.
 ///
 /// ```no_run
-/// # async fn run(client: cloudflare_calls::Client, room: cloudflare_calls::room::Room) -> cloudflare_calls::Result<()> {
-/// use cloudflare_calls::FrameCodec;
+/// # async fn run(client: cloudflare_calls::Client, room: cloudflare_calls::room::Room) -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudflare_calls::peer::FrameCodec;
 /// let mut bot = room.join("bot").connect(client.peer()).await?;
 /// let mic = bot.publish_track("mic", FrameCodec::Opus).await?;
 /// while let Some(update) = bot.recv().await {

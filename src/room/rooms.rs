@@ -37,7 +37,7 @@ impl Rooms {
     /// Starts creating a room; this process hosts it.
     ///
     /// ```no_run
-    /// # async fn run(rooms: cloudflare_calls::room::Rooms) -> cloudflare_calls::Result<()> {
+    /// # async fn run(rooms: cloudflare_calls::room::Rooms) -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// let room = rooms
     ///     .create()
@@ -150,7 +150,7 @@ impl Client {
     /// The rooms kept in `store`: create one, or open one by id (feature `room`).
     ///
     /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// # async fn run(client: cloudflare_calls::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// use cloudflare_calls::room::MemoryStore;
     /// let rooms = client.rooms(MemoryStore::new());
     /// let room = rooms.create().send().await?;

@@ -2,7 +2,7 @@
 //! session and subscribed by others through the SFU.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::response::finish;
+use crate::http::response::decode;
 use crate::raw::sfu::types as raw;
 use crate::session::Session;
 use crate::session::description::Offer;
@@ -236,7 +236,7 @@ impl<'a> ChangeDataChannels<'a> {
                 session
                     .mutate("add_data_channels", || {
                         let call = api.add_data_channels().app_id(app).session_id(id);
-                        finish("add_data_channels", call.body(body.clone()).send())
+                        decode("add_data_channels", call.body(body.clone()).send())
                     })
                     .await?
                     .data_channels
@@ -248,7 +248,7 @@ impl<'a> ChangeDataChannels<'a> {
                 session
                     .mutate("update_data_channels", || {
                         let call = api.update_data_channels().app_id(app).session_id(id);
-                        finish("update_data_channels", call.body(body.clone()).send())
+                        decode("update_data_channels", call.body(body.clone()).send())
                     })
                     .await?
                     .data_channels
@@ -260,7 +260,7 @@ impl<'a> ChangeDataChannels<'a> {
                 session
                     .mutate("close_data_channels", || {
                         let call = api.close_data_channels().app_id(app).session_id(id);
-                        finish("close_data_channels", call.body(body.clone()).send())
+                        decode("close_data_channels", call.body(body.clone()).send())
                     })
                     .await?
                     .data_channels
@@ -290,7 +290,7 @@ pub(crate) async fn establish(
                 .session_id(session.id())
                 .body(body.clone())
                 .send();
-            finish(OPERATION, call)
+            decode(OPERATION, call)
         })
         .await?;
     let channel = response

@@ -145,7 +145,7 @@ impl PendingOffer {
 ///
 /// struct Browser;
 /// impl Answerer for Browser {
-///     async fn answer(&mut self, offer: Offer) -> Result<Answer, cloudflare_calls::BoxError> {
+///     async fn answer(&mut self, offer: Offer) -> Result<Answer, cloudflare_calls::error::BoxError> {
 ///         // Forward `offer` to the browser and wait for its answer.
 ///         Ok(Answer::new(offer.sdp().replace("a=sendrecv", "a=recvonly")))
 ///     }

@@ -9,7 +9,7 @@ use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::http::response::finish;
+use crate::http::response::decode;
 use crate::raw::sfu::types as raw;
 use crate::session::description::{Answer, Offer, SessionDescription};
 use crate::session::lock::SessionLocks;
@@ -66,7 +66,8 @@ impl Sessions {
 ///
 /// ```no_run
 /// # async fn run(pc_offer: String, answer_to_sfu_offer: impl Fn(&str) -> String) -> cloudflare_calls::Result<()> {
-/// use cloudflare_calls::{Answer, Client, CloseMode, Config, LocalTrack, Offer, RemoteTrack};
+/// use cloudflare_calls::{Answer, Client, Config, LocalTrack, Offer, RemoteTrack};
+/// use cloudflare_calls::session::CloseMode;
 ///
 /// let client = Client::new(Config::from_env()?)?;
 ///
@@ -173,7 +174,7 @@ impl CreateSession {
         let body = raw::NewSessionRequest {
             session_description: self.offer.map(Into::into),
         };
-        let created = finish("new_session", call.body(body).send()).await?;
+        let created = decode("new_session", call.body(body).send()).await?;
         let answer = match SessionDescription::from_raw("new_session", created.session_description)?
         {
             Some(SessionDescription::Answer(a)) => Some(a),
@@ -292,7 +293,7 @@ impl Session {
                 .session_id(self.id())
                 .body(body.clone())
                 .send();
-            finish("renegotiate_session", call)
+            decode("renegotiate_session", call)
         })
         .await
         .map(drop)
@@ -306,6 +307,6 @@ impl Session {
             .app_id(self.app_id())
             .session_id(self.id())
             .send();
-        Ok(finish("get_session_state", call).await?.into())
+        Ok(decode("get_session_state", call).await?.into())
     }
 }

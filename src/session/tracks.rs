@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::response::finish;
+use crate::http::response::decode;
 use crate::raw::sfu::types as raw;
 use crate::session::Session;
 use crate::session::description::{Answer, Offer, SessionDescription};
@@ -59,7 +59,8 @@ impl LocalTrack {
 /// A track another session publishes, to pull into this one.
 ///
 /// ```
-/// use cloudflare_calls::{RemoteTrack, Simulcast};
+/// use cloudflare_calls::RemoteTrack;
+/// use cloudflare_calls::session::Simulcast;
 /// let video = RemoteTrack::new("2a45361d5fd7cc14eface0587c276c94", "camera")
 ///     .simulcast(Simulcast::preferred_rid("h"));
 /// // Receive on the transceiver that already carries our "mic" track.
@@ -108,7 +109,7 @@ impl RemoteTrack {
 /// Which simulcast layer a pulled track should receive.
 ///
 /// ```
-/// use cloudflare_calls::{PriorityOrdering, RidNotAvailable, Simulcast};
+/// use cloudflare_calls::session::{PriorityOrdering, RidNotAvailable, Simulcast};
 /// let s = Simulcast::preferred_rid("h")
 ///     .priority_ordering(PriorityOrdering::Asciibetical)
 ///     .rid_not_available(RidNotAvailable::Asciibetical);
@@ -391,7 +392,7 @@ impl<'a> AddTracks<'a> {
                 async move {
                     let call = session.api().add_tracks();
                     let call = call.app_id(session.app_id()).session_id(session.id());
-                    let response = finish("add_tracks", call.body(body).send()).await?;
+                    let response = decode("add_tracks", call.body(body).send()).await?;
                     let step = Step::from_response(
                         "add_tracks",
                         response.requires_immediate_renegotiation,
@@ -456,7 +457,7 @@ impl<'a> UpdateTracks<'a> {
                 async move {
                     let call = session.api().update_tracks();
                     let call = call.app_id(session.app_id()).session_id(session.id());
-                    let response = finish("update_tracks", call.body(body).send()).await?;
+                    let response = decode("update_tracks", call.body(body).send()).await?;
                     // The update response carries no session description: a renegotiation it
                     // asks for is started by the endpoint's next offer.
                     Ok((Step::Done, response.tracks))
@@ -545,7 +546,7 @@ impl<'a> CloseTracks<'a> {
                         .session_id(session.id())
                         .body(body.clone())
                         .send();
-                    finish("close_tracks", call)
+                    decode("close_tracks", call)
                 })
                 .await?;
             if let Some(SessionDescription::Answer(a)) =
@@ -594,7 +595,7 @@ impl Session {
     ///
     /// ```no_run
     /// # async fn run(session: cloudflare_calls::Session) -> cloudflare_calls::Result<()> {
-    /// use cloudflare_calls::CloseMode;
+    /// use cloudflare_calls::session::CloseMode;
     /// let closed = session.close_tracks(["1", "2"], CloseMode::Force).send().await?;
     /// assert!(closed.failed.is_empty());
     /// # Ok(()) }

@@ -1,10 +1,9 @@
 //! Every tracing event and span, at every level, while calls succeed, fail and retry: none of
 //! them may carry a secret, and each call is in a span naming its operation and ids.
 
+use crate::support::logs::capture;
 use crate::support::mock;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cloudflare_calls::{Answer, Client, Config, RetryPolicy};
@@ -13,29 +12,9 @@ use serde_json::json;
 
 const SECRET: &str = "app-secret-that-must-not-leak";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_name_the_call_and_never_the_secret() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let captured = capture();
 
     let server = MockServer::start().await;
     server.json(503, json!({"errorCode": "retryable_transient_error"}));
@@ -51,7 +30,7 @@ async fn logs_name_the_call_and_never_the_secret() {
     let err = session.renegotiate(Answer::new("v=0")).await.unwrap_err();
     tracing::error!(error = %err, debug = ?err, ?client, "reported by the application");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(!logs.contains(SECRET), "secret in logs:\n{logs}");
     assert!(logs.contains("operation=\"get_session_state\""), "{logs}");
     assert!(logs.contains("app_id=\"app-7\""), "{logs}");

@@ -2,10 +2,9 @@
 //! fail to decode: the secret must not reach the error's Display or Debug, nor any tracing
 //! event, while the error stays typed and keeps its status.
 
+use crate::support::logs::{Capture, capture};
 use crate::support::mock;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cloudflare_calls::{Client, Config, Error, RetryPolicy};
@@ -13,37 +12,6 @@ use mock::{MockServer, Reply};
 use serde_json::json;
 
 const SECRET: &str = "KNOWN-SECRET-123";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// Captures every event and span of this thread, at every level, until dropped.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
 
 async fn setup() -> (MockServer, Client) {
     let server = MockServer::start().await;
@@ -136,7 +104,7 @@ fn html() -> String {
 }
 
 /// Neither the error nor anything logged while making or reporting it shows the secret.
-fn assert_hidden(op: Op, what: &str, err: &Error, logs: &Captured) {
+fn assert_hidden(op: Op, what: &str, err: &Error, logs: &Capture) {
     // What an application typically does with an error.
     tracing::error!(error = %err, debug = ?err, "call failed");
     let display = format!("{err}");
@@ -174,7 +142,7 @@ async fn undecodable_success_bodies_keep_the_secret_out() {
             ("HTML page with a 200", Reply::Raw(200, vec![], html())),
         ];
         for (what, reply) in cases {
-            let (logs, _guard) = capture();
+            let logs = capture();
             server.reply(reply);
             let err = op.call(&client).await;
             assert_hidden(op, what, &err, &logs);
@@ -200,7 +168,7 @@ async fn undecodable_success_bodies_keep_the_secret_out() {
 async fn error_pages_of_secret_carrying_operations_are_not_quoted() {
     let (server, client) = setup().await;
     for op in OPS {
-        let (logs, _guard) = capture();
+        let logs = capture();
         server.reply(Reply::Raw(500, vec![], html()));
         let err = op.call(&client).await;
         assert_hidden(op, "HTML page with a 500", &err, &logs);
@@ -216,7 +184,7 @@ async fn error_pages_of_secret_carrying_operations_are_not_quoted() {
 async fn a_connection_cut_inside_the_secret_keeps_it_out() {
     let (server, client) = setup().await;
     for op in OPS {
-        let (logs, _guard) = capture();
+        let logs = capture();
         server.reply(Reply::Truncated(200, op.cut_json()));
         let err = op.call(&client).await;
         assert_hidden(op, "connection cut", &err, &logs);

@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+// The tests' Chromium driver, of which capturing needs only a part.
+#[allow(dead_code)]
 #[path = "../../tests/support/chromium.rs"]
 mod chromium;
 

@@ -1,30 +1,5 @@
-//! [`RedisStore`]: room state in Redis, shared by every backend process (feature `redis`).
-//!
-//! Keys of one room share the hash tag `{room id}`, so a Redis Cluster keeps a room on one
-//! node and the scripts below stay single-slot:
-//!
-//! | key | type | holds |
-//! |---|---|---|
-//! | `calls:{id}:room` | string | the [`RoomRecord`] as JSON |
-//! | `calls:{id}:closed` | string | present once the room is closed; `ended` once its closing finished and the id may be used again |
-//! | `calls:{id}:max` | string | the participant limit (absent: none) |
-//! | `calls:{id}:participants` | hash | participant id → [`ParticipantRecord`] as JSON |
-//! | `calls:{id}:identities` | hash | identity → participant id |
-//! | `calls:{id}:broadcaster` | string | the broadcaster's participant id |
-//! | `calls:{id}:seq` | string | the number of the room's last event |
-//! | `calls:{id}:events` | stream | the events, capped at the last 10,000 |
-//! | `calls:{id}:lease:{session}` | string | the lease's token, with a TTL |
-//! | `calls:{id}:fence:{session}` | string | the last token granted |
-//!
-//! Every write refreshes a room's keys to expire after [`RedisStore::room_ttl`] (a day by
-//! default), so an abandoned room does not live forever.
-//!
-//! **What survives a Redis restart** depends on Redis's persistence: with RDB or AOF on, the
-//! rooms, participants, event log and sequence numbers come back as last saved, and
-//! subscribers resume reading the log where they stopped; without it, every room is gone
-//! (joins get [`RoomError::RoomNotFound`]), while the SFU sessions of its participants stay
-//! until they are left or expire. While Redis is unreachable, every operation fails with
-//! [`RoomError::Store`], and the connection is retried on the next call.
+//! [`RedisStore`]: room state in Redis, shared by every backend process (feature `redis`); its
+//! doc has the design note: the keys, their expiry, and what survives a Redis restart.
 
 use std::fmt;
 use std::time::Duration;
@@ -50,8 +25,34 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
 /// Room state in Redis: any number of backend processes share the rooms of one Redis.
 ///
+/// Keys of one room share the hash tag `{room id}`, so a Redis Cluster keeps a room on one
+/// node and every script stays single-slot:
+///
+/// | key | type | holds |
+/// |---|---|---|
+/// | `calls:{id}:room` | string | the [`RoomRecord`] as JSON |
+/// | `calls:{id}:closed` | string | present once the room is closed; `ended` once its closing finished and the id may be used again |
+/// | `calls:{id}:max` | string | the participant limit (absent: none) |
+/// | `calls:{id}:participants` | hash | participant id → [`ParticipantRecord`] as JSON |
+/// | `calls:{id}:identities` | hash | identity → participant id |
+/// | `calls:{id}:broadcaster` | string | the broadcaster's participant id |
+/// | `calls:{id}:seq` | string | the number of the room's last event |
+/// | `calls:{id}:events` | stream | the events, capped at the last 10,000 |
+/// | `calls:{id}:lease:{session}` | string | the lease's token, with a TTL |
+/// | `calls:{id}:fence:{session}` | string | the last token granted |
+///
+/// Every write refreshes a room's keys to expire after [`RedisStore::room_ttl`] (a day by
+/// default), so an abandoned room does not live forever.
+///
+/// **What survives a Redis restart** depends on Redis's persistence: with RDB or AOF on, the
+/// rooms, participants, event log and sequence numbers come back as last saved, and
+/// subscribers resume reading the log where they stopped; without it, every room is gone
+/// (joins get [`RoomError::RoomNotFound`]), while the SFU sessions of its participants stay
+/// until they are left or expire. While Redis is unreachable, every operation fails with
+/// [`RoomError::Store`], and the connection is retried on the next call.
+///
 /// ```no_run
-/// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+/// # async fn run(client: cloudflare_calls::Client) -> Result<(), Box<dyn std::error::Error>> {
 /// use cloudflare_calls::room::RedisStore;
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
 /// let rooms = client.rooms(store);
