@@ -329,6 +329,30 @@ fn ttl_seconds(ttl: Duration) -> Result<i64> {
     Ok(ttl.as_secs() as i64)
 }
 
+// The entry point of this file: `Client` hands out what is defined here without naming it.
+impl super::Client {
+    /// TURN credentials minted from the configured key (needs [`Config::turn_key`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let servers = client
+    ///     .turn()
+    ///     .generate_ice_servers(Duration::from_secs(3600))
+    ///     .drop_port_53(true)
+    ///     .send()
+    ///     .await?;
+    /// // Hand this to the browser as RTCConfiguration.iceServers.
+    /// let json = serde_json::to_string(&servers).expect("serializable");
+    /// # let _ = json;
+    /// # Ok(()) }
+    /// ```
+    pub fn turn(&self) -> Turn<'_> {
+        Turn::new(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_port_53;
@@ -359,29 +383,5 @@ mod tests {
         ] {
             assert!(!is_port_53(url), "{url}");
         }
-    }
-}
-
-// The entry point of this file: `Client` hands out what is defined here without naming it.
-impl super::Client {
-    /// TURN credentials minted from the configured key (needs [`Config::turn_key`]).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {
-    /// use std::time::Duration;
-    ///
-    /// let servers = client
-    ///     .turn()
-    ///     .generate_ice_servers(Duration::from_secs(3600))
-    ///     .drop_port_53(true)
-    ///     .send()
-    ///     .await?;
-    /// // Hand this to the browser as RTCConfiguration.iceServers.
-    /// let json = serde_json::to_string(&servers).expect("serializable");
-    /// # let _ = json;
-    /// # Ok(()) }
-    /// ```
-    pub fn turn(&self) -> Turn<'_> {
-        Turn::new(self)
     }
 }

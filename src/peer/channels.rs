@@ -30,13 +30,13 @@ impl Sender {
             reply,
         };
         if self.cmds.send(cmd).await.is_err() {
-            return Err(PeerError::Closed.into());
+            return Err(PeerError::Closed);
         }
         // The driver answers once SCTP has taken the message into its send buffer: awaiting
         // that is the backpressure a fast sender gets.
         match done.await {
             Ok(result) => result,
-            Err(_) => Err(PeerError::Closed.into()),
+            Err(_) => Err(PeerError::Closed),
         }
     }
 }
@@ -120,7 +120,7 @@ impl Inbound {
             Poll::Ready(None) if !self.reported && self.lag.ended.load(Ordering::Acquire) => {
                 self.reported = true;
                 let missed = self.lag.missed.load(Ordering::Relaxed);
-                Poll::Ready(Some(Err(PeerError::Lagged { missed }.into())))
+                Poll::Ready(Some(Err(PeerError::Lagged { missed })))
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
@@ -212,7 +212,7 @@ impl Subscription {
 
     async fn reply(&self, binary: bool, data: Vec<u8>) -> Result<()> {
         if !self.can_reply {
-            return Err(PeerError::ReplyNotGranted(self.name().to_owned()).into());
+            return Err(PeerError::ReplyNotGranted(self.name().to_owned()));
         }
         self.sender.send(binary, data).await
     }

@@ -107,7 +107,7 @@ impl ConnectPeer {
         // renegotiation's round trip, so a slow SFU shows in its calls.
         match tokio::time::timeout(timeout, peer.ensure_transport()).await {
             Ok(connected) => connected?,
-            Err(_) => return Err(PeerError::ConnectTimeout(timeout).into()),
+            Err(_) => return Err(PeerError::ConnectTimeout(timeout)),
         }
         Ok(peer)
     }

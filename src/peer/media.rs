@@ -59,11 +59,9 @@ impl OutgoingTrack {
             reply,
         };
         if self.cmds.send(cmd).await.is_err() {
-            return Err(PeerError::Closed.into());
+            return Err(PeerError::Closed);
         }
-        done.await
-            .map_err(|_| PeerError::Closed)?
-            .map_err(Into::into)
+        done.await.map_err(|_| PeerError::Closed)?
     }
 
     /// Sends a [`TestPattern`](super::test_pattern::TestPattern) frame every `interval` for `length`: a
@@ -151,11 +149,9 @@ impl IncomingTrack {
             reply,
         };
         if self.cmds.send(cmd).await.is_err() {
-            return Err(PeerError::Closed.into());
+            return Err(PeerError::Closed);
         }
-        done.await
-            .map_err(|_| PeerError::Closed)?
-            .map_err(Into::into)
+        done.await.map_err(|_| PeerError::Closed)?
     }
 }
 

@@ -222,8 +222,7 @@ impl Peer {
                 name,
                 code: f.code,
                 description: f.description,
-            }
-            .into());
+            });
         }
         let id = result
             .channels
@@ -254,7 +253,7 @@ impl Peer {
             reply,
         });
         match tokio::time::timeout(self.connect_timeout, open).await {
-            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout).into()),
+            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout)),
             Ok(r) => r?,
         }
         self.until_active_on_the_sfu(id, &name).await?;
@@ -285,7 +284,7 @@ impl Peer {
             match status {
                 None | Some(ResourceStatus::Active) => return Ok(()),
                 Some(ResourceStatus::Inactive) => {
-                    return Err(PeerError::ChannelClosed(name.to_owned()).into());
+                    return Err(PeerError::ChannelClosed(name.to_owned()));
                 }
                 Some(_) if Instant::now() >= end => {
                     tracing::warn!(parent: &self.span, channel = %name, "the SFU does not report the channel active yet");
@@ -412,8 +411,7 @@ impl Peer {
                 name: f.track_name.unwrap_or_default(),
                 code: f.code,
                 description: f.description,
-            }
-            .into());
+            });
         }
         let mut pulled = Vec::with_capacity(result.tracks.len());
         for track in result.tracks {
@@ -475,8 +473,7 @@ impl Peer {
                 name: name.to_owned(),
                 code: f.code,
                 description: f.description,
-            }
-            .into());
+            });
         }
         result
             .tracks
@@ -517,14 +514,14 @@ impl Peer {
         let settled =
             states.wait_for(|s| !matches!(s, ConnectionState::New | ConnectionState::Disconnected));
         let state = match tokio::time::timeout(self.connect_timeout, settled).await {
-            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout).into()),
-            Ok(Err(_)) => return Err(PeerError::Closed.into()),
+            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout)),
+            Ok(Err(_)) => return Err(PeerError::Closed),
             Ok(Ok(s)) => *s,
         };
         match state {
             ConnectionState::Connected => Ok(()),
-            ConnectionState::Failed => Err(PeerError::ConnectionFailed.into()),
-            _ => Err(PeerError::Closed.into()),
+            ConnectionState::Failed => Err(PeerError::ConnectionFailed),
+            _ => Err(PeerError::Closed),
         }
     }
 

@@ -46,7 +46,7 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
     };
     if let Err(e) = room.store().create_room(record).await {
         let _ = peer.close().await;
-        return Err(e.into());
+        return Err(e);
     }
     let events = match room.events().await {
         Ok(events) => events,

@@ -111,7 +111,7 @@ impl<'a> Join<'a> {
         // Both refusals come before anything exists, in the store or on the SFU.
         let sends = pushed_tracks(&offer)?;
         if sdp::parse(offer.sdp()).is_ok_and(|p| p.media.is_empty()) {
-            return Err(RoomError::NoMedia.into());
+            return Err(RoomError::NoMedia);
         }
         let pushes = if self.role == Role::Viewer {
             Vec::new()
@@ -170,7 +170,7 @@ impl<'a> Join<'a> {
                     .into_iter()
                     .partition(|f| f.session_id.is_some());
                 if !refused_pushes.is_empty() {
-                    return Err(RoomError::TracksRefused(refused_pushes).into());
+                    return Err(RoomError::TracksRefused(refused_pushes));
                 }
                 pulled.retain(|p| !refused_pulls.iter().any(|f| f.mid.as_ref() == Some(&p.mid)));
                 let answer = result.negotiation.answer().cloned().ok_or_else(no_answer)?;

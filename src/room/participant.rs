@@ -171,7 +171,7 @@ impl Participant {
         };
         let opened = self.room.leased(session.id(), open).await?;
         if let Some(f) = opened.failed.first() {
-            return Err(RoomError::ChannelsRefused(f.code.as_str().to_owned()).into());
+            return Err(RoomError::ChannelsRefused(f.code.as_str().to_owned()));
         }
         let id_of = |name: &str| {
             let info = opened

@@ -53,7 +53,7 @@ impl Room {
 
     /// The room's record and participants, with the `seq` of the last event they include.
     pub async fn snapshot(&self) -> Result<RoomSnapshot> {
-        Ok(self.store().snapshot(&self.id).await?)
+        self.store().snapshot(&self.id).await
     }
 
     /// The participants that are connected and announced.
@@ -177,7 +177,7 @@ impl Room {
     }
 
     pub(crate) async fn append(&self, event: RoomEvent) -> Result<u64> {
-        Ok(self.store().append(&self.id, event).await?)
+        self.store().append(&self.id, event).await
     }
 
     pub(crate) fn no_participant(&self, id: &str) -> RoomError {
@@ -208,13 +208,13 @@ impl Room {
     /// Saves a participant's record, fenced by the lease of [`Room::leased`] when inside one.
     pub(crate) async fn save(&self, record: ParticipantRecord) -> Result<()> {
         let fence = FENCE.try_with(Lease::clone).ok();
-        let saved = match &fence {
+
+        match &fence {
             Some(fence) if fence.key == record.info.session_id => {
                 self.store().update_fenced(&self.id, record, fence).await
             }
             _ => self.store().update_participant(&self.id, record).await,
-        };
-        Ok(saved?)
+        }
     }
 
     /// Announces a participant's tracks published or unpublished, in one event.

@@ -253,7 +253,7 @@ impl RoomPeer {
         };
         let listed = match self.participant.record().await {
             Ok(record) => Ok(record.mids()),
-            Err(e) if matches!(e, RoomError::ParticipantNotFound { .. }) => Ok(Vec::new()),
+            Err(RoomError::ParticipantNotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
         };
         let session = self.peer.session();

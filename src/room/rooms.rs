@@ -65,7 +65,7 @@ impl Rooms {
     pub async fn open(&self, id: &str) -> Result<Room> {
         let snapshot = self.shared.store.snapshot(id).await?;
         if snapshot.room.closed {
-            return Err(RoomError::RoomClosed(id.to_owned()).into());
+            return Err(RoomError::RoomClosed(id.to_owned()));
         }
         Ok(Room::new(self.shared.clone(), id.into()))
     }

@@ -283,7 +283,7 @@ pub(crate) fn content_type_is(headers: &HeaderMap, mime: &str) -> bool {
 async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Reject> {
     let created = match rooms.create().id(stream).send().await {
         Ok(room) => room,
-        Err(e) if matches!(e, RoomError::RoomExists(_)) => {
+        Err(RoomError::RoomExists(_)) => {
             return Ok((rooms.open(stream).await?, false));
         }
         Err(e) => return Err(e.into()),

@@ -197,7 +197,7 @@ async fn find(shared: &Shared, stream: &str, id: &str, role: &Role) -> Result<Pa
     match room.participant(id).await {
         Ok(p) if p.info().role == *role => Ok(p),
         Ok(_) => Err(missing()),
-        Err(e) if matches!(e, RoomError::ParticipantNotFound { .. }) => Err(missing()),
+        Err(RoomError::ParticipantNotFound { .. }) => Err(missing()),
         Err(e) => Err(e.into()),
     }
 }

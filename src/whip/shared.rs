@@ -21,9 +21,7 @@ impl Shared {
     pub(crate) async fn stream(&self, stream: &str) -> Result<Option<Room>, Reject> {
         match self.rooms.open(stream).await {
             Ok(room) => Ok(Some(room)),
-            Err(e) if matches!(e, RoomError::RoomNotFound(_) | RoomError::RoomClosed(_)) => {
-                Ok(None)
-            }
+            Err(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
