@@ -75,7 +75,8 @@ impl Rooms {
         &*self.shared.store
     }
 
-    pub(crate) fn client(&self) -> &Client {
+    /// The client the rooms make their SFU calls with.
+    pub fn client(&self) -> &Client {
         &self.shared.client
     }
 }

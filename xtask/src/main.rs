@@ -1,5 +1,5 @@
-//! Project automation: `cargo xtask ci`, `cargo xtask layers`, `cargo xtask update-spec`,
-//! `cargo xtask capture-sdp-fixtures`.
+//! Project automation: `cargo xtask ci`, `cargo xtask layers`, `cargo xtask fuzz`,
+//! `cargo xtask update-spec`, `cargo xtask capture-sdp-fixtures`.
 
 mod capture;
 mod ci;
@@ -13,10 +13,12 @@ const USAGE: &str = "\
 usage:
   cargo xtask ci [--quick]
       installs what the tests need when missing (Debian's chromium, redis-server and npm by
-      apt-get; tests/whip's npm packages by npm ci, as its package-lock.json pins them;
-      cargo-fuzz from crates.io for the fuzz step), then fmt, clippy and a 40 s fuzz run of
-      each target of fuzz/ (both skipped by --quick), tests, and the spec drift check when the
-      reference document is available
+      apt-get; tests/whip's npm packages by npm ci, as its package-lock.json pins them), then
+      fmt, the layer check, clippy (skipped by --quick), tests, and the spec drift check when
+      the reference document is available
+  cargo xtask fuzz [--seconds N]
+      runs each target of fuzz/ for N seconds (default 40), seeded; installs cargo-fuzz from
+      crates.io when missing
   cargo xtask layers
       check that each file of src/ imports only from its own layer or those below it, and
       that no files of src/ or emulator/src/ import each other in a loop; the layer order
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         "update-spec" => update_spec(rest),
         "ci" => ci(rest),
         "layers" => layers(rest),
+        "fuzz" => fuzz(rest),
         "capture-sdp-fixtures" => capture_sdp_fixtures(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
@@ -121,6 +124,17 @@ fn layers(args: &[String]) -> Result<bool, Failure> {
     }
     let violations = layers::run(&workspace_root()).map_err(Failure::Layers)?;
     Ok(violations == 0)
+}
+
+fn fuzz(args: &[String]) -> Result<bool, Failure> {
+    let seconds = match args {
+        [] => ci::FUZZ_SECONDS,
+        [flag, n] if flag == "--seconds" => n
+            .parse()
+            .map_err(|_| Failure::Usage(format!("--seconds takes a number, not `{n}`")))?,
+        _ => return Err(Failure::Usage(format!("unexpected arguments {args:?}"))),
+    };
+    Ok(ci::fuzz(&workspace_root(), seconds))
 }
 
 fn capture_sdp_fixtures(args: &[String]) -> Result<bool, Failure> {
