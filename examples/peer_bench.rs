@@ -7,7 +7,7 @@
 //! - resident memory per connected subscribing peer.
 //!
 //! ```sh
-//! cargo run --release --example peer_bench
+//! cargo run --release --example peer_bench --features peer
 //! ```
 //!
 //! Everything runs in one process: each subscribing peer costs a crate `Peer` (task, socket,

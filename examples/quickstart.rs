@@ -6,7 +6,7 @@
 //! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
 //! an emulator embedded in this process. The participants are the crate's server-side peers
 //! (feature `peer`), standing in for browsers: each is an SFU session with real WebRTC over
-//! UDP. `cargo run --example room` serves the same room to browsers.
+//! UDP. `cargo run --example room --features room` serves the same room to browsers.
 
 use std::time::Duration;
 

@@ -14,7 +14,7 @@
 //!    operations and Redis commands per join.
 //!
 //! ```sh
-//! cargo run --release --example room_bench
+//! cargo run --release --example room_bench --features room --features room
 //! redis-server --port 6390 --save '' &
 //! REDIS_URL=redis://127.0.0.1:6390/ cargo run --release --features redis --example room_bench
 //! ```

@@ -4,9 +4,9 @@
 //! process's CPU time and its peak resident memory.
 //!
 //! ```sh
-//! cargo run --release --example room_load                 # 100 participants, 1,500 audio packets
-//! cargo run --release --example room_load -- 50 500       # 50 participants, 500 audio packets
-//! cargo run --release --example room_load -- 100 1500 128 96 15   # and a larger, faster video
+//! cargo run --release --example room_load --features room                 # 100 participants, 1,500 audio packets
+//! cargo run --release --example room_load --features room -- 50 500       # 50 participants, 500 audio packets
+//! cargo run --release --example room_load --features room -- 100 1500 128 96 15   # and a larger, faster video
 //! ```
 //!
 //! Everything runs in this one process: the emulator (the SFU: one str0m peer per session,

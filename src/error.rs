@@ -1,4 +1,5 @@
-//! The crate's one error type.
+//! [`Error`]: what can go wrong calling the service, the error of the HTTP layer; the peer's and
+//! the room's errors wrap it (`peer::PeerError`, `room::RoomError`).
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! A room people can open in a browser: camera and microphone, everyone's video, a chat.
 //!
 //! ```sh
-//! cargo run --example room          # then open http://127.0.0.1:8080/?name=alice
+//! cargo run --example room --features room   # then open http://127.0.0.1:8080/?name=alice
 //! ```
 //!
 //! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against

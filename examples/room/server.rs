@@ -1,6 +1,6 @@
 //! The room page's HTTP API: the signalling a browser needs to join a room, on axum.
 //!
-//! Shared by `cargo run --example room` and the browser test that drives the page
+//! Shared by `cargo run --example room --features room` and the browser test that drives the page
 //! (tests/room/browser.rs), so the test exercises exactly what people open.
 
 use std::sync::Arc;

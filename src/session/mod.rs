@@ -21,7 +21,7 @@
 //!   process).
 //!
 //! An [`Answerer`] turns an SFU offer into the endpoint's answer: a server-side
-//! [`peer`](crate::peer), app code that forwards the offer to a browser, or any
+//! `peer`, app code that forwards the offer to a browser, or any
 //! `FnMut(Offer) -> impl Future<Output = Result<Answer, E>>`. With one, a call answers as it
 //! goes: more than [`MAX_TRACKS_PER_CALL`] tracks go as batches, each SFU offer answered before
 //! the next batch, under one lock, results merged in order. Without one, more than 64 tracks (or

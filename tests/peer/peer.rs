@@ -267,6 +267,7 @@ async fn pushed_opus_silence_reaches_a_pulling_peer() {
 /// receives all of them, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fan_out_to_100_subscribers_loses_nothing_and_keeps_order() {
+    let _heavy = crate::support::heavy::heavy().await;
     fan_out(100, 1_000).await;
 }
 

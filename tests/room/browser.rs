@@ -89,6 +89,7 @@ async fn serve(rooms: &Rooms) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
+    let _heavy = crate::support::heavy::heavy().await;
     if chromium::skip_without_chromium() {
         return;
     }
@@ -104,6 +105,7 @@ async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_pages_served_by_two_processes_sharing_redis() {
+    let _heavy = crate::support::heavy::heavy().await;
     if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
         return;
     }
@@ -231,6 +233,7 @@ async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_viewer_pages_watch_a_broadcasting_page() {
+    let _heavy = crate::support::heavy::heavy().await;
     if chromium::skip_without_chromium() {
         return;
     }

@@ -906,6 +906,7 @@ async fn state_problems(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_under_churn() {
+    let _heavy = crate::support::heavy::heavy().await;
     if redis_server::skip_without_redis() {
         return;
     }

@@ -13,6 +13,7 @@ use calls_emulator::Emulator;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_participants_lose_at_most_one_percent() {
+    let _heavy = crate::support::heavy::heavy().await;
     let emulator = Emulator::start().await.unwrap();
     let load = room_load::Load {
         participants: 100,

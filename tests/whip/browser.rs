@@ -45,6 +45,7 @@ const PAGE: &str = include_str!("page.html");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetch_publisher_and_three_fetch_players() {
+    let _heavy = crate::support::heavy::heavy().await;
     if chromium::skip_without_chromium() {
         return;
     }
@@ -92,6 +93,7 @@ async fn a_fetch_publisher_and_three_fetch_players() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whip_whep_npm_library_publishes_plays_trickles_and_stops() {
+    let _heavy = crate::support::heavy::heavy().await;
     if chromium::skip_without_chromium() {
         return;
     }
@@ -153,6 +155,7 @@ async fn the_whip_whep_npm_library_publishes_plays_trickles_and_stops() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_sharing_redis_publish_through_one_and_play_through_the_other() {
+    let _heavy = crate::support::heavy::heavy().await;
     use cloudflare_calls::room::RedisStore;
     if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
         return;
