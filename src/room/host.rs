@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -56,8 +56,11 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
         }
     };
     let (stop, stopped) = oneshot::channel();
+    let (relayed, follow) = watch::channel(0);
+    room.follow_relay(Some(follow));
     let span = tracing::info_span!("room_host", room = room.id());
     let host = Host {
+        relayed,
         room,
         peer,
         channel,
@@ -70,6 +73,8 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
 }
 
 struct Host {
+    /// The `seq` of the last update relayed, for removals waiting to close channels.
+    relayed: watch::Sender<u64>,
     room: Room,
     peer: Peer,
     channel: Publisher,
@@ -118,6 +123,7 @@ impl Host {
         }
         // A room that closed itself (empty for its timeout) leaves nothing in `Rooms`.
         drop(self.room.forget_host());
+        self.room.follow_relay(None);
         tracing::debug!("room host stopped");
     }
 
@@ -129,19 +135,28 @@ impl Host {
                 if let Some(inbox) = self.inboxes.get(to) {
                     let _ = inbox.direct.send(json);
                 }
-                return;
+                self.relayed.send_replace(update.seq);
             }
             RoomEvent::ParticipantJoined { participant } => {
                 self.follow(&participant.id, &participant.session_id).await;
+                self.send(&json, update.seq).await;
             }
             RoomEvent::ParticipantLeft { participant, .. } => {
+                // Sent first: its removal waits for it before closing the participant's
+                // channels.
+                self.send(&json, update.seq).await;
                 self.unfollow(&participant.id).await;
             }
-            _ => {}
+            _ => self.send(&json, update.seq).await,
         }
-        if let Err(e) = self.channel.send_text(&json).await {
-            tracing::warn!(error = %e, seq = update.seq, "relaying to the room channel");
+    }
+
+    /// Sends an update on the room channel and marks it relayed.
+    async fn send(&self, json: &str, seq: u64) {
+        if let Err(e) = self.channel.send_text(json).await {
+            tracing::warn!(error = %e, seq, "relaying to the room channel");
         }
+        self.relayed.send_replace(seq);
     }
 
     /// Subscribes to a participant's channel: its messages become room events, and the

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::error::{Result, RoomError};
 use super::event::{
     LeaveReason, PARTICIPANT_CHANNEL, ParticipantInfo, Payload, ROOM_CHANNEL, RoomEvent, TrackInfo,
@@ -21,6 +23,9 @@ const LEASE: Duration = Duration::from_secs(30);
 /// How many times a cleanup call (closing what a participant opened) is sent while it fails
 /// transiently; see [`persist`].
 const CLEANUP_ATTEMPTS: u32 = 5;
+/// How long a removal waits for this process's host to relay it before closing the
+/// participant's channels anyway.
+const RELAY_WAIT: Duration = Duration::from_secs(2);
 
 tokio::task_local! {
     /// The lease of the session being changed, for fencing the records saved meanwhile.
@@ -157,6 +162,28 @@ impl Room {
         self.shared.hosted().remove(&*self.id)
     }
 
+    /// Lets this process's changes wait for its host to relay them (see [`Room::until_relayed`]).
+    pub(crate) fn follow_relay(&self, relayed: Option<watch::Receiver<u64>>) {
+        match relayed {
+            Some(relayed) => self.shared.relayed().insert(self.id.to_string(), relayed),
+            None => self.shared.relayed().remove(&*self.id),
+        };
+    }
+
+    /// Waits (at most [`RELAY_WAIT`]) until this process's host of the room has relayed the
+    /// update `seq` to the room channel; returns at once when another process hosts the room.
+    /// A participant's channels are closed only after its removal is relayed, so it learns why
+    /// it was removed before its channel closes.
+    async fn until_relayed(&self, seq: u64) {
+        let relayed = self.shared.relayed().get(&*self.id).cloned();
+        if let Some(mut relayed) = relayed {
+            let waited = tokio::time::timeout(RELAY_WAIT, relayed.wait_for(|r| *r >= seq)).await;
+            if waited.is_err() {
+                tracing::warn!(seq, "the room's host did not relay the update in time");
+            }
+        }
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.shared.client
     }
@@ -267,11 +294,16 @@ impl Room {
         if record.announced {
             let tracks: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
             self.announce_tracks(id, &tracks, false).await?;
-            self.append(RoomEvent::ParticipantLeft {
+            let left = RoomEvent::ParticipantLeft {
                 participant: record.info.clone(),
-                reason,
-            })
-            .await?;
+                reason: reason.clone(),
+            };
+            let seq = self.append(left).await?;
+            // An expired participant cannot hear it, and one that left knows; the host itself
+            // removes expired ones, so it must not wait for itself.
+            if matches!(reason, LeaveReason::Kicked | LeaveReason::RoomClosed) {
+                self.until_relayed(seq).await;
+            }
         }
         self.close_on_sfu(&record).await?;
         Ok(true)

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::store::Store;
@@ -14,6 +14,8 @@ pub(crate) struct Shared {
     pub(crate) client: Client,
     pub(crate) store: Arc<dyn Store>,
     hosted: Mutex<HashMap<String, HostHandle>>,
+    /// Per room this process hosts: the `seq` of the last update its host relayed.
+    relayed: Mutex<HashMap<String, watch::Receiver<u64>>>,
 }
 
 impl Shared {
@@ -22,12 +24,18 @@ impl Shared {
             client,
             store,
             hosted: Mutex::new(HashMap::new()),
+            relayed: Mutex::new(HashMap::new()),
         })
     }
 
     /// The hosts this process runs, by room id.
     pub(crate) fn hosted(&self) -> MutexGuard<'_, HashMap<String, HostHandle>> {
         self.hosted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How far the hosts this process runs have relayed their rooms' updates, by room id.
+    pub(crate) fn relayed(&self) -> MutexGuard<'_, HashMap<String, watch::Receiver<u64>>> {
+        self.relayed.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
