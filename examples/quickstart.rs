@@ -3,17 +3,24 @@
 //! `send_message("Hello!")` reaches everyone; everyone leaves and nothing is left open.
 //! It prints what happened and exits with an error unless every step was observed.
 //!
-//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
-//! an emulator embedded in this process. The participants are the crate's server-side peers
-//! (feature `peer`), standing in for browsers: each is an SFU session with real WebRTC over
-//! UDP. `cargo run --example room --features room` serves the same room to browsers.
+//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set; against an emulator
+//! embedded in this process only when no `CALLS_*` variable is set (examples/common/config.rs). The
+//! participants are the crate's server-side peers (feature `peer`), standing in for browsers: each
+//! is an SFU session with real WebRTC over UDP. `cargo run --example room --features room` serves
+//! the same room to browsers.
+
+#[path = "common/config.rs"]
+mod config;
+#[path = "common/logs.rs"]
+mod logs;
+#[path = "common/report.rs"]
+mod report;
 
 use std::time::Duration;
 
-use cloudflare_calls::config::ConfigError;
+use cloudflare_calls::Client;
 use cloudflare_calls::peer::{FrameCodec, IncomingTrack, TestPattern};
 use cloudflare_calls::room::{MemoryStore, Payload, Role, RoomEvent, RoomPeer, TrackInfo};
-use cloudflare_calls::{Client, Config};
 use tokio::task::JoinHandle;
 
 type Failure = Box<dyn std::error::Error>;
@@ -24,24 +31,13 @@ const VIDEO_FRAMES: usize = 15;
 const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::main]
-async fn main() -> Result<(), Failure> {
-    let (config, _emulator) = match Config::from_env() {
-        Ok(config) => {
-            println!("using Cloudflare at {}", config.base_url());
-            (config, None)
-        }
-        Err(ConfigError::MissingEnv(name)) => {
-            let emulator = calls_emulator::Emulator::start().await?;
-            println!("{name} is not set: using the embedded emulator");
-            let config = Config::new(
-                emulator.sfu_base_url(),
-                emulator.app_id(),
-                emulator.app_secret(),
-            );
-            (config, Some(emulator))
-        }
-        Err(e) => return Err(e.into()),
-    };
+async fn main() -> std::process::ExitCode {
+    logs::init();
+    report::report(run().await)
+}
+
+async fn run() -> Result<(), Failure> {
+    let (config, _emulator) = config::config_or_emulator().await?;
     let client = Client::new(config)?;
 
     let room = client.rooms(MemoryStore::new()).create().send().await?;

@@ -132,7 +132,7 @@ pub struct ReadmeDoctests;
 pub mod config {
     //! What a [`Client`](crate::Client) needs: the app, its secret, the APIs' URLs, optional
     //! TURN and account credentials, timeouts and retries.
-    pub use crate::client::config::{Config, DEFAULT_ACCOUNT_API_URL, DEFAULT_BASE_URL};
+    pub use crate::client::config::{Config, DEFAULT_ACCOUNT_API_URL, DEFAULT_BASE_URL, ENV_VARS};
     pub use crate::error::ConfigError;
     pub use crate::http::retry::RetryPolicy;
 }

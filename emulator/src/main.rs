@@ -29,18 +29,19 @@ async fn main() {
             std::process::exit(1)
         }
     };
-    // These are throwaway credentials of a local emulator; printing them is the point. A closed
-    // stdout must not stop the server, hence the ignored write errors.
+    // These are throwaway credentials of a local emulator; printing them is the point, as the
+    // variables `cloudflare_calls::Config::from_env` reads, ready to export. A closed stdout
+    // must not stop the server, hence the ignored write errors.
     let lines = [
         format!("calls-emulator listening on {}", emu.base_url()),
-        format!("SFU_BASE_URL={}", emu.sfu_base_url()),
-        format!("ACCOUNT_BASE_URL={}", emu.account_base_url()),
-        format!("APP_ID={}", emu.app_id()),
-        format!("APP_SECRET={}", emu.app_secret()),
-        format!("ACCOUNT_ID={}", emu.account_id()),
-        format!("API_TOKEN={}", emu.api_token()),
-        format!("TURN_KEY_ID={}", emu.turn_key_id()),
-        format!("TURN_KEY_TOKEN={}", emu.turn_key_token()),
+        format!("export CALLS_API={}", emu.sfu_base_url()),
+        format!("export CALLS_APP_ID={}", emu.app_id()),
+        format!("export CALLS_APP_SECRET={}", emu.app_secret()),
+        format!("export CALLS_ACCOUNT_API={}", emu.account_base_url()),
+        format!("export CLOUDFLARE_ACCOUNT_ID={}", emu.account_id()),
+        format!("export CLOUDFLARE_API_TOKEN={}", emu.api_token()),
+        format!("export CALLS_TURN_KEY_ID={}", emu.turn_key_id()),
+        format!("export CALLS_TURN_KEY_TOKEN={}", emu.turn_key_token()),
     ];
     let mut out = std::io::stdout().lock();
     for line in lines {

@@ -4,39 +4,39 @@
 //! cargo run --example room --features room   # then open http://127.0.0.1:8080/?name=alice
 //! ```
 //!
-//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set, otherwise against
-//! an emulator embedded in this process. `PORT` picks the port (8080). `?room=` picks the
-//! room, `?name=` the identity, `?role=viewer` watches the broadcast and
-//! `?role=broadcaster` starts it. The server greets each participant with a direct message.
+//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set; against an emulator
+//! embedded in this process only when no `CALLS_*` variable is set (examples/common/config.rs).
+//! `PORT` picks the port (8080). `?room=` picks the room, `?name=` the identity, `?role=viewer`
+//! watches the broadcast and `?role=broadcaster` starts it. The server greets each participant with
+//! a direct message.
 
 mod server;
 
+#[path = "../common/config.rs"]
+mod config;
+#[path = "../common/logs.rs"]
+mod logs;
+#[path = "../common/report.rs"]
+mod report;
+
 use std::sync::Arc;
 
-use cloudflare_calls::config::ConfigError;
+use cloudflare_calls::Client;
 use cloudflare_calls::room::{MemoryStore, RoomEvent};
-use cloudflare_calls::{Client, Config};
 use futures_util::StreamExt;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (config, ice_servers, _emulator) = match Config::from_env() {
-        Ok(config) => {
-            println!("using Cloudflare at {}", config.base_url());
-            let stun = serde_json::json!([{ "urls": "stun:stun.cloudflare.com:3478" }]);
-            (config, stun, None)
-        }
-        Err(ConfigError::MissingEnv(name)) => {
-            let emulator = calls_emulator::Emulator::start().await?;
-            println!("{name} is not set: using the embedded emulator");
-            let config = Config::new(
-                emulator.sfu_base_url(),
-                emulator.app_id(),
-                emulator.app_secret(),
-            );
-            (config, serde_json::json!([]), Some(emulator))
-        }
-        Err(e) => return Err(e.into()),
+async fn main() -> std::process::ExitCode {
+    logs::init();
+    report::report(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let (config, emulator) = config::config_or_emulator().await?;
+    // The emulator is on this machine; Cloudflare's STUN server helps browsers elsewhere.
+    let ice_servers = match &emulator {
+        Some(_) => serde_json::json!([]),
+        None => serde_json::json!([{ "urls": "stun:stun.cloudflare.com:3478" }]),
     };
     let client = Client::new(config)?;
     let rooms = client.rooms(MemoryStore::new());

@@ -114,7 +114,11 @@ async fn join(
     let room = room(&app.rooms, &id).await?;
     let offer = Offer::new(req.offer);
     let joining = match Role::from(req.role.as_deref().unwrap_or("member")) {
-        Role::Broadcaster => room.start_broadcast(offer).await?,
+        // `start_broadcast` names the broadcaster "broadcast"; a page keeps its own name.
+        Role::Broadcaster => {
+            let join = room.join(req.identity).role(Role::Broadcaster);
+            join.offer(offer).send().await?
+        }
         Role::Viewer => room.watch(req.identity).offer(offer).send().await?,
         _ => room.join(req.identity).offer(offer).send().await?,
     };

@@ -5,39 +5,37 @@
 //! cargo run --example whip --features whip   # prints the URLs and the token to use
 //! ```
 //!
-//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set (with TURN
-//! credentials in `Link` headers when `CALLS_TURN_KEY_ID` and `CALLS_TURN_KEY_TOKEN` are
-//! too), otherwise against an emulator embedded in this process. `PORT` picks the port
-//! (8080), `WHIP_TOKEN` the bearer token (a random one otherwise), `STREAM` the stream (`live`).
+//! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set (with TURN credentials in
+//! `Link` headers when `CALLS_TURN_KEY_ID` and `CALLS_TURN_KEY_TOKEN` are too); against an emulator
+//! embedded in this process only when no `CALLS_*` variable is set. `PORT` picks the port (8080),
+//! `WHIP_TOKEN` the bearer token (a random one otherwise), `STREAM` the stream (`live`).
+
+#[path = "../common/config.rs"]
+mod config;
+#[path = "../common/logs.rs"]
+mod logs;
+#[path = "../common/report.rs"]
+mod report;
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use axum::response::Html;
 use axum::routing::get;
-use cloudflare_calls::config::ConfigError;
+use cloudflare_calls::Client;
 use cloudflare_calls::room::MemoryStore;
 use cloudflare_calls::whip::Whip;
-use cloudflare_calls::{Client, Config};
 
 const PAGE: &str = include_str!("index.html");
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (config, _emulator) = match Config::from_env() {
-        Ok(config) => (config, None),
-        Err(ConfigError::MissingEnv(name)) => {
-            let emulator = calls_emulator::Emulator::start().await?;
-            println!("{name} is not set: using the embedded emulator");
-            let config = Config::new(
-                emulator.sfu_base_url(),
-                emulator.app_id(),
-                emulator.app_secret(),
-            );
-            (config, Some(emulator))
-        }
-        Err(e) => return Err(e.into()),
-    };
+async fn main() -> std::process::ExitCode {
+    logs::init();
+    report::report(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let (config, _emulator) = config::config_or_emulator().await?;
     let turn = std::env::var_os("CALLS_TURN_KEY_ID").is_some();
     let client = Client::new(config)?;
     let token = std::env::var("WHIP_TOKEN").unwrap_or_else(|_| random_token());

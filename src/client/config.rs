@@ -11,6 +11,18 @@ pub const DEFAULT_BASE_URL: &str = "https://rtc.live.cloudflare.com/v1";
 /// Cloudflare's account API base URL (apps and TURN keys).
 pub const DEFAULT_ACCOUNT_API_URL: &str = "https://api.cloudflare.com/client/v4";
 
+/// Every environment variable [`Config::from_env`] reads.
+pub const ENV_VARS: [&str; 8] = [
+    "CALLS_API",
+    "CALLS_APP_ID",
+    "CALLS_APP_SECRET",
+    "CALLS_ACCOUNT_API",
+    "CLOUDFLARE_ACCOUNT_ID",
+    "CLOUDFLARE_API_TOKEN",
+    "CALLS_TURN_KEY_ID",
+    "CALLS_TURN_KEY_TOKEN",
+];
+
 /// Where the account API acts (SFU apps and TURN keys) and its token.
 #[derive(Clone, Debug)]
 pub(crate) struct AccountConfig {
@@ -74,13 +86,64 @@ impl Config {
         }
     }
 
-    /// Reads the configuration from the environment.
+    /// Reads the configuration from the environment ([`ENV_VARS`]).
     ///
-    /// `CALLS_APP_ID` and `CALLS_APP_SECRET` are required; `CALLS_API` overrides the base URL.
-    /// `CLOUDFLARE_ACCOUNT_ID` with `CLOUDFLARE_API_TOKEN` enable the account API, and
-    /// `CALLS_TURN_KEY_ID` with `CALLS_TURN_KEY_TOKEN` enable TURN credentials.
+    /// `CALLS_APP_ID` and `CALLS_APP_SECRET` are required; `CALLS_API` overrides the base URL
+    /// and `CALLS_ACCOUNT_API` the account API's. `CLOUDFLARE_ACCOUNT_ID` with
+    /// `CLOUDFLARE_API_TOKEN` enable the account API, and `CALLS_TURN_KEY_ID` with
+    /// `CALLS_TURN_KEY_TOKEN` enable TURN credentials.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::from_env`], but `Ok(None)` when the environment says nothing of the
+    /// service: none of [`ENV_VARS`] is set, not even empty, nor any variable whose name starts
+    /// with `CALLS_API` or `CALLS_APP` (a misspelled `CALLS_APP_SECRET` counts as set). That is
+    /// how a program decides to run on a local emulator: any partial or empty setting is an
+    /// error naming the variable, never a quiet fallback.
+    ///
+    /// ```
+    /// # fn run() -> Result<(), cloudflare_calls::config::ConfigError> {
+    /// match cloudflare_calls::Config::from_env_if_any()? {
+    ///     Some(config) => println!("using {}", config.base_url()),
+    ///     None => println!("no CALLS_* variable is set: start an emulator"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env_if_any() -> Result<Option<Self>, ConfigError> {
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        Self::from_lookup_if_any(&names, |name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env_if_any`] over the variable `names` that are set, reading values
+    /// through `lookup` (handy in tests).
+    ///
+    /// ```
+    /// use cloudflare_calls::Config;
+    /// use cloudflare_calls::config::ConfigError;
+    ///
+    /// let none: [&str; 0] = [];
+    /// assert!(Config::from_lookup_if_any(&none, |_| None).unwrap().is_none());
+    /// // A typo is not "nothing set": it names what is missing.
+    /// let set = |name: &str| (name == "CALLS_APP_SECERT").then(|| "s".to_owned());
+    /// let typo = Config::from_lookup_if_any(&["CALLS_APP_SECERT"], set);
+    /// assert_eq!(typo.unwrap_err(), ConfigError::MissingEnv("CALLS_APP_ID"));
+    /// ```
+    pub fn from_lookup_if_any<S: AsRef<str>>(
+        names: &[S],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let about_the_service = |name: &str| {
+            ENV_VARS.contains(&name)
+                || name.starts_with("CALLS_API")
+                || name.starts_with("CALLS_APP")
+        };
+        if !names.iter().any(|name| about_the_service(name.as_ref())) {
+            return Ok(None);
+        }
+        Self::from_lookup(lookup).map(Some)
     }
 
     /// Like [`Config::from_env`], reading variables through `lookup` (handy in tests).
@@ -101,6 +164,9 @@ impl Config {
             required("CALLS_APP_ID")?,
             required("CALLS_APP_SECRET")?,
         );
+        if let Some(url) = get("CALLS_ACCOUNT_API") {
+            config = config.account_api_url(url);
+        }
         config.validate()?;
         match (get("CLOUDFLARE_ACCOUNT_ID"), get("CLOUDFLARE_API_TOKEN")) {
             (Some(id), Some(token)) => config = config.account(id, token),

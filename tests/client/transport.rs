@@ -233,3 +233,63 @@ fn config_from_env_names_the_missing_variable() {
     .unwrap_err();
     assert!(matches!(err, ConfigError::InvalidUrl { .. }));
 }
+
+/// The examples' rule: an emulator only when the environment names nothing of the service;
+/// anything partial, empty or misspelled is an error naming the variable.
+#[test]
+fn config_falls_back_only_when_nothing_is_set() {
+    let lookup = |vars: &'static [(&'static str, &'static str)]| {
+        let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
+        let values = move |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        };
+        Config::from_lookup_if_any(&names, values)
+    };
+    // Nothing about the service (other variables do not count).
+    assert!(
+        lookup(&[("PATH", "/bin"), ("CALLS_REQUIRE_REDIS", "1")])
+            .unwrap()
+            .is_none()
+    );
+    // Empty, partial, misspelled: the missing variable is named.
+    let missing = |vars| lookup(vars).unwrap_err();
+    assert_eq!(
+        missing(&[("CALLS_APP_ID", "")]),
+        ConfigError::MissingEnv("CALLS_APP_ID")
+    );
+    assert_eq!(
+        missing(&[("CALLS_APP_ID", "a")]),
+        ConfigError::MissingEnv("CALLS_APP_SECRET")
+    );
+    assert_eq!(
+        missing(&[("CALLS_APP_ID", "a"), ("CALLS_APP_SECRET", " ")]),
+        ConfigError::MissingEnv("CALLS_APP_SECRET")
+    );
+    assert_eq!(
+        missing(&[("CALLS_APP_ID", "a"), ("CALLS_APP_SECERT", "s")]),
+        ConfigError::MissingEnv("CALLS_APP_SECRET")
+    );
+    assert_eq!(
+        missing(&[("CALLS_API", "http://127.0.0.1:1/v1")]),
+        ConfigError::MissingEnv("CALLS_APP_ID")
+    );
+    assert_eq!(
+        missing(&[("CLOUDFLARE_API_TOKEN", "t")]),
+        ConfigError::MissingEnv("CALLS_APP_ID")
+    );
+    // Complete: the account API's URL comes along.
+    let config = lookup(&[
+        ("CALLS_APP_ID", "a"),
+        ("CALLS_APP_SECRET", SECRET),
+        ("CALLS_ACCOUNT_API", "http://127.0.0.1:2/client/v4"),
+    ])
+    .unwrap()
+    .expect("a configuration");
+    assert_eq!(config.app_id(), "a");
+    assert!(
+        format!("{config:?}").contains("http://127.0.0.1:2/client/v4"),
+        "{config:?}"
+    );
+}

@@ -288,8 +288,8 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
     for page in &pages[1..] {
         wait_for(
             page,
-            "roomState.chat.some(l => l.startsWith('broadcast left'))",
-            "viewers told the broadcast ended",
+            "roomState.chat.some(l => l.startsWith('stage left'))",
+            "viewers told the broadcaster, by the name it joined with, left",
         )
         .await;
         wait_for(

@@ -339,5 +339,18 @@ async fn viewers_and_members_receive_the_broadcast_and_a_second_one_is_refused()
         matches!(Some(&err), Some(RoomError::BroadcastTaken(_))),
         "{err}"
     );
+    // The same identity as the broadcast's: still the broadcast that is taken, as documented.
+    let err = room
+        .join("stage")
+        .role(Role::Broadcaster)
+        .connect(client.peer())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RoomError::BroadcastTaken(_)), "{err}");
+    assert_eq!(
+        stage.participant().info().identity,
+        "stage",
+        "the broadcaster keeps its name"
+    );
     room.close().await.unwrap();
 }

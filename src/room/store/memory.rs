@@ -163,6 +163,11 @@ impl Store for MemoryStore {
                     max,
                 });
             }
+            // A second broadcaster is refused as such, whatever its identity.
+            let broadcaster = |p: &ParticipantRecord| p.info.role == Role::Broadcaster;
+            if broadcaster(&participant) && state.participants.iter().any(broadcaster) {
+                return Err(RoomError::BroadcastTaken(id.clone()));
+            }
             let info = &participant.info;
             if state
                 .participants
@@ -173,10 +178,6 @@ impl Store for MemoryStore {
                     room: id.clone(),
                     identity: info.identity.clone(),
                 });
-            }
-            let broadcaster = |p: &ParticipantRecord| p.info.role == Role::Broadcaster;
-            if broadcaster(&participant) && state.participants.iter().any(broadcaster) {
-                return Err(RoomError::BroadcastTaken(id.clone()));
             }
             state.participants.push(participant);
             Ok(())

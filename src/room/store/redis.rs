@@ -137,18 +137,16 @@ fn with_touch(body: &str) -> String {
     )
 }
 
-/// 0 ok; 1 no room; 2 closed; 3 full; 4 identity taken; 5 broadcast taken.
+/// 0 ok; 1 no room; 2 closed; 3 full; 5 broadcast taken (checked first); 4 identity taken.
 /// ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON.
 const ADD_PARTICIPANT: &str = "
 if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 local max = redis.call('GET', KEYS[3])
 if max and redis.call('HLEN', KEYS[4]) >= tonumber(max) then return 3 end
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then return 5 end
 if redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then return 4 end
-if ARGV[4] == '1' then
-  if redis.call('EXISTS', KEYS[6]) == 1 then return 5 end
-  redis.call('SET', KEYS[6], ARGV[2])
-end
+if ARGV[4] == '1' then redis.call('SET', KEYS[6], ARGV[2]) end
 redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[5])
 return 0

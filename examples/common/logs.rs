@@ -1,0 +1,13 @@
+//! The examples' logs: what `RUST_LOG` asks for (`RUST_LOG=cloudflare_calls=debug` shows every
+//! call), warnings and errors otherwise, on stderr.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the examples' log subscriber.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
