@@ -45,8 +45,8 @@ pub trait AccountResource: Sized {
     -> impl Future<Output = Result<()>> + Send;
 }
 
-/// SFU apps or TURN keys of the account, from [`Client::apps`] ([`Apps`](crate::Apps)) or
-/// [`Client::turn_keys`] ([`TurnKeys`](crate::TurnKeys)). Needs
+/// SFU apps or TURN keys of the account, from [`Client::apps`] ([`Apps`](crate::apps::Apps)) or
+/// [`Client::turn_keys`] ([`TurnKeys`](crate::turn::TurnKeys)). Needs
 /// [`Config::account`](crate::Config::account).
 ///
 /// ```no_run

@@ -140,7 +140,7 @@ impl From<raw::SfuAppWithSecret> for CreateAppOutput {
 
 // The entry point of this file: `Client` hands out what is defined here without naming it.
 impl super::Client {
-    /// SFU apps of the account (needs [`Config::account`]).
+    /// SFU apps of the account (needs [`Config::account`](crate::Config::account)).
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {

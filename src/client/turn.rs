@@ -331,7 +331,7 @@ fn ttl_seconds(ttl: Duration) -> Result<i64> {
 
 // The entry point of this file: `Client` hands out what is defined here without naming it.
 impl super::Client {
-    /// TURN credentials minted from the configured key (needs [`Config::turn_key`]).
+    /// TURN credentials minted from the configured key (needs [`Config::turn_key`](crate::Config::turn_key)).
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {

@@ -141,8 +141,8 @@ impl From<raw::TurnKeyWithSecret> for CreateTurnKeyOutput {
 
 // The entry point of this file: `Client` hands out what is defined here without naming it.
 impl super::Client {
-    /// TURN keys of the account (needs [`Config::account`]). Minting credentials from a key is
-    /// [`Client::turn`].
+    /// TURN keys of the account (needs [`Config::account`](crate::Config::account)). Minting credentials from a key is
+    /// [`Client::turn`](crate::Client::turn).
     ///
     /// ```no_run
     /// # async fn run(client: cloudflare_calls::Client) -> cloudflare_calls::Result<()> {

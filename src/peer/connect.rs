@@ -84,7 +84,7 @@ impl ConnectPeer {
     }
 
     /// Messages buffered per subscription before a slow reader counts as lagging (1024 by
-    /// default, at least 1); see [`Subscription`].
+    /// default, at least 1); see [`Subscription`](super::Subscription).
     pub fn channel_buffer(mut self, messages: usize) -> Self {
         self.channel_buffer = messages.max(1);
         self

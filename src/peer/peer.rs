@@ -61,7 +61,7 @@ impl Answerer for Link {
     }
 }
 
-/// A server-side WebRTC peer of the SFU, owning one session; see the [module docs](self).
+/// A server-side WebRTC peer of the SFU, owning one session; see the [module docs](super).
 ///
 /// Dropping it stops its task at once (the UDP socket is released; channels and tracks stay on
 /// the SFU until they time out); [`close`](Self::close) also closes them on the SFU.

@@ -84,7 +84,7 @@ pub struct TrackInfo {
 }
 
 impl TrackInfo {
-    /// The track as a pull request for [`AddTracks::pull`](crate::AddTracks::pull).
+    /// The track as a pull request for [`AddTracks::pull`](crate::session::AddTracks::pull).
     pub fn remote(&self) -> crate::RemoteTrack {
         crate::RemoteTrack::new(&self.session_id, &self.name)
     }

@@ -33,7 +33,7 @@ tokio::task_local! {
 }
 
 /// A room: every room entry point. Cheap to clone; any process with the room's store can
-/// open one with [`Rooms::open`].
+/// open one with [`Rooms::open`](super::Rooms::open).
 #[derive(Clone)]
 pub struct Room {
     shared: Arc<Shared>,
