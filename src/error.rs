@@ -221,6 +221,56 @@ impl Error {
         self.status() == Some(425)
     }
 
+    /// What a person can do about this error, when it is a common mistake: credentials the
+    /// service refused (which variables to check), a base URL without `/v1`, SDP the SFU
+    /// refused. `None` when there is nothing more to say than the message.
+    ///
+    /// ```
+    /// # async fn run(client: cloudflare_calls::Client) {
+    /// if let Err(e) = client.new_session().send().await {
+    ///     eprintln!("error: {e}");
+    ///     if let Some(hint) = e.hint() {
+    ///         eprintln!("hint: {hint}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn hint(&self) -> Option<&'static str> {
+        let api = self.api()?;
+        let account = api.operation.ends_with("_sfu_app")
+            || api.operation.ends_with("_sfu_apps")
+            || api.operation.ends_with("_turn_key")
+            || api.operation.ends_with("_turn_keys");
+        let turn = matches!(
+            api.operation,
+            "generate_ice_servers" | "generate_turn_credentials" | "revoke_turn_credentials"
+        );
+        let route = api
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("route"));
+        match (api.status, &api.code) {
+            (401 | 403, _) | (_, Some(ErrorCode::Unauthorized)) if account => Some(
+                "the account API refused the token: check CLOUDFLARE_ACCOUNT_ID and \
+                 CLOUDFLARE_API_TOKEN (a token with Calls permissions)",
+            ),
+            (401 | 403, _) | (_, Some(ErrorCode::Unauthorized)) if turn => {
+                Some("the TURN key was refused: check CALLS_TURN_KEY_ID and CALLS_TURN_KEY_TOKEN")
+            }
+            (401 | 403, _) | (_, Some(ErrorCode::Unauthorized)) => Some(
+                "the SFU refused the app's credentials: check CALLS_APP_ID and CALLS_APP_SECRET",
+            ),
+            (404, None) => Some(NO_ROUTE),
+            (404, _) if route => Some(NO_ROUTE),
+            (_, Some(ErrorCode::InvalidSessionDescription)) => Some(
+                "the SFU refused the SDP: an offer needs ICE credentials (a=ice-ufrag, \
+                 a=ice-pwd), a DTLS fingerprint and an a=mid on every media section, and answers \
+                 only what the SFU offered",
+            ),
+            _ => None,
+        }
+    }
+
     /// Another mutation of the same session was in flight (HTTP 406 with a signalling subcode).
     pub fn is_signaling_conflict(&self) -> bool {
         self.api().is_some_and(|e| {
@@ -251,6 +301,10 @@ impl Error {
         }
     }
 }
+
+/// A 404 for a route that does not exist: the base URL is wrong.
+const NO_ROUTE: &str = "no such route: the SFU's base URL must end in /v1 (CALLS_API, e.g. \
+                        https://rtc.live.cloudflare.com/v1)";
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

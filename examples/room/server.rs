@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use cloudflare_calls::room::{
     ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, Rooms, TrackInfo,
 };
-use cloudflare_calls::{Answer, Negotiation, Offer};
+use cloudflare_calls::{Answer, ErrorCode, Negotiation, Offer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -74,6 +74,10 @@ impl IntoResponse for Failure {
                 StatusCode::NOT_FOUND
             }
             RoomError::MalformedOffer(_) | RoomError::NoMedia => StatusCode::BAD_REQUEST,
+            // The page's SDP, which the SFU refused: the page's mistake, not a bad gateway.
+            e if e.api().and_then(|e| e.code()) == Some(&ErrorCode::InvalidSessionDescription) => {
+                StatusCode::BAD_REQUEST
+            }
             _ => StatusCode::BAD_GATEWAY,
         };
         (status, Json(json!({ "error": self.0.to_string() }))).into_response()

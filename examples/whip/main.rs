@@ -51,7 +51,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            format!("cannot listen on 127.0.0.1:{port} ({e}); set PORT to another port")
+        })?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("WHIP (publish): {base}/whip/{stream}");
     println!("WHEP (play):    {base}/whep/{stream}");

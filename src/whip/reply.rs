@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::room::RoomError;
 
 /// A refusal. Its reason is shown to clients, so it never carries a secret: crate errors
@@ -69,6 +69,10 @@ impl From<RoomError> for Reject {
         match e.api() {
             Some(Error::Timeout { .. }) => Self::new(StatusCode::GATEWAY_TIMEOUT, reason),
             Some(Error::InvalidArgument(_)) => Self::new(StatusCode::BAD_REQUEST, reason),
+            // The client's SDP, which the SFU refused: the client's mistake, not a bad gateway.
+            Some(e) if e.code() == Some(&ErrorCode::InvalidSessionDescription) => {
+                Self::new(StatusCode::BAD_REQUEST, reason)
+            }
             _ => Self::new(StatusCode::BAD_GATEWAY, reason),
         }
     }

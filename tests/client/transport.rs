@@ -293,3 +293,44 @@ fn config_falls_back_only_when_nothing_is_set() {
         "{config:?}"
     );
 }
+
+/// Common mistakes against the emulator come with a hint a person can act on.
+#[tokio::test]
+async fn common_mistakes_carry_a_hint() {
+    let emulator = calls_emulator::Emulator::start().await.unwrap();
+    let config = |base: String, secret: &str| {
+        Config::new(base, emulator.app_id(), secret).retry_policy(RetryPolicy::none())
+    };
+    let hint = |e: &Error| e.hint().unwrap_or_else(|| panic!("no hint for {e}"));
+
+    // A wrong app secret: 401, and the variables to check.
+    let client = Client::new(config(emulator.sfu_base_url(), "wrong")).unwrap();
+    let err = client.new_session().send().await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(hint(&err).contains("CALLS_APP_SECRET"), "{}", hint(&err));
+
+    // A base URL without /v1: no such route.
+    let base = emulator.sfu_base_url().trim_end_matches("/v1").to_owned();
+    let client = Client::new(config(base, emulator.app_secret())).unwrap();
+    let err = client.new_session().send().await.unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    assert!(hint(&err).contains("/v1"), "{}", hint(&err));
+
+    // An offer the SFU cannot use (no ICE credentials): the SDP is named.
+    let client = Client::new(config(emulator.sfu_base_url(), emulator.app_secret())).unwrap();
+    let offer = cloudflare_calls::Offer::new("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n");
+    let err = client.new_session().offer(offer).send().await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&ErrorCode::InvalidSessionDescription),
+        "{err}"
+    );
+    assert!(hint(&err).contains("SDP"), "{}", hint(&err));
+
+    // Nothing to add to a plain server failure.
+    let server = MockServer::start().await;
+    server.json(500, json!({"errorCode": "internal_error"}));
+    let client = Client::new(config(format!("{}/v1", server.url), "s")).unwrap();
+    let err = client.new_session().send().await.unwrap_err();
+    assert_eq!(err.hint(), None, "{err}");
+}

@@ -405,6 +405,13 @@ async fn offers_that_cannot_be_used_are_refused() {
         let body = server.refused(response, StatusCode::BAD_REQUEST).await;
         assert!(body.contains("malformed SDP"), "{body}");
     }
+    // SDP the SFU refuses (no ICE credentials): the client's mistake, 400 and not 502.
+    let stripped: String = offer(Direction::SendOnly)
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("a=ice-ufrag") && !l.starts_with("a=ice-pwd"))
+        .collect();
+    let response = server.post("/whip/bad", "application/sdp", &stripped).await;
+    server.refused(response, StatusCode::BAD_REQUEST).await;
     // A publisher that sends nothing, a player that receives nothing: 400.
     let response = server.offer("/whip/bad", Direction::RecvOnly).await;
     let body = server.refused(response, StatusCode::BAD_REQUEST).await;
