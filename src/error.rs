@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::operation::is_idempotent;
 use crate::wire::wire_enum;
 
 wire_enum! {
@@ -281,11 +282,21 @@ impl Error {
         })
     }
 
-    /// The same request may succeed if sent again later.
+    /// Sending the same request again later may succeed: the request never reached the
+    /// service (a refused connection), the service asked to wait (425, 429), it failed
+    /// transiently (502, 503, 504, `retryable_transient_error`, `temporarily_unavailable_error`),
+    /// or another negotiation of the session was in flight (406 `signaling_state_not_stable`).
+    /// A timeout or a connection lost after sending counts only for operations that are safe
+    /// to repeat (reads, closing adapters, renames, deletes, TURN credentials): a create may
+    /// have happened, see [`Error::is_outcome_unknown`]. A 406 because the SFU holds an offer
+    /// of its own (`invalid_modification_have_local_offer`) is not retryable: it fails again
+    /// until that offer is answered. docs/errors.md has the table, which a test checks.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { source, .. } => source.is_connect(),
-            Error::Timeout { .. } => true,
+            Error::Transport { source, .. } if source.is_connect() => true,
+            Error::Transport { operation, .. } | Error::Timeout { operation } => {
+                is_idempotent(operation)
+            }
             Error::Api(e) => {
                 matches!(e.status, 425 | 429 | 502 | 503 | 504)
                     || matches!(
@@ -295,8 +306,24 @@ impl Error {
                                 | ErrorCode::TemporarilyUnavailableError
                         )
                     )
-                    || self.is_signaling_conflict()
+                    || e.subcode.as_deref() == Some("signaling_state_not_stable")
             }
+            // A gateway's own error page, which is not the service's JSON.
+            Error::Decode { status, .. } => matches!(status, Some(502..=504)),
+            _ => false,
+        }
+    }
+
+    /// The request may have reached the service and been acted on, and nothing says whether
+    /// it was: a timeout, a connection lost after the request was sent, a 502 or 504 from a
+    /// gateway. After a create, look before creating again (the session's state, the list of
+    /// apps or TURN keys).
+    pub fn is_outcome_unknown(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport { source, .. } => !source.is_connect(),
+            Error::Api(e) => matches!(e.status, 502 | 504) && e.code.is_none(),
+            Error::Decode { status, .. } => matches!(status, Some(502 | 504)),
             _ => false,
         }
     }

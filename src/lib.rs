@@ -81,7 +81,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Layers, bottom to top; a file imports only from its own layer or below (checked by
-// `cargo xtask layers`, which documents the order): error, secret, adapter_url, wire, sdp | raw, http |
+// `cargo xtask layers`, which documents the order): error, secret, adapter_url, operation, wire,
+// sdp | raw, http |
 // session | client | peer | room | whip.
 mod adapter_url;
 mod client;
@@ -92,6 +93,7 @@ pub mod error;
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
 mod http;
+mod operation;
 #[cfg(feature = "peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]
 pub mod peer;

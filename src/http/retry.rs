@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::operation::is_idempotent;
+
 /// Bounded exponential backoff for calls that are safe to repeat.
 ///
 /// A call is repeated only when the service cannot have acted on it: the connection never
@@ -117,26 +119,6 @@ pub(crate) enum Outcome {
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// Operations the service may safely receive twice.
-pub(crate) fn is_idempotent(operation: &str) -> bool {
-    matches!(
-        operation,
-        "get_session_state"
-            | "close_websocket_adapters"
-            | "generate_ice_servers"
-            | "generate_turn_credentials"
-            | "revoke_turn_credentials"
-            | "list_sfu_apps"
-            | "get_sfu_app"
-            | "update_sfu_app"
-            | "delete_sfu_app"
-            | "list_turn_keys"
-            | "get_turn_key"
-            | "update_turn_key"
-            | "delete_turn_key"
-    )
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tracing::Instrument;
 
-use crate::http::retry::{Outcome, RetryPolicy, is_idempotent, retry_after};
+use crate::http::retry::{Outcome, RetryPolicy, retry_after};
+use crate::operation::is_idempotent;
 use crate::secret::Secret;
 
 /// State each generated client carries; see `build.rs`.

@@ -338,6 +338,12 @@ impl Room {
     }
 }
 
+/// Whether a cleanup call may succeed if sent again: closing is safe to repeat, so a call
+/// whose outcome is unknown is sent again too.
+fn transient(e: &Error) -> bool {
+    e.is_retryable() || e.is_outcome_unknown()
+}
+
 /// Sends a cleanup call again while it fails transiently (a 503, a 429 beyond the client's
 /// retries, a timeout), up to [`CLEANUP_ATTEMPTS`] times with a growing pause. Closing tracks
 /// (forced) and channels is safe to repeat: what is closed already counts as closed.
@@ -350,7 +356,7 @@ where
     let mut attempt = 1;
     loop {
         match call().await.map_err(RoomError::from) {
-            Err(e) if e.api().is_some_and(Error::is_retryable) && attempt < CLEANUP_ATTEMPTS => {
+            Err(e) if e.api().is_some_and(transient) && attempt < CLEANUP_ATTEMPTS => {
                 tracing::debug!(error = %e, attempt, "repeating a cleanup call");
                 tokio::time::sleep(pause).await;
                 pause *= 2;

@@ -4,7 +4,7 @@
 //!
 //! | layer   | top-level modules                                         |
 //! |---------|-----------------------------------------------------------|
-//! | leaves  | `error`, `secret`, `adapter_url`, `wire`, `sdp`           |
+//! | leaves  | `error`, `secret`, `adapter_url`, `operation`, `wire`, `sdp` |
 //! | http    | `raw` (generated bindings), `http` (transport, retries)   |
 //! | session | `session`                                                 |
 //! | client  | `client` (Client, config, TURN, apps, adapters, account)  |
@@ -38,7 +38,10 @@ type Layer = (&'static str, &'static [&'static str]);
 
 /// The layers of `src/`, bottom to top. The crate root is always in the last one.
 pub const SRC_LAYERS: &[Layer] = &[
-    ("leaves", &["error", "secret", "adapter_url", "wire", "sdp"]),
+    (
+        "leaves",
+        &["error", "secret", "adapter_url", "operation", "wire", "sdp"],
+    ),
     ("http", &["raw", "http"]),
     ("session", &["session"]),
     ("client", &["client"]),
