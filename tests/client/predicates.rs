@@ -102,7 +102,8 @@ async fn errors(fault: &Fault) -> [Error; 2] {
     };
     let config = Config::new(base, "app", "secret")
         .retry_policy(RetryPolicy::none())
-        .timeout(Duration::from_millis(300));
+        // Far above what the mock takes to answer on loopback, far below the slow reply.
+        .timeout(Duration::from_secs(1));
     let client = Client::new(config).unwrap();
     let create = client.new_session().send().await.unwrap_err();
     let read = client.session("s").state().await.unwrap_err();
