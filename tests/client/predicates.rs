@@ -29,7 +29,7 @@ const ROWS: &[(&str, Fault)] = &[
         "timeout",
         Fault::Reply(|| {
             Reply::Delayed(
-                Duration::from_secs(2),
+                Duration::from_secs(5),
                 Box::new(Reply::Json(200, json!({}))),
             )
         }),
