@@ -794,26 +794,6 @@ fn markdown() -> String {
 
 #[test]
 fn the_docs_show_the_matrix() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/faults.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let start = readme
-        .find(START)
-        .expect("docs/faults.md has the fault-matrix:start marker")
-        + START.len();
-    let end = readme
-        .find(END)
-        .expect("docs/faults.md has the fault-matrix:end marker");
     let wanted = format!("\n{}", markdown());
-    if readme[start..end] == wanted {
-        return;
-    }
-    if std::env::var("CALLS_UPDATE_DOCS").as_deref() == Ok("1") {
-        let updated = format!("{}{wanted}{}", &readme[..start], &readme[end..]);
-        std::fs::write(&path, updated).unwrap();
-        return;
-    }
-    panic!(
-        "docs/faults.md's fault matrix differs from tests/client/fault_matrix.rs; \
-         run with CALLS_UPDATE_DOCS=1 to rewrite it. Expected:\n{wanted}"
-    );
+    crate::support::docs::check_table("docs/faults.md", START, END, &wanted);
 }

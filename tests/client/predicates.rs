@@ -138,24 +138,6 @@ async fn table() -> String {
 #[tokio::test]
 async fn the_docs_show_what_the_predicates_say() {
     let wanted = table().await;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md");
-    let page = std::fs::read_to_string(&path).unwrap();
     let (start, end) = ("<!-- predicates:start -->\n", "<!-- predicates:end -->");
-    let from = page
-        .find(start)
-        .expect("docs/errors.md has the predicates:start marker")
-        + start.len();
-    let to = page
-        .find(end)
-        .expect("docs/errors.md has the predicates:end marker");
-    if std::env::var("CALLS_UPDATE_DOCS").as_deref() == Ok("1") {
-        std::fs::write(&path, format!("{}{wanted}{}", &page[..from], &page[to..])).unwrap();
-        return;
-    }
-    assert_eq!(
-        &page[from..to],
-        wanted,
-        "docs/errors.md's predicate table differs from the predicates; \
-         run with CALLS_UPDATE_DOCS=1 to rewrite it. Expected:\n{wanted}"
-    );
+    crate::support::docs::check_table("docs/errors.md", start, end, &wanted);
 }

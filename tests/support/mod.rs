@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod docs;
 pub mod heavy;
 pub mod logs;
 pub mod mock;
