@@ -263,6 +263,13 @@ impl Error {
             ),
             (404, None) => Some(NO_ROUTE),
             (404, _) if route => Some(NO_ROUTE),
+            (406, _) if api.subcode.as_deref() == Some("invalid_modification_have_local_offer") => {
+                Some(
+                    "the SFU waits for the answer to its own offer on this session: answer the \
+                     PendingOffer, or send the answer with Session::renegotiate (an answer this \
+                     Client failed to deliver goes out with the session's next change)",
+                )
+            }
             (_, Some(ErrorCode::InvalidSessionDescription)) => Some(
                 "the SFU refused the SDP: an offer needs ICE credentials (a=ice-ufrag, \
                  a=ice-pwd), a DTLS fingerprint and an a=mid on every media section, and answers \

@@ -280,7 +280,7 @@ pub(crate) async fn establish(
         session_description: offer.map(Into::into),
         data_channel: None,
     };
-    let lock = session.lock().await;
+    let lock = session.lock().await?;
     let response = session
         .retry_conflicts(OPERATION, || {
             let call = session

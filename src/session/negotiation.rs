@@ -9,11 +9,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use tokio::sync::OwnedMutexGuard;
-
 use crate::error::{BoxError, Error, Result};
 use crate::session::Session;
 use crate::session::description::{Answer, Offer, SessionDescription};
+use crate::session::lock::SessionGuard;
 
 /// What the endpoint must do after a call that may negotiate.
 ///
@@ -95,7 +94,7 @@ impl Negotiation {
 pub struct PendingOffer {
     session: Session,
     offer: Offer,
-    _lock: OwnedMutexGuard<()>,
+    lock: SessionGuard,
 }
 
 impl fmt::Debug for PendingOffer {
@@ -120,8 +119,14 @@ impl PendingOffer {
     }
 
     /// Sends the endpoint's answer, then releases the session's lock.
+    ///
+    /// A transient failure is retried; if the answer still cannot be delivered, the session
+    /// keeps it and its next change sends it first.
     pub async fn answer(self, answer: Answer) -> Result<()> {
-        self.session.renegotiate_locked(answer).await
+        let Self {
+            session, mut lock, ..
+        } = self;
+        session.renegotiate_locked(&mut lock, answer).await
     }
 
     /// Lets `answerer` produce the endpoint's answer and sends it.
@@ -216,18 +221,14 @@ impl Step {
     }
 
     /// The step as a [`Negotiation`]; a pending offer takes over the session's lock.
-    pub(crate) fn into_negotiation(
-        self,
-        session: &Session,
-        lock: OwnedMutexGuard<()>,
-    ) -> Negotiation {
+    pub(crate) fn into_negotiation(self, session: &Session, lock: SessionGuard) -> Negotiation {
         match self {
             Self::Done => Negotiation::Done,
             Self::Answer(answer) => Negotiation::Answer(answer),
             Self::Offer(offer) => Negotiation::Offer(PendingOffer {
                 session: session.clone(),
                 offer,
-                _lock: lock,
+                lock,
             }),
         }
     }

@@ -5,19 +5,21 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::http::response::decode;
 use crate::raw::sfu::types as raw;
 use crate::session::description::{Answer, Offer, SessionDescription};
-use crate::session::lock::SessionLocks;
+use crate::session::lock::{Owed, OwedAnswer, SessionGuard, SessionLocks};
 use crate::session::state::SessionState;
 
 /// How often a mutation rejected because another negotiation was in flight (HTTP 406 with a
 /// signalling subcode) is sent again.
 const CONFLICT_RETRIES: u32 = 3;
+
+/// How often an answer whose delivery failed transiently is sent again within one call.
+const ANSWER_RESENDS: u32 = 3;
 
 /// How long a change may wait for the session's lock before the wait is logged.
 const LONG_WAIT: Duration = Duration::from_secs(5);
@@ -102,7 +104,7 @@ impl Sessions {
 pub struct Session {
     sessions: Arc<Sessions>,
     id: Arc<str>,
-    lock: Arc<tokio::sync::Mutex<()>>,
+    lock: Arc<tokio::sync::Mutex<Owed>>,
     answer: Option<Answer>,
 }
 
@@ -215,7 +217,21 @@ impl Session {
 
     /// Takes the session's mutation lock: one change in flight per session. Owned, so a
     /// pending offer can keep it until it is answered.
-    pub(crate) async fn lock(&self) -> OwnedMutexGuard<()> {
+    ///
+    /// An answer the SFU is still owed from an earlier failed delivery goes out first: until
+    /// it arrives the SFU refuses every change of the session. If it still cannot be
+    /// delivered, that error is the caller's, and the answer stays owed.
+    pub(crate) async fn lock(&self) -> Result<SessionGuard> {
+        let mut guard = self.acquire().await;
+        if let Some(owed) = guard.answer.take() {
+            tracing::info!(session_id = %self.id, "delivering the answer a failed call left owed");
+            self.deliver_owed(&mut guard, owed).await?;
+        }
+        Ok(guard)
+    }
+
+    /// The lock alone, whatever is owed.
+    async fn acquire(&self) -> SessionGuard {
         let lock = self.lock.clone().lock_owned();
         tokio::pin!(lock);
         if let Ok(guard) = tokio::time::timeout(LONG_WAIT, &mut lock).await {
@@ -236,7 +252,7 @@ impl Session {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let _lock = self.lock().await;
+        let _lock = self.lock().await?;
         self.retry_conflicts(operation, call).await
     }
 
@@ -274,29 +290,76 @@ impl Session {
     /// The usual way is [`PendingOffer::answer`](crate::PendingOffer::answer). This is for an
     /// answer whose pending offer was dropped, e.g. because the offer travelled to a browser
     /// through another process. It waits while a [`PendingOffer`](crate::PendingOffer) of this
-    /// session is alive in this client.
+    /// session is alive in this client, and replaces an answer a failed call left owed.
     pub async fn renegotiate(&self, answer: Answer) -> Result<()> {
-        let _lock = self.lock().await;
-        self.renegotiate_locked(answer).await
+        let mut guard = self.acquire().await;
+        guard.answer = None;
+        self.renegotiate_locked(&mut guard, answer).await
     }
 
-    /// [`renegotiate`](Self::renegotiate) for a caller that holds the lock.
-    pub(crate) async fn renegotiate_locked(&self, answer: Answer) -> Result<()> {
-        let body = raw::RenegotiateRequest {
-            session_description: Some(answer.into()),
+    /// Delivers the endpoint's answer for a caller that holds the lock.
+    ///
+    /// A transient failure (`is_retryable`, or an unknown outcome) is sent again a few times;
+    /// once a failed attempt may have reached the SFU, "no offer is waiting" means delivered.
+    /// If it still fails, and the SFU did not refuse the answer itself, the answer stays owed
+    /// in the lock and the next change of the session delivers it first, so the session is
+    /// never left with an offer nobody can answer.
+    pub(crate) async fn renegotiate_locked(
+        &self,
+        guard: &mut SessionGuard,
+        answer: Answer,
+    ) -> Result<()> {
+        let owed = OwedAnswer {
+            answer,
+            may_have_landed: false,
         };
-        self.retry_conflicts("renegotiate_session", || {
-            let call = self
-                .api()
-                .renegotiate_session()
-                .app_id(self.app_id())
-                .session_id(self.id())
-                .body(body.clone())
-                .send();
-            decode("renegotiate_session", call)
-        })
-        .await
-        .map(drop)
+        self.deliver_owed(guard, owed).await
+    }
+
+    async fn deliver_owed(&self, guard: &mut SessionGuard, mut owed: OwedAnswer) -> Result<()> {
+        let body = raw::RenegotiateRequest {
+            session_description: Some(owed.answer.clone().into()),
+        };
+        let mut resends = 0;
+        loop {
+            let sent = self
+                .retry_conflicts("renegotiate_session", || {
+                    let call = self
+                        .api()
+                        .renegotiate_session()
+                        .app_id(self.app_id())
+                        .session_id(self.id())
+                        .body(body.clone())
+                        .send();
+                    decode("renegotiate_session", call)
+                })
+                .await;
+            let error = match sent {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if owed.may_have_landed && no_offer_waiting(&error) {
+                tracing::debug!(session_id = %self.id, "an earlier attempt delivered the answer");
+                return Ok(());
+            }
+            owed.may_have_landed |= error.is_outcome_unknown();
+            let transient = error.is_retryable() || error.is_outcome_unknown();
+            if transient && resends < ANSWER_RESENDS {
+                resends += 1;
+                tracing::debug!(resends, %error, "answer not delivered, sending it again");
+                tokio::time::sleep(Duration::from_millis(50 << resends)).await;
+                continue;
+            }
+            if !refuses_the_answer(&error) {
+                tracing::warn!(
+                    session_id = %self.id,
+                    %error,
+                    "answer not delivered; the session's next change sends it first"
+                );
+                guard.answer = Some(owed);
+            }
+            return Err(error);
+        }
     }
 
     /// The tracks and data channels of the session, as the SFU sees them.
@@ -309,4 +372,20 @@ impl Session {
             .send();
         Ok(decode("get_session_state", call).await?.into())
     }
+}
+
+/// What the SFU says to an answer when no offer of its own is waiting for one: the answer
+/// an earlier, ambiguous attempt delivered.
+fn no_offer_waiting(error: &Error) -> bool {
+    error.status() == Some(400)
+        && matches!(
+            error.code(),
+            None | Some(ErrorCode::InvalidSessionDescription)
+        )
+}
+
+/// The SFU refused the answer itself (bad SDP, or no offer waiting for one), or the session
+/// is gone: sending it again cannot help.
+fn refuses_the_answer(error: &Error) -> bool {
+    matches!(error.status(), Some(400..=499)) && !matches!(error.status(), Some(406 | 425 | 429))
 }

@@ -259,7 +259,7 @@ where
     Fut: Future<Output = Result<(Step, Vec<raw::TrackResult>)>>,
 {
     let batches = batches(tracks, has_offer, answerer.is_some())?;
-    let lock = session.lock().await;
+    let mut lock = session.lock().await?;
     let (mut tracks, mut failed) = (Vec::new(), Vec::new());
     let mut last = Step::Done;
     for batch in batches {
@@ -273,7 +273,7 @@ where
                     .answer_boxed(offer)
                     .await
                     .map_err(Error::answerer)?;
-                session.renegotiate_locked(answer).await?;
+                session.renegotiate_locked(&mut lock, answer).await?;
                 Step::Done
             }
             (step, _) => step,
@@ -525,7 +525,7 @@ impl<'a> CloseTracks<'a> {
             .collect();
         // A forced close exchanges no SDP, so its batches need no answers in between.
         let batches = batches(mids, offer.is_some(), true)?;
-        let _lock = session.lock().await;
+        let _lock = session.lock().await?;
         let mut result = CloseTracksOutput::default();
         for batch in batches {
             let body = raw::CloseTracksRequest {

@@ -327,6 +327,18 @@ async fn common_mistakes_carry_a_hint() {
     );
     assert!(hint(&err).contains("SDP"), "{}", hint(&err));
 
+    // A change while the SFU waits for an answer nobody sent (its offer was dropped).
+    let session = client.new_session().send().await.unwrap();
+    let mic =
+        cloudflare_calls::LocalTrack::offered_by_sfu("mic", cloudflare_calls::MediaKind::Audio);
+    let added = session.add_tracks().push(mic).send().await.unwrap();
+    drop(added.negotiation.into_pending().expect("the SFU offers"));
+    let cam =
+        cloudflare_calls::LocalTrack::offered_by_sfu("cam", cloudflare_calls::MediaKind::Video);
+    let err = session.add_tracks().push(cam).send().await.unwrap_err();
+    assert_eq!(err.status(), Some(406), "{err}");
+    assert!(hint(&err).contains("renegotiate"), "{}", hint(&err));
+
     // Nothing to add to a plain server failure.
     let server = MockServer::start().await;
     server.json(500, json!({"errorCode": "internal_error"}));

@@ -11,5 +11,6 @@ mod load;
 mod peers;
 mod redis;
 mod schema;
+mod second_steps;
 #[path = "../support/mod.rs"]
 mod support;
