@@ -22,8 +22,7 @@ mod report;
 use std::sync::Arc;
 
 use cloudflare_calls::Client;
-use cloudflare_calls::room::{MemoryStore, RoomEvent};
-use futures_util::StreamExt;
+use cloudflare_calls::room::MemoryStore;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -42,22 +41,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let rooms = client.rooms(MemoryStore::new());
 
     let room = server::room(&rooms, "demo").await?;
-    let mut events = room.events().await?;
-    let greeter = room.clone();
-    tokio::spawn(async move {
-        while let Some(Ok(update)) = events.next().await {
-            match update.event {
-                RoomEvent::ParticipantJoined { participant } => {
-                    let hello = format!("Welcome, {}!", participant.identity);
-                    let _ = greeter.send_to(&participant.id, hello).await;
-                }
-                RoomEvent::Message {
-                    from: Some(from), ..
-                } => println!("message from {from}"),
-                _ => {}
-            }
-        }
-    });
+    server::greet(&room).await?;
 
     let app = server::App {
         rooms,

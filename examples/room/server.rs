@@ -11,9 +11,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cloudflare_calls::room::{
-    ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, Rooms, TrackInfo,
+    ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, RoomEvent, Rooms, TrackInfo,
 };
 use cloudflare_calls::{Answer, ErrorCode, Negotiation, Offer};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
         .route("/rooms/{room}/join", post(join))
         .route("/rooms/{room}/participants/{id}/answer", post(answer))
         .route("/rooms/{room}/participants/{id}/channels", post(channels))
+        .route("/rooms/{room}/participants/{id}/announce", post(announce))
         .route("/rooms/{room}/participants/{id}/pull", post(pull))
         .route("/rooms/{room}/participants/{id}/publish", post(publish))
         .route("/rooms/{room}/participants/{id}/unpublish", post(unpublish))
@@ -53,6 +55,30 @@ pub async fn room(rooms: &Rooms, id: &str) -> Result<Room, RoomError> {
         },
         Err(e) => Err(e),
     }
+}
+
+/// Greets each participant that joins `room` with a direct message, and logs participants'
+/// messages; runs until the room closes.
+pub async fn greet(room: &Room) -> Result<(), RoomError> {
+    let mut events = room.events().await?;
+    let greeter = room.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(update)) = events.next().await {
+            match update.event {
+                RoomEvent::ParticipantJoined { participant } => {
+                    let hello = format!("Welcome, {}!", participant.identity);
+                    if let Err(e) = greeter.send_to(&participant.id, hello).await {
+                        tracing::warn!(error = %e, "welcoming {}", participant.identity);
+                    }
+                }
+                RoomEvent::Message {
+                    from: Some(from), ..
+                } => tracing::info!("message from {from}"),
+                _ => {}
+            }
+        }
+    });
+    Ok(())
 }
 
 /// A crate error as an HTTP status and a JSON body the page shows.
@@ -162,7 +188,17 @@ async fn channels(
 ) -> Result<Json<RoomChannels>, Failure> {
     let room = app.rooms.open(&room_id).await?;
     let participant = room.participant(&id).await?;
-    Ok(Json(participant.connect_channels().await?))
+    Ok(Json(participant.open_channels().await?))
+}
+
+/// Once the page has opened its two channels: the room announces it (and may send to it).
+async fn announce(
+    State(app): State<App>,
+    Path((room_id, id)): Path<(String, String)>,
+) -> Result<StatusCode, Failure> {
+    let room = app.rooms.open(&room_id).await?;
+    room.participant(&id).await?.announce().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, ErrorCode};
+use crate::session::tracks::{TrackRefusal, refusals};
 
 /// A failure of the server-side [`Peer`](super::Peer): of the peer itself, or of a call it made
 /// to the SFU ([`PeerError::Api`]).
@@ -33,16 +34,11 @@ pub enum PeerError {
         /// The SFU's explanation.
         description: Option<String>,
     },
-    /// The SFU refused a track (e.g. `not_found_track_error` when nobody pushes it).
-    #[error("the SFU refused track {name:?}: {code}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
-    TrackRefused {
-        /// The track's name.
-        name: String,
-        /// The SFU's per-item error code.
-        code: ErrorCode,
-        /// The SFU's explanation.
-        description: Option<String>,
-    },
+    /// The SFU refused tracks (e.g. `not_found_track_error` when nobody pushes one), each
+    /// with its name, code and explanation: the same [`TrackRefusal`]s as
+    /// [`RoomError::TracksRefused`](crate::room::RoomError::TracksRefused).
+    #[error("the SFU refused {}", refusals(.0))]
+    TracksRefused(Vec<TrackRefusal>),
     /// A reply on a subscription whose `can_reply` was not asked for.
     #[error("data channel {0:?}: replies need DataChannel::can_reply(true)")]
     ReplyNotGranted(String),

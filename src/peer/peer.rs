@@ -23,7 +23,7 @@ use crate::session::Session;
 use crate::session::data_channels::DataChannel;
 use crate::session::description::{Answer, Offer};
 use crate::session::negotiation::Answerer;
-use crate::session::tracks::{CloseMode, LocalTrack, RemoteTrack, TracksOutput};
+use crate::session::tracks::{CloseMode, LocalTrack, RemoteTrack, TrackRefusal, TracksOutput};
 use crate::wire::{Location, ResourceStatus};
 
 /// What the peer opened on the SFU, to close on [`Peer::close`].
@@ -352,7 +352,7 @@ impl Peer {
     }
 
     /// Pulls another session's track; the [`IncomingTrack`] is a stream of its frames. A track
-    /// nobody pushes fails with [`PeerError::TrackRefused`].
+    /// nobody pushes fails with [`PeerError::TracksRefused`].
     ///
     /// ```no_run
     /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -377,8 +377,9 @@ impl Peer {
     }
 
     /// Pulls several tracks at once: one `add_tracks` call and one renegotiation per 64
-    /// tracks, instead of one of each per track. Fails, closing nothing it pulled, if the SFU
-    /// refuses any of them.
+    /// tracks, instead of one of each per track. Fails with [`PeerError::TracksRefused`] if
+    /// the SFU refuses any of them; the ones it accepted in the same call stay open on the
+    /// session (close them with `Session::close_tracks`, or use [`Peer::close`]).
     ///
     /// ```no_run
     /// # async fn run(peer: cloudflare_calls::Peer, publisher: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -393,9 +394,22 @@ impl Peer {
         &self,
         tracks: impl IntoIterator<Item = RemoteTrack>,
     ) -> Result<Vec<IncomingTrack>> {
+        let (pulled, refused) = self.pull_available(tracks).await?;
+        if !refused.is_empty() {
+            return Err(PeerError::TracksRefused(refused));
+        }
+        Ok(pulled)
+    }
+
+    /// Pulls what the SFU has of `tracks`, and says which it refused (unpublished meanwhile,
+    /// say): a join takes the room as it finds it.
+    pub(crate) async fn pull_available(
+        &self,
+        tracks: impl IntoIterator<Item = RemoteTrack>,
+    ) -> Result<(Vec<IncomingTrack>, Vec<TrackRefusal>)> {
         let tracks: Vec<RemoteTrack> = tracks.into_iter().collect();
         if tracks.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let mut link = self.link.clone();
         let result = self
@@ -406,13 +420,6 @@ impl Peer {
             .send()
             .await
             .map_err(PeerError::from)?;
-        if let Some(f) = result.failed.into_iter().next() {
-            return Err(PeerError::TrackRefused {
-                name: f.track_name.unwrap_or_default(),
-                code: f.code,
-                description: f.description,
-            });
-        }
         let mut pulled = Vec::with_capacity(result.tracks.len());
         for track in result.tracks {
             let name = track.track_name.unwrap_or_default();
@@ -445,7 +452,7 @@ impl Peer {
             });
         }
         self.wait_connected().await?;
-        Ok(pulled)
+        Ok((pulled, result.failed))
     }
 
     async fn add_track(
@@ -468,12 +475,12 @@ impl Peer {
     }
 
     fn single_mid(name: &str, result: TracksOutput) -> Result<String> {
-        if let Some(f) = result.failed.into_iter().next() {
-            return Err(PeerError::TrackRefused {
-                name: name.to_owned(),
-                code: f.code,
-                description: f.description,
-            });
+        if !result.failed.is_empty() {
+            let mut refused = result.failed;
+            for r in &mut refused {
+                r.track_name.get_or_insert_with(|| name.to_owned());
+            }
+            return Err(PeerError::TracksRefused(refused));
         }
         result
             .tracks

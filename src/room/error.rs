@@ -3,7 +3,7 @@
 use crate::error::{BoxError, Error};
 use crate::peer::PeerError;
 use crate::sdp::SdpError;
-use crate::session::tracks::TrackRefusal;
+use crate::session::tracks::{TrackRefusal, refusals};
 
 /// Why a room operation was refused. Nothing is left half-done when one is returned: a
 /// refused join leaves no participant in the store and no session open on the SFU.
@@ -52,8 +52,10 @@ pub enum RoomError {
     /// The endpoint's offer has no media section at all.
     #[error("the offer has no media section")]
     NoMedia,
-    /// The SFU refused tracks of the join or publish; nothing of it was kept.
-    #[error("the SFU refused {} track(s): {}", .0.len(), .0.first().map(|t| t.code.as_str()).unwrap_or_default())]
+    /// The SFU refused tracks of a publish or a pull, each with its name, code and
+    /// explanation; nothing of the call was kept. (A join pulls what it can and lists the
+    /// rest, see [`RoomPeer::not_pulled`](super::RoomPeer::not_pulled).)
+    #[error("the SFU refused {}", refusals(.0))]
     TracksRefused(Vec<TrackRefusal>),
     /// The SFU refused the participant's data channels.
     #[error("the SFU refused the room's data channels: {0}")]
@@ -91,6 +93,7 @@ impl From<PeerError> for RoomError {
     fn from(e: PeerError) -> Self {
         match e {
             PeerError::Api(e) => Self::Api(e),
+            PeerError::TracksRefused(refused) => Self::TracksRefused(refused),
             other => Self::Peer(other),
         }
     }

@@ -9,10 +9,27 @@
 //! ```
 //!
 //! `v` is [`PROTOCOL_VERSION`]; it changes only when an existing field changes meaning, so a
-//! client may ignore fields and event types it does not know. `seq` counts the room's events
-//! from 1 without gaps: a client that has applied the snapshot at `seq` N ignores updates up
-//! to N. [`room_update_schema`] is the JSON Schema of the format, for generating a browser
-//! app's types.
+//! client may ignore fields and event types it does not know. [`room_update_schema`] is the
+//! JSON Schema of the format, for generating a browser app's types.
+//!
+//! # The `seq` contract
+//!
+//! `seq` numbers the room's events from 1, without gaps, in the order the room recorded them.
+//! A participant receives them on two channels, each in `seq` order:
+//!
+//! - the **room channel**: every event from its subscription on, except direct messages;
+//! - its **participant channel**: the direct messages to it (`message` with a `to`).
+//!
+//! So the only gaps on the room channel are direct messages (to others, and to this
+//! participant on its other channel), and the two channels are not ordered with each other.
+//!
+//! A participant's snapshot at `seq` N ([`RoomChannels`](super::RoomChannels),
+//! [`RoomPeer::view`](super::RoomPeer::view)) is taken after its room channel subscription and
+//! before it is announced. Every update with a `seq` above N reaches it, starting with its own
+//! `participant_joined`, and every direct message sent to it (the room accepts those only once
+//! it is announced); every update up to N is already in the snapshot, or is a message from
+//! before it joined. A client therefore ignores updates with `seq` ≤ N and applies the others
+//! as each channel delivers them, without raising N as they come.
 
 use serde::{Deserialize, Serialize};
 
@@ -198,7 +215,9 @@ pub enum RoomEvent {
 pub struct RoomUpdate {
     /// [`PROTOCOL_VERSION`].
     pub v: u32,
-    /// The event's number in the room, from 1, without gaps.
+    /// The event's number in the room, from 1, without gaps across the room; a participant's
+    /// room channel skips only direct messages, which come on its participant channel.
+    /// Updates up to the `seq` of the participant's snapshot are in the snapshot.
     pub seq: u64,
     /// What happened.
     #[serde(flatten)]

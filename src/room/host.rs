@@ -142,10 +142,12 @@ impl Host {
                 self.send(&json, update.seq).await;
             }
             RoomEvent::ParticipantLeft { participant, .. } => {
-                // Sent first: its removal waits for it before closing the participant's
-                // channels.
-                self.send(&json, update.seq).await;
+                // The room stops reading the participant's channel first, so once anyone
+                // has the event (its removal waits for it before closing the participant's
+                // channels; the others read it on the room channel), nothing of it is left
+                // open on the room's side.
                 self.unfollow(&participant.id).await;
+                self.send(&json, update.seq).await;
             }
             _ => self.send(&json, update.seq).await,
         }

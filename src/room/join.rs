@@ -7,7 +7,7 @@ use super::ids;
 use super::offer_tracks::{no_answer, published, pushed_tracks};
 use super::participant::{Participant, PulledTrack};
 use super::room::Room;
-use super::store::ParticipantRecord;
+use super::store::{ParticipantRecord, RoomSnapshot};
 use crate::error::Error;
 use crate::sdp::{self, Direction, SectionKind};
 use crate::session::description::{Answer, Offer};
@@ -40,7 +40,8 @@ pub struct Join<'a> {
 ///
 /// The endpoint applies `answer` (to its offer), then answers the SFU's offer in
 /// `negotiation` if there is one (the room's tracks to receive), then, once connected,
-/// calls [`Participant::connect_channels`] to reach the room channel and be announced.
+/// calls [`Participant::open_channels`], opens the two channels, and
+/// [`Participant::announce`]s itself.
 #[derive(Debug)]
 #[must_use = "the endpoint must apply the answer and answer the SFU's offer"]
 #[non_exhaustive]
@@ -129,7 +130,7 @@ impl<'a> Join<'a> {
             // The room's tracks go into the offer's receive sections where they fit (a WHEP
             // player's offer, say): the SFU's answer then carries them, with no
             // renegotiation. The rest come in an SFU offer.
-            let wanted = tracks_for(room, &record).await?;
+            let wanted = tracks_in(&room.snapshot().await?, &record);
             let (mut pulled, mut rest) = fit(wanted, &offer);
             if fitted_only {
                 rest.clear();
@@ -173,6 +174,7 @@ impl<'a> Join<'a> {
                     return Err(RoomError::TracksRefused(refused_pushes));
                 }
                 pulled.retain(|p| !refused_pulls.iter().any(|f| f.mid.as_ref() == Some(&p.mid)));
+                room.repair_ghosts(&refused_pulls).await;
                 let answer = result.negotiation.answer().cloned().ok_or_else(no_answer)?;
                 (session, answer)
             };
@@ -265,19 +267,17 @@ pub(super) async fn undo(room: &Room, participant: &str, session: Option<&str>) 
 
 /// The tracks a participant with `record`'s role receives: a member everyone's but its own,
 /// a viewer the broadcast's, a broadcaster nothing.
-pub(super) async fn tracks_for(room: &Room, record: &ParticipantRecord) -> Result<Vec<TrackInfo>> {
+pub(super) fn tracks_in(snapshot: &RoomSnapshot, record: &ParticipantRecord) -> Vec<TrackInfo> {
     if record.info.role == Role::Broadcaster {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let snapshot = room.snapshot().await?;
-    let tracks = snapshot
+    snapshot
         .participants
-        .into_iter()
+        .iter()
         .filter(|p| p.announced && p.info.id != record.info.id)
         .filter(|p| record.info.role != Role::Viewer || p.info.role == Role::Broadcaster)
-        .flat_map(|p| p.published.into_iter().map(|(_, t)| t))
-        .collect();
-    Ok(tracks)
+        .flat_map(|p| p.published.iter().map(|(_, t)| t.clone()))
+        .collect()
 }
 
 /// Pairs `wanted` tracks with the offer's receive-only audio and video sections of the same

@@ -30,6 +30,7 @@
 
 mod error;
 mod event;
+mod ghosts;
 mod host;
 pub(crate) mod ids;
 mod join;

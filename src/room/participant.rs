@@ -17,7 +17,7 @@ use crate::session::description::{Answer, Offer};
 use crate::session::negotiation::Negotiation;
 use crate::session::tracks::{CloseMode, LocalTrack};
 
-/// How long [`Participant::connect_channels`] waits for the endpoint to connect.
+/// How long [`Participant::open_channels`] waits for the endpoint to connect.
 const CONNECT_WAIT: Duration = Duration::from_secs(20);
 
 /// A participant of a room: a handle by id, cheap to clone.
@@ -78,8 +78,12 @@ impl PulledTrack {
 /// The endpoint opens two pre-negotiated data channels: `room` with id `room_channel`
 /// (ordered, reliable), on which it must send one message first (the SFU holds the room's
 /// updates until it does), and `participant` with id `participant_channel`, which carries
-/// its messages to the server and the server's messages to it alone. Updates with a `seq`
-/// up to `seq` are already in `participants`.
+/// its messages to the server and the server's messages to it alone.
+///
+/// `participants` is the room at `seq`, just before this participant was announced: every
+/// update with a greater `seq` reaches the endpoint on one of the two channels, starting
+/// with its own `participant_joined`; updates up to `seq` are already in `participants` (see
+/// the [`seq` contract](super::RoomUpdate)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -90,7 +94,8 @@ pub struct RoomChannels {
     pub participant_channel: u16,
     /// The last event `participants` includes.
     pub seq: u64,
-    /// Everyone announced in the room, this participant included.
+    /// Everyone announced in the room at `seq` (this participant comes in its own
+    /// `participant_joined`).
     pub participants: Vec<ParticipantView>,
 }
 
@@ -147,9 +152,14 @@ impl Participant {
             .await
     }
 
-    /// Once the endpoint is connected: opens its room channels on the SFU and announces it
-    /// and its tracks to the room. Waits up to 20 s for the connection.
-    pub async fn connect_channels(&self) -> Result<RoomChannels> {
+    /// Once the endpoint is connected: opens its room channels on the SFU and returns their
+    /// ids with the room's snapshot. Waits up to 20 s for the connection.
+    ///
+    /// The endpoint then opens both channels (pre-negotiated, with these ids) and calls
+    /// [`announce`](Self::announce): the room tells everyone, and may send to it, only then,
+    /// so nothing reaches a channel the endpoint has not opened yet (a browser drops what
+    /// arrives for a channel id it does not know).
+    pub async fn open_channels(&self) -> Result<RoomChannels> {
         let session = self.session();
         let host = self.room.snapshot().await?.room.host_session_id;
         let open = async {
@@ -183,10 +193,14 @@ impl Participant {
         };
         let (room_channel, participant_channel) =
             (id_of(ROOM_CHANNEL)?, id_of(PARTICIPANT_CHANNEL)?);
+        // The snapshot comes after the room channel's subscription and before the
+        // announcement: every update after its seq reaches the endpoint (the direct
+        // messages sent on its join included), and nothing before it is needed.
+        let snapshot = self.room.snapshot().await?;
         let mut record = self.record().await?;
         record.channels = true;
-        self.announce_record(record).await?;
-        let (seq, participants) = RoomChannels::view(self.room.snapshot().await?);
+        self.room.save(record).await?;
+        let (seq, participants) = RoomChannels::view(snapshot);
         Ok(RoomChannels {
             room_channel,
             participant_channel,
@@ -296,9 +310,10 @@ impl Participant {
         found.ok_or_else(|| self.room.no_participant(&self.info.id))
     }
 
-    /// Announces the participant and its tracks to the room without opening its room
-    /// channels, for an endpoint that has no data channels: a WHIP encoder, a WHEP player.
-    /// [`connect_channels`](Self::connect_channels) announces too. Once announced, it leaves
+    /// Announces the participant and its tracks to the room: after
+    /// [`open_channels`](Self::open_channels), once the endpoint has opened them; or
+    /// without room channels, for an endpoint that has no data channels (a WHIP encoder, a
+    /// WHEP player). Once announced, it leaves
     /// with a `participant_left` event, and the room's health check removes it when its
     /// session dies.
     pub async fn announce(&self) -> Result<()> {

@@ -85,13 +85,17 @@ impl Room {
         .await
     }
 
-    /// Sends `payload` to one participant, on its own channel; returns its `seq`.
+    /// Sends `payload` to one announced participant, on its own channel; returns its `seq`.
+    /// A participant that is still joining is [`RoomError::ParticipantNotFound`]: send it
+    /// once its `participant_joined` is in [`events`](Self::events).
     pub async fn send_to(&self, participant: &str, payload: impl Into<Payload>) -> Result<u64> {
         let snapshot = self.snapshot().await?;
+        // Only once announced: the room relays a participant's direct messages from its
+        // `participant_joined` on.
         if !snapshot
             .participants
             .iter()
-            .any(|p| p.info.id == participant)
+            .any(|p| p.info.id == participant && p.announced)
         {
             return Err(self.no_participant(participant));
         }

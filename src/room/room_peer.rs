@@ -7,7 +7,7 @@ use super::error::Result;
 use super::error::RoomError;
 use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use super::event::{RoomUpdate, TrackInfo};
-use super::join::{Join, tracks_for, undo};
+use super::join::{Join, tracks_in, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
 use super::room::persist;
 use crate::peer::{
@@ -16,7 +16,7 @@ use crate::peer::{
 };
 use crate::session::Session;
 use crate::session::data_channels::DataChannel;
-use crate::session::tracks::CloseMode;
+use crate::session::tracks::{CloseMode, TrackRefusal};
 use crate::wire::{Location, ResourceStatus};
 
 /// A room participant driven by this process: a [`Peer`] on the room channel.
@@ -39,6 +39,7 @@ pub struct RoomPeer {
     outbox: Publisher,
     direct: Option<Replies>,
     tracks: Vec<IncomingTrack>,
+    not_pulled: Vec<TrackRefusal>,
     seq: u64,
     participants: Vec<ParticipantView>,
 }
@@ -63,16 +64,25 @@ impl Join<'_> {
                 let updates = peer
                     .subscribe(DataChannel::subscribe(host, ROOM_CHANNEL).wait_for_ack(true))
                     .await?;
-            let pulled = tracks_for(&room, &record).await?;
-                let tracks = peer.pull_all(pulled.iter().map(TrackInfo::remote)).await?;
+                // Subscribed first, so every update after this snapshot reaches the peer; the
+                // tracks pulled are the snapshot's, so none falls between the two.
+                let snapshot = room.snapshot().await?;
+                let wanted = tracks_in(&snapshot, &record);
+                let (tracks, not_pulled) = peer
+                    .pull_available(wanted.iter().map(TrackInfo::remote))
+                    .await?;
                 record.pulled = tracks.iter().map(|t| t.mid().to_owned()).collect();
-            let participant = Participant::new(room.clone(), record.info.clone());
+                let participant = Participant::new(room.clone(), record.info.clone());
                 record.channels = true;
                 participant.announce_record(record).await?;
-                let (seq, participants) = RoomChannels::view(room.snapshot().await?);
-                Ok::<_, RoomError>((participant, outbox, updates, tracks, seq, participants))
+                room.repair_ghosts(&not_pulled).await;
+                let (seq, participants) = RoomChannels::view(snapshot);
+                let set = (participant, outbox, updates, tracks, not_pulled);
+                Ok::<_, RoomError>((set, seq, participants))
             };
-            let (participant, outbox, updates, tracks, seq, participants) = match setup.await {
+            let ((participant, outbox, updates, tracks, not_pulled), seq, participants) = match setup
+                .await
+            {
                 Ok(set) => set,
                 Err(e) => {
                     // The store's record does not list what the peer opened before the
@@ -95,6 +105,7 @@ impl Join<'_> {
                 updates,
                 outbox,
                 tracks,
+                not_pulled,
                 seq,
                 participants,
             })
@@ -155,9 +166,18 @@ impl RoomPeer {
         &self.peer
     }
 
-    /// The room as it was when this participant was announced, and the `seq` it reflects.
+    /// The room just before this participant was announced, and the `seq` it reflects:
+    /// every update after `seq` reaches [`recv`](Self::recv), starting with this
+    /// participant's own `participant_joined`.
     pub fn view(&self) -> (u64, &[ParticipantView]) {
         (self.seq, &self.participants)
+    }
+
+    /// The room's tracks the join could not pull: the SFU refused them (unpublished
+    /// meanwhile, or gone from the SFU while the room still listed them, which the join
+    /// reports to the room so it announces them gone).
+    pub fn not_pulled(&self) -> &[TrackRefusal] {
+        &self.not_pulled
     }
 
     /// The tracks pulled so far and not taken yet: those of the room at join, then those of

@@ -172,6 +172,25 @@ pub struct TrackRefusal {
     pub description: Option<String>,
 }
 
+/// "track \"mic\": not_found_track_error: …", and how many more.
+pub(crate) fn refusals(refused: &[TrackRefusal]) -> String {
+    let Some(first) = refused.first() else {
+        return "no track".to_owned();
+    };
+    let mut text = format!(
+        "track {:?}: {}",
+        first.track_name.as_deref().unwrap_or_default(),
+        first.code
+    );
+    if let Some(d) = &first.description {
+        text.push_str(&format!(": {d}"));
+    }
+    if refused.len() > 1 {
+        text.push_str(&format!(" (and {} more)", refused.len() - 1));
+    }
+    text
+}
+
 /// The outcome of adding or updating tracks.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -134,7 +134,8 @@ async fn bad_input_is_a_typed_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, PeerError::TrackRefused { name, .. } if name == "ghost"),
+        matches!(&err, PeerError::TracksRefused(refused)
+            if refused.len() == 1 && refused[0].track_name.as_deref() == Some("ghost")),
         "{err:?}"
     );
     // Publish/subscribe mix-ups are refused before anything is sent.

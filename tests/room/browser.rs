@@ -122,6 +122,7 @@ async fn three_pages_served_by_two_processes_sharing_redis() {
 
 /// Alice, Bob and Carol open the page at their base URLs.
 async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
+    server::greet(room).await.unwrap();
     let mut pages = Vec::new();
     for (name, base) in ["alice", "bob", "carol"].into_iter().zip(bases) {
         let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
@@ -135,6 +136,13 @@ async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
         pages.push(page);
     }
     for (page, name) in pages.iter().zip(["alice", "bob", "carol"]) {
+        // The welcome sent on each join is above the page's snapshot, so none is dropped.
+        wait_for(
+            page,
+            &format!("roomState.chat.includes('server (to you): Welcome, {name}!')"),
+            &format!("{name} got the welcome sent on its join"),
+        )
+        .await;
         wait_for(
             page,
             "roomState.participants.size === 3",

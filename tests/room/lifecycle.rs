@@ -165,9 +165,17 @@ async fn fifty_participants_join_and_leave_concurrently() {
             "{} left (seq {left}) before joining (seq {joined})",
             seen.id
         );
+        // The view is taken just before the participant is announced: its own join is the
+        // first update it gets after the view.
         assert!(
-            joined <= seen.view_seq,
-            "{}: its own join is in its view",
+            joined > seen.view_seq,
+            "{}: its own join (seq {joined}) comes after its view (seq {})",
+            seen.id,
+            seen.view_seq
+        );
+        assert!(
+            !seen.view.contains(&seen.id),
+            "{}: not in its own view",
             seen.id
         );
     }
