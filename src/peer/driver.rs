@@ -13,7 +13,7 @@ use str0m::channel::{ChannelConfig, ChannelId};
 use str0m::format::Codec;
 use str0m::media::{KeyframeRequestKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc, RtcError};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -240,6 +240,11 @@ impl Driver {
                     let _ = socket.try_send_to(&t.contents, t.destination);
                 }
                 Ok(Output::Event(e)) => self.event(e),
+                // A frame of a pulled track that does not depacketize is dropped; the
+                // connection and the track's later frames are fine.
+                Err(RtcError::Packet(mid, pt, e)) => {
+                    tracing::debug!(%mid, %pt, error = %e, "dropped a frame that does not depacketize");
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "str0m failed");
                     self.state.send_replace(ConnectionState::Failed);

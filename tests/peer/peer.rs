@@ -463,3 +463,27 @@ async fn a_slow_subscriber_of_an_unreliable_channel_drops_and_counts() {
         }
     }
 }
+
+/// A publisher's frame that does not depacketize (Opus bytes on an H264 track) is dropped by
+/// the SFU; it does not end the publisher's session or its track.
+#[tokio::test]
+async fn a_malformed_frame_is_dropped_and_the_session_lives_on() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let alice = client.peer().connect().await.unwrap();
+    let cam = alice.push_track("cam", FrameCodec::H264).await.unwrap();
+    cam.send_silence(Duration::from_millis(200)).await.unwrap();
+    let state = alice.session().state().await.expect("the session lives on");
+    assert!(
+        state
+            .tracks
+            .iter()
+            .any(|t| t.track_name.as_deref() == Some("cam") && t.is_active()),
+        "{state:?}"
+    );
+    let bob = client.peer().connect().await.unwrap();
+    bob.pull(RemoteTrack::new(alice.session().id(), "cam"))
+        .await
+        .expect("the track can still be pulled");
+    assert_eq!(alice.state(), ConnectionState::Connected);
+}

@@ -354,3 +354,88 @@ async fn viewers_and_members_receive_the_broadcast_and_a_second_one_is_refused()
     );
     room.close().await.unwrap();
 }
+
+/// A track closed on the SFU behind the room's back (a ghost: the store still lists it) does
+/// not fail a join: the join pulls the rest, lists the ghost as not pulled, and the room
+/// unpublishes it, so the next join does not meet it.
+#[tokio::test]
+async fn a_join_pulls_what_is_there_and_the_room_repairs_a_ghost_track() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(MemoryStore::new());
+    let room = rooms.create().id("ghosts").send().await.unwrap();
+    let mut events = room.events().await.unwrap();
+
+    let alice = room.join("alice").connect(client.peer()).await.unwrap();
+    let tracks = alice
+        .publish_tracks([
+            ("mic".to_owned(), FrameCodec::Opus),
+            ("music".to_owned(), FrameCodec::Opus),
+        ])
+        .await
+        .unwrap();
+    let mic_mid = tracks[0].mid().to_owned();
+    for track in tracks {
+        tokio::spawn(async move { track.send_silence(Duration::from_secs(30)).await });
+    }
+    let closed = alice
+        .peer()
+        .session()
+        .close_tracks([mic_mid], cloudflare_calls::session::CloseMode::Force)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.closed.len(), 1, "{closed:?}");
+
+    let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
+    let pulled: Vec<String> = bob
+        .take_tracks()
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
+    assert_eq!(pulled, ["music"], "bob pulls what the SFU has");
+    let ghosts: Vec<_> = bob
+        .not_pulled()
+        .iter()
+        .map(|r| r.track_name.clone())
+        .collect();
+    assert_eq!(
+        ghosts,
+        [Some("mic".to_owned())],
+        "and says what it could not"
+    );
+
+    // The room unpublished the ghost in alice's name and told everyone.
+    let unpublished = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let update = futures_util::StreamExt::next(&mut events)
+                .await
+                .unwrap()
+                .unwrap();
+            if let RoomEvent::TracksUnpublished {
+                participant,
+                tracks,
+            } = update.event
+            {
+                return (participant, tracks);
+            }
+        }
+    })
+    .await
+    .expect("tracks_unpublished within 10 s");
+    assert_eq!(unpublished.0, alice.participant().id());
+    assert_eq!(unpublished.1.len(), 1);
+    assert_eq!(unpublished.1[0].name, "mic");
+    let snapshot = room.snapshot().await.unwrap();
+    let listed: Vec<&str> = snapshot
+        .participants
+        .iter()
+        .filter(|p| p.info.identity == "alice")
+        .flat_map(|p| p.published.iter().map(|(_, t)| t.name.as_str()))
+        .collect();
+    assert_eq!(listed, ["music"]);
+
+    let mut carol = room.join("carol").connect(client.peer()).await.unwrap();
+    assert!(carol.not_pulled().is_empty(), "{:?}", carol.not_pulled());
+    assert_eq!(carol.take_tracks().len(), 1);
+}

@@ -12,7 +12,7 @@ use str0m::change::SdpPendingOffer;
 use str0m::channel::ChannelId;
 use str0m::media::{MediaData, Mid, Rid};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -154,6 +154,9 @@ impl Peer {
                     let _ = socket.try_send_to(&t.contents, t.destination);
                 }
                 Ok(Output::Event(e)) => self.event(e),
+                // One frame that does not depacketize (a client's malformed payload) is
+                // dropped; the SFU forwards the rest, as Cloudflare's does.
+                Err(RtcError::Packet(..)) => {}
                 Err(_) => {
                     self.rtc.disconnect();
                     return None;
