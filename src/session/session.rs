@@ -343,7 +343,9 @@ impl Session {
                 return Ok(());
             }
             owed.may_have_landed |= error.is_outcome_unknown();
-            let transient = error.is_retryable() || error.is_outcome_unknown();
+            // Signalling conflicts were retried already, in `retry_conflicts`.
+            let transient = (error.is_retryable() && !error.is_signaling_conflict())
+                || error.is_outcome_unknown();
             if transient && resends < ANSWER_RESENDS {
                 resends += 1;
                 tracing::debug!(resends, %error, "answer not delivered, sending it again");
