@@ -27,6 +27,8 @@
 //!   stores that keep them. Its methods return `room::RoomError`, which wraps `PeerError` and
 //!   [`Error`].
 //! - `whip` (feature `whip`): WHIP ingest and WHEP playback as an axum `Router` over rooms.
+//! - [`metrics`]: what the crate measures through the `metrics` facade (calls, retries,
+//!   rooms, peers, WHIP), for the recorder the app installs; [`metrics::CATALOG`] lists it all.
 //! - [`sdp`]: lossless edits of browser SDP (Opus DTX and settings, codec filters), and parsing.
 //! - [`raw`]: the generated bindings, one module per API, going through the same transport.
 //!
@@ -82,7 +84,7 @@
 
 // Layers, bottom to top; a file imports only from its own layer or below (checked by
 // `cargo xtask layers`, which documents the order): error, secret, adapter_url, operation, wire,
-// sdp | raw, http |
+// metrics, sdp | raw, http |
 // session | client | peer | room | whip.
 mod adapter_url;
 mod client;
@@ -93,6 +95,7 @@ pub mod error;
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
 mod http;
+pub mod metrics;
 mod operation;
 #[cfg(feature = "peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "peer")))]

@@ -29,6 +29,16 @@ macro_rules! wire_enum {
                     Self::Unknown(other) => other,
                 }
             }
+
+            /// The wire string as a metric label: bounded, so a value the crate does not
+            /// know is "other".
+            #[allow(dead_code)]
+            pub(crate) fn label(&self) -> &'static str {
+                match self {
+                    $( Self::$variant => $wire, )*
+                    Self::Unknown(_) => "other",
+                }
+            }
         }
 
         impl From<&str> for $name {

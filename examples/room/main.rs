@@ -8,7 +8,8 @@
 //! embedded in this process only when no `CALLS_*` variable is set (examples/common/config.rs).
 //! `PORT` picks the port (8080). `?room=` picks the room, `?name=` the identity, `?role=viewer`
 //! watches the broadcast and `?role=broadcaster` starts it. The server greets each participant with
-//! a direct message.
+//! a direct message. `/metrics`, `/healthz` and `/readyz` are for operators; SIGTERM drains (see
+//! examples/common/ops.rs); `LOG_FORMAT=json` logs JSON.
 
 mod server;
 
@@ -16,6 +17,8 @@ mod server;
 mod config;
 #[path = "../common/logs.rs"]
 mod logs;
+#[path = "../common/ops.rs"]
+mod ops;
 #[path = "../common/report.rs"]
 mod report;
 
@@ -31,6 +34,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // First, so the recorder sees everything the client does.
+    let ops = ops::Ops::install();
     let (config, emulator) = config::config_or_emulator().await?;
     // The emulator is on this machine; Cloudflare's STUN server helps browsers elsewhere.
     let ice_servers = match &emulator {
@@ -60,6 +65,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         "open http://{}/?name=alice in a browser",
         listener.local_addr()?
     );
-    axum::serve(listener, server::router(app)).await?;
+    let router = server::router(app).merge(ops.router());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(ops.shutdown_signal())
+        .await?;
     Ok(())
 }

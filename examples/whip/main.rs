@@ -9,11 +9,15 @@
 //! `Link` headers when `CALLS_TURN_KEY_ID` and `CALLS_TURN_KEY_TOKEN` are too); against an emulator
 //! embedded in this process only when no `CALLS_*` variable is set. `PORT` picks the port (8080),
 //! `WHIP_TOKEN` the bearer token (a random one otherwise), `STREAM` the stream (`live`).
+//! `/metrics`, `/healthz` and `/readyz` are for operators; SIGTERM drains (examples/common/ops.rs),
+//! `LOG_FORMAT=json` logs JSON.
 
 #[path = "../common/config.rs"]
 mod config;
 #[path = "../common/logs.rs"]
 mod logs;
+#[path = "../common/ops.rs"]
+mod ops;
 #[path = "../common/report.rs"]
 mod report;
 
@@ -35,6 +39,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // First, so the recorder sees everything the client does.
+    let ops = ops::Ops::install();
     let (config, _emulator) = config::config_or_emulator().await?;
     let turn = std::env::var_os("CALLS_TURN_KEY_ID").is_some();
     let client = Client::new(config)?;
@@ -45,7 +51,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if turn {
         whip = whip.turn(Duration::from_secs(3600));
     }
-    let app = whip.router().route("/", get(|| async { Html(PAGE) }));
+    let app = whip
+        .router()
+        .route("/", get(|| async { Html(PAGE) }))
+        .merge(ops.router());
 
     let port: u16 = std::env::var("PORT")
         .ok()
@@ -61,7 +70,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("WHEP (play):    {base}/whep/{stream}");
     println!("bearer token:   {token}");
     println!("browser:        {base}/?stream={stream}#token={token}");
-    axum::serve(listener, app).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(ops.shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use progenitor_client::ResponseValue;
 use crate::error::{AccountMessage, ApiError, Error, ErrorCode};
 use crate::http::retry::retry_after;
 use crate::http::transport::observe_status;
+use crate::metrics;
 
 /// The error fields a response body may carry, at any HTTP status.
 #[derive(Debug, Default)]
@@ -161,20 +162,48 @@ where
     T: Body,
     E: Body,
 {
+    let started = std::time::Instant::now();
     let (result, last_status) = observe_status(call).await;
-    match result {
+    let result = match result {
         Ok(value) => {
             let status = value.status().as_u16();
             let retry = retry_after(value.headers());
             let body = value.into_inner();
             let fields = body.error_fields();
             if fields.is_error() {
-                return Err(api_error(operation, status, retry, fields));
+                Err(api_error(operation, status, retry, fields))
+            } else {
+                Ok(body)
             }
-            Ok(body)
         }
         Err(e) => Err(from_progenitor(operation, e, last_status).await),
-    }
+    };
+    record(operation, result.as_ref().err(), started.elapsed());
+    result
+}
+
+/// Counts one call and its time (see `crate::metrics`).
+fn record(operation: &'static str, error: Option<&Error>, took: std::time::Duration) {
+    let (outcome, code) = match error {
+        None => ("ok", "none"),
+        Some(Error::Api(e)) => (
+            metrics::status_class(e.status),
+            e.code.as_ref().map_or("none", |c| c.label()),
+        ),
+        Some(Error::Timeout { .. }) => ("timeout", "none"),
+        Some(Error::Transport { .. }) => ("connection", "none"),
+        Some(Error::Decode { .. }) => ("decode", "none"),
+        Some(_) => ("invalid", "none"),
+    };
+    ::metrics::counter!(
+        metrics::API_REQUESTS,
+        "operation" => operation,
+        "outcome" => outcome,
+        "code" => code,
+    )
+    .increment(1);
+    ::metrics::histogram!(metrics::API_DURATION, "operation" => operation)
+        .record(took.as_secs_f64());
 }
 
 /// `status` is that of the last response received, if any.

@@ -10,6 +10,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tracing::Instrument;
 
 use crate::http::retry::{Outcome, RetryPolicy, retry_after};
+use crate::metrics;
 use crate::operation::is_idempotent;
 use crate::secret::Secret;
 
@@ -84,6 +85,8 @@ impl Transport {
             match self.retry.next_delay(operation, attempt, outcome) {
                 Some(delay) => {
                     tracing::debug!(attempt, ?outcome, ?delay, "retrying");
+                    ::metrics::counter!(metrics::API_RETRIES, "operation" => operation)
+                        .increment(1);
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::metrics;
 use bytes::Bytes;
 use str0m::change::SdpOffer;
 use str0m::channel::{ChannelConfig, ChannelId};
@@ -104,6 +105,8 @@ pub(super) struct Driver {
     outgoing: HashMap<String, Outgoing>,
     incoming: HashMap<String, Incoming>,
     disconnected_since: Option<Instant>,
+    /// Whether this peer counts in `calls_peers_connected`.
+    counted: bool,
 }
 
 impl Driver {
@@ -116,7 +119,23 @@ impl Driver {
             outgoing: HashMap::new(),
             incoming: HashMap::new(),
             disconnected_since: None,
+            counted: false,
         }
+    }
+
+    /// Publishes the connection state, and keeps `calls_peers_connected` in step.
+    fn set_state(&mut self, state: ConnectionState) {
+        let connected = state == ConnectionState::Connected;
+        if connected != self.counted {
+            let gauge = ::metrics::gauge!(metrics::PEERS_CONNECTED);
+            if connected {
+                gauge.increment(1.0);
+            } else {
+                gauge.decrement(1.0);
+            }
+            self.counted = connected;
+        }
+        self.state.send_replace(state);
     }
 
     /// Runs until the handle goes away, the connection fails, or str0m gives up.
@@ -185,6 +204,10 @@ impl Driver {
                 let _ = r.send(Err(PeerError::ChannelClosed(name.clone())));
             }
         }
+        if self.counted {
+            ::metrics::gauge!(metrics::PEERS_CONNECTED).decrement(1.0);
+            self.counted = false;
+        }
         self.state.send_if_modified(|s| {
             if *s == ConnectionState::Failed {
                 return false;
@@ -200,7 +223,7 @@ impl Driver {
             .is_some_and(|t| t.elapsed() >= DISCONNECTED_LIMIT);
         if lost {
             tracing::warn!("connection to the SFU lost for {DISCONNECTED_LIMIT:?}; giving up");
-            self.state.send_replace(ConnectionState::Failed);
+            self.set_state(ConnectionState::Failed);
         }
         lost
     }
@@ -244,10 +267,12 @@ impl Driver {
                 // connection and the track's later frames are fine.
                 Err(RtcError::Packet(mid, pt, e)) => {
                     tracing::debug!(%mid, %pt, error = %e, "dropped a frame that does not depacketize");
+                    ::metrics::counter!(metrics::PEER_FRAMES_DROPPED, "reason" => "malformed")
+                        .increment(1);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "str0m failed");
-                    self.state.send_replace(ConnectionState::Failed);
+                    self.set_state(ConnectionState::Failed);
                     return None;
                 }
             }
@@ -258,17 +283,17 @@ impl Driver {
         match event {
             Event::Connected => {
                 tracing::debug!("connected");
-                self.state.send_replace(ConnectionState::Connected);
+                self.set_state(ConnectionState::Connected);
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 tracing::debug!("disconnected");
                 self.disconnected_since.get_or_insert_with(Instant::now);
-                self.state.send_replace(ConnectionState::Disconnected);
+                self.set_state(ConnectionState::Disconnected);
             }
             Event::IceConnectionStateChange(
                 IceConnectionState::Connected | IceConnectionState::Completed,
             ) if self.disconnected_since.take().is_some() => {
-                self.state.send_replace(ConnectionState::Connected);
+                self.set_state(ConnectionState::Connected);
             }
             Event::ChannelOpen(cid, _) => {
                 if let Some(c) = self.channel_mut(cid) {
@@ -302,6 +327,7 @@ impl Driver {
                         Err(e) => Message::Binary(Bytes::from(e.into_bytes())),
                     }
                 };
+                ::metrics::counter!(metrics::PEER_MESSAGES, "direction" => "in").increment(1);
                 if let Some(c) = self.channel_mut(d.id) {
                     deliver(c, message);
                 }
@@ -316,10 +342,13 @@ impl Driver {
                     timestamp: d.time.into(),
                     payload: Bytes::copy_from_slice(&d.data),
                 };
+                ::metrics::counter!(metrics::PEER_FRAMES, "direction" => "in").increment(1);
                 match track.tx.try_send(frame) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         track.dropped.fetch_add(1, Ordering::Relaxed);
+                        ::metrics::counter!(metrics::PEER_FRAMES_DROPPED, "reason" => "buffer_full")
+                            .increment(1);
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
                         self.incoming.remove(&mid);
@@ -468,7 +497,9 @@ impl Driver {
             .wrapping_add(u64::try_from(ticks).unwrap_or(u64::MAX));
         writer
             .write(pt, Instant::now(), time, payload)
-            .map_err(|e| PeerError::Rtc(e.to_string()))
+            .map_err(|e| PeerError::Rtc(e.to_string()))?;
+        ::metrics::counter!(metrics::PEER_FRAMES, "direction" => "out").increment(1);
+        Ok(())
     }
 
     /// Writes queued messages while SCTP has room, in order per channel.
@@ -483,6 +514,8 @@ impl Driver {
                 };
                 match ch.write(*binary, data) {
                     Ok(true) => {
+                        ::metrics::counter!(metrics::PEER_MESSAGES, "direction" => "out")
+                            .increment(1);
                         if let Some((_, _, r)) = c.queue.pop_front() {
                             let _ = r.send(Ok(()));
                         }
@@ -508,12 +541,14 @@ fn deliver(c: &mut Channel, message: Message) {
     let Some(tx) = &inbox.tx else {
         // Ended for lagging: keep counting what it misses.
         inbox.lag.missed.fetch_add(1, Ordering::Relaxed);
+        ::metrics::counter!(metrics::PEER_SUBSCRIPTIONS_LAGGED).increment(1);
         return;
     };
     match tx.try_send(message) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
             inbox.lag.missed.fetch_add(1, Ordering::Relaxed);
+            ::metrics::counter!(metrics::PEER_SUBSCRIPTIONS_LAGGED).increment(1);
             if inbox.reliable {
                 // Skipping a message of a reliable channel would be silent loss: end the
                 // subscription instead; its stream reports `Lagged` after the buffered ones.

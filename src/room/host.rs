@@ -16,6 +16,7 @@ use super::room::{Room, persist};
 use super::shared::HostHandle;
 use super::store::EventStream;
 use super::store::{ParticipantRecord, RoomRecord};
+use crate::metrics;
 use crate::peer::{Message, Peer, Publisher, Subscription};
 use crate::session::data_channels::DataChannel;
 
@@ -92,6 +93,8 @@ struct Inbox {
 
 impl Host {
     async fn run(mut self, mut events: EventStream, mut stopped: oneshot::Receiver<()>) {
+        let hosted = ::metrics::gauge!(metrics::ROOMS_HOSTED);
+        hosted.increment(1.0);
         let mut health = tokio::time::interval(self.settings.health_interval);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -117,7 +120,9 @@ impl Host {
         }
         for (_, inbox) in self.inboxes.drain() {
             inbox.task.abort();
+            ::metrics::gauge!(metrics::ROOM_PARTICIPANTS).decrement(1.0);
         }
+        hosted.decrement(1.0);
         if let Err(e) = self.peer.close().await {
             tracing::warn!(error = %e, "closing the room's peer");
         }
@@ -129,6 +134,7 @@ impl Host {
 
     /// Sends an update where it goes, and follows participants in and out.
     async fn relay(&mut self, update: RoomUpdate) {
+        ::metrics::counter!(metrics::ROOM_UPDATES_RELAYED).increment(1);
         let json = update.to_json();
         match &update.event {
             RoomEvent::Message { to: Some(to), .. } => {
@@ -188,8 +194,9 @@ impl Host {
             direct,
             task,
         };
-        if let Some(old) = self.inboxes.insert(participant.to_owned(), inbox) {
-            old.task.abort();
+        match self.inboxes.insert(participant.to_owned(), inbox) {
+            Some(old) => old.task.abort(),
+            None => ::metrics::gauge!(metrics::ROOM_PARTICIPANTS).increment(1.0),
         }
     }
 
@@ -197,6 +204,7 @@ impl Host {
         let Some(inbox) = self.inboxes.remove(participant) else {
             return;
         };
+        ::metrics::gauge!(metrics::ROOM_PARTICIPANTS).decrement(1.0);
         inbox.task.abort();
         // Tried again while it fails transiently: nobody else would close it.
         let closed = persist(|| {

@@ -1,5 +1,7 @@
 //! [`Join`]: how a participant enters a room, as a builder that ends in `.send()`.
 
+use std::time::Instant;
+
 use super::error::Result;
 use super::error::RoomError;
 use super::event::{ParticipantInfo, Role, TrackInfo};
@@ -9,6 +11,7 @@ use super::participant::{Participant, PulledTrack};
 use super::room::Room;
 use super::store::{ParticipantRecord, RoomSnapshot};
 use crate::error::Error;
+use crate::metrics;
 use crate::sdp::{self, Direction, SectionKind};
 use crate::session::description::{Answer, Offer};
 use crate::session::negotiation::Negotiation;
@@ -103,6 +106,13 @@ impl<'a> Join<'a> {
     /// ([`RoomError`]), an identity already present, a malformed offer or one with no media
     /// section.
     pub async fn send(self) -> Result<Joining> {
+        let started = Instant::now();
+        let joined = self.join_with_offer().await;
+        counted("browser", started, joined.is_ok());
+        joined
+    }
+
+    async fn join_with_offer(self) -> Result<Joining> {
         let Some(offer) = self.offer.clone() else {
             return Err(Error::InvalidArgument(
                 "Join::send needs the endpoint's offer (.offer); a server-side peer joins with .connect"
@@ -262,6 +272,17 @@ pub(super) async fn undo(room: &Room, participant: &str, session: Option<&str>) 
         && let Err(e) = session.close_tracks(mids, CloseMode::Force).send().await
     {
         tracing::warn!(room = room.id(), participant, error = %e, "could not close a failed join's tracks");
+    }
+}
+
+/// Counts a join through this process, and times it when it succeeded.
+pub(super) fn counted(endpoint: &'static str, started: Instant, ok: bool) {
+    let outcome = if ok { "ok" } else { "refused" };
+    ::metrics::counter!(metrics::ROOM_JOINS, "endpoint" => endpoint, "outcome" => outcome)
+        .increment(1);
+    if ok {
+        ::metrics::histogram!(metrics::ROOM_JOIN_DURATION, "endpoint" => endpoint)
+            .record(started.elapsed().as_secs_f64());
     }
 }
 

@@ -15,6 +15,7 @@ use super::shared::{HostHandle, Shared};
 use super::store::{EventStream, Lease, ParticipantRecord, RoomSnapshot, Store};
 use crate::client::Client;
 use crate::error::Error;
+use crate::metrics;
 use crate::session::data_channels::DataChannel;
 use crate::session::tracks::CloseMode;
 
@@ -295,6 +296,7 @@ impl Room {
         let Some(record) = self.store().remove_participant(&self.id, id).await? else {
             return Ok(false);
         };
+        ::metrics::counter!(metrics::ROOM_LEAVES, "reason" => reason.label()).increment(1);
         if record.announced {
             let tracks: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
             self.announce_tracks(id, &tracks, false).await?;

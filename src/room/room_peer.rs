@@ -7,7 +7,7 @@ use super::error::Result;
 use super::error::RoomError;
 use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use super::event::{RoomUpdate, TrackInfo};
-use super::join::{Join, tracks_in, undo};
+use super::join::{Join, counted, tracks_in, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
 use super::room::persist;
 use crate::peer::{
@@ -48,6 +48,13 @@ impl Join<'_> {
     /// Joins with a server-side peer built by `peer` (e.g. `client.peer()`): it connects,
     /// reaches the room channel, pulls the room's tracks and is announced.
     pub async fn connect(self, peer: ConnectPeer) -> Result<RoomPeer> {
+        let started = std::time::Instant::now();
+        let joined = self.connect_peer(peer).await;
+        counted("server", started, joined.is_ok());
+        joined
+    }
+
+    async fn connect_peer(self, peer: ConnectPeer) -> Result<RoomPeer> {
         let room = self.room.clone();
         let record = self.reserve().await?;
         let id = record.info.id.clone();

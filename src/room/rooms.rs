@@ -8,7 +8,7 @@ use super::host;
 use super::ids;
 use super::room::Room;
 use super::shared::Shared;
-use super::store::Store;
+use super::store::{Metered, Store};
 use crate::client::Client;
 use crate::error::Error;
 
@@ -30,7 +30,7 @@ impl std::fmt::Debug for Rooms {
 impl Rooms {
     pub(crate) fn new(client: Client, store: impl Store) -> Self {
         Self {
-            shared: Shared::new(client, Arc::new(store)),
+            shared: Shared::new(client, Arc::new(Metered(store))),
         }
     }
 

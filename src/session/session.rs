@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::response::decode;
+use crate::metrics;
 use crate::raw::sfu::types as raw;
 use crate::session::description::{Answer, Offer, SessionDescription};
 use crate::session::lock::{Owed, OwedAnswer, SessionGuard, SessionLocks};
@@ -273,11 +274,20 @@ impl Session {
             loop {
                 match call().await {
                     Err(e) if e.is_signaling_conflict() && attempt < CONFLICT_RETRIES => {
+                        ::metrics::counter!(metrics::SIGNALING_CONFLICTS, "operation" => operation)
+                            .increment(1);
                         attempt += 1;
                         tracing::debug!(attempt, "signalling conflict, retrying");
                         tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
                     }
-                    other => return other,
+                    Err(e) => {
+                        if e.is_signaling_conflict() {
+                            ::metrics::counter!(metrics::SIGNALING_CONFLICTS, "operation" => operation)
+                                .increment(1);
+                        }
+                        return Err(e);
+                    }
+                    ok => return ok,
                 }
             }
         }
@@ -348,6 +358,7 @@ impl Session {
                 || error.is_outcome_unknown();
             if transient && resends < ANSWER_RESENDS {
                 resends += 1;
+                ::metrics::counter!(metrics::ANSWERS_RESENT).increment(1);
                 tracing::debug!(resends, %error, "answer not delivered, sending it again");
                 tokio::time::sleep(Duration::from_millis(50 << resends)).await;
                 continue;
@@ -358,6 +369,7 @@ impl Session {
                     %error,
                     "answer not delivered; the session's next change sends it first"
                 );
+                ::metrics::counter!(metrics::ANSWERS_OWED).increment(1);
                 guard.answer = Some(owed);
             }
             return Err(error);

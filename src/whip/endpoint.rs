@@ -15,6 +15,7 @@ use super::ice;
 use super::meta::{Meta, etag};
 use super::reply::Reject;
 use super::shared::{Ice, Shared};
+use crate::metrics;
 use crate::room::{Joining, LeaveReason, Role, Room, RoomError, RoomEvent, Rooms, ids};
 use crate::sdp::{self, Direction, SectionKind};
 use crate::session::description::{Answer, Offer};
@@ -293,24 +294,45 @@ async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Rej
     match events {
         Ok(mut events) => {
             tokio::spawn(async move {
+                // Follows the stream until its room closes: ends it when the broadcaster
+                // leaves, and counts its publisher and players in `calls_whip_sessions`.
+                let mut counted = Vec::new();
                 while let Some(Ok(update)) = events.next().await {
-                    if let RoomEvent::ParticipantLeft {
-                        participant,
-                        reason,
-                    } = update.event
-                        && participant.role == Role::Broadcaster
-                        && reason != LeaveReason::RoomClosed
-                    {
-                        tracing::info!(
-                            stream = room.id(),
-                            ?reason,
-                            "the broadcaster left: ending the stream"
-                        );
-                        if let Err(e) = room.close().await {
-                            tracing::warn!(stream = room.id(), error = %e, "could not end the stream");
+                    match update.event {
+                        RoomEvent::ParticipantJoined { participant } => {
+                            sessions(&participant.role).increment(1.0);
+                            counted.push((participant.id, participant.role));
                         }
-                        return;
+                        RoomEvent::ParticipantLeft {
+                            participant,
+                            reason,
+                        } => {
+                            if let Some(at) =
+                                counted.iter().position(|(id, _)| *id == participant.id)
+                            {
+                                counted.swap_remove(at);
+                                sessions(&participant.role).decrement(1.0);
+                            }
+                            if participant.role == Role::Broadcaster
+                                && reason != LeaveReason::RoomClosed
+                            {
+                                tracing::info!(
+                                    stream = room.id(),
+                                    ?reason,
+                                    "the broadcaster left: ending the stream"
+                                );
+                                if let Err(e) = room.close().await {
+                                    tracing::warn!(stream = room.id(), error = %e, "could not end the stream");
+                                }
+                            }
+                        }
+                        _ => {}
                     }
+                }
+                // The events ended early (the store failed): the sessions still counted go
+                // out of the gauge with them, whatever becomes of them.
+                for (_, role) in counted {
+                    sessions(&role).decrement(1.0);
                 }
             });
         }
@@ -320,6 +342,16 @@ async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Rej
         }
     }
     Ok((created, true))
+}
+
+/// The gauge of WHIP publishers (a broadcaster) or WHEP players (viewers).
+fn sessions(role: &Role) -> ::metrics::Gauge {
+    let endpoint = if *role == Role::Broadcaster {
+        "whip"
+    } else {
+        "whep"
+    };
+    ::metrics::gauge!(metrics::WHIP_SESSIONS, "endpoint" => endpoint)
 }
 
 impl Shared {

@@ -45,6 +45,7 @@ mod cors;
 mod endpoint;
 mod ice;
 mod meta;
+mod refusals;
 mod reply;
 mod resource;
 mod router;

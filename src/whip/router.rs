@@ -9,10 +9,10 @@ use axum::http::StatusCode;
 use axum::routing::{delete, post};
 
 use super::access::{self, Access};
-use super::cors;
 use super::endpoint;
 use super::resource;
 use super::shared::{Ice, Shared};
+use super::{cors, refusals};
 use crate::client::turn::IceServers;
 use crate::room::Rooms;
 use crate::secret::Secret;
@@ -137,5 +137,6 @@ impl Whip {
                 self.origins,
                 cors::layer,
             ))
+            .layer(axum::middleware::from_fn(refusals::layer))
     }
 }

@@ -8,6 +8,7 @@ mod fault_matrix;
 mod fuzz_seeds;
 mod generated_surface;
 mod logs;
+mod metrics;
 mod predicates;
 mod secrets;
 #[path = "../support/mod.rs"]

@@ -40,7 +40,15 @@ type Layer = (&'static str, &'static [&'static str]);
 pub const SRC_LAYERS: &[Layer] = &[
     (
         "leaves",
-        &["error", "secret", "adapter_url", "operation", "wire", "sdp"],
+        &[
+            "error",
+            "secret",
+            "adapter_url",
+            "operation",
+            "wire",
+            "metrics",
+            "sdp",
+        ],
     ),
     ("http", &["raw", "http"]),
     ("session", &["session"]),

@@ -2,6 +2,7 @@
 //! `RedisStore` (feature `redis`) for many processes serving the same rooms.
 
 mod memory;
+mod metered;
 #[cfg(feature = "redis")]
 mod redis;
 // The concept's file is named after it, also when the concept names its folder.
@@ -9,6 +10,7 @@ mod redis;
 mod store;
 
 pub use memory::MemoryStore;
+pub(crate) use metered::Metered;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;

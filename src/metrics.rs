@@ -1,0 +1,277 @@
+//! What the crate measures, through the [`metrics`](https://docs.rs/metrics) facade.
+//!
+//! The crate records; the app chooses where it goes by installing a recorder (for Prometheus,
+//! `metrics-exporter-prometheus`). With no recorder installed, recording costs next to
+//! nothing, and no metric allocates for its labels: every label value is a fixed string from
+//! a bounded set (an operation id, a status class, a known error code or `other`).
+//!
+//! [`CATALOG`] lists every metric with its type, labels and meaning; docs/metrics.md shows the
+//! same table, and a test checks that the two agree and that everything the crate records is
+//! in it. [`describe`] hands the descriptions and units to the installed recorder.
+//!
+//! ```no_run
+//! // In the app, once, before the client is used:
+//! let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+//!     .install_recorder()
+//!     .expect("no other recorder");
+//! cloudflare_calls::metrics::describe();
+//! // Serve `handle.render()` at /metrics.
+//! # let _ = handle;
+//! ```
+
+/// A metric's type, as Prometheus knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// Only goes up (`_total`).
+    Counter,
+    /// Goes up and down: what is there now.
+    Gauge,
+    /// A distribution of observations, in base units (`_seconds`).
+    Histogram,
+}
+
+/// One metric of [`CATALOG`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct MetricInfo {
+    /// The metric's name.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: MetricKind,
+    /// Its labels; each takes values from a fixed set.
+    pub labels: &'static [&'static str],
+    /// What it counts or measures.
+    pub help: &'static str,
+}
+
+const fn metric(
+    name: &'static str,
+    kind: MetricKind,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricInfo {
+    MetricInfo {
+        name,
+        kind,
+        labels,
+        help,
+    }
+}
+
+use MetricKind::{Counter, Gauge, Histogram};
+
+pub(crate) const API_REQUESTS: &str = "calls_api_requests_total";
+pub(crate) const API_DURATION: &str = "calls_api_request_duration_seconds";
+pub(crate) const API_RETRIES: &str = "calls_api_retries_total";
+pub(crate) const SIGNALING_CONFLICTS: &str = "calls_session_signaling_conflicts_total";
+pub(crate) const ANSWERS_RESENT: &str = "calls_session_answers_resent_total";
+pub(crate) const ANSWERS_OWED: &str = "calls_session_answers_owed_total";
+pub(crate) const PEERS_CONNECTED: &str = "calls_peers_connected";
+pub(crate) const PEER_MESSAGES: &str = "calls_peer_messages_total";
+pub(crate) const PEER_FRAMES: &str = "calls_peer_frames_total";
+pub(crate) const PEER_FRAMES_DROPPED: &str = "calls_peer_frames_dropped_total";
+pub(crate) const PEER_SUBSCRIPTIONS_LAGGED: &str = "calls_peer_subscriptions_lagged_total";
+pub(crate) const ROOMS_HOSTED: &str = "calls_rooms_hosted";
+pub(crate) const ROOM_PARTICIPANTS: &str = "calls_room_participants";
+pub(crate) const ROOM_JOINS: &str = "calls_room_joins_total";
+pub(crate) const ROOM_JOIN_DURATION: &str = "calls_room_join_duration_seconds";
+pub(crate) const ROOM_LEAVES: &str = "calls_room_leaves_total";
+pub(crate) const ROOM_UPDATES_RELAYED: &str = "calls_room_updates_relayed_total";
+pub(crate) const STORE_DURATION: &str = "calls_room_store_operation_duration_seconds";
+pub(crate) const STORE_ERRORS: &str = "calls_room_store_errors_total";
+pub(crate) const WHIP_SESSIONS: &str = "calls_whip_sessions";
+pub(crate) const WHIP_REFUSALS: &str = "calls_whip_refusals_total";
+
+/// Every metric the crate records.
+pub const CATALOG: &[MetricInfo] = &[
+    metric(
+        API_REQUESTS,
+        Counter,
+        &["operation", "outcome", "code"],
+        "Calls of the SFU, TURN and account APIs, by operationId; outcome is ok, 2xx (an error \
+         body with HTTP 200), 4xx, 5xx, timeout, connection, decode or invalid; code is the \
+         service's errorCode (none, or other for one the crate does not know).",
+    ),
+    metric(
+        API_DURATION,
+        Histogram,
+        &["operation"],
+        "Time of a call, retries included, until its result.",
+    ),
+    metric(
+        API_RETRIES,
+        Counter,
+        &["operation"],
+        "Attempts sent again by the retry policy.",
+    ),
+    metric(
+        SIGNALING_CONFLICTS,
+        Counter,
+        &["operation"],
+        "406 signalling conflicts met by a session change (each is retried a bounded number \
+         of times).",
+    ),
+    metric(
+        ANSWERS_RESENT,
+        Counter,
+        &[],
+        "Endpoint answers sent again after a transient or ambiguous failure.",
+    ),
+    metric(
+        ANSWERS_OWED,
+        Counter,
+        &[],
+        "Endpoint answers that could not be delivered and were kept for the session's next \
+         change.",
+    ),
+    metric(
+        PEERS_CONNECTED,
+        Gauge,
+        &[],
+        "Server-side peers connected to the SFU.",
+    ),
+    metric(
+        PEER_MESSAGES,
+        Counter,
+        &["direction"],
+        "Data channel messages of server-side peers; direction is in or out.",
+    ),
+    metric(
+        PEER_FRAMES,
+        Counter,
+        &["direction"],
+        "Media frames of server-side peers; direction is in or out.",
+    ),
+    metric(
+        PEER_FRAMES_DROPPED,
+        Counter,
+        &["reason"],
+        "Incoming frames dropped: buffer_full (the app reads too slowly) or malformed (does \
+         not depacketize).",
+    ),
+    metric(
+        PEER_SUBSCRIPTIONS_LAGGED,
+        Counter,
+        &[],
+        "Messages a subscriber read too slowly to take: a reliable channel's subscription \
+         ends as lagged at the first; an unreliable one skips them.",
+    ),
+    metric(
+        ROOMS_HOSTED,
+        Gauge,
+        &[],
+        "Rooms this process hosts (runs the room channel and health checks of).",
+    ),
+    metric(
+        ROOM_PARTICIPANTS,
+        Gauge,
+        &[],
+        "Participants with room channels in the rooms this process hosts.",
+    ),
+    metric(
+        ROOM_JOINS,
+        Counter,
+        &["endpoint", "outcome"],
+        "Joins through this process; endpoint is browser (an offer) or server (a server-side \
+         peer), outcome ok or refused.",
+    ),
+    metric(
+        ROOM_JOIN_DURATION,
+        Histogram,
+        &["endpoint"],
+        "Time of a successful join: to the SFU's answer for a browser, to connected and \
+         announced for a server-side peer.",
+    ),
+    metric(
+        ROOM_LEAVES,
+        Counter,
+        &["reason"],
+        "Participants removed through this process, by reason: left, kicked, expired, \
+         room_closed.",
+    ),
+    metric(
+        ROOM_UPDATES_RELAYED,
+        Counter,
+        &[],
+        "Room updates the rooms this process hosts relayed to participants.",
+    ),
+    metric(
+        STORE_DURATION,
+        Histogram,
+        &["operation"],
+        "Time of a room store operation (snapshot, append, lease, ...); its count is the \
+         number of operations.",
+    ),
+    metric(
+        STORE_ERRORS,
+        Counter,
+        &["operation"],
+        "Room store operations that failed.",
+    ),
+    metric(
+        WHIP_SESSIONS,
+        Gauge,
+        &["endpoint"],
+        "Active WHIP publishers (endpoint whip) and WHEP players (whep) of this process.",
+    ),
+    metric(
+        WHIP_REFUSALS,
+        Counter,
+        &["endpoint", "status"],
+        "WHIP and WHEP requests answered with an error, by HTTP status.",
+    ),
+];
+
+/// Hands every metric's description and unit to the installed recorder (call it once, after
+/// installing one).
+pub fn describe() {
+    for m in CATALOG {
+        let unit = match m.kind {
+            Histogram => Some(::metrics::Unit::Seconds),
+            _ => None,
+        };
+        match (m.kind, unit) {
+            (Counter, _) => ::metrics::describe_counter!(m.name, m.help),
+            (Gauge, _) => ::metrics::describe_gauge!(m.name, m.help),
+            (Histogram, Some(unit)) => ::metrics::describe_histogram!(m.name, unit, m.help),
+            (Histogram, None) => ::metrics::describe_histogram!(m.name, m.help),
+        }
+    }
+}
+
+/// An HTTP status as a bounded label.
+pub(crate) fn status_class(status: u16) -> &'static str {
+    match status {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "other",
+    }
+}
+
+/// An HTTP error status as a bounded label: the number for the statuses a router answers,
+/// the class for any other.
+pub(crate) fn status_label(status: u16) -> &'static str {
+    match status {
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        412 => "412",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        428 => "428",
+        429 => "429",
+        500 => "500",
+        501 => "501",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        other => status_class(other),
+    }
+}

@@ -1,0 +1,84 @@
+//! [`Metered`]: the store every room uses, timing each operation of the app's store for
+//! `calls_room_store_operation_duration_seconds` and counting its failures.
+
+use std::time::{Duration, Instant};
+
+use super::store::{
+    EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
+};
+use crate::metrics;
+use crate::room::event::RoomEvent;
+
+/// The app's store, measured.
+pub(crate) struct Metered<S>(pub(crate) S);
+
+fn timed<'a, T: 'a>(operation: &'static str, call: StoreFuture<'a, T>) -> StoreFuture<'a, T> {
+    Box::pin(async move {
+        let started = Instant::now();
+        let result = call.await;
+        ::metrics::histogram!(metrics::STORE_DURATION, "operation" => operation)
+            .record(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            ::metrics::counter!(metrics::STORE_ERRORS, "operation" => operation).increment(1);
+        }
+        result
+    })
+}
+
+impl<S: Store> Store for Metered<S> {
+    fn create_room(&self, room: RoomRecord) -> StoreFuture<'_, ()> {
+        timed("create_room", self.0.create_room(room))
+    }
+    fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>> {
+        timed("close_room", self.0.close_room(room))
+    }
+    fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
+        timed("snapshot", self.0.snapshot(room))
+    }
+    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+        timed("add_participant", self.0.add_participant(room, participant))
+    }
+    fn update_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, ()> {
+        timed(
+            "update_participant",
+            self.0.update_participant(room, participant),
+        )
+    }
+    fn update_fenced(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+        fence: &Lease,
+    ) -> StoreFuture<'_, ()> {
+        timed(
+            "update_fenced",
+            self.0.update_fenced(room, participant, fence),
+        )
+    }
+    fn remove_participant(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> StoreFuture<'_, Option<ParticipantRecord>> {
+        timed(
+            "remove_participant",
+            self.0.remove_participant(room, participant),
+        )
+    }
+    fn append(&self, room: &str, event: RoomEvent) -> StoreFuture<'_, u64> {
+        timed("append", self.0.append(room, event))
+    }
+    fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
+        timed("subscribe", self.0.subscribe(room))
+    }
+    fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease> {
+        timed("lease", self.0.lease(room, session, ttl))
+    }
+    fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
+        timed("release", self.0.release(lease))
+    }
+}
