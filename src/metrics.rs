@@ -275,3 +275,59 @@ pub(crate) fn status_label(status: u16) -> &'static str {
         other => status_class(other),
     }
 }
+
+/// A metric's labels: at most three, each a fixed string.
+type Labels<'a> = &'a [(&'static str, &'static str)];
+
+/// The keys of labelled metrics, each built once: recording with labels then allocates
+/// nothing, while the recorder (installed before or after) is asked on every call.
+static KEYS: std::sync::Mutex<Option<KeyCache>> = std::sync::Mutex::new(None);
+
+type KeyCache =
+    std::collections::HashMap<(&'static str, [(&'static str, &'static str); 3]), ::metrics::Key>;
+
+static METADATA: ::metrics::Metadata<'static> =
+    ::metrics::Metadata::new(module_path!(), ::metrics::Level::INFO, Some(module_path!()));
+
+fn with_key<T>(name: &'static str, labels: Labels<'_>, f: impl FnOnce(&::metrics::Key) -> T) -> T {
+    let mut set = [("", ""); 3];
+    for (slot, label) in set.iter_mut().zip(labels) {
+        *slot = *label;
+    }
+    let mut keys = KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    let key = keys
+        .get_or_insert_with(Default::default)
+        .entry((name, set))
+        .or_insert_with(|| {
+            let labels: Vec<::metrics::Label> = labels
+                .iter()
+                .map(|(k, v)| ::metrics::Label::from_static_parts(k, v))
+                .collect();
+            ::metrics::Key::from_parts(name, labels)
+        });
+    f(key)
+}
+
+/// Adds `n` to a counter.
+pub(crate) fn count(name: &'static str, labels: Labels<'_>, n: u64) {
+    with_key(name, labels, |key| {
+        ::metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(n))
+    });
+}
+
+/// Moves a gauge by `delta`.
+pub(crate) fn gauge(name: &'static str, labels: Labels<'_>, delta: f64) {
+    with_key(name, labels, |key| {
+        ::metrics::with_recorder(|r| r.register_gauge(key, &METADATA).increment(delta))
+    });
+}
+
+/// Records a duration in a histogram, in seconds.
+pub(crate) fn observe(name: &'static str, labels: Labels<'_>, took: std::time::Duration) {
+    with_key(name, labels, |key| {
+        ::metrics::with_recorder(|r| {
+            r.register_histogram(key, &METADATA)
+                .record(took.as_secs_f64())
+        })
+    });
+}

@@ -195,15 +195,16 @@ fn record(operation: &'static str, error: Option<&Error>, took: std::time::Durat
         Some(Error::Decode { .. }) => ("decode", "none"),
         Some(_) => ("invalid", "none"),
     };
-    ::metrics::counter!(
+    metrics::count(
         metrics::API_REQUESTS,
-        "operation" => operation,
-        "outcome" => outcome,
-        "code" => code,
-    )
-    .increment(1);
-    ::metrics::histogram!(metrics::API_DURATION, "operation" => operation)
-        .record(took.as_secs_f64());
+        &[
+            ("operation", operation),
+            ("outcome", outcome),
+            ("code", code),
+        ],
+        1,
+    );
+    metrics::observe(metrics::API_DURATION, &[("operation", operation)], took);
 }
 
 /// `status` is that of the last response received, if any.

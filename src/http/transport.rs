@@ -85,8 +85,7 @@ impl Transport {
             match self.retry.next_delay(operation, attempt, outcome) {
                 Some(delay) => {
                     tracing::debug!(attempt, ?outcome, ?delay, "retrying");
-                    ::metrics::counter!(metrics::API_RETRIES, "operation" => operation)
-                        .increment(1);
+                    metrics::count(metrics::API_RETRIES, &[("operation", operation)], 1);
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

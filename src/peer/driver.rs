@@ -127,12 +127,8 @@ impl Driver {
     fn set_state(&mut self, state: ConnectionState) {
         let connected = state == ConnectionState::Connected;
         if connected != self.counted {
-            let gauge = ::metrics::gauge!(metrics::PEERS_CONNECTED);
-            if connected {
-                gauge.increment(1.0);
-            } else {
-                gauge.decrement(1.0);
-            }
+            let delta = if connected { 1.0 } else { -1.0 };
+            metrics::gauge(metrics::PEERS_CONNECTED, &[], delta);
             self.counted = connected;
         }
         self.state.send_replace(state);
@@ -205,7 +201,7 @@ impl Driver {
             }
         }
         if self.counted {
-            ::metrics::gauge!(metrics::PEERS_CONNECTED).decrement(1.0);
+            metrics::gauge(metrics::PEERS_CONNECTED, &[], -1.0);
             self.counted = false;
         }
         self.state.send_if_modified(|s| {
@@ -267,8 +263,7 @@ impl Driver {
                 // connection and the track's later frames are fine.
                 Err(RtcError::Packet(mid, pt, e)) => {
                     tracing::debug!(%mid, %pt, error = %e, "dropped a frame that does not depacketize");
-                    ::metrics::counter!(metrics::PEER_FRAMES_DROPPED, "reason" => "malformed")
-                        .increment(1);
+                    metrics::count(metrics::PEER_FRAMES_DROPPED, &[("reason", "malformed")], 1);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "str0m failed");
@@ -327,7 +322,7 @@ impl Driver {
                         Err(e) => Message::Binary(Bytes::from(e.into_bytes())),
                     }
                 };
-                ::metrics::counter!(metrics::PEER_MESSAGES, "direction" => "in").increment(1);
+                metrics::count(metrics::PEER_MESSAGES, &[("direction", "in")], 1);
                 if let Some(c) = self.channel_mut(d.id) {
                     deliver(c, message);
                 }
@@ -342,13 +337,16 @@ impl Driver {
                     timestamp: d.time.into(),
                     payload: Bytes::copy_from_slice(&d.data),
                 };
-                ::metrics::counter!(metrics::PEER_FRAMES, "direction" => "in").increment(1);
+                metrics::count(metrics::PEER_FRAMES, &[("direction", "in")], 1);
                 match track.tx.try_send(frame) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         track.dropped.fetch_add(1, Ordering::Relaxed);
-                        ::metrics::counter!(metrics::PEER_FRAMES_DROPPED, "reason" => "buffer_full")
-                            .increment(1);
+                        metrics::count(
+                            metrics::PEER_FRAMES_DROPPED,
+                            &[("reason", "buffer_full")],
+                            1,
+                        );
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
                         self.incoming.remove(&mid);
@@ -498,7 +496,7 @@ impl Driver {
         writer
             .write(pt, Instant::now(), time, payload)
             .map_err(|e| PeerError::Rtc(e.to_string()))?;
-        ::metrics::counter!(metrics::PEER_FRAMES, "direction" => "out").increment(1);
+        metrics::count(metrics::PEER_FRAMES, &[("direction", "out")], 1);
         Ok(())
     }
 
@@ -514,8 +512,7 @@ impl Driver {
                 };
                 match ch.write(*binary, data) {
                     Ok(true) => {
-                        ::metrics::counter!(metrics::PEER_MESSAGES, "direction" => "out")
-                            .increment(1);
+                        metrics::count(metrics::PEER_MESSAGES, &[("direction", "out")], 1);
                         if let Some((_, _, r)) = c.queue.pop_front() {
                             let _ = r.send(Ok(()));
                         }
@@ -541,14 +538,14 @@ fn deliver(c: &mut Channel, message: Message) {
     let Some(tx) = &inbox.tx else {
         // Ended for lagging: keep counting what it misses.
         inbox.lag.missed.fetch_add(1, Ordering::Relaxed);
-        ::metrics::counter!(metrics::PEER_SUBSCRIPTIONS_LAGGED).increment(1);
+        metrics::count(metrics::PEER_SUBSCRIPTIONS_LAGGED, &[], 1);
         return;
     };
     match tx.try_send(message) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
             inbox.lag.missed.fetch_add(1, Ordering::Relaxed);
-            ::metrics::counter!(metrics::PEER_SUBSCRIPTIONS_LAGGED).increment(1);
+            metrics::count(metrics::PEER_SUBSCRIPTIONS_LAGGED, &[], 1);
             if inbox.reliable {
                 // Skipping a message of a reliable channel would be silent loss: end the
                 // subscription instead; its stream reports `Lagged` after the buffered ones.

@@ -93,8 +93,7 @@ struct Inbox {
 
 impl Host {
     async fn run(mut self, mut events: EventStream, mut stopped: oneshot::Receiver<()>) {
-        let hosted = ::metrics::gauge!(metrics::ROOMS_HOSTED);
-        hosted.increment(1.0);
+        metrics::gauge(metrics::ROOMS_HOSTED, &[], 1.0);
         let mut health = tokio::time::interval(self.settings.health_interval);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -120,9 +119,9 @@ impl Host {
         }
         for (_, inbox) in self.inboxes.drain() {
             inbox.task.abort();
-            ::metrics::gauge!(metrics::ROOM_PARTICIPANTS).decrement(1.0);
+            metrics::gauge(metrics::ROOM_PARTICIPANTS, &[], -1.0);
         }
-        hosted.decrement(1.0);
+        metrics::gauge(metrics::ROOMS_HOSTED, &[], -1.0);
         if let Err(e) = self.peer.close().await {
             tracing::warn!(error = %e, "closing the room's peer");
         }
@@ -134,7 +133,7 @@ impl Host {
 
     /// Sends an update where it goes, and follows participants in and out.
     async fn relay(&mut self, update: RoomUpdate) {
-        ::metrics::counter!(metrics::ROOM_UPDATES_RELAYED).increment(1);
+        metrics::count(metrics::ROOM_UPDATES_RELAYED, &[], 1);
         let json = update.to_json();
         match &update.event {
             RoomEvent::Message { to: Some(to), .. } => {
@@ -196,7 +195,7 @@ impl Host {
         };
         match self.inboxes.insert(participant.to_owned(), inbox) {
             Some(old) => old.task.abort(),
-            None => ::metrics::gauge!(metrics::ROOM_PARTICIPANTS).increment(1.0),
+            None => metrics::gauge(metrics::ROOM_PARTICIPANTS, &[], 1.0),
         }
     }
 
@@ -204,7 +203,7 @@ impl Host {
         let Some(inbox) = self.inboxes.remove(participant) else {
             return;
         };
-        ::metrics::gauge!(metrics::ROOM_PARTICIPANTS).decrement(1.0);
+        metrics::gauge(metrics::ROOM_PARTICIPANTS, &[], -1.0);
         inbox.task.abort();
         // Tried again while it fails transiently: nobody else would close it.
         let closed = persist(|| {

@@ -278,11 +278,17 @@ pub(super) async fn undo(room: &Room, participant: &str, session: Option<&str>) 
 /// Counts a join through this process, and times it when it succeeded.
 pub(super) fn counted(endpoint: &'static str, started: Instant, ok: bool) {
     let outcome = if ok { "ok" } else { "refused" };
-    ::metrics::counter!(metrics::ROOM_JOINS, "endpoint" => endpoint, "outcome" => outcome)
-        .increment(1);
+    metrics::count(
+        metrics::ROOM_JOINS,
+        &[("endpoint", endpoint), ("outcome", outcome)],
+        1,
+    );
     if ok {
-        ::metrics::histogram!(metrics::ROOM_JOIN_DURATION, "endpoint" => endpoint)
-            .record(started.elapsed().as_secs_f64());
+        metrics::observe(
+            metrics::ROOM_JOIN_DURATION,
+            &[("endpoint", endpoint)],
+            started.elapsed(),
+        );
     }
 }
 

@@ -296,7 +296,7 @@ impl Room {
         let Some(record) = self.store().remove_participant(&self.id, id).await? else {
             return Ok(false);
         };
-        ::metrics::counter!(metrics::ROOM_LEAVES, "reason" => reason.label()).increment(1);
+        metrics::count(metrics::ROOM_LEAVES, &[("reason", reason.label())], 1);
         if record.announced {
             let tracks: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
             self.announce_tracks(id, &tracks, false).await?;

@@ -274,16 +274,22 @@ impl Session {
             loop {
                 match call().await {
                     Err(e) if e.is_signaling_conflict() && attempt < CONFLICT_RETRIES => {
-                        ::metrics::counter!(metrics::SIGNALING_CONFLICTS, "operation" => operation)
-                            .increment(1);
+                        metrics::count(
+                            metrics::SIGNALING_CONFLICTS,
+                            &[("operation", operation)],
+                            1,
+                        );
                         attempt += 1;
                         tracing::debug!(attempt, "signalling conflict, retrying");
                         tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
                     }
                     Err(e) => {
                         if e.is_signaling_conflict() {
-                            ::metrics::counter!(metrics::SIGNALING_CONFLICTS, "operation" => operation)
-                                .increment(1);
+                            metrics::count(
+                                metrics::SIGNALING_CONFLICTS,
+                                &[("operation", operation)],
+                                1,
+                            );
                         }
                         return Err(e);
                     }
@@ -358,7 +364,7 @@ impl Session {
                 || error.is_outcome_unknown();
             if transient && resends < ANSWER_RESENDS {
                 resends += 1;
-                ::metrics::counter!(metrics::ANSWERS_RESENT).increment(1);
+                metrics::count(metrics::ANSWERS_RESENT, &[], 1);
                 tracing::debug!(resends, %error, "answer not delivered, sending it again");
                 tokio::time::sleep(Duration::from_millis(50 << resends)).await;
                 continue;
@@ -369,7 +375,7 @@ impl Session {
                     %error,
                     "answer not delivered; the session's next change sends it first"
                 );
-                ::metrics::counter!(metrics::ANSWERS_OWED).increment(1);
+                metrics::count(metrics::ANSWERS_OWED, &[], 1);
                 guard.answer = Some(owed);
             }
             return Err(error);

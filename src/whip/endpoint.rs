@@ -300,7 +300,7 @@ async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Rej
                 while let Some(Ok(update)) = events.next().await {
                     match update.event {
                         RoomEvent::ParticipantJoined { participant } => {
-                            sessions(&participant.role).increment(1.0);
+                            sessions(&participant.role, 1.0);
                             counted.push((participant.id, participant.role));
                         }
                         RoomEvent::ParticipantLeft {
@@ -311,7 +311,7 @@ async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Rej
                                 counted.iter().position(|(id, _)| *id == participant.id)
                             {
                                 counted.swap_remove(at);
-                                sessions(&participant.role).decrement(1.0);
+                                sessions(&participant.role, -1.0);
                             }
                             if participant.role == Role::Broadcaster
                                 && reason != LeaveReason::RoomClosed
@@ -332,7 +332,7 @@ async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Rej
                 // The events ended early (the store failed): the sessions still counted go
                 // out of the gauge with them, whatever becomes of them.
                 for (_, role) in counted {
-                    sessions(&role).decrement(1.0);
+                    sessions(&role, -1.0);
                 }
             });
         }
@@ -344,14 +344,14 @@ async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Rej
     Ok((created, true))
 }
 
-/// The gauge of WHIP publishers (a broadcaster) or WHEP players (viewers).
-fn sessions(role: &Role) -> ::metrics::Gauge {
+/// Moves the gauge of WHIP publishers (a broadcaster) or WHEP players (viewers).
+fn sessions(role: &Role, delta: f64) {
     let endpoint = if *role == Role::Broadcaster {
         "whip"
     } else {
         "whep"
     };
-    ::metrics::gauge!(metrics::WHIP_SESSIONS, "endpoint" => endpoint)
+    metrics::gauge(metrics::WHIP_SESSIONS, &[("endpoint", endpoint)], delta);
 }
 
 impl Shared {

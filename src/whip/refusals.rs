@@ -16,12 +16,14 @@ pub(crate) async fn layer(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status().as_u16();
     if status >= 400 {
-        ::metrics::counter!(
+        metrics::count(
             metrics::WHIP_REFUSALS,
-            "endpoint" => endpoint,
-            "status" => metrics::status_label(status),
-        )
-        .increment(1);
+            &[
+                ("endpoint", endpoint),
+                ("status", metrics::status_label(status)),
+            ],
+            1,
+        );
     }
     response
 }

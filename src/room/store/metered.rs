@@ -16,10 +16,13 @@ fn timed<'a, T: 'a>(operation: &'static str, call: StoreFuture<'a, T>) -> StoreF
     Box::pin(async move {
         let started = Instant::now();
         let result = call.await;
-        ::metrics::histogram!(metrics::STORE_DURATION, "operation" => operation)
-            .record(started.elapsed().as_secs_f64());
+        metrics::observe(
+            metrics::STORE_DURATION,
+            &[("operation", operation)],
+            started.elapsed(),
+        );
         if result.is_err() {
-            ::metrics::counter!(metrics::STORE_ERRORS, "operation" => operation).increment(1);
+            metrics::count(metrics::STORE_ERRORS, &[("operation", operation)], 1);
         }
         result
     })
