@@ -207,7 +207,8 @@ pub const CATALOG: &[MetricInfo] = &[
         STORE_ERRORS,
         Counter,
         &["operation"],
-        "Room store operations that failed.",
+        "Room store operations that failed (the store unreachable or broken); a refusal such \
+         as a full room is an answer, not counted here.",
     ),
     metric(
         WHIP_SESSIONS,

@@ -152,6 +152,14 @@ async fn the_metrics_move_by_exactly_what_was_done_and_a_draining_process_is_not
             && s.delta(&before, "calls_peers_connected", &[]) == 1.0
     })
     .await;
+    // Opening a room that did not exist yet is a refusal, not a store failure.
+    assert_eq!(
+        hosted.get(
+            "calls_room_store_errors_total",
+            &[("operation", "snapshot")]
+        ),
+        0.0
+    );
     assert_eq!(
         hosted.delta(
             &before,

@@ -7,6 +7,7 @@ use super::store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
 };
 use crate::metrics;
+use crate::room::error::RoomError;
 use crate::room::event::RoomEvent;
 
 /// The app's store, measured.
@@ -21,7 +22,9 @@ fn timed<'a, T: 'a>(operation: &'static str, call: StoreFuture<'a, T>) -> StoreF
             &[("operation", operation)],
             started.elapsed(),
         );
-        if result.is_err() {
+        // A refusal (no such room, a full one) is the store's answer; only its own failure
+        // counts.
+        if let Err(RoomError::Store(_)) = &result {
             metrics::count(metrics::STORE_ERRORS, &[("operation", operation)], 1);
         }
         result
