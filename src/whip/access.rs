@@ -67,32 +67,66 @@ impl fmt::Debug for Access {
     }
 }
 
-type Verdict = Pin<Box<dyn Future<Output = bool> + Send>>;
+/// What the app decides about a request; a `bool` converts (`true` allows, `false` forbids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// The token is not valid (unknown, expired, malformed): 401 with the challenge
+    /// `Bearer error="invalid_token"` (RFC 6750 section 3.1), so the client gets a new one.
+    InvalidToken,
+    /// A valid token that does not grant this request: 403.
+    Forbidden,
+}
+
+impl From<bool> for Decision {
+    fn from(allowed: bool) -> Self {
+        if allowed {
+            Self::Allow
+        } else {
+            Self::Forbidden
+        }
+    }
+}
+
+type Verdict = Pin<Box<dyn Future<Output = Decision> + Send>>;
 
 /// The app's decision, shared by every request.
 #[derive(Clone)]
 pub(crate) struct Authorize(Arc<dyn Fn(Access) -> Verdict + Send + Sync>);
 
 impl Authorize {
-    pub(crate) fn new<F, Fut>(f: F) -> Self
+    pub(crate) fn new<F, Fut, D>(f: F) -> Self
     where
         F: Fn(Access) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = bool> + Send + 'static,
+        Fut: Future<Output = D> + Send + 'static,
+        D: Into<Decision>,
     {
-        Self(Arc::new(move |access| Box::pin(f(access))))
+        Self(Arc::new(move |access| {
+            let decided = f(access);
+            Box::pin(async move { decided.await.into() })
+        }))
     }
 
-    /// Accepts one token, compared in time that does not depend on where it differs.
+    /// Accepts one token, compared in time that does not depend on where it differs; any
+    /// other token is invalid.
     pub(crate) fn token(expected: crate::Secret) -> Self {
         Self::new(move |access: Access| {
             let same = constant_time_eq(access.token().as_bytes(), expected.expose().as_bytes());
-            async move { same }
+            let decision = if same {
+                Decision::Allow
+            } else {
+                Decision::InvalidToken
+            };
+            async move { decision }
         })
     }
 }
 
 /// Checks the request's bearer token: 401 without one (RFC 9110 section 15.5.2, with the
-/// `Bearer` challenge of RFC 6750 section 3), 403 when the app refuses it (RFC 9110
+/// `Bearer` challenge of RFC 6750 section 3) or with one the app calls invalid (the challenge
+/// says `error="invalid_token"`), 403 when the app forbids the request (RFC 9110
 /// section 15.5.4). With no callback configured, every request passes.
 pub(crate) async fn check(
     auth: Option<&Authorize>,
@@ -124,13 +158,17 @@ pub(crate) async fn check(
         action,
         token: token.to_owned(),
     };
-    if (auth.0)(access).await {
-        Ok(())
-    } else {
-        Err(Reject::new(
+    match (auth.0)(access).await {
+        Decision::Allow => Ok(()),
+        Decision::InvalidToken => Err(Reject::new(
+            StatusCode::UNAUTHORIZED,
+            "the bearer token is not valid",
+        )
+        .header(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)),
+        Decision::Forbidden => Err(Reject::new(
             StatusCode::FORBIDDEN,
             "the bearer token does not grant this",
-        ))
+        )),
     }
 }
 

@@ -18,6 +18,10 @@
 //! | `OPTIONS` on any | 204 (CORS pre-flight, no token needed) |
 //! | any other method | 405 with `Allow` |
 //!
+//! 401 comes with `WWW-Authenticate: Bearer` when the token is missing and with
+//! `Bearer error="invalid_token"` when it is not valid; 403 is a valid token that does not
+//! grant the request (see [`Decision`]).
+//!
 //! **When the broadcaster leaves** (its `DELETE`, or the room's health check finding its
 //! session dead) the stream ends: the room closes, every player's tracks are closed on the
 //! SFU, their resources answer 404, and players see their connection end. A new WHIP `POST`
@@ -51,5 +55,5 @@ mod resource;
 mod router;
 mod shared;
 
-pub use access::{Access, Action};
+pub use access::{Access, Action, Decision};
 pub use router::Whip;

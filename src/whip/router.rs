@@ -49,8 +49,9 @@ impl Whip {
     }
 
     /// Decides every request but CORS pre-flights: `f` gets the [`Access`] (stream, action,
-    /// bearer token) and says whether to allow it. Requests with no bearer token get 401,
-    /// refused ones 403.
+    /// bearer token) and returns a [`Decision`](super::Decision), or a `bool` (allow or
+    /// forbid). Requests with no bearer token, or one the decision calls invalid, get 401;
+    /// forbidden ones 403.
     ///
     /// ```
     /// # fn run(rooms: cloudflare_calls::room::Rooms) {
@@ -63,16 +64,18 @@ impl Whip {
     /// });
     /// # }
     /// ```
-    pub fn authorize<F, Fut>(mut self, f: F) -> Self
+    pub fn authorize<F, Fut, D>(mut self, f: F) -> Self
     where
         F: Fn(Access) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = bool> + Send + 'static,
+        Fut: Future<Output = D> + Send + 'static,
+        D: Into<access::Decision>,
     {
         self.shared.auth = Some(access::Authorize::new(f));
         self
     }
 
-    /// Allows exactly one bearer token for everything (compared in constant time).
+    /// Allows exactly one bearer token for everything (compared in constant time); any other
+    /// token gets 401 `invalid_token`.
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.shared.auth = Some(access::Authorize::token(Secret::new(token)));
         self

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use calls_emulator::{Emulator, Fault};
 use cloudflare_calls::room::{MemoryStore, RoomError, Rooms};
 use cloudflare_calls::turn::IceServers;
-use cloudflare_calls::whip::{Action, Whip};
+use cloudflare_calls::whip::{Action, Decision, Whip};
 use cloudflare_calls::{Client, Config, RetryPolicy};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, Response, StatusCode};
@@ -308,11 +308,19 @@ async fn bearer_tokens_are_required_and_checked() {
             );
             server.refused(response, StatusCode::UNAUTHORIZED).await;
         }
-        // A refused token: 403, without echoing it.
+        // Another token: not valid, 401 with `error="invalid_token"` (RFC 6750 section 3.1),
+        // without echoing it.
         let wrong = format!("Bearer {TOKEN}-not");
         let response = send(Some(&wrong)).await.unwrap();
-        assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
-        let body = server.refused(response, StatusCode::FORBIDDEN).await;
+        assert_eq!(
+            response
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .map(|v| v.to_str().unwrap()),
+            Some(r#"Bearer error="invalid_token""#),
+            "{method} {path}"
+        );
+        let body = server.refused(response, StatusCode::UNAUTHORIZED).await;
         assert!(!body.contains("-not"), "{body}");
     }
     // Nothing refused changed anything: the resources still answer to the right token.
@@ -333,17 +341,36 @@ async fn bearer_tokens_are_required_and_checked() {
             access.resource().map(str::to_owned),
             access.action(),
         ));
-        let allowed = match access.action() {
-            Action::Play => true,
-            _ => access.token() == format!("publish-{}", access.stream()),
+        let decision = match access.action() {
+            _ if access.token() == "expired" => Decision::InvalidToken,
+            Action::Play => Decision::Allow,
+            _ => (access.token() == format!("publish-{}", access.stream())).into(),
         };
-        async move { allowed }
+        async move { decision }
     });
     let server = Server::start(whip.router(), Some("publish-own"), &[]).await;
     let publisher = server.publish("own").await;
     let player = server.play("own").await;
     let other = server.offer("/whip/other", Direction::SendOnly).await;
     server.refused(other, StatusCode::FORBIDDEN).await;
+    // A token the app calls invalid: 401 with the `invalid_token` challenge.
+    let expired = server
+        .http
+        .post(server.url("/whip/own"))
+        .bearer_auth("expired")
+        .header(header::CONTENT_TYPE, "application/sdp")
+        .body(offer(Direction::SendOnly))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expired
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap()),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    server.refused(expired, StatusCode::UNAUTHORIZED).await;
     let response = server
         .patch(
             &player.location,
@@ -361,6 +388,7 @@ async fn bearer_tokens_are_required_and_checked() {
             ("own".to_owned(), None, Action::Publish),
             ("own".to_owned(), None, Action::Play),
             ("other".to_owned(), None, Action::Publish),
+            ("own".to_owned(), None, Action::Publish),
             ("own".to_owned(), player_id, Action::Update),
             ("own".to_owned(), publisher_id, Action::Stop),
         ]
