@@ -21,6 +21,9 @@ pub enum Action {
     Update,
     /// `DELETE` on a publisher's or a player's resource.
     Stop,
+    /// `POST` on a player's server-sent events URL: asking to be told when the stream goes
+    /// live or ends.
+    Events,
 }
 
 /// A request to authorize: the stream, the resource, the action and the bearer token.

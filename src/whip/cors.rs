@@ -51,14 +51,10 @@ pub(crate) async fn layer(
         .and_then(|o| o.to_str().ok())
         .and_then(|o| origins.allows(o));
     if request.method() == Method::OPTIONS {
-        let allow = if request
-            .uri()
-            .path()
-            .trim_end_matches('/')
-            .matches('/')
-            .count()
-            >= 3
-        {
+        let path = request.uri().path().trim_end_matches('/');
+        let allow = if path.ends_with("/sse") {
+            "POST, GET, HEAD, OPTIONS"
+        } else if path.matches('/').count() >= 3 {
             "PATCH, DELETE, OPTIONS"
         } else {
             "POST, OPTIONS"

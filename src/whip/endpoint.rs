@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use super::access::{self, Action};
+use super::events;
 use super::ice;
 use super::meta::{Meta, etag};
 use super::reply::Reject;
@@ -199,7 +200,7 @@ fn created_response(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/sdp"),
     );
-    headers.insert(header::LOCATION, value(location)?);
+    headers.insert(header::LOCATION, value(location.clone())?);
     headers.insert(header::ETAG, value(etag(&id, &meta))?);
     if trickle {
         headers.insert(
@@ -209,6 +210,9 @@ fn created_response(
     }
     for link in links {
         headers.append(header::LINK, link);
+    }
+    if joining.participant.info().role == Role::Viewer {
+        headers.append(header::LINK, value(events::link(&location))?);
     }
     Ok(response)
 }

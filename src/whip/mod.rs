@@ -15,6 +15,8 @@
 //! | `POST /whep/{stream}` | 201, 400, 401, 403, 404, 415, 502, 503, 504 |
 //! | `DELETE /whip/{stream}/{id}`, `/whep/{stream}/{id}` | 200, 401, 403, 404, 502, 503, 504 |
 //! | `PATCH` on those | 204, 400, 401, 403, 404, 412, 415, 422, 501, 503 |
+//! | `POST /whep/{stream}/{id}/sse` | 201 with the `Location` of the player's events, 400, 401, 403, 404 |
+//! | `GET /whep/{stream}/{id}/sse` | 200 `text/event-stream` (`active`, `inactive`), 404 |
 //! | `OPTIONS` on any | 204 (CORS pre-flight, no token needed) |
 //! | any other method | 405 with `Allow` |
 //!
@@ -24,7 +26,9 @@
 //!
 //! **When the broadcaster leaves** (its `DELETE`, or the room's health check finding its
 //! session dead) the stream ends: the room closes, every player's tracks are closed on the
-//! SFU, their resources answer 404, and players see their connection end. A new WHIP `POST`
+//! SFU and their resources answer 404. A player's connection stays up and its media simply
+//! stops; a player that reads its server-sent events (WHEP's extension, linked from its 201)
+//! gets `inactive` and the end of the event stream. A new WHIP `POST`
 //! starts the stream again; players `POST` again to watch it.
 //!
 //! ```no_run
@@ -47,6 +51,7 @@
 mod access;
 mod cors;
 mod endpoint;
+mod events;
 mod ice;
 mod meta;
 mod refusals;

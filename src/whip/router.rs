@@ -12,7 +12,7 @@ use super::access::{self, Access};
 use super::endpoint;
 use super::resource;
 use super::shared::{Ice, Shared};
-use super::{cors, refusals};
+use super::{cors, events, refusals};
 use crate::client::turn::IceServers;
 use crate::room::Rooms;
 use crate::secret::Secret;
@@ -129,6 +129,10 @@ impl Whip {
                     .options(preflight),
             )
             .route("/whep/{stream}", post(endpoint::play).options(preflight))
+            .route(
+                "/whep/{stream}/{id}/sse",
+                post(events::subscribe).get(events::read).options(preflight),
+            )
             .route(
                 "/whep/{stream}/{id}",
                 delete(resource::stop_player)

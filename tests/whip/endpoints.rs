@@ -14,6 +14,8 @@ use calls_emulator::{Emulator, Fault};
 use cloudflare_calls::room::{MemoryStore, RoomError, Rooms};
 use cloudflare_calls::turn::IceServers;
 use cloudflare_calls::whip::{Action, Decision, Whip};
+
+const SSE_REL: &str = "urn:ietf:params:whep:ext:core:server-sent-events";
 use cloudflare_calls::{Client, Config, RetryPolicy};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, Response, StatusCode};
@@ -87,7 +89,15 @@ async fn publish_and_play_answer_201_with_the_resource_headers() {
         "{}",
         player.answer
     );
-    assert_eq!(player.links.len(), 2);
+    // The ICE servers, and the player's server-sent events under its resource.
+    assert_eq!(player.links.len(), 3, "{:?}", player.links);
+    assert_eq!(
+        player.links[2],
+        format!(
+            r#"<{}/sse>; rel="{SSE_REL}"; events="active,inactive""#,
+            player.location
+        )
+    );
     assert_ne!(player.location, publisher.location);
 
     // Both Locations resolve to their resources.
@@ -643,7 +653,9 @@ async fn other_methods_get_405_and_pages_get_cors() {
         "OPTIONS".to_owned(),
         "PATCH".to_owned(),
     ]);
+    let events = BTreeSet::from(["GET", "HEAD", "OPTIONS", "POST"].map(str::to_owned));
     for (method, path, allowed) in [
+        (Method::PUT, "/whep/s/id/sse", &events),
         (Method::GET, "/whip/s", &endpoint),
         (Method::PUT, "/whip/s", &endpoint),
         (Method::DELETE, "/whep/s", &endpoint),
@@ -670,7 +682,11 @@ async fn other_methods_get_405_and_pages_get_cors() {
     }
 
     // A pre-flight from an allowed origin: 204 with the CORS grants, and no token needed.
-    for (path, allowed) in [("/whip/s", &endpoint), ("/whep/s/id", &resource)] {
+    for (path, allowed) in [
+        ("/whip/s", &endpoint),
+        ("/whep/s/id", &resource),
+        ("/whep/s/id/sse", &events),
+    ] {
         let response = server
             .http
             .request(Method::OPTIONS, server.url(path))
@@ -877,6 +893,78 @@ struct Server {
     secrets: Mutex<Vec<String>>,
 }
 
+/// WHEP's server-sent events extension: a player asks for its events, reads `active` while
+/// the broadcast is live, and `inactive` then the end of the stream once the publisher stops.
+#[tokio::test]
+async fn a_player_is_told_when_the_stream_goes_live_and_when_it_ends() {
+    let emulator = Emulator::start().await.unwrap();
+    let whip = Whip::new(client(&emulator).rooms(MemoryStore::new())).bearer_token(TOKEN);
+    let server = Server::start(whip.router(), Some(TOKEN), &[TOKEN]).await;
+    let publisher = server.publish("news").await;
+    let player = server.play("news").await;
+    let link = player
+        .links
+        .iter()
+        .find(|l| l.contains(SSE_REL))
+        .expect("a server-sent events Link");
+    let url = link[1..link.find('>').unwrap()].to_owned();
+
+    // Asking without a token, or for an event this server does not send, is refused.
+    let response = server.http.post(server.url(&url)).send().await.unwrap();
+    server.refused(response, StatusCode::UNAUTHORIZED).await;
+    let response = server
+        .request(Method::POST, &url)
+        .body(r#"["viewercount"]"#)
+        .send()
+        .await
+        .unwrap();
+    server.refused(response, StatusCode::BAD_REQUEST).await;
+
+    let response = server
+        .request(Method::POST, &url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(r#"["active","inactive"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let events = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // Read like a browser's EventSource: no token.
+    let mut stream = server.http.get(server.url(&events)).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(
+        stream.headers()[header::CONTENT_TYPE].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut seen = String::new();
+    let mut read_until = async |want: &str, seen: &mut String| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !seen.contains(want) {
+            let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("{want:?} within 10 s; got {seen:?}"))
+                .unwrap();
+            match chunk {
+                Some(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+                None => return false,
+            }
+        }
+        true
+    };
+    assert!(read_until("event: active", &mut seen).await, "{seen}");
+
+    server.stop(&publisher).await;
+    assert!(read_until("event: inactive", &mut seen).await, "{seen}");
+    // Then the event stream ends.
+    assert!(!read_until("never sent", &mut seen).await, "{seen}");
+    // The stream ended: the player's events are gone with it.
+    let response = server.http.get(server.url(&events)).send().await.unwrap();
+    server.refused(response, StatusCode::NOT_FOUND).await;
+}
+
 /// What a `201 Created` brings.
 struct Created {
     /// The `Location`, a path.
@@ -1012,7 +1100,7 @@ impl Server {
             .iter()
             .map(|v| v.to_str().unwrap().to_owned())
             .collect();
-        for link in &links {
+        for link in links.iter().filter(|l| !l.contains(SSE_REL)) {
             assert!(link.contains(r#"rel="ice-server""#), "{link}");
             if let Some(credential) = link_param(link, "credential") {
                 self.secrets.lock().unwrap().push(credential);
