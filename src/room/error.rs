@@ -64,6 +64,11 @@ pub enum RoomError {
     /// hold it now, so the record was left as that process writes it.
     #[error("the lease on session {0} expired before the change was recorded")]
     LeaseLost(String),
+    /// The store lost the room: its data was reset (Redis restarted without persistence, say)
+    /// while the room was open. The room is gone; its event stream ends here rather than go
+    /// on into another room made with the same id.
+    #[error("the store lost room {0}")]
+    RoomLost(String),
     /// The room's event stream fell behind and missed this many events.
     #[error("the event stream missed {0} events")]
     Lagged(u64),

@@ -9,10 +9,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::error::Result;
+use super::error::{Result, RoomError};
 use super::event::{LeaveReason, Payload, RoomEvent, RoomUpdate};
 use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use super::room::{Room, persist};
+use super::room_peer::close_unlisted;
 use super::shared::HostHandle;
 use super::store::EventStream;
 use super::store::{ParticipantRecord, RoomRecord};
@@ -106,6 +107,10 @@ impl Host {
                             break;
                         }
                     }
+                    Some(Err(RoomError::RoomLost(_))) => {
+                        self.lost().await;
+                        break;
+                    }
                     Some(Err(e)) => tracing::warn!(error = %e, "room events"),
                     None => break,
                 },
@@ -155,6 +160,27 @@ impl Host {
                 self.send(&json, update.seq).await;
             }
             _ => self.send(&json, update.seq).await,
+        }
+    }
+
+    /// The store lost the room: its participants are told it closed (numbered after the
+    /// last update they had), and what they had open on the SFU is closed, since no record
+    /// is left to say what it was. The host then stops.
+    async fn lost(&mut self) {
+        tracing::warn!("the store lost the room: closing it for its participants");
+        let seq = *self.relayed.borrow() + 1;
+        let closed = RoomUpdate::new(seq, RoomEvent::RoomClosed);
+        self.send(&closed.to_json(), seq).await;
+        let sessions: Vec<String> = self
+            .inboxes
+            .values()
+            .map(|i| i.session_id.clone())
+            .collect();
+        for session_id in sessions {
+            let session = self.room.client().session(&session_id);
+            if let Err(e) = close_unlisted(&session, &[], true).await {
+                tracing::warn!(session_id, error = %e, "closing a lost room's participant");
+            }
         }
     }
 

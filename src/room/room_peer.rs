@@ -127,7 +127,11 @@ impl Join<'_> {
 
 /// Closes (forced) every track the SFU has in `session` but `listed`, and with `channels`
 /// every data channel it has open; what is closed already counts as closed.
-async fn close_unlisted(session: &Session, listed: &[String], channels: bool) -> Result<()> {
+pub(super) async fn close_unlisted(
+    session: &Session,
+    listed: &[String],
+    channels: bool,
+) -> Result<()> {
     let state = session.state().await?;
     let stray: Vec<String> = state
         .tracks

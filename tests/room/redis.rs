@@ -389,3 +389,66 @@ async fn a_write_under_an_expired_lease_is_refused() {
     store.release(current).await.unwrap();
     room.close().await.unwrap();
 }
+
+/// Redis loses its data while a room is open (a restart without persistence, here a
+/// `FLUSHALL`): the participant is told the room closed and nothing of it stays open on the
+/// SFU; the app's event stream ends with `RoomLost` instead of going on; a room made again
+/// with the same id is a new room whose events start over, in a new stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_the_store_lost_is_closed_for_its_participants_and_not_mixed_with_a_new_one() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    let room = rooms.create().id("lost").send().await.unwrap();
+    let mut events = room.events().await.unwrap();
+    let mut alice = room.join("alice").connect(client.peer()).await.unwrap();
+    let alice_session = alice.peer().session().id().to_owned();
+    let joined = events.next().await.unwrap().unwrap();
+    assert!(matches!(joined.event, RoomEvent::ParticipantJoined { .. }));
+
+    let mut admin = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let () = redis::cmd("FLUSHALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+
+    // The app's stream says the room is lost, then ends.
+    let next = tokio::time::timeout(Duration::from_secs(15), events.next())
+        .await
+        .expect("the event stream reacts within 15 s");
+    assert!(
+        matches!(next, Some(Err(RoomError::RoomLost(ref id))) if id == "lost"),
+        "{next:?}"
+    );
+    assert!(events.next().await.is_none());
+
+    // Alice hears that the room closed, and her channel and tracks are closed on the SFU.
+    let closed = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(update) = alice.recv().await {
+            if update.event == RoomEvent::RoomClosed {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("alice hears within 15 s");
+    assert!(closed, "alice's channel closed without room_closed");
+    nothing_open(&client, &[alice_session]).await;
+
+    // The id can be used again; the new room's events are its own.
+    let again = rooms.create().id("lost").send().await.unwrap();
+    let mut fresh = again.events().await.unwrap();
+    let seq = again.send_message("new room").await.unwrap();
+    let first = fresh.next().await.unwrap().unwrap();
+    assert_eq!(first.seq, seq);
+    assert!(is_text(&first, "new room"));
+}

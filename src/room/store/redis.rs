@@ -429,7 +429,10 @@ impl RedisStore {
             client: self.client.clone(),
             connection: None,
             key: keys.events,
+            room_key: keys.room,
+            room: room.to_owned(),
             last: start,
+            seq: None,
             pending: std::collections::VecDeque::new(),
             closed: false,
         };
@@ -446,7 +449,12 @@ struct Reader {
     client: redis::Client,
     connection: Option<redis::aio::MultiplexedConnection>,
     key: String,
+    /// The room's record, whose disappearance means the store lost the room.
+    room_key: String,
+    room: String,
     last: String,
+    /// The `seq` of the last update handed out: the next one must follow it.
+    seq: Option<u64>,
     pending: std::collections::VecDeque<RoomUpdate>,
     closed: bool,
 }
@@ -455,21 +463,49 @@ impl Reader {
     async fn next(&mut self) -> Option<Result<RoomUpdate, RoomError>> {
         loop {
             if let Some(update) = self.pending.pop_front() {
+                // A log that starts again (Redis restarted without its data, and the room
+                // was made anew) is another room's: this one is lost, not continued.
+                if self.seq.is_some_and(|seq| update.seq != seq + 1) {
+                    return self.lost();
+                }
+                self.seq = Some(update.seq);
                 self.closed = update.event == RoomEvent::RoomClosed;
                 return Some(Ok(update));
             }
             if self.closed {
                 return None;
             }
-            if let Err(e) = self.read().await {
-                self.connection = None;
-                tokio::time::sleep(RECONNECT_PAUSE).await;
-                return Some(Err(e));
+            match self.read().await {
+                Err(e) => {
+                    self.connection = None;
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    return Some(Err(e));
+                }
+                // Nothing new for a while: make sure there is still a room to wait for.
+                Ok(0) if !self.room_exists().await => return self.lost(),
+                Ok(_) => {}
             }
         }
     }
 
-    async fn read(&mut self) -> Result<(), RoomError> {
+    fn lost(&mut self) -> Option<Result<RoomUpdate, RoomError>> {
+        self.closed = true;
+        self.pending.clear();
+        Some(Err(RoomError::RoomLost(self.room.clone())))
+    }
+
+    /// Whether the room's record is still there; a failed look counts as yes (the read that
+    /// follows reports the failure).
+    async fn room_exists(&mut self) -> bool {
+        let Some(connection) = self.connection.as_mut() else {
+            return true;
+        };
+        let exists: Result<bool, _> = connection.exists(&self.room_key).await;
+        exists.unwrap_or(true)
+    }
+
+    /// Reads what was appended since the last read; returns how many updates came.
+    async fn read(&mut self) -> Result<usize, RoomError> {
         if self.connection.is_none() {
             let config = redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(CONNECT_TIMEOUT)
@@ -482,7 +518,7 @@ impl Reader {
             self.connection = Some(connection);
         }
         let Some(connection) = self.connection.as_mut() else {
-            return Ok(());
+            return Ok(0);
         };
         let options = redis::streams::StreamReadOptions::default()
             .block(READ_BLOCK.as_millis() as usize)
@@ -501,7 +537,7 @@ impl Reader {
             let event: RoomEvent = serde_json::from_str(&event).map_err(|_| corrupt("event"))?;
             self.pending.push_back(RoomUpdate::new(seq, event));
         }
-        Ok(())
+        Ok(self.pending.len())
     }
 }
 
