@@ -465,8 +465,14 @@ impl Reader {
             if let Some(update) = self.pending.pop_front() {
                 // A log that starts again (Redis restarted without its data, and the room
                 // was made anew) is another room's: this one is lost, not continued.
-                if self.seq.is_some_and(|seq| update.seq != seq + 1) {
+                if self.seq.is_some_and(|seq| update.seq <= seq) {
                     return self.lost();
+                }
+                // Entries trimmed before this reader got to them: say how many, go on.
+                if let Some(seq) = self.seq.filter(|seq| update.seq > seq + 1) {
+                    self.seq = Some(update.seq - 1);
+                    self.pending.push_front(update.clone());
+                    return Some(Err(RoomError::Lagged(update.seq - seq - 1)));
                 }
                 self.seq = Some(update.seq);
                 self.closed = update.event == RoomEvent::RoomClosed;
