@@ -470,9 +470,10 @@ impl Reader {
                 }
                 // Entries trimmed before this reader got to them: say how many, go on.
                 if let Some(seq) = self.seq.filter(|seq| update.seq > seq + 1) {
+                    let missed = update.seq - seq - 1;
                     self.seq = Some(update.seq - 1);
-                    self.pending.push_front(update.clone());
-                    return Some(Err(RoomError::Lagged(update.seq - seq - 1)));
+                    self.pending.push_front(update);
+                    return Some(Err(RoomError::Lagged(missed)));
                 }
                 self.seq = Some(update.seq);
                 self.closed = update.event == RoomEvent::RoomClosed;
