@@ -442,6 +442,23 @@ async fn a_room_the_store_lost_is_closed_for_its_participants_and_not_mixed_with
     .await
     .expect("alice hears within 15 s");
     assert!(closed, "alice's channel closed without room_closed");
+    // Told first, then closed: her channels close on the SFU right after.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = client.session(&alice_session).state().await.unwrap();
+        let open = state
+            .data_channels
+            .iter()
+            .any(|c| c.status == Some(cloudflare_calls::session::ResourceStatus::Active));
+        if !open {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice's channels still open: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     nothing_open(&client, &[alice_session]).await;
 
     // The id can be used again; the new room's events are its own.
