@@ -1,12 +1,15 @@
 //! WHIP ingest and WHEP playback (src/whip) with real browsers: headless Chromium publishes its
 //! fake camera and microphone with WHIP and plays the stream back with WHEP, against the
-//! emulator, through the router served with a test page (tests/whip/page.html) on one origin.
+//! emulator, through the router served with the example's page (examples/whip/index.html, the
+//! page `cargo run --example whip` serves) on one origin. Any script error in the page fails
+//! the test.
 //!
 //! - Plain `fetch` clients: one publisher, three players in three more browsers; each player
-//!   decodes the video and receives the audio; DELETEs leave nothing of the stream open.
+//!   decodes the video and receives the audio; when the publisher stops, every player's page
+//!   says the stream ended (WHEP's server-sent events); DELETEs leave nothing open.
 //! - medooze's `whip-whep` npm library (pinned in tests/whip/package-lock.json, installed by
-//!   `npm ci --prefix tests/whip`, which `cargo xtask ci` runs): publish, play, trickle
-//!   PATCHes, stop.
+//!   `npm ci --prefix tests/whip`, which `cargo xtask ci` runs), driven in the same page by
+//!   tests/whip/library.js: publish, play, trickle PATCHes, stop.
 //! - Two backend processes sharing Redis: published through A, played through B (a
 //!   cross-origin call B's router allows), each resource deleted through the other process.
 
@@ -41,7 +44,9 @@ const FLAGS: &[&str] = &[
     "--autoplay-policy=no-user-gesture-required",
 ];
 
-const PAGE: &str = include_str!("page.html");
+const PAGE: &str = include_str!("../../examples/whip/index.html");
+/// The library's functions, imported into the page by the test.
+const LIBRARY: &str = include_str!("library.js");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetch_publisher_and_three_fetch_players() {
@@ -79,10 +84,20 @@ async fn a_fetch_publisher_and_three_fetch_players() {
     }
 
     let sessions = stream_sessions(&rooms, "show", 3).await;
-    for (page, location) in &players {
-        assert_eq!(stop(page, location, None).await, 200, "DELETE {location}");
-    }
+    // The publisher stops: every player's page is told the stream ended, and the players'
+    // resources went with the stream.
     assert_eq!(stop(&publisher, &published, None).await, 200);
+    for (n, (page, location)) in players.iter().enumerate() {
+        wait_for(
+            page,
+            "players[0].ended",
+            &format!("player {n} is told the stream ended"),
+        )
+        .await;
+        let status = eval(page, "document.getElementById('status').textContent").await;
+        assert_eq!(status, "the stream ended");
+        assert_eq!(stop(page, location, None).await, 404, "DELETE {location}");
+    }
     all_closed(&client, &sessions).await;
     assert_closed(&rooms, "show").await;
     no_errors(&publisher).await;
@@ -109,7 +124,7 @@ async fn the_whip_whep_npm_library_publishes_plays_trickles_and_stops() {
     let url = |path: &str| js(&format!("{base}{path}"));
     let publisher = open_page(&base).await;
     let publish = format!(
-        "libPublish({}, {}).then(() => true)",
+        "{LIB}.then(lib => lib.libPublish({}, {})).then(() => true)",
         url("/whip/lib"),
         js(TOKEN)
     );
@@ -117,7 +132,11 @@ async fn the_whip_whep_npm_library_publishes_plays_trickles_and_stops() {
     wait_for(&publisher, "sending()", "the library's publisher sends").await;
 
     let player = open_page(&base).await;
-    let play = format!("libPlay({}, {})", url("/whep/lib"), js(TOKEN));
+    let play = format!(
+        "{LIB}.then(lib => lib.libPlay({}, {}))",
+        url("/whep/lib"),
+        js(TOKEN)
+    );
     assert_eq!(eval(&player, &play).await, 0);
     wait_for(&player, "receiving(0)", "the library's player decodes").await;
 
@@ -139,7 +158,8 @@ async fn the_whip_whep_npm_library_publishes_plays_trickles_and_stops() {
     let sessions = stream_sessions(&rooms, "lib", 1).await;
     const DELETES: &str = "log.requests.filter(r => r.method === 'DELETE').map(r => r.status)";
     for page in [&player, &publisher] {
-        eval(page, "libStopAll().then(() => true)").await;
+        let stop_all = format!("{LIB}.then(lib => lib.libStopAll()).then(() => true)");
+        eval(page, &stop_all).await;
         assert_eq!(eval(page, DELETES).await, serde_json::json!([200]));
     }
     all_closed(&client, &sessions).await;
@@ -205,7 +225,10 @@ async fn two_processes_sharing_redis_publish_through_one_and_play_through_the_ot
     process_b.shutdown_background();
 }
 
-/// The router with the test page at `/`.
+/// Imports tests/whip/library.js into the page.
+const LIB: &str = "import('/library.js')";
+
+/// The router with the example's page at `/`.
 fn app(rooms: &Rooms) -> Router {
     let whip = Whip::new(rooms.clone()).bearer_token(TOKEN).router();
     whip.route("/", get(|| async { Html(PAGE) }))
@@ -257,7 +280,8 @@ fn whip_whep_library() -> Option<Router> {
     Some(
         Router::new()
             .route("/whip-whep/whip.js", script(whip))
-            .route("/whip-whep/whep.js", script(whep)),
+            .route("/whip-whep/whep.js", script(whep))
+            .route("/library.js", script(LIBRARY.to_owned())),
     )
 }
 
