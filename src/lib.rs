@@ -27,6 +27,8 @@
 //!   stores that keep them. Its methods return `room::RoomError`, which wraps `PeerError` and
 //!   [`Error`].
 //! - `whip` (feature `whip`): WHIP ingest and WHEP playback as an axum `Router` over rooms.
+//! - `api` (feature `api`): the room's HTTP API for browsers, an axum `Router`, with access
+//!   tokens (`api::Claims`, `api::Grants`) the app's backend mints.
 //! - [`metrics`]: what the crate measures through the `metrics` facade (calls, retries,
 //!   rooms, peers, WHIP), for the recorder the app installs; [`metrics::CATALOG`] lists it all.
 //! - [`sdp`]: lossless edits of browser SDP (Opus DTX and settings, codec filters), and parsing.
@@ -67,6 +69,7 @@
 //! - `room`: the `room` module, `Rooms`, `Room` and `MemoryStore`; turns on `peer`.
 //! - `redis`: `room::RedisStore`, room state shared by many processes; turns on `room`.
 //! - `whip`: the `whip` module; turns on `room`.
+//! - `api`: the `api` module, the room's HTTP API with access tokens; turns on `room`.
 //!
 //! On docs.rs, which builds with every feature, each item behind a feature says which one it
 //! needs (`doc(cfg)`). Items without a note are always there.
@@ -85,8 +88,11 @@
 // Layers, bottom to top; a file imports only from its own layer or below (checked by
 // `cargo xtask layers`, which documents the order): error, secret, adapter_url, operation, wire,
 // metrics, sdp | raw, http |
-// session | client | peer | room | whip.
+// session | client | peer | room | whip, api.
 mod adapter_url;
+#[cfg(feature = "api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api")))]
+pub mod api;
 mod client;
 pub mod error;
 // Internal (feature `fuzzing`): drives the response handling of fuzz/fuzz_targets/responses.rs.

@@ -254,6 +254,7 @@ pub(crate) fn status_class(status: u16) -> &'static str {
 
 /// An HTTP error status as a bounded label: the number for the statuses a router answers,
 /// the class for any other.
+#[cfg_attr(not(feature = "whip"), allow(dead_code))]
 pub(crate) fn status_label(status: u16) -> &'static str {
     match status {
         400 => "400",
@@ -317,6 +318,7 @@ pub(crate) fn count(name: &'static str, labels: Labels<'_>, n: u64) {
 }
 
 /// Moves a gauge by `delta`.
+#[cfg_attr(not(feature = "peer"), allow(dead_code))]
 pub(crate) fn gauge(name: &'static str, labels: Labels<'_>, delta: f64) {
     with_key(name, labels, |key| {
         ::metrics::with_recorder(|r| r.register_gauge(key, &METADATA).increment(delta))

@@ -173,6 +173,7 @@ pub struct TrackRefusal {
 }
 
 /// "track \"mic\": not_found_track_error: …", and how many more.
+#[cfg_attr(not(feature = "peer"), allow(dead_code))]
 pub(crate) fn refusals(refused: &[TrackRefusal]) -> String {
     let Some(first) = refused.first() else {
         return "no track".to_owned();

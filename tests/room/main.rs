@@ -4,6 +4,7 @@
 
 #![cfg(feature = "room")]
 
+mod api;
 mod browser;
 mod churn;
 mod lifecycle;

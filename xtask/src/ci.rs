@@ -140,20 +140,37 @@ fn check_layers(root: &Path) -> Outcome {
     }
 }
 
+/// Lints everything with the features CI tests, then the library alone with its defaults and
+/// with each layer's feature, where code used only by a higher layer would be dead.
 fn clippy(root: &Path) -> Outcome {
-    cargo(
-        root,
-        &[
+    let all = [
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--features",
+        FEATURES,
+        "--",
+        "-D",
+        "warnings",
+    ];
+    if let Outcome::Failed(why) = cargo(root, &all) {
+        return Outcome::Failed(why);
+    }
+    for features in ["", "peer", "room"] {
+        let lib = [
             "clippy",
-            "--workspace",
-            "--all-targets",
+            "--lib",
             "--features",
-            FEATURES,
+            features,
             "--",
             "-D",
             "warnings",
-        ],
-    )
+        ];
+        if let Outcome::Failed(why) = cargo(root, &lib) {
+            return Outcome::Failed(format!("with features {features:?}: {why}"));
+        }
+    }
+    Outcome::Passed
 }
 
 /// Installs what the tests need and a fresh machine lacks: Debian's `chromium` for the browser
@@ -230,7 +247,7 @@ const REQUIRE_CHROMIUM: (&str, &str) = ("CALLS_REQUIRE_CHROMIUM", "1");
 /// Likewise for the Redis tests and `redis-server` (see tests/support/redis.rs).
 const REQUIRE_REDIS: (&str, &str) = ("CALLS_REQUIRE_REDIS", "1");
 /// The features beyond the defaults that CI builds, lints and tests.
-const FEATURES: &str = "cloudflare-calls/redis,cloudflare-calls/whip";
+const FEATURES: &str = "cloudflare-calls/redis,cloudflare-calls/whip,cloudflare-calls/api";
 
 fn test(root: &Path) -> Outcome {
     cargo_with_env(

@@ -55,7 +55,7 @@ pub const SRC_LAYERS: &[Layer] = &[
     ("client", &["client"]),
     ("peer", &["peer"]),
     ("room", &["room"]),
-    ("whip", &["whip"]),
+    ("whip", &["whip", "api"]),
     ("top", &["__fuzz"]),
 ];
 
