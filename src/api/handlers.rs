@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::reply::Refusal;
-use super::router::Api;
+use super::shared::Api;
 use super::token::Claims;
 use crate::room::{
     Participant, ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, TrackInfo,

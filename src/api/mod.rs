@@ -52,6 +52,7 @@
 mod handlers;
 mod reply;
 mod router;
+mod shared;
 mod token;
 
 pub use router::RoomApi;

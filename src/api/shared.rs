@@ -1,0 +1,63 @@
+//! What the handlers share: the rooms, how callers are identified, and who the caller is.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+
+use super::reply::Refusal;
+use super::token::{Claims, TokenError};
+use crate::room::Rooms;
+use crate::secret::Secret;
+
+type Decided = Pin<Box<dyn Future<Output = Option<Claims>> + Send>>;
+
+/// How the API learns who calls.
+#[derive(Clone)]
+pub(crate) enum Auth {
+    /// Tokens signed with this key ([`Claims::to_jwt`]).
+    Key(Secret),
+    /// The app's own: the bearer token in, the caller's claims (or `None`, 401) out.
+    Callback(Arc<dyn Fn(String) -> Decided + Send + Sync>),
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct Api {
+    pub(crate) rooms: Rooms,
+    pub(crate) auth: Auth,
+    pub(crate) create_on_join: bool,
+}
+
+impl Api {
+    /// The caller's claims for `room`: 401 without a token or with one that is not valid,
+    /// 403 for a token of another room.
+    pub(crate) async fn caller(&self, headers: &HeaderMap, room: &str) -> Result<Claims, Refusal> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Refusal::unauthorized("an access token is required", false))?;
+        let claims = match &self.auth {
+            Auth::Key(key) => Claims::from_jwt(token, key).map_err(|e| {
+                let invalid = matches!(e, TokenError::Invalid | TokenError::Expired);
+                Refusal::unauthorized(e.to_string(), invalid)
+            })?,
+            Auth::Callback(f) => f(token.to_owned())
+                .await
+                .ok_or_else(|| Refusal::unauthorized("the access token is not valid", true))?,
+        };
+        if claims.room != room {
+            return Err(Refusal::forbidden(format!(
+                "the access token is for room {}, not {room}",
+                claims.room
+            )));
+        }
+        Ok(claims)
+    }
+}
