@@ -1,12 +1,12 @@
 //! A room people can open in a browser: camera and microphone, everyone's video, a chat.
 //!
 //! ```sh
-//! cargo run --example room --features room   # then open http://127.0.0.1:8080/?name=alice
+//! cargo run --example room --features api   # then open http://127.0.0.1:8080/?name=alice
 //! ```
 //!
 //! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set; against an emulator
 //! embedded in this process only when no `CALLS_*` variable is set (examples/common/config.rs).
-//! `PORT` picks the port (8080). `?room=` picks the room, `?name=` the identity, `?role=viewer`
+//! `PORT` picks the port (8080), `ROOM_API_KEY` the key access tokens are signed with. `?room=` picks the room, `?name=` the identity, `?role=viewer`
 //! watches the broadcast and `?role=broadcaster` starts it. The server greets each participant with
 //! a direct message. `/metrics`, `/healthz` and `/readyz` are for operators; SIGTERM drains (see
 //! examples/common/ops.rs); `LOG_FORMAT=json` logs JSON.
@@ -48,9 +48,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let room = server::room(&rooms, "demo").await?;
     server::greet(&room).await?;
 
+    // Tokens are signed with ROOM_API_KEY, or a key of this process's own.
+    let key = std::env::var("ROOM_API_KEY").unwrap_or_else(|_| random_key());
     let app = server::App {
         rooms,
         ice_servers: Arc::new(ice_servers),
+        key: cloudflare_calls::Secret::new(key),
     };
     let port: u16 = std::env::var("PORT")
         .ok()
@@ -70,4 +73,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(ops.shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// 32 hex digits from the process's random hasher keys.
+fn random_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    let (mut a, mut b) = (state.build_hasher(), state.build_hasher());
+    a.write_u8(1);
+    b.write_u8(2);
+    format!("{:016x}{:016x}", a.finish(), b.finish())
 }

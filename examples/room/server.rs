@@ -1,21 +1,21 @@
-//! The room page's HTTP API: the signalling a browser needs to join a room, on axum.
+//! The room page's server: the page, its configuration, a demo sign-in that mints access
+//! tokens, and the crate's room API (`cloudflare_calls::api::RoomApi`) the page joins through.
 //!
-//! Shared by `cargo run --example room --features room` and the browser test that drives the page
-//! (tests/room/browser.rs), so the test exercises exactly what people open.
+//! Shared by `cargo run --example room --features api` and the browser test that drives the
+//! page (tests/room/browser.rs), so the test exercises exactly what people open.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cloudflare_calls::room::{
-    ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, RoomEvent, Rooms, TrackInfo,
-};
-use cloudflare_calls::{Answer, ErrorCode, Negotiation, Offer};
+use cloudflare_calls::Secret;
+use cloudflare_calls::api::{Claims, Grants, RoomApi};
+use cloudflare_calls::room::{Room, RoomError, RoomEvent, Rooms};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 const PAGE: &str = include_str!("index.html");
@@ -26,23 +26,22 @@ pub struct App {
     pub rooms: Rooms,
     /// STUN/TURN servers for the browser's `RTCPeerConnection`, as its `iceServers`.
     pub ice_servers: Arc<serde_json::Value>,
+    /// The key the access tokens are signed with.
+    pub key: Secret,
 }
 
-/// The page and its API.
+/// The page, its configuration and sign-in, and the room API (rooms made on first join).
 pub fn router(app: App) -> Router {
+    let api = RoomApi::new(app.rooms.clone(), app.key.expose())
+        .create_on_join(true)
+        .router();
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/config", get(config))
         .route("/room-update.schema.json", get(schema))
-        .route("/rooms/{room}/join", post(join))
-        .route("/rooms/{room}/participants/{id}/answer", post(answer))
-        .route("/rooms/{room}/participants/{id}/channels", post(channels))
-        .route("/rooms/{room}/participants/{id}/announce", post(announce))
-        .route("/rooms/{room}/participants/{id}/pull", post(pull))
-        .route("/rooms/{room}/participants/{id}/publish", post(publish))
-        .route("/rooms/{room}/participants/{id}/unpublish", post(unpublish))
-        .route("/rooms/{room}/participants/{id}/leave", post(leave))
+        .route("/token", post(token))
         .with_state(app)
+        .merge(api)
 }
 
 /// Opens the room, creating it on first use.
@@ -81,35 +80,6 @@ pub async fn greet(room: &Room) -> Result<(), RoomError> {
     Ok(())
 }
 
-/// A crate error as an HTTP status and a JSON body the page shows.
-struct Failure(RoomError);
-
-impl From<RoomError> for Failure {
-    fn from(e: RoomError) -> Self {
-        Self(e)
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let status = match &self.0 {
-            RoomError::RoomFull { .. } | RoomError::IdentityTaken { .. } => StatusCode::CONFLICT,
-            RoomError::BroadcastTaken(_) => StatusCode::CONFLICT,
-            RoomError::RoomClosed(_) => StatusCode::GONE,
-            RoomError::ParticipantNotFound { .. } | RoomError::RoomNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
-            RoomError::MalformedOffer(_) | RoomError::NoMedia => StatusCode::BAD_REQUEST,
-            // The page's SDP, which the SFU refused: the page's mistake, not a bad gateway.
-            e if e.api().and_then(|e| e.code()) == Some(&ErrorCode::InvalidSessionDescription) => {
-                StatusCode::BAD_REQUEST
-            }
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        (status, Json(json!({ "error": self.0.to_string() }))).into_response()
-    }
-}
-
 async fn config(State(app): State<App>) -> Json<serde_json::Value> {
     Json(json!({ "iceServers": *app.ice_servers }))
 }
@@ -119,160 +89,24 @@ async fn schema() -> Json<serde_json::Value> {
 }
 
 #[derive(Deserialize)]
-struct JoinRequest {
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    room: String,
     identity: String,
     #[serde(default)]
     role: Option<String>,
-    offer: String,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JoinResponse {
-    participant: ParticipantInfo,
-    answer: String,
-    /// The SFU's offer of the room's tracks, to answer at `/answer`.
-    offer: Option<String>,
-    pulled: Vec<PulledTrack>,
-}
-
-async fn join(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    Json(req): Json<JoinRequest>,
-) -> Result<Json<JoinResponse>, Failure> {
-    let room = room(&app.rooms, &id).await?;
-    let offer = Offer::new(req.offer);
-    let joining = match Role::from(req.role.as_deref().unwrap_or("member")) {
-        // `start_broadcast` names the broadcaster "broadcast"; a page keeps its own name.
-        Role::Broadcaster => {
-            let join = room.join(req.identity).role(Role::Broadcaster);
-            join.offer(offer).send().await?
-        }
-        Role::Viewer => room.watch(req.identity).offer(offer).send().await?,
-        _ => room.join(req.identity).offer(offer).send().await?,
+/// The demo's sign-in: anyone gets a token for the room and name they ask for, valid 10
+/// minutes; a viewer's token only watches. A real app mints it after its own sign-in.
+async fn token(State(app): State<App>, Json(req): Json<TokenRequest>) -> Response {
+    let grants = match req.role.as_deref() {
+        Some("viewer") => Grants::viewer(),
+        _ => Grants::participant(),
     };
-    // The browser answers in another request, which may reach another process: the offer
-    // leaves as text, and its answer comes back through `Participant::renegotiate`.
-    let offer = match joining.negotiation {
-        Negotiation::Offer(pending) => Some(pending.offer().sdp().to_owned()),
-        _ => None,
-    };
-    Ok(Json(JoinResponse {
-        participant: joining.participant.info().clone(),
-        answer: joining.answer.into_sdp(),
-        offer,
-        pulled: joining.pulled,
-    }))
-}
-
-#[derive(Deserialize)]
-struct AnswerRequest {
-    answer: String,
-}
-
-async fn answer(
-    State(app): State<App>,
-    Path((room_id, id)): Path<(String, String)>,
-    Json(req): Json<AnswerRequest>,
-) -> Result<StatusCode, Failure> {
-    let room = app.rooms.open(&room_id).await?;
-    let participant = room.participant(&id).await?;
-    participant.renegotiate(Answer::new(req.answer)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn channels(
-    State(app): State<App>,
-    Path((room_id, id)): Path<(String, String)>,
-) -> Result<Json<RoomChannels>, Failure> {
-    let room = app.rooms.open(&room_id).await?;
-    let participant = room.participant(&id).await?;
-    Ok(Json(participant.open_channels().await?))
-}
-
-/// Once the page has opened its two channels: the room announces it (and may send to it).
-async fn announce(
-    State(app): State<App>,
-    Path((room_id, id)): Path<(String, String)>,
-) -> Result<StatusCode, Failure> {
-    let room = app.rooms.open(&room_id).await?;
-    room.participant(&id).await?.announce().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct PullRequest {
-    tracks: Vec<TrackInfo>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PullResponse {
-    offer: Option<String>,
-    pulled: Vec<PulledTrack>,
-}
-
-async fn pull(
-    State(app): State<App>,
-    Path((room_id, id)): Path<(String, String)>,
-    Json(req): Json<PullRequest>,
-) -> Result<Json<PullResponse>, Failure> {
-    let room = app.rooms.open(&room_id).await?;
-    let participant = room.participant(&id).await?;
-    let (negotiation, pulled) = participant.subscribe(req.tracks).await?;
-    let offer = match negotiation {
-        Negotiation::Offer(pending) => Some(pending.offer().sdp().to_owned()),
-        _ => None,
-    };
-    Ok(Json(PullResponse { offer, pulled }))
-}
-
-#[derive(Deserialize)]
-struct PublishRequest {
-    offer: String,
-}
-
-#[derive(Serialize)]
-struct PublishResponse {
-    answer: String,
-    tracks: Vec<TrackInfo>,
-}
-
-async fn publish(
-    State(app): State<App>,
-    Path((room_id, id)): Path<(String, String)>,
-    Json(req): Json<PublishRequest>,
-) -> Result<Json<PublishResponse>, Failure> {
-    let room = app.rooms.open(&room_id).await?;
-    let participant = room.participant(&id).await?;
-    let (answer, tracks) = participant.publish(Offer::new(req.offer)).await?;
-    Ok(Json(PublishResponse {
-        answer: answer.into_sdp(),
-        tracks,
-    }))
-}
-
-#[derive(Deserialize)]
-struct UnpublishRequest {
-    names: Vec<String>,
-}
-
-async fn unpublish(
-    State(app): State<App>,
-    Path((room_id, id)): Path<(String, String)>,
-    Json(req): Json<UnpublishRequest>,
-) -> Result<StatusCode, Failure> {
-    let room = app.rooms.open(&room_id).await?;
-    room.participant(&id).await?.unpublish(req.names).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn leave(
-    State(app): State<App>,
-    Path((room_id, id)): Path<(String, String)>,
-) -> Result<StatusCode, Failure> {
-    let room = app.rooms.open(&room_id).await?;
-    room.participant(&id).await?.leave().await?;
-    Ok(StatusCode::NO_CONTENT)
+    let claims = Claims::new(req.room, req.identity, grants);
+    match claims.to_jwt(&app.key) {
+        Ok(token) => Json(json!({ "token": token })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }

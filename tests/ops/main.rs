@@ -5,7 +5,7 @@
 //! A binary of its own: the metrics recorder is global to the process, and the counts are
 //! asserted exactly, so nothing else may record beside it.
 
-#![cfg(feature = "whip")]
+#![cfg(all(feature = "whip", feature = "api"))]
 
 #[path = "../../examples/common/ops.rs"]
 #[allow(dead_code)]
@@ -126,6 +126,7 @@ async fn the_metrics_move_by_exactly_what_was_done_and_a_draining_process_is_not
     let app = server::App {
         rooms: rooms.clone(),
         ice_servers: Arc::new(serde_json::json!([])),
+        key: cloudflare_calls::Secret::new("the room page's signing key in tests"),
     };
     let whip = Whip::new(client.rooms(MemoryStore::new())).bearer_token("s3cret");
     let router = server::router(app).merge(whip.router()).merge(ops.router());

@@ -80,6 +80,7 @@ async fn serve(rooms: &Rooms) -> String {
     let app = server::App {
         rooms: rooms.clone(),
         ice_servers: Arc::new(serde_json::json!([])),
+        key: cloudflare_calls::Secret::new("the room page's signing key in tests"),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
