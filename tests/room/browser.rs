@@ -217,6 +217,12 @@ async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
     }
 
     pages[2].eval("leaveRoom().then(() => true)").await.unwrap();
+    // Leaving released carol's camera and microphone.
+    let released = pages[2]
+        .eval("roomState.media.getTracks().every(t => t.readyState === 'ended')")
+        .await
+        .unwrap();
+    assert_eq!(released, true, "carol's devices still run after leaving");
     for (page, name) in pages.iter().take(2).zip(["alice", "bob"]) {
         wait_for(
             page,
