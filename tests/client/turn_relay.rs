@@ -133,8 +133,14 @@ async fn minted_credentials_allocate_and_relay_until_revoked_or_expired() {
         "the relay forwards the peer's reply"
     );
 
-    // Wrong passwords and unknown usernames are refused.
-    let refused = |r: Result<_, turn::Error>| r.is_err();
+    // Wrong passwords and unknown usernames are refused with 401 (RFC 8489 section 9.2.4).
+    let refused = |r: Result<_, turn::Error>| match r {
+        Err(e) => {
+            assert!(e.to_string().contains("401"), "refused with {e}, not 401");
+            true
+        }
+        Ok(_) => false,
+    };
     assert!(refused(allocate(&a.server, &a.username, "wrong").await));
     assert!(refused(
         allocate(&a.server, "0123456789abcdef0123456789abcdef", &a.password).await

@@ -7,6 +7,10 @@
 //! registry: a username minted by the TURN API is accepted with its credential until its TTL
 //! has passed or it is revoked. Revoking also ends the allocations made with it at once; an
 //! expired credential's allocation lives until its next refresh, which is refused.
+//!
+//! A request with credentials that are not valid (an unknown, revoked or expired username, a
+//! wrong password) gets 401, as STUN and TURN specify (RFC 8489 section 9.2.4): the socket
+//! ([`Checked`]) answers it before the TURN server, which would answer 400.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Weak};
@@ -57,7 +61,10 @@ pub(crate) async fn start(
     };
     Server::new(ServerConfig {
         conn_configs: vec![ConnConfig {
-            conn: Arc::new(socket),
+            conn: Arc::new(Checked {
+                socket,
+                reg: reg.clone(),
+            }),
             relay_addr_generator: Box::new(RelayAddressGeneratorStatic {
                 relay_address: ip,
                 address,
@@ -71,4 +78,108 @@ pub(crate) async fn start(
         alloc_close_notify: None,
     })
     .await
+}
+
+/// The relay's socket: answers a request whose credentials are not valid with 401 itself,
+/// and hands everything else to the TURN server.
+struct Checked {
+    socket: UdpSocket,
+    reg: Weak<Registry>,
+}
+
+impl Checked {
+    /// The 401 for `datagram`, when it is a request with credentials that are not valid.
+    fn refusal(&self, datagram: &[u8]) -> Option<Vec<u8>> {
+        use stun::attributes::{ATTR_MESSAGE_INTEGRITY, ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
+        use stun::error_code::{CODE_UNAUTHORIZED, ErrorCodeAttribute};
+        use stun::integrity::MessageIntegrity;
+        use stun::message::{CLASS_ERROR_RESPONSE, CLASS_REQUEST, Message, MessageType, Setter};
+        use stun::textattrs::TextAttribute;
+
+        let mut m = Message::new();
+        m.unmarshal_binary(datagram).ok()?;
+        if m.typ.class != CLASS_REQUEST || !m.contains(ATTR_MESSAGE_INTEGRITY) {
+            return None;
+        }
+        let username = TextAttribute::get_from_as(&m, ATTR_USERNAME).ok()?.text;
+        let password = self.reg.upgrade().and_then(|reg| {
+            let credentials = lock(&reg.credentials);
+            let cred = credentials.get(&username).filter(|c| c.active())?;
+            Some(cred.credential.clone())
+        });
+        let valid = password.is_some_and(|password| {
+            let key = MessageIntegrity::new_long_term_integrity(
+                username.clone(),
+                REALM.to_owned(),
+                password,
+            );
+            key.check(&mut m.clone()).is_ok()
+        });
+        if valid {
+            return None;
+        }
+        let mut response = Message::new();
+        let setters: Vec<Box<dyn Setter>> = vec![
+            Box::new(m.transaction_id),
+            Box::new(MessageType::new(m.typ.method, CLASS_ERROR_RESPONSE)),
+            Box::new(ErrorCodeAttribute {
+                code: CODE_UNAUTHORIZED,
+                reason: b"Unauthorized".to_vec(),
+            }),
+            Box::new(TextAttribute::new(ATTR_REALM, REALM.to_owned())),
+            Box::new(TextAttribute::new(
+                ATTR_NONCE,
+                format!("{:016x}", fastrand::u64(..)),
+            )),
+        ];
+        response.build(&setters).ok()?;
+        Some(response.raw)
+    }
+}
+
+#[async_trait::async_trait]
+impl webrtc_util::Conn for Checked {
+    async fn connect(&self, addr: SocketAddr) -> webrtc_util::Result<()> {
+        self.socket.connect(addr).await.map_err(Into::into)
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        Ok(self.recv_from(buf).await?.0)
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        loop {
+            let (n, from) = self.socket.recv_from(buf).await?;
+            match self.refusal(&buf[..n]) {
+                Some(refusal) => {
+                    let _ = self.socket.send_to(&refusal, from).await;
+                }
+                None => return Ok((n, from)),
+            }
+        }
+    }
+
+    async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
+        self.socket.send(buf).await.map_err(Into::into)
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        self.socket.send_to(buf, target).await.map_err(Into::into)
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        self.socket.local_addr().map_err(Into::into)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    async fn close(&self) -> webrtc_util::Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self
+    }
 }
