@@ -31,6 +31,7 @@ use state::{Named, Registry, lock};
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
     addr: SocketAddr,
+    announce: Option<IpAddr>,
     config: Config,
     faults: Vec<Fault>,
 }
@@ -39,6 +40,7 @@ impl Default for EmulatorBuilder {
     fn default() -> Self {
         Self {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            announce: None,
             config: Config::default(),
             faults: Vec::new(),
         }
@@ -54,6 +56,14 @@ impl EmulatorBuilder {
     /// Listens on this address; media sockets use the same IP.
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
+        self
+    }
+    /// Announces `ip` in the SFU's ICE candidates instead of the listening address, and binds
+    /// media sockets on every interface: for clients that cannot reach the listening address
+    /// (a WebRTC stack that skips loopback candidates, a client outside the emulator's
+    /// container). `ip` must reach this machine from the client.
+    pub fn announce(mut self, ip: IpAddr) -> Self {
+        self.announce = Some(ip);
         self
     }
     /// Replaces all timings and limits.
@@ -94,12 +104,13 @@ impl EmulatorBuilder {
             .await
             .map_err(|e| bind_err(stun_at, e))?;
         let stun_addr = stun.local_addr().map_err(|e| bind_err(stun_at, e))?;
-        let peer_cfg = rtc::PeerConfig::new(
+        let mut peer_cfg = rtc::PeerConfig::new(
             addr.ip(),
             self.config.track_idle_timeout,
             self.config.wait_for_ack_timeout,
         )
         .map_err(StartError::Crypto)?;
+        peer_cfg.announce = self.announce;
         let reg = Arc::new(Registry::new(self.config, peer_cfg, stun_addr));
         for f in self.faults {
             reg.faults.add(f);

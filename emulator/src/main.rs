@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use calls_emulator::Emulator;
 
 fn usage() -> ! {
-    eprintln!("usage: calls-emulator [--port N | --bind ADDR:PORT]");
+    eprintln!("usage: calls-emulator [--port N | --bind ADDR:PORT] [--announce IP]");
     std::process::exit(2)
 }
 
@@ -19,6 +19,7 @@ async fn main() {
         builder = match arg.as_str() {
             "--port" => builder.port(value.parse().unwrap_or_else(|_| usage())),
             "--bind" => builder.bind(value.parse::<SocketAddr>().unwrap_or_else(|_| usage())),
+            "--announce" => builder.announce(value.parse().unwrap_or_else(|_| usage())),
             _ => usage(),
         };
     }

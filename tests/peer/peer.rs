@@ -487,3 +487,50 @@ async fn a_malformed_frame_is_dropped_and_the_session_lives_on() {
         .expect("the track can still be pulled");
     assert_eq!(alice.state(), ConnectionState::Connected);
 }
+
+/// An emulator told to announce another address than the one it listens on (for clients that
+/// cannot use loopback, or reach it from outside a container) offers that address in its ICE
+/// candidates, and peers connect and exchange media through it.
+#[tokio::test]
+async fn an_emulator_announcing_another_address_connects_peers_through_it() {
+    // This machine's address on the interface with the default route; connecting a UDP socket
+    // sends nothing.
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    probe
+        .connect("1.1.1.1:53")
+        .expect("a default route to find this machine's address");
+    let ip = probe.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback(), "{ip}");
+    let emulator = Emulator::builder().announce(ip).start().await.unwrap();
+    let client = client(&emulator);
+    // The SFU's offer names the announced address, and only it.
+    let session = client.new_session().send().await.unwrap();
+    let probe =
+        cloudflare_calls::LocalTrack::offered_by_sfu("probe", cloudflare_calls::MediaKind::Audio);
+    let added = session.add_tracks().push(probe).send().await.unwrap();
+    let pending = added.negotiation.into_pending().expect("the SFU offers");
+    let candidates: Vec<&str> = pending
+        .offer()
+        .sdp()
+        .lines()
+        .filter(|l| l.starts_with("a=candidate"))
+        .collect();
+    assert!(!candidates.is_empty());
+    for candidate in &candidates {
+        assert!(candidate.contains(&format!(" {ip} ")), "{candidate}");
+    }
+    drop(pending);
+    let alice = client.peer().connect().await.unwrap();
+    let mic = alice.push_track("mic", FrameCodec::Opus).await.unwrap();
+    let bob = client.peer().connect().await.unwrap();
+    let mut heard = bob
+        .pull(RemoteTrack::new(alice.session().id(), "mic"))
+        .await
+        .unwrap();
+    tokio::spawn(async move { mic.send_silence(Duration::from_secs(5)).await });
+    let frame = tokio::time::timeout(Duration::from_secs(10), heard.recv())
+        .await
+        .expect("a frame within 10 s through the announced address");
+    assert!(frame.is_some());
+    assert_eq!(alice.state(), ConnectionState::Connected);
+}

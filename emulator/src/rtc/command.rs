@@ -137,6 +137,9 @@ pub(crate) struct PeerConfig {
     pub crypto: Arc<CryptoProvider>,
     pub cert: DtlsCert,
     pub host: std::net::IpAddr,
+    /// The address media candidates announce instead of `host`; media sockets then bind
+    /// every interface.
+    pub announce: Option<std::net::IpAddr>,
     pub track_idle_timeout: Duration,
     pub wait_for_ack_timeout: Duration,
 }
@@ -158,6 +161,7 @@ impl PeerConfig {
             crypto: Arc::new(crypto),
             cert,
             host,
+            announce: None,
             track_idle_timeout,
             wait_for_ack_timeout,
         })

@@ -43,7 +43,14 @@ impl PeerHandle {
     /// side announced itself as ICE-lite (a server), because two lite agents cannot connect.
     pub async fn spawn(cfg: &PeerConfig, ice_lite: bool) -> std::io::Result<Self> {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let socket = media_socket(SocketAddr::new(cfg.host, 0))?;
+        // Announcing another address (a container's host, an interface a client can reach),
+        // the socket takes what arrives on any interface.
+        let ip = match cfg.announce {
+            Some(std::net::IpAddr::V4(_)) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            Some(std::net::IpAddr::V6(_)) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+            None => cfg.host,
+        };
+        let socket = media_socket(SocketAddr::new(ip, 0))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(PeerShared {
             conn: watch::channel(Conn::New).0,

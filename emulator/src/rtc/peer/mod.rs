@@ -29,7 +29,8 @@ pub(super) fn start(
     rx: mpsc::UnboundedReceiver<Cmd>,
     shared: Arc<PeerShared>,
 ) -> std::io::Result<()> {
-    let local = socket.local_addr()?;
+    let bound = socket.local_addr()?;
+    let local = SocketAddr::new(cfg.announce.unwrap_or(bound.ip()), bound.port());
     let mut rtc = Rtc::builder()
         .set_crypto_provider(cfg.crypto.clone())
         .set_dtls_cert(cfg.cert.clone())
