@@ -72,6 +72,7 @@ pub(crate) const PEER_MESSAGES: &str = "calls_peer_messages_total";
 pub(crate) const PEER_FRAMES: &str = "calls_peer_frames_total";
 pub(crate) const PEER_FRAMES_DROPPED: &str = "calls_peer_frames_dropped_total";
 pub(crate) const PEER_SUBSCRIPTIONS_LAGGED: &str = "calls_peer_subscriptions_lagged_total";
+pub(crate) const PEER_FIRST_FRAME: &str = "calls_peer_pull_first_frame_seconds";
 pub(crate) const ROOMS_HOSTED: &str = "calls_rooms_hosted";
 pub(crate) const ROOM_PARTICIPANTS: &str = "calls_room_participants";
 pub(crate) const ROOM_JOINS: &str = "calls_room_joins_total";
@@ -156,6 +157,13 @@ pub const CATALOG: &[MetricInfo] = &[
         &[],
         "Messages a subscriber read too slowly to take: a reliable channel's subscription \
          ends as lagged at the first; an unreliable one skips them.",
+    ),
+    metric(
+        PEER_FIRST_FRAME,
+        Histogram,
+        &[],
+        "Time from a server-side peer's pull (a join's pulls included) to the track's first \
+         frame: the time to first media where the crate sees it.",
     ),
     metric(
         ROOMS_HOSTED,

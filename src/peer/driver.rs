@@ -67,6 +67,8 @@ pub(super) enum Cmd {
         name: Arc<str>,
         tx: mpsc::Sender<Frame>,
         dropped: Arc<AtomicU64>,
+        /// When the pull was asked for: its first frame's wait is measured from here.
+        requested: Instant,
     },
     /// Ask for a keyframe of a pulled track.
     Keyframe { mid: String, reply: Reply },
@@ -94,6 +96,8 @@ struct Incoming {
     name: Arc<str>,
     tx: mpsc::Sender<Frame>,
     dropped: Arc<AtomicU64>,
+    /// Until the first frame: when the pull was asked for.
+    waiting_since: Option<Instant>,
 }
 
 pub(super) struct Driver {
@@ -329,9 +333,12 @@ impl Driver {
             }
             Event::MediaData(d) => {
                 let mid = d.mid.to_string();
-                let Some(track) = self.incoming.get(&mid) else {
+                let Some(track) = self.incoming.get_mut(&mid) else {
                     return;
                 };
+                if let Some(since) = track.waiting_since.take() {
+                    metrics::observe(metrics::PEER_FIRST_FRAME, &[], since.elapsed());
+                }
                 let frame = Frame {
                     track: track.name.clone(),
                     timestamp: d.time.into(),
@@ -434,8 +441,15 @@ impl Driver {
                 name,
                 tx,
                 dropped,
+                requested,
             } => {
-                self.incoming.insert(mid, Incoming { name, tx, dropped });
+                let incoming = Incoming {
+                    name,
+                    tx,
+                    dropped,
+                    waiting_since: Some(requested),
+                };
+                self.incoming.insert(mid, incoming);
             }
             Cmd::Keyframe { mid, reply } => {
                 let result = match self.rtc.writer(Mid::from(mid.as_str())) {

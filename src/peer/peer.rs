@@ -407,6 +407,7 @@ impl Peer {
         &self,
         tracks: impl IntoIterator<Item = RemoteTrack>,
     ) -> Result<(Vec<IncomingTrack>, Vec<TrackRefusal>)> {
+        let requested = Instant::now();
         let tracks: Vec<RemoteTrack> = tracks.into_iter().collect();
         if tracks.is_empty() {
             return Ok((Vec::new(), Vec::new()));
@@ -440,6 +441,7 @@ impl Peer {
                     name: name.clone(),
                     tx,
                     dropped: dropped.clone(),
+                    requested,
                 })
                 .await
                 .map_err(|_| PeerError::Closed)?;

@@ -255,6 +255,21 @@ async fn the_metrics_move_by_exactly_what_was_done_and_a_draining_process_is_not
         "200 ms of 20 ms frames"
     );
 
+    // Dave joins while alice talks: his join pulls her mic, and its first frame is timed.
+    let before = Scrape::take(&base).await;
+    tokio::spawn(async move { mic.send_silence(Duration::from_secs(5)).await });
+    let mut dave = room.join("dave").connect(client.peer()).await.unwrap();
+    let mut pulled = dave.take_tracks();
+    assert_eq!(pulled.len(), 1, "dave pulls alice's mic");
+    tokio::time::timeout(Duration::from_secs(10), pulled[0].recv())
+        .await
+        .expect("a frame within 10 s")
+        .expect("the track is open");
+    eventually(&base, "the time to dave's first frame", |s| {
+        s.delta(&before, "calls_peer_pull_first_frame_seconds_count", &[]) == 1.0
+    })
+    .await;
+
     // Carol is kicked.
     let before = Scrape::take(&base).await;
     let carol = members.pop().unwrap();
@@ -346,5 +361,5 @@ async fn the_metrics_move_by_exactly_what_was_done_and_a_draining_process_is_not
         .unwrap()
         .unwrap();
     assert!(reqwest::get(format!("{second}/healthz")).await.is_err());
-    drop(members);
+    drop((members, dave));
 }
