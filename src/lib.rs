@@ -86,13 +86,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Layers, bottom to top; a file imports only from its own layer or below (checked by
-// `cargo xtask layers`, which documents the order): error, secret, adapter_url, operation, wire,
-// metrics, sdp | raw, http |
+// `cargo xtask layers`, which documents the order): error, secret, adapter_url, bearer,
+// operation, wire, metrics, sdp | raw, http |
 // session | client | peer | room | whip, api.
 mod adapter_url;
 #[cfg(feature = "api")]
 #[cfg_attr(docsrs, doc(cfg(feature = "api")))]
 pub mod api;
+#[cfg(any(feature = "whip", feature = "api"))]
+mod bearer;
 mod client;
 pub mod error;
 // Internal (feature `fuzzing`): drives the response handling of fuzz/fuzz_targets/responses.rs.

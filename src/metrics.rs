@@ -300,6 +300,9 @@ static METADATA: ::metrics::Metadata<'static> =
     ::metrics::Metadata::new(module_path!(), ::metrics::Level::INFO, Some(module_path!()));
 
 fn with_key<T>(name: &'static str, labels: Labels<'_>, f: impl FnOnce(&::metrics::Key) -> T) -> T {
+    if labels.is_empty() {
+        return f(&::metrics::Key::from_static_name(name));
+    }
     let mut set = [("", ""); 3];
     for (slot, label) in set.iter_mut().zip(labels) {
         *slot = *label;
@@ -316,6 +319,36 @@ fn with_key<T>(name: &'static str, labels: Labels<'_>, f: impl FnOnce(&::metrics
             ::metrics::Key::from_parts(name, labels)
         });
     f(key)
+}
+
+/// The keys of what a peer counts per frame and per message, built at compile time, so
+/// counting them takes no lock: [`count_static`].
+macro_rules! static_keys {
+    ($($key:ident = $metric:ident { $label:literal => $value:literal };)*) => {
+        $(
+            #[cfg_attr(not(feature = "peer"), allow(dead_code))]
+            pub(crate) static $key: ::metrics::Key = {
+                static LABELS: [::metrics::Label; 1] =
+                    [::metrics::Label::from_static_parts($label, $value)];
+                ::metrics::Key::from_static_parts($metric, &LABELS)
+            };
+        )*
+    };
+}
+
+static_keys! {
+    FRAMES_IN = PEER_FRAMES { "direction" => "in" };
+    FRAMES_OUT = PEER_FRAMES { "direction" => "out" };
+    MESSAGES_IN = PEER_MESSAGES { "direction" => "in" };
+    MESSAGES_OUT = PEER_MESSAGES { "direction" => "out" };
+    DROPPED_MALFORMED = PEER_FRAMES_DROPPED { "reason" => "malformed" };
+    DROPPED_BUFFER_FULL = PEER_FRAMES_DROPPED { "reason" => "buffer_full" };
+}
+
+/// Adds `n` to a counter whose key is static.
+#[cfg_attr(not(feature = "peer"), allow(dead_code))]
+pub(crate) fn count_static(key: &'static ::metrics::Key, n: u64) {
+    ::metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(n));
 }
 
 /// Adds `n` to a counter.

@@ -19,6 +19,8 @@ mod config;
 mod logs;
 #[path = "../common/ops.rs"]
 mod ops;
+#[path = "../common/random.rs"]
+mod random;
 #[path = "../common/report.rs"]
 mod report;
 
@@ -49,7 +51,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     server::greet(&room).await?;
 
     // Tokens are signed with ROOM_API_KEY, or a key of this process's own.
-    let key = std::env::var("ROOM_API_KEY").unwrap_or_else(|_| random_key());
+    let key = std::env::var("ROOM_API_KEY").unwrap_or_else(|_| random::secret());
     let app = server::App {
         rooms,
         ice_servers: Arc::new(ice_servers),
@@ -73,14 +75,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(ops.shutdown_signal())
         .await?;
     Ok(())
-}
-
-/// 32 hex digits from the process's random hasher keys.
-fn random_key() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let state = std::collections::hash_map::RandomState::new();
-    let (mut a, mut b) = (state.build_hasher(), state.build_hasher());
-    a.write_u8(1);
-    b.write_u8(2);
-    format!("{:016x}{:016x}", a.finish(), b.finish())
 }

@@ -18,10 +18,11 @@ mod config;
 mod logs;
 #[path = "../common/ops.rs"]
 mod ops;
+#[path = "../common/random.rs"]
+mod random;
 #[path = "../common/report.rs"]
 mod report;
 
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use axum::response::Html;
@@ -44,7 +45,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (config, _emulator) = config::config_or_emulator().await?;
     let turn = std::env::var_os("CALLS_TURN_KEY_ID").is_some();
     let client = Client::new(config)?;
-    let token = std::env::var("WHIP_TOKEN").unwrap_or_else(|_| random_token());
+    let token = std::env::var("WHIP_TOKEN").unwrap_or_else(|_| random::secret());
     let stream = std::env::var("STREAM").unwrap_or_else(|_| "live".into());
 
     let mut whip = Whip::new(client.rooms(MemoryStore::new())).bearer_token(&token);
@@ -74,13 +75,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(ops.shutdown_signal())
         .await?;
     Ok(())
-}
-
-/// 32 hex digits from the process's random hasher keys: enough for a demo's token.
-fn random_token() -> String {
-    let state = std::collections::hash_map::RandomState::new();
-    let (mut a, mut b) = (state.build_hasher(), state.build_hasher());
-    a.write_u8(1);
-    b.write_u8(2);
-    format!("{:016x}{:016x}", a.finish(), b.finish())
 }

@@ -15,7 +15,8 @@ use super::reply::Refusal;
 use super::shared::Api;
 use super::token::Claims;
 use crate::room::{
-    Participant, ParticipantInfo, PulledTrack, Role, Room, RoomChannels, RoomError, TrackInfo,
+    Participant, ParticipantInfo, ParticipantView, PulledTrack, Role, Room, RoomChannels,
+    RoomError, TrackInfo,
 };
 use crate::session::description::{Answer, Offer};
 use crate::session::negotiation::Negotiation;
@@ -84,31 +85,15 @@ pub(crate) async fn snapshot(
     let claims = api.caller(&headers, &room).await?;
     need(claims.grants.join || claims.grants.admin, "join")?;
     let snapshot = api.rooms.open(&room).await?.snapshot().await?;
-    let participants = snapshot
-        .participants
-        .into_iter()
-        .filter(|p| p.announced)
-        .map(|p| Present {
-            tracks: p.published.into_iter().map(|(_, t)| t).collect(),
-            participant: p.info,
-        })
-        .collect();
-    Ok(Json(SnapshotResponse {
-        seq: snapshot.seq,
-        participants,
-    }))
+    let (seq, participants) = RoomChannels::view(snapshot);
+    Ok(Json(SnapshotResponse { seq, participants }))
 }
 
+/// The room as its participants see it: everyone announced, and the `seq` it reflects.
 #[derive(Serialize)]
 pub(crate) struct SnapshotResponse {
     seq: u64,
-    participants: Vec<Present>,
-}
-
-#[derive(Serialize)]
-struct Present {
-    participant: ParticipantInfo,
-    tracks: Vec<TrackInfo>,
+    participants: Vec<ParticipantView>,
 }
 
 #[derive(Deserialize, Default)]

@@ -4,10 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 
 use super::reply::Refusal;
-use super::token::{Claims, TokenError};
+use super::token::Claims;
 use crate::room::Rooms;
 use crate::secret::Secret;
 
@@ -34,20 +34,11 @@ impl Api {
     /// The caller's claims for `room`: 401 without a token or with one that is not valid,
     /// 403 for a token of another room.
     pub(crate) async fn caller(&self, headers: &HeaderMap, room: &str) -> Result<Claims, Refusal> {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|t| !t.is_empty())
+        let token = crate::bearer::token(headers)
             .ok_or_else(|| Refusal::unauthorized("an access token is required", false))?;
         let claims = match &self.auth {
-            Auth::Key(key) => Claims::from_jwt(token, key).map_err(|e| {
-                let invalid = matches!(e, TokenError::Invalid | TokenError::Expired);
-                Refusal::unauthorized(e.to_string(), invalid)
-            })?,
+            Auth::Key(key) => Claims::from_jwt(token, key)
+                .map_err(|e| Refusal::unauthorized(e.to_string(), true))?,
             Auth::Callback(f) => f(token.to_owned())
                 .await
                 .ok_or_else(|| Refusal::unauthorized("the access token is not valid", true))?,

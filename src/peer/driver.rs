@@ -267,7 +267,7 @@ impl Driver {
                 // connection and the track's later frames are fine.
                 Err(RtcError::Packet(mid, pt, e)) => {
                     tracing::debug!(%mid, %pt, error = %e, "dropped a frame that does not depacketize");
-                    metrics::count(metrics::PEER_FRAMES_DROPPED, &[("reason", "malformed")], 1);
+                    metrics::count_static(&metrics::DROPPED_MALFORMED, 1);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "str0m failed");
@@ -326,7 +326,7 @@ impl Driver {
                         Err(e) => Message::Binary(Bytes::from(e.into_bytes())),
                     }
                 };
-                metrics::count(metrics::PEER_MESSAGES, &[("direction", "in")], 1);
+                metrics::count_static(&metrics::MESSAGES_IN, 1);
                 if let Some(c) = self.channel_mut(d.id) {
                     deliver(c, message);
                 }
@@ -344,16 +344,12 @@ impl Driver {
                     timestamp: d.time.into(),
                     payload: Bytes::copy_from_slice(&d.data),
                 };
-                metrics::count(metrics::PEER_FRAMES, &[("direction", "in")], 1);
+                metrics::count_static(&metrics::FRAMES_IN, 1);
                 match track.tx.try_send(frame) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         track.dropped.fetch_add(1, Ordering::Relaxed);
-                        metrics::count(
-                            metrics::PEER_FRAMES_DROPPED,
-                            &[("reason", "buffer_full")],
-                            1,
-                        );
+                        metrics::count_static(&metrics::DROPPED_BUFFER_FULL, 1);
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
                         self.incoming.remove(&mid);
@@ -510,7 +506,7 @@ impl Driver {
         writer
             .write(pt, Instant::now(), time, payload)
             .map_err(|e| PeerError::Rtc(e.to_string()))?;
-        metrics::count(metrics::PEER_FRAMES, &[("direction", "out")], 1);
+        metrics::count_static(&metrics::FRAMES_OUT, 1);
         Ok(())
     }
 
@@ -526,7 +522,7 @@ impl Driver {
                 };
                 match ch.write(*binary, data) {
                     Ok(true) => {
-                        metrics::count(metrics::PEER_MESSAGES, &[("direction", "out")], 1);
+                        metrics::count_static(&metrics::MESSAGES_OUT, 1);
                         if let Some((_, _, r)) = c.queue.pop_front() {
                             let _ = r.send(Ok(()));
                         }

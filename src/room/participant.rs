@@ -100,7 +100,8 @@ pub struct RoomChannels {
 }
 
 impl RoomChannels {
-    pub(super) fn view(snapshot: RoomSnapshot) -> (u64, Vec<ParticipantView>) {
+    /// The announced participants of `snapshot`, and the `seq` it reflects.
+    pub(crate) fn view(snapshot: RoomSnapshot) -> (u64, Vec<ParticipantView>) {
         let views = snapshot
             .participants
             .into_iter()

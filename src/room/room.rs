@@ -16,8 +16,10 @@ use super::store::{EventStream, Lease, ParticipantRecord, RoomSnapshot, Store};
 use crate::client::Client;
 use crate::error::Error;
 use crate::metrics;
+use crate::session::Session;
 use crate::session::data_channels::DataChannel;
 use crate::session::tracks::CloseMode;
+use crate::wire::{Location, ResourceStatus};
 
 /// How long one process may hold a session's lease before another may take it.
 const LEASE: Duration = Duration::from_secs(30);
@@ -371,4 +373,45 @@ where
             other => return other,
         }
     }
+}
+
+/// Closes (forced) every track the SFU has in `session` but `listed`, and with `channels`
+/// every data channel it has open; what is closed already counts as closed.
+pub(super) async fn close_unlisted(
+    session: &Session,
+    listed: &[String],
+    channels: bool,
+) -> Result<()> {
+    let state = session.state().await?;
+    let stray: Vec<String> = state
+        .tracks
+        .into_iter()
+        .filter_map(|t| t.mid)
+        .filter(|mid| !listed.contains(mid))
+        .collect();
+    if !stray.is_empty() {
+        persist(|| session.close_tracks(stray.clone(), CloseMode::Force).send()).await?;
+    }
+    let open: Vec<DataChannel> = state
+        .data_channels
+        .into_iter()
+        .filter(|c| channels && c.status != Some(ResourceStatus::Inactive))
+        .filter_map(|c| match (c.location, c.session_id, c.name) {
+            (Some(Location::Remote), Some(from), Some(name)) => {
+                Some(DataChannel::subscribe(from, name))
+            }
+            (_, _, Some(name)) => Some(DataChannel::publish(name)),
+            _ => None,
+        })
+        .collect();
+    if !open.is_empty() {
+        persist(|| {
+            let close = open.iter().cloned();
+            close
+                .fold(session.close_data_channels(), |call, c| call.channel(c))
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
 }

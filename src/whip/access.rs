@@ -141,14 +141,7 @@ pub(crate) async fn check(
     let Some(auth) = auth else {
         return Ok(());
     };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .filter(|t| !t.is_empty());
+    let token = crate::bearer::token(headers);
     let Some(token) = token else {
         return Err(
             Reject::new(StatusCode::UNAUTHORIZED, "a bearer token is required")

@@ -211,6 +211,9 @@ async fn every_route_refuses_callers_it_must_and_nothing_changes() {
     // What alice may do: read the room, leave.
     let (status, _, snapshot) = api.call("GET", "/rooms/demo", Some(&alice), None).await;
     assert_eq!(status, StatusCode::OK, "{snapshot}");
+    // Alice has not opened her channels, so she is not announced yet: nobody is listed.
+    assert_eq!(snapshot["seq"], json!(before.0), "{snapshot}");
+    assert_eq!(snapshot["participants"], json!([]), "{snapshot}");
     let (status, _, _) = api
         .call("POST", &format!("{p}/leave"), Some(&alice), None)
         .await;

@@ -44,6 +44,7 @@ pub const SRC_LAYERS: &[Layer] = &[
             "error",
             "secret",
             "adapter_url",
+            "bearer",
             "operation",
             "wire",
             "metrics",
