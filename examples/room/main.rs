@@ -6,9 +6,11 @@
 //!
 //! Against Cloudflare when `CALLS_APP_ID` and `CALLS_APP_SECRET` are set; against an emulator
 //! embedded in this process only when no `CALLS_*` variable is set (examples/common/config.rs).
-//! `PORT` picks the port (8080), `ROOM_API_KEY` the key access tokens are signed with. `?room=` picks the room, `?name=` the identity, `?role=viewer`
-//! watches the broadcast and `?role=broadcaster` starts it. The server greets each participant with
-//! a direct message. `/metrics`, `/healthz` and `/readyz` are for operators; SIGTERM drains (see
+//! `PORT` picks the port (8080), `ROOM_API_KEY` the key access tokens are signed with. The
+//! page's join screen takes a name, a room and a role (`?name=`, `?room=`, `?role=` fill it
+//! in; a link with `#token=` joins with a token the app minted). The page is built on the
+//! browser library in browser/. The server greets each participant with a direct message.
+//! `/metrics`, `/healthz` and `/readyz` are for operators; SIGTERM drains (see
 //! examples/common/ops.rs); `LOG_FORMAT=json` logs JSON.
 
 mod server;
@@ -23,8 +25,6 @@ mod ops;
 mod random;
 #[path = "../common/report.rs"]
 mod report;
-
-use std::sync::Arc;
 
 use cloudflare_calls::Client;
 use cloudflare_calls::room::MemoryStore;
@@ -47,16 +47,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::new(config)?;
     let rooms = client.rooms(MemoryStore::new());
 
-    let room = server::room(&rooms, "demo").await?;
-    server::greet(&room).await?;
-
     // Tokens are signed with ROOM_API_KEY, or a key of this process's own.
     let key = std::env::var("ROOM_API_KEY").unwrap_or_else(|_| random::secret());
-    let app = server::App {
-        rooms,
-        ice_servers: Arc::new(ice_servers),
-        key: cloudflare_calls::Secret::new(key),
-    };
+    let app = server::App::new(rooms, ice_servers, cloudflare_calls::Secret::new(key));
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -30,7 +30,11 @@
 //! error="invalid_token"` with one that is forged, malformed or expired; 403 is a valid token
 //! of another room, another identity, or without the grant. Bodies are JSON; an unknown field,
 //! an unknown role, an identity that is not 1 to 64 letters, digits, spaces or `_-.@`, or
-//! metadata over 4 KiB is 400. Refusals are `{"error": "…"}`.
+//! metadata over 4 KiB is 400. Refusals are `{"error": "…", "code": "…"}`: the reason in words,
+//! and for programs one of `token_missing`, `token_invalid`, `token_expired`, `forbidden`,
+//! `bad_request`, `room_not_found`, `not_found` (a participant), `room_exists`, `room_full`,
+//! `identity_taken`, `broadcast_taken`, `room_closed`, `unavailable` (503, 504: try again),
+//! `sfu` (502). The browser library in browser/ is a client of this API.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

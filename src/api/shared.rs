@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 
 use super::reply::Refusal;
-use super::token::Claims;
+use super::token::{Claims, TokenError};
 use crate::room::Rooms;
 use crate::secret::Secret;
 
@@ -35,13 +35,18 @@ impl Api {
     /// 403 for a token of another room.
     pub(crate) async fn caller(&self, headers: &HeaderMap, room: &str) -> Result<Claims, Refusal> {
         let token = crate::bearer::token(headers)
-            .ok_or_else(|| Refusal::unauthorized("an access token is required", false))?;
+            .ok_or_else(|| Refusal::unauthorized("token_missing", "an access token is required"))?;
         let claims = match &self.auth {
-            Auth::Key(key) => Claims::from_jwt(token, key)
-                .map_err(|e| Refusal::unauthorized(e.to_string(), true))?,
-            Auth::Callback(f) => f(token.to_owned())
-                .await
-                .ok_or_else(|| Refusal::unauthorized("the access token is not valid", true))?,
+            Auth::Key(key) => Claims::from_jwt(token, key).map_err(|e| {
+                let code = match e {
+                    TokenError::Expired => "token_expired",
+                    _ => "token_invalid",
+                };
+                Refusal::unauthorized(code, e.to_string())
+            })?,
+            Auth::Callback(f) => f(token.to_owned()).await.ok_or_else(|| {
+                Refusal::unauthorized("token_invalid", "the access token is not valid")
+            })?,
         };
         if claims.room != room {
             return Err(Refusal::forbidden(format!(

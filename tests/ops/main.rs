@@ -15,7 +15,6 @@ mod ops;
 mod server;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use calls_emulator::Emulator;
@@ -123,11 +122,8 @@ async fn the_metrics_move_by_exactly_what_was_done_and_a_draining_process_is_not
     );
     let client = Client::new(config).unwrap();
     let rooms = client.rooms(MemoryStore::new());
-    let app = server::App {
-        rooms: rooms.clone(),
-        ice_servers: Arc::new(serde_json::json!([])),
-        key: cloudflare_calls::Secret::new("the room page's signing key in tests"),
-    };
+    let key = cloudflare_calls::Secret::new("the room page's signing key in tests");
+    let app = server::App::new(rooms.clone(), serde_json::json!([]), key);
     let whip = Whip::new(client.rooms(MemoryStore::new())).bearer_token("s3cret");
     let router = server::router(app).merge(whip.router()).merge(ops.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

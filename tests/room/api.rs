@@ -143,17 +143,20 @@ async fn every_route_refuses_callers_it_must_and_nothing_changes() {
     for (method, path, body) in &routes {
         let what = format!("{method} {path}");
         // No token: 401 with the Bearer challenge.
-        let (status, challenge, _) = api.call(method, path, None, body.clone()).await;
+        let (status, challenge, refused) = api.call(method, path, None, body.clone()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{what} without a token");
         assert_eq!(challenge.as_deref(), Some("Bearer"), "{what}");
-        // Expired, forged, garbage: 401 invalid_token.
-        for (why, bad) in [
-            ("expired", expired.as_str()),
-            ("forged", forged.as_str()),
-            ("garbage", "not.a.jwt"),
+        assert_eq!(refused["code"], "token_missing", "{what}");
+        // Expired, forged, garbage: 401 invalid_token, and the code a page acts on.
+        for (why, bad, code) in [
+            ("expired", expired.as_str(), "token_expired"),
+            ("forged", forged.as_str(), "token_invalid"),
+            ("garbage", "not.a.jwt", "token_invalid"),
         ] {
-            let (status, challenge, _) = api.call(method, path, Some(bad), body.clone()).await;
+            let (status, challenge, refused) =
+                api.call(method, path, Some(bad), body.clone()).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{what} {why}");
+            assert_eq!(refused["code"], code, "{what} {why}");
             assert_eq!(
                 challenge.as_deref(),
                 Some(r#"Bearer error="invalid_token""#),
@@ -162,12 +165,13 @@ async fn every_route_refuses_callers_it_must_and_nothing_changes() {
         }
         // Another room's token, even an admin's: 403.
         let elsewhere = token("other", "alice", Grants::admin());
-        let (status, _, _) = api.call(method, path, Some(&elsewhere), body.clone()).await;
+        let (status, _, refused) = api.call(method, path, Some(&elsewhere), body.clone()).await;
         assert_eq!(
             status,
             StatusCode::FORBIDDEN,
             "{what} with another room's token"
         );
+        assert_eq!(refused["code"], "forbidden", "{what}");
         // Another identity without admin: 403 (for the join, its identity is not the body's).
         let bob = token("demo", "bob", Grants::participant());
         let body_as_alice = body.clone().map(|mut b| {

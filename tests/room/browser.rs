@@ -1,7 +1,10 @@
-//! The room page (examples/room) in headless Chromium with fake camera and microphone: three
-//! pages join the room served by the example's own server, each decodes the other two videos,
-//! all three receive the server's "Hello!", one leaves and the other two see it go. The third
-//! join's API calls are counted at the emulator.
+//! The room page (examples/room, built on the browser library in browser/) in headless
+//! Chromium with fake camera and microphone, driven as a person would: fill in the join
+//! screen, click, read what the page shows. Three pages join the room served by the example's
+//! own server, each decodes the other two videos, all three receive the server's "Hello!",
+//! one shares a screen, one leaves; a page reloads and rejoins; a token cannot act for
+//! another; an expired token is shown as such. Any script error or console error in a page
+//! fails its test.
 
 #![cfg(feature = "room")]
 
@@ -15,19 +18,38 @@ use crate::support::redis as redis_server;
 mod server;
 
 use room_support::client;
-use std::sync::Arc;
 use std::time::Duration;
 
 use calls_emulator::Emulator;
-use cloudflare_calls::room::{MemoryStore, Room, Rooms};
+use cloudflare_calls::Secret;
+use cloudflare_calls::api::{Claims, Grants};
+use cloudflare_calls::room::{MemoryStore, Rooms};
 use serde_json::Value;
 
 const FLAGS: &[&str] = &[
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
-    "--window-size=960,720",
+    "--window-size=1200,760",
 ];
+
+/// The key the example's server signs tokens with in these tests.
+const KEY: &str = "the room page's signing key in tests";
+
+/// What the page shows: its connection state, its chat, its error banner, and what the
+/// browser reported as errors.
+async fn page_state(page: &chromium::Browser) -> String {
+    let shown = page
+        .eval(
+            "JSON.stringify({status: document.getElementById('status').dataset.state, \
+             error: document.getElementById('error').textContent, chat: chatLines()})",
+        )
+        .await;
+    format!("{shown:?}; errors {:?}", page.errors().await)
+}
+
+/// The page's chat lines, as `chatLines()` in the page.
+const CHAT: &str = "window.chatLines = () => [...document.querySelectorAll('#chat li')].map(l => l.textContent); true";
 
 async fn wait_for(page: &chromium::Browser, condition: &str, what: &str) {
     for _ in 0..300 {
@@ -36,31 +58,43 @@ async fn wait_for(page: &chromium::Browser, condition: &str, what: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let state = page
-        .eval("JSON.stringify({errors: roomState.errors, chat: roomState.chat, joined: roomState.joined})")
-        .await
-        .unwrap();
-    panic!("{what}: not reached within 30 s; page state {state}");
+    panic!(
+        "{what}: not reached within 30 s; page {}",
+        page_state(page).await
+    );
 }
 
-/// The page's remote videos that have decoded frames, counted by session.
+/// Waits until the page's chat has a line equal to `line`.
+async fn chat_has(page: &chromium::Browser, line: &str, what: &str) {
+    let line = serde_json::to_string(line).unwrap();
+    wait_for(page, &format!("chatLines().includes({line})"), what).await;
+}
+
+/// Fails on any error the page reported.
+async fn no_errors(page: &chromium::Browser, name: &str) {
+    let errors = page.errors().await;
+    assert!(
+        errors.is_empty(),
+        "{name}'s page reported errors: {errors:?}"
+    );
+}
+
+/// The page's remote videos that have decoded frames.
 const DECODING: &str = r#"(async () => {
-  const videos = [...document.querySelectorAll('.tile')]
-    .filter(t => t.dataset.session !== roomState.me.sessionId)
-    .map(t => t.querySelector('video'));
+  const videos = [...document.querySelectorAll('.tile:not(#tile-me):not(#tile-screen) video')];
   const before = videos.map(v => v.getVideoPlaybackQuality().totalVideoFrames);
   await new Promise(r => setTimeout(r, 500));
   return videos.filter((v, i) => v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > before[i]).length;
 })()"#;
 
-/// A canvas stream standing in for a screen, shared through the page's `share`.
+/// A canvas stream standing in for a screen, shared as the "Share screen" button shares one.
 const SHARE: &str = r#"(() => {
   const c = document.createElement('canvas');
   c.width = 320; c.height = 240;
   const g = c.getContext('2d');
   let n = 0;
   setInterval(() => { g.fillStyle = `hsl(${n++ * 7 % 360}, 70%, 50%)`; g.fillRect(0, 0, 320, 240); }, 40);
-  return share(c.captureStream(25)).then(() => roomState.errors.length === 0);
+  return shareScreen(c.captureStream(25)).then(() => true);
 })()"#;
 
 /// Waits until the page decodes `want` videos of others.
@@ -77,15 +111,43 @@ async fn decodes(page: &chromium::Browser, want: u64, what: &str) {
 
 /// Serves the example's page and API for `rooms`; returns its base URL.
 async fn serve(rooms: &Rooms) -> String {
-    let app = server::App {
-        rooms: rooms.clone(),
-        ice_servers: Arc::new(serde_json::json!([])),
-        key: cloudflare_calls::Secret::new("the room page's signing key in tests"),
-    };
+    let app = server::App::new(rooms.clone(), serde_json::json!([]), Secret::new(KEY));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, server::router(app)).await });
     base
+}
+
+/// Opens the page at `url` and prepares the test's view of it.
+async fn open(url: &str) -> chromium::Browser {
+    let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
+    page.goto(url).await.unwrap();
+    page.eval(CHAT).await.unwrap();
+    page
+}
+
+/// Opens the page as `name` would: the join screen filled in by the link, then Join.
+async fn join(base: &str, room: &str, name: &str, role: &str) -> chromium::Browser {
+    let page = open(&format!("{base}/?room={room}&name={name}&role={role}")).await;
+    click_join(&page, name).await;
+    page
+}
+
+async fn click_join(page: &chromium::Browser, name: &str) {
+    page.eval("document.getElementById('enter').click(); true")
+        .await
+        .unwrap();
+    wait_for(
+        page,
+        "document.getElementById('status').dataset.state === 'connected'",
+        &format!("{name} connected"),
+    )
+    .await;
+}
+
+async fn count_is(page: &chromium::Browser, n: usize, what: &str) {
+    let condition = format!("document.getElementById('count').textContent === '{n} here'");
+    wait_for(page, &condition, what).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,8 +159,7 @@ async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
     let emulator = Emulator::start().await.unwrap();
     let rooms = client(&emulator).rooms(MemoryStore::new());
     let base = serve(&rooms).await;
-    let room = server::room(&rooms, "demo").await.unwrap();
-    three_pages(&emulator, &room, [&base, &base, &base]).await;
+    three_pages(&emulator, &rooms, [&base, &base, &base]).await;
 }
 
 /// The same three pages, served by two backend processes sharing Redis: Alice and Carol
@@ -117,39 +178,29 @@ async fn three_pages_served_by_two_processes_sharing_redis() {
     let rooms_a = client(&emulator).rooms(store().await.unwrap());
     let rooms_b = client(&emulator).rooms(store().await.unwrap());
     let (base_a, base_b) = (serve(&rooms_a).await, serve(&rooms_b).await);
-    let room = server::room(&rooms_a, "demo").await.unwrap();
-    three_pages(&emulator, &room, [&base_a, &base_b, &base_a]).await;
+    // A opens (and so hosts) the room, as its sign-in would.
+    server::room(&rooms_a, "demo").await.unwrap();
+    three_pages(&emulator, &rooms_a, [&base_a, &base_b, &base_a]).await;
 }
 
-/// Alice, Bob and Carol open the page at their base URLs.
-async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
-    server::greet(room).await.unwrap();
-    let mut pages = Vec::new();
-    for (name, base) in ["alice", "bob", "carol"].into_iter().zip(bases) {
-        let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
-        if name == "carol" {
-            emulator.reset_stats();
-        }
-        page.goto(&format!("{base}/?room=demo&name={name}"))
-            .await
-            .unwrap();
-        wait_for(&page, "roomState.joined", &format!("{name} joined")).await;
-        pages.push(page);
-    }
-    for (page, name) in pages.iter().zip(["alice", "bob", "carol"]) {
+/// Alice, Bob and Carol open the page at their base URLs and join room "demo".
+async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
+    let names = ["alice", "bob", "carol"];
+    let mut pages = vec![
+        join(bases[0], "demo", "alice", "member").await,
+        join(bases[1], "demo", "bob", "member").await,
+    ];
+    // Alice and Bob receive each other before Carol comes, so what her join costs is hers.
+    decodes(&pages[0], 1, "alice decodes bob").await;
+    decodes(&pages[1], 1, "bob decodes alice").await;
+    emulator.reset_stats();
+    pages.push(join(bases[2], "demo", "carol", "member").await);
+    let room = rooms.open("demo").await.unwrap();
+    for (page, name) in pages.iter().zip(names) {
         // The welcome sent on each join is above the page's snapshot, so none is dropped.
-        wait_for(
-            page,
-            &format!("roomState.chat.includes('server (to you): Welcome, {name}!')"),
-            &format!("{name} got the welcome sent on its join"),
-        )
-        .await;
-        wait_for(
-            page,
-            "roomState.participants.size === 3",
-            &format!("{name} sees three"),
-        )
-        .await;
+        let welcome = format!("server (to you): Welcome, {name}!");
+        chat_has(page, &welcome, &format!("{name} got its welcome")).await;
+        count_is(page, 3, &format!("{name} sees three")).await;
         decodes(page, 2, &format!("{name} decodes both other videos")).await;
     }
     // Carol's join: one session, one push carrying the page's offer, one pull of the four
@@ -173,28 +224,19 @@ async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
     assert_eq!(stats.with_status(406), 0);
 
     room.send_message("Hello!").await.unwrap();
-    for (page, name) in pages.iter().zip(["alice", "bob", "carol"]) {
-        wait_for(
-            page,
-            "roomState.chat.includes('server: Hello!')",
-            &format!("{name} got Hello!"),
-        )
-        .await;
+    for (page, name) in pages.iter().zip(names) {
+        chat_has(page, "server: Hello!", &format!("{name} got Hello!")).await;
     }
-    // A participant's chat message reaches the others through the server.
+    // A participant's chat message reaches everyone through the room, its sender too.
     pages[0]
         .eval("document.getElementById('text').value = 'hi from alice'; document.getElementById('send').requestSubmit(); true")
         .await
         .unwrap();
-    wait_for(
-        &pages[1],
-        "roomState.chat.includes('alice: hi from alice')",
-        "bob got alice's message",
-    )
-    .await;
+    chat_has(&pages[1], "alice: hi from alice", "bob got alice's message").await;
+    chat_has(&pages[0], "you: hi from alice", "alice sees her message").await;
 
-    // Alice shares a second video (what the page's "Share screen" button does with
-    // getDisplayMedia): the others pull it as it is announced, then see it go.
+    // Alice shares a second video (what "Share screen" does with getDisplayMedia): the
+    // others pull it as it is announced, then see it go when she stops.
     assert_eq!(pages[0].eval(SHARE).await.unwrap(), Value::Bool(true));
     for (page, name) in pages[1..].iter().zip(["bob", "carol"]) {
         decodes(page, 3, &format!("{name} decodes alice's share")).await;
@@ -205,44 +247,41 @@ async fn three_pages(emulator: &Emulator, room: &Room, bases: [&str; 3]) {
             std::fs::write(format!("{dir}/room-{name}.png"), png).unwrap();
         }
     }
-    let unshared = pages[0].eval("unshare().then(() => roomState.errors.length === 0)");
-    assert_eq!(unshared.await.unwrap(), Value::Bool(true));
-    for page in &pages[1..] {
-        wait_for(
-            page,
-            "document.querySelectorAll('.tile').length === 3",
-            "the share's tile gone",
-        )
-        .await;
-    }
-
-    pages[2].eval("leaveRoom().then(() => true)").await.unwrap();
-    // Leaving released carol's camera and microphone.
-    let released = pages[2]
-        .eval("roomState.media.getTracks().every(t => t.readyState === 'ended')")
+    pages[0]
+        .eval("document.getElementById('share').click(); true")
         .await
         .unwrap();
-    assert_eq!(released, true, "carol's devices still run after leaving");
-    for (page, name) in pages.iter().take(2).zip(["alice", "bob"]) {
-        wait_for(
-            page,
-            "roomState.participants.size === 2",
-            &format!("{name} sees carol go"),
-        )
-        .await;
-        wait_for(
-            page,
-            "roomState.chat.some(l => l.startsWith('carol left'))",
-            &format!("{name} told carol left"),
-        )
-        .await;
+    for page in &pages[1..] {
+        let tiles = "document.querySelectorAll('.tile').length === 3";
+        wait_for(page, tiles, "the share's tile gone").await;
     }
-    let snapshot = room.snapshot().await.unwrap();
-    assert_eq!(snapshot.participants.len(), 2);
+
+    // Carol leaves: her camera stops, her page is back at the join screen.
+    pages[2]
+        .eval("window.camera = document.querySelector('#tile-me video').srcObject.getTracks(); document.getElementById('leave').click(); true")
+        .await
+        .unwrap();
+    let lobby = "!document.body.classList.contains('in-room') && document.getElementById('note').textContent === 'You left the room.'";
+    wait_for(&pages[2], lobby, "carol back at the join screen").await;
+    let released = pages[2]
+        .eval("camera.every(t => t.readyState === 'ended')")
+        .await
+        .unwrap();
+    assert_eq!(released, true, "carol's camera still runs after leaving");
+    for (page, name) in pages.iter().take(2).zip(names) {
+        count_is(page, 2, &format!("{name} sees carol go")).await;
+        chat_has(page, "carol left", &format!("{name} told carol left")).await;
+    }
+    assert_eq!(room.snapshot().await.unwrap().participants.len(), 2);
+
+    // The room closes: the pages say so and are ready to join again.
     room.close().await.unwrap();
-    for page in &pages {
-        let errors = page.eval("JSON.stringify(roomState.errors)").await.unwrap();
-        assert_eq!(errors, Value::String("[]".into()));
+    let closed = "!document.body.classList.contains('in-room') && document.getElementById('note').textContent === 'The room closed.'";
+    for (page, name) in pages.iter().take(2).zip(names) {
+        wait_for(page, closed, &format!("{name} told the room closed")).await;
+    }
+    for (page, name) in pages.iter().zip(names) {
+        no_errors(page, name).await;
     }
 }
 
@@ -258,13 +297,8 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
 
     let mut pages = Vec::new();
     for (name, role) in [("stage", "broadcaster"), ("v1", "viewer"), ("v2", "viewer")] {
-        let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
         emulator.reset_stats();
-        page.goto(&format!("{base}/?room=show&name={name}&role={role}"))
-            .await
-            .unwrap();
-        wait_for(&page, "roomState.joined", &format!("{name} joined")).await;
-        pages.push(page);
+        pages.push(join(&base, "show", name, role).await);
     }
     // The last viewer offered sections to receive in, so the broadcast came in the answer to
     // its offer: one session, one pull carrying the offer, no renegotiation; then its
@@ -275,12 +309,8 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
     assert_eq!(stats.calls("renegotiate_session"), 0);
     assert_eq!(stats.calls("add_data_channels"), 2);
     for (page, name) in pages[1..].iter().zip(["v1", "v2"]) {
-        decodes(
-            page,
-            1,
-            &format!("{name} decodes the broadcast, and only it"),
-        )
-        .await;
+        let what = format!("{name} decodes the broadcast, and only it");
+        decodes(page, 1, &what).await;
     }
     let stage_videos = pages[0].eval(DECODING).await.unwrap();
     assert_eq!(
@@ -292,27 +322,124 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
     let room = rooms.open("show").await.unwrap();
     room.send_message("Hello!").await.unwrap();
     for page in &pages {
-        wait_for(
-            page,
-            "roomState.chat.includes('server: Hello!')",
-            "Hello! everywhere",
-        )
-        .await;
+        chat_has(page, "server: Hello!", "Hello! everywhere").await;
     }
-    pages[0].eval("leaveRoom().then(() => true)").await.unwrap();
+    pages[0]
+        .eval("document.getElementById('leave').click(); true")
+        .await
+        .unwrap();
     for page in &pages[1..] {
-        wait_for(
-            page,
-            "roomState.chat.some(l => l.startsWith('stage left'))",
-            "viewers told the broadcaster, by the name it joined with, left",
-        )
-        .await;
-        wait_for(
-            page,
-            "document.querySelectorAll('.tile').length === 0",
-            "the broadcast's tile gone",
-        )
-        .await;
+        let what = "viewers told the broadcaster, by the name it joined with, left";
+        chat_has(page, "stage left", what).await;
+        let tiles = "document.querySelectorAll('.tile').length === 0";
+        wait_for(page, tiles, "the broadcast's tile gone").await;
     }
     room.close().await.unwrap();
+    for (page, name) in pages.iter().zip(["stage", "v1", "v2"]) {
+        no_errors(page, name).await;
+    }
+}
+
+/// Bob reloads his page and joins again: the others see him go and come back, once, and
+/// decode his new video; a room closed meanwhile is re-created by the next join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_reloads_rejoins_and_a_closed_room_opens_again() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let base = serve(&rooms).await;
+    let alice = join(&base, "reload", "alice", "member").await;
+    let bob = join(&base, "reload", "bob", "member").await;
+    decodes(&alice, 1, "alice decodes bob").await;
+
+    bob.reload().await.unwrap();
+    bob.eval(CHAT).await.unwrap();
+    // Leaving as the page unloaded freed his name at once: the same join works again.
+    chat_has(&alice, "bob left", "alice saw bob's page go").await;
+    click_join(&bob, "bob, again").await;
+    count_is(&alice, 2, "alice sees bob back, once").await;
+    count_is(&bob, 2, "bob sees alice").await;
+    decodes(&alice, 1, "alice decodes bob's new video").await;
+    decodes(&bob, 1, "bob decodes alice").await;
+    let room = rooms.open("reload").await.unwrap();
+    assert_eq!(room.snapshot().await.unwrap().participants.len(), 2);
+
+    // The room closes under them; the next join re-creates it and the server greets again.
+    room.close().await.unwrap();
+    let lobby = "!document.body.classList.contains('in-room')";
+    wait_for(&alice, lobby, "alice told the room closed").await;
+    click_join(&alice, "alice, in the room re-created").await;
+    chat_has(
+        &alice,
+        "server (to you): Welcome, alice!",
+        "greeted in the new room",
+    )
+    .await;
+    for (page, name) in [(&alice, "alice"), (&bob, "bob")] {
+        no_errors(page, name).await;
+    }
+}
+
+/// A participant's token acts only on itself: with it, a page's script cannot make another
+/// participant leave, kick them, or close the room; nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_token_cannot_act_for_another() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let base = serve(&rooms).await;
+    let alice = join(&base, "guarded", "alice", "member").await;
+    let bob = join(&base, "guarded", "bob", "member").await;
+    count_is(&alice, 2, "alice sees bob").await;
+    let attempts = r#"(async () => {
+      const signIn = await fetch('/token', { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ room: 'guarded', identity: 'alice' }) });
+      const auth = { authorization: 'Bearer ' + (await signIn.json()).token };
+      const bob = [...room.participants.values()].find(p => p.identity === 'bob').id;
+      const at = (path, method = 'POST') => fetch('/rooms/guarded/' + path, { method, headers: auth }).then(r => r.status);
+      const close = await fetch('/rooms/guarded', { method: 'DELETE', headers: auth }).then(r => r.status);
+      return [await at(`participants/${bob}/leave`), await at(`participants/${bob}`, 'DELETE'), close];
+    })()"#;
+    let statuses = alice.eval(attempts).await.unwrap();
+    assert_eq!(statuses, serde_json::json!([403, 403, 403]));
+    let room = rooms.open("guarded").await.unwrap();
+    assert_eq!(room.snapshot().await.unwrap().participants.len(), 2);
+    count_is(&bob, 2, "bob is still in").await;
+    // The browser logs each refused request; nothing else went wrong.
+    let errors = alice.errors().await;
+    assert!(
+        errors.iter().all(|e| e.contains("403")),
+        "alice's page: {errors:?}"
+    );
+    no_errors(&bob, "bob").await;
+}
+
+/// A link with an expired token: the page says so in words, and stays at the join screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_with_an_expired_token_says_so() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let base = serve(&rooms).await;
+    let mut claims = Claims::new("late", "dave", Grants::participant());
+    claims.exp = 1_000_000_000; // 2001
+    let token = claims.to_jwt(&Secret::new(KEY)).unwrap();
+    let page = open(&format!("{base}/#token={token}")).await;
+    let shown = "document.getElementById('error').textContent === 'Your access token has expired: sign in again.' \
+                 && !document.body.classList.contains('in-room')";
+    wait_for(&page, shown, "the expired token shown").await;
+    let errors = page.errors().await;
+    assert!(
+        errors.len() == 1 && errors[0].contains("401"),
+        "the page reported more than the refused join: {errors:?}"
+    );
 }

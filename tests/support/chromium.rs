@@ -83,6 +83,9 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct Browser {
     page: Mutex<Ws>,
     next_id: AtomicU64,
+    /// What the page reported as errors: uncaught exceptions, `console.error`, and the
+    /// browser's own error log (failed loads among them), in order.
+    errors: std::sync::Mutex<Vec<String>>,
     /// How long [`Browser::eval`] waits for a result.
     pub eval_timeout: Duration,
     // Declared last so the socket closes before the process dies.
@@ -117,12 +120,43 @@ impl Browser {
         // From here on `Drop` cleans up even if connecting fails.
         let mut process = Process { child, profile };
         let page = open_page(&mut process).await?;
-        Ok(Self {
+        let browser = Self {
             page: Mutex::new(page),
             next_id: AtomicU64::new(1),
+            errors: std::sync::Mutex::default(),
             eval_timeout: Duration::from_secs(30),
             _process: process,
-        })
+        };
+        // Errors arrive as events from here on; `errors()` returns them.
+        browser.call("Runtime.enable", json!({})).await?;
+        browser.call("Log.enable", json!({})).await?;
+        Ok(browser)
+    }
+
+    /// Every error the page reported so far: uncaught exceptions and rejections,
+    /// `console.error`, and the browser's error log (a failed load, a refused request).
+    #[allow(dead_code)] // Not every test that includes this module checks them.
+    pub async fn errors(&self) -> Vec<String> {
+        // Events come in on the page's socket ahead of replies: one call reads them all.
+        let _ = self.eval("0").await;
+        self.errors.lock().unwrap().clone()
+    }
+
+    /// Reloads the page and waits until it has loaded again.
+    #[allow(dead_code)]
+    pub async fn reload(&self) -> Result<(), Error> {
+        self.eval("window.__reloading = true").await?;
+        self.call("Page.reload", json!({})).await?;
+        for _ in 0..100 {
+            let ready = self
+                .eval("!window.__reloading && document.readyState === 'complete'")
+                .await;
+            if ready.ok() == Some(Value::Bool(true)) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err("the page did not load again within 5 s".into())
     }
 
     /// Evaluates `js` in the page, awaiting it if it is a promise, and returns
@@ -184,7 +218,7 @@ impl Browser {
         let request = json!({ "id": id, "method": method, "params": params });
         tokio::time::timeout(self.eval_timeout, async {
             ws.send(Message::text(request.to_string())).await?;
-            await_reply(&mut ws, id).await
+            await_reply(&mut ws, id, Some(&self.errors)).await
         })
         .await
         .map_err(|_| format!("{method} timed out after {:?}", self.eval_timeout))?
@@ -204,7 +238,7 @@ async fn open_page(process: &mut Process) -> Result<Ws, Error> {
             "params": { "url": "about:blank" },
         });
         browser_ws.send(Message::text(create.to_string())).await?;
-        let reply = await_reply(&mut browser_ws, 1).await?;
+        let reply = await_reply(&mut browser_ws, 1, None).await?;
         let target = reply
             .get("targetId")
             .and_then(Value::as_str)
@@ -297,8 +331,13 @@ async fn read_active_port(profile: &Path, child: &mut Child) -> Result<(u16, Str
     }
 }
 
-/// Reads messages until the reply to `id`, skipping protocol events.
-async fn await_reply(ws: &mut Ws, id: u64) -> Result<Value, Error> {
+/// Reads messages until the reply to `id`; of the events before it, keeps the page's errors
+/// in `errors`.
+async fn await_reply(
+    ws: &mut Ws,
+    id: u64,
+    errors: Option<&std::sync::Mutex<Vec<String>>>,
+) -> Result<Value, Error> {
     while let Some(message) = ws.next().await {
         let message = message?;
         let Message::Text(text) = message else {
@@ -306,6 +345,9 @@ async fn await_reply(ws: &mut Ws, id: u64) -> Result<Value, Error> {
         };
         let value: Value = serde_json::from_str(text.as_str())?;
         if value.get("id").and_then(Value::as_u64) != Some(id) {
+            if let (Some(errors), Some(error)) = (errors, page_error(&value)) {
+                errors.lock().unwrap().push(error);
+            }
             continue;
         }
         if let Some(error) = value.get("error") {
@@ -314,6 +356,36 @@ async fn await_reply(ws: &mut Ws, id: u64) -> Result<Value, Error> {
         return Ok(value.get("result").cloned().unwrap_or(Value::Null));
     }
     Err("DevTools connection closed".into())
+}
+
+/// The error a DevTools event reports, if it reports one.
+fn page_error(event: &Value) -> Option<String> {
+    let params = event.get("params")?;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_owned();
+    match event.get("method")?.as_str()? {
+        "Runtime.exceptionThrown" => {
+            let details = params.get("exceptionDetails")?;
+            let description = details.pointer("/exception/description");
+            Some(format!(
+                "uncaught: {}",
+                text(description.or_else(|| details.get("text")))
+            ))
+        }
+        "Runtime.consoleAPICalled" if params.get("type")? == "error" => {
+            let args = params.get("args")?.as_array()?;
+            let said: Vec<String> = args
+                .iter()
+                .map(|a| text(a.get("value").or_else(|| a.get("description"))))
+                .collect();
+            Some(format!("console.error: {}", said.join(" ")))
+        }
+        "Log.entryAdded" if params.pointer("/entry/level")? == "error" => Some(format!(
+            "log: {} ({})",
+            text(params.pointer("/entry/text")),
+            text(params.pointer("/entry/url"))
+        )),
+        _ => None,
+    }
 }
 
 /// Decodes standard base64 (CDP's encoding of binary results).

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::{layers, spec};
+use crate::{browser, layers, spec};
 
 /// The reference copy of upstream's document, relative to the workspace root. Only the
 /// project's own machines have it; a user's clone skips the drift step.
@@ -41,6 +41,11 @@ const STEPS: &[Step] = &[
         name: "layers",
         quick: true,
         run: check_layers,
+    },
+    Step {
+        name: "browser",
+        quick: true,
+        run: check_browser,
     },
     Step {
         name: "clippy",
@@ -140,6 +145,15 @@ fn check_layers(root: &Path) -> Outcome {
     }
 }
 
+/// browser/src/updates.ts and browser/dist/ are what the room's schema and the sources give.
+fn check_browser(root: &Path) -> Outcome {
+    match browser::run(root, true) {
+        Ok(true) => Outcome::Passed,
+        Ok(false) => Outcome::Failed("the browser library is not up to date (see above)".into()),
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
 /// Lints everything with the features CI tests, then the library alone with its defaults and
 /// with each layer's feature, where code used only by a higher layer would be dead.
 fn clippy(root: &Path) -> Outcome {
@@ -175,8 +189,8 @@ fn clippy(root: &Path) -> Outcome {
 
 /// Installs what the tests need and a fresh machine lacks: Debian's `chromium` for the browser
 /// tests, `redis-server` for the Redis store's, and `npm` (which brings `nodejs`) for the npm
-/// packages of tests/whip; then installs those packages. apt-get runs only for what is missing,
-/// so a contributor's run stays fast.
+/// packages of [`NPM_FOLDERS`]; then installs those packages. apt-get runs only for what is
+/// missing, so a contributor's run stays fast.
 fn install(root: &Path) -> Outcome {
     let chromium = std::env::var_os("CALLS_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into());
     let mut missing = Vec::new();
@@ -211,17 +225,23 @@ fn install(root: &Path) -> Outcome {
             ));
         }
     }
-    npm_ci(root)
+    match NPM_FOLDERS
+        .iter()
+        .try_for_each(|folder| npm_ci(root, folder))
+    {
+        Ok(()) => Outcome::Passed,
+        Err(why) => Outcome::Failed(why),
+    }
 }
 
-/// The npm packages tests/whip/browser.rs serves to Chromium (the `whip-whep` WHIP/WHEP
-/// client), exactly as tests/whip/package-lock.json pins them: `npm ci` checks each package
-/// against the lock's integrity hash and puts it in tests/whip/node_modules (git-ignored).
-fn npm_ci(root: &Path) -> Outcome {
+/// Installs the npm packages of a folder of [`NPM_FOLDERS`] exactly as its package-lock.json
+/// pins them: `npm ci` checks each package against the lock's integrity hash and puts it in
+/// the folder's node_modules (git-ignored).
+pub fn npm_ci(root: &Path, folder: &str) -> Result<(), String> {
     let args = [
         "ci",
         "--prefix",
-        NPM_TESTS,
+        folder,
         "--prefer-offline",
         "--no-audit",
         "--no-fund",
@@ -229,14 +249,16 @@ fn npm_ci(root: &Path) -> Outcome {
     ];
     println!("ci: $ npm {}", args.join(" "));
     match Command::new("npm").args(args).current_dir(root).status() {
-        Ok(status) if status.success() => Outcome::Passed,
-        Ok(status) => Outcome::Failed(format!("npm ci exited with {status}")),
-        Err(e) => Outcome::Failed(format!("cannot run npm: {e}")),
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("npm ci --prefix {folder} exited with {status}")),
+        Err(e) => Err(format!("cannot run npm: {e}")),
     }
 }
 
-/// The folder of the tests' npm packages (package.json and package-lock.json).
-const NPM_TESTS: &str = "tests/whip";
+/// The folders with npm packages (package.json and package-lock.json): those
+/// tests/whip/browser.rs serves to Chromium (the `whip-whep` WHIP/WHEP client), and the
+/// browser library's build tools (TypeScript).
+const NPM_FOLDERS: [&str; 2] = ["tests/whip", "browser"];
 
 /// Where Debian's `redis-server` package puts the server the Redis tests start.
 const REDIS_SERVER: &str = "/usr/bin/redis-server";

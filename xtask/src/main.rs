@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask ci`, `cargo xtask layers`, `cargo xtask fuzz`,
-//! `cargo xtask update-spec`, `cargo xtask capture-sdp-fixtures`.
+//! `cargo xtask update-spec`, `cargo xtask capture-sdp-fixtures`, `cargo xtask browser`.
 
+mod browser;
 mod capture;
 mod ci;
 mod layers;
@@ -13,9 +14,10 @@ const USAGE: &str = "\
 usage:
   cargo xtask ci [--quick]
       installs what the tests need when missing (Debian's chromium, redis-server and npm by
-      apt-get; tests/whip's npm packages by npm ci, as its package-lock.json pins them), then
-      fmt, the layer check, clippy (skipped by --quick), tests, and the spec drift check when
-      the reference document is available
+      apt-get; the npm packages of tests/whip and browser by npm ci, as their
+      package-lock.json pins them), then fmt, the layer check, the browser library check,
+      clippy (skipped by --quick), tests, and the spec drift check when the reference
+      document is available
   cargo xtask fuzz [--seconds N]
       runs each target of fuzz/ for N seconds (default 40), seeded; installs cargo-fuzz from
       crates.io when missing
@@ -26,6 +28,12 @@ usage:
   cargo xtask update-spec [--from PATH|URL] [--spec PATH] [--write]
       compare the structure of Cloudflare's SFU OpenAPI document (default: the published URL)
       with openapi/sfu.yaml; exit 1 on drift; --write merges upstream's changes into ours
+  cargo xtask browser [--check]
+      generate browser/src/updates.ts from the room schema's snapshot
+      (tests/room/snapshots/room__schema__room_update_schema_is_stable.snap), then build the
+      library into browser/dist with its tsc; --check instead compares both with what
+      generating and a build into a temporary folder give, exit 1 on a difference; either
+      runs npm ci --prefix browser first when browser/node_modules is missing
   cargo xtask capture-sdp-fixtures
       rewrite the Chromium offers in tests/fixtures/sdp/*.sdp from the local Chromium
       (/usr/bin/chromium, or CALLS_CHROMIUM); their ids and fingerprints are random, so
@@ -54,6 +62,7 @@ fn main() -> ExitCode {
         "layers" => layers(rest),
         "fuzz" => fuzz(rest),
         "capture-sdp-fixtures" => capture_sdp_fixtures(rest),
+        "browser" => browser(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -71,7 +80,7 @@ fn main() -> ExitCode {
             eprintln!("xtask: {error}");
             ExitCode::from(2)
         }
-        Err(Failure::Capture(error) | Failure::Layers(error)) => {
+        Err(Failure::Capture(error) | Failure::Layers(error) | Failure::Browser(error)) => {
             eprintln!("xtask: {error}");
             ExitCode::from(2)
         }
@@ -84,6 +93,7 @@ enum Failure {
     Spec(spec::Error),
     Capture(String),
     Layers(String),
+    Browser(String),
 }
 
 fn update_spec(args: &[String]) -> Result<bool, Failure> {
@@ -145,4 +155,13 @@ fn capture_sdp_fixtures(args: &[String]) -> Result<bool, Failure> {
         println!("wrote {}", path.display());
     }
     Ok(true)
+}
+
+fn browser(args: &[String]) -> Result<bool, Failure> {
+    let check = match args {
+        [] => false,
+        [flag] if flag == "--check" => true,
+        _ => return Err(Failure::Usage(format!("unexpected arguments {args:?}"))),
+    };
+    browser::run(&workspace_root(), check).map_err(Failure::Browser)
 }

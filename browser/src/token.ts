@@ -1,0 +1,22 @@
+// What a page can read of its access token without the key: the room and identity it names.
+// The server checks the signature; the library only needs to know where it is going.
+
+/** The claims of an access token minted by the crate's `Claims::to_jwt`. */
+export interface TokenClaims {
+  room: string;
+  sub: string;
+  exp: number;
+}
+
+/** The token's claims, or null when it is not a JWT (an app's own token for `authorize`). */
+export function readToken(token: string): TokenClaims | null {
+  const payload = token.split(".")[1];
+  if (!payload) return null;
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
+    return typeof claims.room === "string" && typeof claims.sub === "string" ? claims : null;
+  } catch {
+    return null;
+  }
+}
