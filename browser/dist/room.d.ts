@@ -17,7 +17,7 @@ export interface RoomOptions {
     room?: string;
     /** Rejoin on its own when the connection fails (default true). */
     reconnect?: boolean;
-    /** How long a lost connection may try to come back before the page rejoins (default 8 s). */
+    /** How long a lost connection may try to come back before the page rejoins (default 5 s). */
     reconnectAfterMs?: number;
 }
 /** A track of another participant this page receives. */

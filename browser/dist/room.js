@@ -337,7 +337,7 @@ export class Room extends Emitter {
             this.setState("reconnecting");
             // A short loss heals itself (ICE keeps checking); a long one, or a failure, is
             // rejoined. The old participant is left first, so the room never shows two.
-            const after = state === "failed" ? 0 : (this.options.reconnectAfterMs ?? 8000);
+            const after = state === "failed" ? 0 : (this.options.reconnectAfterMs ?? 5000);
             if (this.lostTimer === undefined || state === "failed") {
                 clearTimeout(this.lostTimer);
                 this.lostTimer = setTimeout(() => this.rejoin(link), after);
@@ -354,6 +354,11 @@ export class Room extends Emitter {
             return;
         this.reconnecting = (async () => {
             for (let attempt = 0; !this.left; attempt++) {
+                // Healed while the network was still too down to rejoin: nothing to do.
+                if (lost.pc.connectionState === "connected") {
+                    this.setState("connected");
+                    return;
+                }
                 try {
                     await this.api.post(`participants/${encodeURIComponent(lost.me.id)}/leave`).catch((e) => {
                         if (e.code === "network")
@@ -369,7 +374,7 @@ export class Room extends Emitter {
                         this.finish("error", error);
                         return;
                     }
-                    await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 5000)));
+                    await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 2000)));
                 }
             }
         })().finally(() => (this.reconnecting = null));

@@ -38,7 +38,7 @@ export interface RoomOptions {
   room?: string;
   /** Rejoin on its own when the connection fails (default true). */
   reconnect?: boolean;
-  /** How long a lost connection may try to come back before the page rejoins (default 8 s). */
+  /** How long a lost connection may try to come back before the page rejoins (default 5 s). */
   reconnectAfterMs?: number;
 }
 
@@ -429,7 +429,7 @@ export class Room extends Emitter<RoomEvents> {
       this.setState("reconnecting");
       // A short loss heals itself (ICE keeps checking); a long one, or a failure, is
       // rejoined. The old participant is left first, so the room never shows two.
-      const after = state === "failed" ? 0 : (this.options.reconnectAfterMs ?? 8000);
+      const after = state === "failed" ? 0 : (this.options.reconnectAfterMs ?? 5000);
       if (this.lostTimer === undefined || state === "failed") {
         clearTimeout(this.lostTimer);
         this.lostTimer = setTimeout(() => this.rejoin(link), after);
@@ -446,6 +446,11 @@ export class Room extends Emitter<RoomEvents> {
     if (this.reconnecting || lost !== this.link || this.left) return;
     this.reconnecting = (async () => {
       for (let attempt = 0; !this.left; attempt++) {
+        // Healed while the network was still too down to rejoin: nothing to do.
+        if (lost.pc.connectionState === "connected") {
+          this.setState("connected");
+          return;
+        }
         try {
           await this.api!.post(`participants/${encodeURIComponent(lost.me.id)}/leave`).catch((e: RoomClientError) => {
             if (e.code === "network") throw e;
@@ -459,7 +464,7 @@ export class Room extends Emitter<RoomEvents> {
             this.finish("error", error);
             return;
           }
-          await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 5000)));
+          await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 2000)));
         }
       }
     })().finally(() => (this.reconnecting = null));

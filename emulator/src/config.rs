@@ -10,6 +10,9 @@ pub struct Config {
     pub track_idle_timeout: Duration,
     /// A session whose peer never connected is closed after this long (service: about 30 s).
     pub unconnected_session_ttl: Duration,
+    /// A connected peer from which nothing arrives for this long is gone: its session closes
+    /// (RFC 7675's consent expiry, 30 s; an ICE-lite server never checks on its own).
+    pub silence_timeout: Duration,
     /// How long operations that need a connected transport wait before answering 425.
     pub connect_wait: Duration,
     /// How long a `waitForAck` subscriber has to send its first message.
@@ -29,6 +32,7 @@ impl Default for Config {
         Self {
             track_idle_timeout: Duration::from_secs(30),
             unconnected_session_ttl: Duration::from_secs(30),
+            silence_timeout: Duration::from_secs(30),
             connect_wait: Duration::from_secs(5),
             wait_for_ack_timeout: Duration::from_secs(30),
             calls_per_second: 50,

@@ -76,6 +76,11 @@ impl EmulatorBuilder {
         self.config.track_idle_timeout = d;
         self
     }
+    /// How long a connected peer may send nothing before its session closes.
+    pub fn silence_timeout(mut self, d: Duration) -> Self {
+        self.config.silence_timeout = d;
+        self
+    }
     /// How long a session may stay unconnected before it expires.
     pub fn unconnected_session_ttl(mut self, d: Duration) -> Self {
         self.config.unconnected_session_ttl = d;
@@ -111,6 +116,7 @@ impl EmulatorBuilder {
         )
         .map_err(StartError::Crypto)?;
         peer_cfg.announce = self.announce;
+        peer_cfg.silence_timeout = self.config.silence_timeout;
         let reg = Arc::new(Registry::new(self.config, peer_cfg, stun_addr));
         for f in self.faults {
             reg.faults.add(f);
@@ -229,6 +235,20 @@ impl Emulator {
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.reg.faults.clear();
+    }
+    /// Cuts session `id` off the network for `duration`: every datagram to and from its
+    /// peer is dropped, as when a participant's Wi-Fi drops out, while the HTTP API keeps
+    /// answering. A partition longer than the silence timeout
+    /// ([`EmulatorBuilder::silence_timeout`], 30 s) closes the session, as the service closes
+    /// one whose client went silent; a shorter one the client's ICE rides out. Tests use it to
+    /// prove a client recovers. Returns false when no such session has a peer.
+    pub fn partition(&self, id: &str, duration: Duration) -> bool {
+        let session = lock(&self.reg.sessions).get(id).cloned();
+        let Some(peer) = session.and_then(|s| s.data().peer.clone()) else {
+            return false;
+        };
+        peer.send(rtc::Cmd::Partition(duration));
+        true
     }
     /// Every session that is open now (not closed, expired or with its peer gone), with its
     /// tracks and data channels that are not closed; sorted by id.

@@ -383,6 +383,70 @@ async fn a_page_that_reloads_rejoins_and_a_closed_room_opens_again() {
     }
 }
 
+/// Bob's network drops out (no HTTP, no media), first for 7 s, which the connection rides
+/// out, then for 14 s, long enough for the SFU to close his session (after 9 s of silence
+/// here), so the page rejoins as the network comes back. Each time his page says
+/// it is reconnecting, then is back in the room on its own, receiving and received, and the
+/// room holds him once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_network_drops_out_recovers() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::builder()
+        .silence_timeout(Duration::from_secs(9))
+        .start()
+        .await
+        .unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let base = serve(&rooms).await;
+    let alice = join(&base, "flaky", "alice", "member").await;
+    let bob = join(&base, "flaky", "bob", "member").await;
+    let room = rooms.open("flaky").await.unwrap();
+    for (outage, rejoins) in [(7, false), (14, true)] {
+        decodes(&alice, 1, "alice decodes bob").await;
+        decodes(&bob, 1, "bob decodes alice").await;
+        bob.eval("window.states = []; room.on('connectionState', s => states.push(s)); true")
+            .await
+            .unwrap();
+        let session = bob.eval("room.me.sessionId").await.unwrap();
+        let outage = Duration::from_secs(outage);
+        let started = std::time::Instant::now();
+        bob.offline(true).await.unwrap();
+        assert!(emulator.partition(session.as_str().unwrap(), outage));
+        tokio::time::sleep(outage).await;
+        bob.offline(false).await.unwrap();
+        let back = "states.includes('reconnecting') && states[states.length - 1] === 'connected'";
+        wait_for(&bob, back, "bob's page reconnected").await;
+        let rejoined = bob.eval("room.me.sessionId").await.unwrap() != session;
+        println!(
+            "bob's network out for {outage:?}: connected again {:?} after it dropped; rejoined: {rejoined}",
+            started.elapsed()
+        );
+        assert_eq!(rejoined, rejoins, "after {outage:?}");
+        decodes(&alice, 1, "alice decodes bob again").await;
+        decodes(&bob, 1, "bob decodes alice again").await;
+        count_is(&alice, 2, "alice sees bob, once").await;
+        count_is(&bob, 2, "bob sees alice").await;
+        assert_eq!(room.snapshot().await.unwrap().participants.len(), 2);
+        let said = format!("still here after {outage:?}?");
+        room.send_message(said.as_str()).await.unwrap();
+        chat_has(&bob, &format!("server: {said}"), "bob hears the room again").await;
+    }
+    no_errors(&alice, "alice").await;
+    // Bob's page logs the requests the outage refused, and the 404 of leaving a participant
+    // the room had already removed as gone; nothing else.
+    let errors = bob.errors().await;
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("ERR_INTERNET_DISCONNECTED")
+                || (e.contains("404") && e.ends_with("/leave)"))),
+        "bob's page: {errors:?}"
+    );
+}
+
 /// A participant's token acts only on itself: with it, a page's script cannot make another
 /// participant leave, kick them, or close the room; nothing changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

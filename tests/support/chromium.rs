@@ -142,6 +142,22 @@ impl Browser {
         self.errors.lock().unwrap().clone()
     }
 
+    /// Takes the page's HTTP off the network (`fetch` fails as offline), or puts it back.
+    /// WebRTC's own traffic is not affected: cut it at the other end.
+    #[allow(dead_code)]
+    pub async fn offline(&self, offline: bool) -> Result<(), Error> {
+        self.call("Network.enable", json!({})).await?;
+        let conditions = json!({
+            "offline": offline,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": -1,
+        });
+        self.call("Network.emulateNetworkConditions", conditions)
+            .await
+            .map(drop)
+    }
+
     /// Reloads the page and waits until it has loaded again.
     #[allow(dead_code)]
     pub async fn reload(&self) -> Result<(), Error> {

@@ -118,6 +118,8 @@ pub(crate) enum Cmd {
         binary: bool,
         data: Arc<[u8]>,
     },
+    /// Drop every datagram to and from the peer for this long, as a network that drops out.
+    Partition(std::time::Duration),
     Shutdown,
 }
 
@@ -142,6 +144,7 @@ pub(crate) struct PeerConfig {
     pub announce: Option<std::net::IpAddr>,
     pub track_idle_timeout: Duration,
     pub wait_for_ack_timeout: Duration,
+    pub silence_timeout: Duration,
 }
 
 impl PeerConfig {
@@ -164,6 +167,7 @@ impl PeerConfig {
             announce: None,
             track_idle_timeout,
             wait_for_ack_timeout,
+            silence_timeout: Duration::from_secs(30),
         })
     }
 }

@@ -122,6 +122,7 @@ impl Peer {
                 Some(_) => {}
                 None => self.write_channel(id, binary, &data),
             },
+            Cmd::Partition(d) => self.partitioned_until = Some(Instant::now() + d),
             Cmd::Shutdown => {}
         }
     }

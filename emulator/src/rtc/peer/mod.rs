@@ -44,6 +44,8 @@ pub(super) fn start(
         local,
         shared,
         idle_timeout: cfg.track_idle_timeout,
+        silence_timeout: cfg.silence_timeout,
+        heard: None,
         ack_timeout: cfg.wait_for_ack_timeout,
         pending: None,
         media_routes: HashMap::new(),
@@ -56,6 +58,7 @@ pub(super) fn start(
         replies: HashMap::new(),
         gated: HashMap::new(),
         outbox: HashMap::new(),
+        partitioned_until: None,
     };
     tokio::spawn(peer.run(socket, rx));
     Ok(())
@@ -74,6 +77,9 @@ struct Peer {
     local: SocketAddr,
     shared: Arc<PeerShared>,
     idle_timeout: Duration,
+    silence_timeout: Duration,
+    /// When the client was last heard from, once connected.
+    heard: Option<Instant>,
     ack_timeout: Duration,
     pending: Option<SdpPendingOffer>,
     /// Pushed mid -> pulled mids on other peers.
@@ -93,6 +99,8 @@ struct Peer {
     gated: HashMap<u16, Gate>,
     /// Messages per channel id that SCTP had no room for yet, in order.
     outbox: HashMap<u16, VecDeque<Message>>,
+    /// Until then the network is down: nothing comes in or goes out ([`Cmd::Partition`]).
+    partitioned_until: Option<Instant>,
 }
 
 impl Peer {
@@ -130,10 +138,20 @@ impl Peer {
         }
     }
 
+    fn partitioned(&self) -> bool {
+        self.partitioned_until.is_some_and(|t| Instant::now() < t)
+    }
+
     fn receive(&mut self, source: SocketAddr, bytes: &[u8]) {
         let Ok(contents) = bytes.try_into() else {
             return;
         };
+        if self.partitioned() {
+            return;
+        }
+        if self.heard.is_some() {
+            self.heard = Some(Instant::now());
+        }
         let receive = Receive {
             proto: Protocol::Udp,
             source,
@@ -151,9 +169,10 @@ impl Peer {
             }
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => return Some(t),
-                Ok(Output::Transmit(t)) => {
+                Ok(Output::Transmit(t)) if !self.partitioned() => {
                     let _ = socket.try_send_to(&t.contents, t.destination);
                 }
+                Ok(Output::Transmit(_)) => {}
                 Ok(Output::Event(e)) => self.event(e),
                 // One frame that does not depacketize (a client's malformed payload) is
                 // dropped; the SFU forwards the rest, as Cloudflare's does.
@@ -172,6 +191,7 @@ impl Peer {
                 // Packets cannot flow before the connection, so idle clocks start here.
                 let now = Instant::now();
                 self.watched.values_mut().for_each(|seen| *seen = now);
+                self.heard = Some(now);
                 self.shared.conn.send_replace(Conn::Connected);
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
@@ -307,6 +327,14 @@ impl Peer {
 
     fn housekeeping(&mut self) {
         let now = Instant::now();
+        if self
+            .heard
+            .is_some_and(|heard| now.duration_since(heard) >= self.silence_timeout)
+        {
+            // The client is gone without a word (a closed laptop, a lost network).
+            self.rtc.disconnect();
+            return;
+        }
         let idle: Vec<String> = self
             .watched
             .iter()
