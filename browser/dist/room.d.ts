@@ -24,8 +24,8 @@ export interface RoomOptions {
 export interface RemoteTrack {
     /** The media: put it in a `<video>` or `<audio>` with `new MediaStream([track])`. */
     track: MediaStreamTrack;
-    /** Who publishes it (undefined for a moment when media comes before the room's update). */
-    participant: ParticipantInfo | undefined;
+    /** Who publishes it. */
+    participant: ParticipantInfo;
     /** Its name and kind in the publisher's session. */
     info: TrackInfo;
 }
@@ -113,6 +113,8 @@ export declare class Room extends Emitter<RoomEvents> {
      */
     private pull;
     private onTrack;
+    /** Reports the tracks that arrived whose publisher is known, once each. */
+    private report;
     private onUpdate;
     private unsubscribe;
     private publisher;

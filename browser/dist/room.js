@@ -169,6 +169,7 @@ export class Room extends Emitter {
                 this.emit("participantJoined", info);
             }
         }
+        this.report(link);
         // After a rejoin: whoever left while this page was away.
         for (const [id, p] of this.participants) {
             if (!known.has(id)) {
@@ -240,8 +241,18 @@ export class Room extends Emitter {
         const pulled = mid === null ? undefined : link.pulled.get(mid);
         if (!pulled)
             return;
-        pulled.remote = { track: e.track, participant: this.publisher(pulled.info.sessionId), info: pulled.info };
-        this.emit("trackSubscribed", pulled.remote);
+        pulled.track = e.track;
+        this.report(link);
+    }
+    /** Reports the tracks that arrived whose publisher is known, once each. */
+    report(link) {
+        for (const pulled of link.pulled.values()) {
+            const participant = this.publisher(pulled.info.sessionId);
+            if (pulled.remote || !pulled.track || !participant)
+                continue;
+            pulled.remote = { track: pulled.track, participant, info: pulled.info };
+            this.emit("trackSubscribed", pulled.remote);
+        }
     }
     onUpdate(link, data) {
         if (link !== this.link || typeof data !== "string")
@@ -262,11 +273,8 @@ export class Room extends Emitter {
                 if (update.participant.id === link.me.id || this.participants.has(update.participant.id))
                     return;
                 this.participants.set(update.participant.id, update.participant);
-                for (const { info, remote } of link.pulled.values()) {
-                    if (remote && info.sessionId === update.participant.sessionId)
-                        remote.participant = update.participant;
-                }
                 this.emit("participantJoined", update.participant);
+                this.report(link);
                 break;
             case "participant_left": {
                 if (update.participant.id === link.me.id) {

@@ -46,8 +46,8 @@ export interface RoomOptions {
 export interface RemoteTrack {
   /** The media: put it in a `<video>` or `<audio>` with `new MediaStream([track])`. */
   track: MediaStreamTrack;
-  /** Who publishes it (undefined for a moment when media comes before the room's update). */
-  participant: ParticipantInfo | undefined;
+  /** Who publishes it. */
+  participant: ParticipantInfo;
   /** Its name and kind in the publisher's session. */
   info: TrackInfo;
 }
@@ -87,9 +87,14 @@ export interface RoomEvents {
 /** How many times a track the SFU refuses is asked for again, half a second apart. */
 const PULL_ATTEMPTS = 10;
 
-/** A track pulled into the link; `remote` once its media arrived. */
+/**
+ * A track pulled into the link: `track` once its media arrived, `remote` once it was
+ * reported, which waits until its publisher is known (media can come before the room's
+ * update that introduces the publisher).
+ */
 interface Pulled {
   info: TrackInfo;
+  track?: MediaStreamTrack;
   remote?: RemoteTrack;
 }
 
@@ -272,6 +277,7 @@ export class Room extends Emitter<RoomEvents> {
         this.emit("participantJoined", info);
       }
     }
+    this.report(link);
     // After a rejoin: whoever left while this page was away.
     for (const [id, p] of this.participants) {
       if (!known.has(id)) {
@@ -343,8 +349,18 @@ export class Room extends Emitter<RoomEvents> {
     const mid = e.transceiver.mid;
     const pulled = mid === null ? undefined : link.pulled.get(mid);
     if (!pulled) return;
-    pulled.remote = { track: e.track, participant: this.publisher(pulled.info.sessionId), info: pulled.info };
-    this.emit("trackSubscribed", pulled.remote);
+    pulled.track = e.track;
+    this.report(link);
+  }
+
+  /** Reports the tracks that arrived whose publisher is known, once each. */
+  private report(link: Link): void {
+    for (const pulled of link.pulled.values()) {
+      const participant = this.publisher(pulled.info.sessionId);
+      if (pulled.remote || !pulled.track || !participant) continue;
+      pulled.remote = { track: pulled.track, participant, info: pulled.info };
+      this.emit("trackSubscribed", pulled.remote);
+    }
   }
 
   private onUpdate(link: Link, data: string | ArrayBuffer): void {
@@ -362,10 +378,8 @@ export class Room extends Emitter<RoomEvents> {
       case "participant_joined":
         if (update.participant.id === link.me.id || this.participants.has(update.participant.id)) return;
         this.participants.set(update.participant.id, update.participant);
-        for (const { info, remote } of link.pulled.values()) {
-          if (remote && info.sessionId === update.participant.sessionId) remote.participant = update.participant;
-        }
         this.emit("participantJoined", update.participant);
+        this.report(link);
         break;
       case "participant_left": {
         if (update.participant.id === link.me.id) {

@@ -5,8 +5,7 @@
 //! Shared by `cargo run --example room --features api` and the browser tests that drive the
 //! page (tests/room/browser.rs), so the tests exercise exactly what people open.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -40,8 +39,6 @@ pub struct App {
     pub ice_servers: Arc<serde_json::Value>,
     /// The key the access tokens are signed with.
     pub key: Secret,
-    /// The rooms this process greets in (each gets one greeter while it is open).
-    pub greeted: Arc<Mutex<HashSet<String>>>,
 }
 
 impl App {
@@ -51,7 +48,6 @@ impl App {
             rooms,
             ice_servers: Arc::new(ice_servers),
             key,
-            greeted: Arc::default(),
         }
     }
 }
@@ -134,7 +130,7 @@ struct TokenRequest {
 
 /// The demo's sign-in: anyone gets a token for the room and name they ask for, valid 10
 /// minutes; a viewer's token only watches. A real app mints it after its own sign-in.
-/// The room is opened (re-created when it closed) and greeted in, as a demo wants.
+/// The room is created (re-created when it closed) and greeted in, as a demo wants.
 async fn token(State(app): State<App>, Json(req): Json<TokenRequest>) -> Response {
     if let Err(e) = welcome(&app, &req.room).await {
         let body = Json(json!({ "error": format!("the room cannot open: {e}") }));
@@ -151,22 +147,16 @@ async fn token(State(app): State<App>, Json(req): Json<TokenRequest>) -> Respons
     }
 }
 
-/// Opens `id` and greets in it, once per room while it is open.
+/// Creates room `id` if it is not open, and greets in it. Only the process that creates a
+/// room greets in it, so with several processes sharing a store each welcome is sent once.
 async fn welcome(app: &App, id: &str) -> Result<(), RoomError> {
-    let room = room(&app.rooms, id).await?;
-    if !app.greeted.lock().unwrap().insert(id.to_owned()) {
-        return Ok(());
+    match app.rooms.open(id).await {
+        Err(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_)) => {}
+        other => return other.map(drop),
     }
-    let greeter = greet(&room).await;
-    // The greeter ends with the room: one re-created later under the same id is greeted again.
-    let (greeted, id) = (app.greeted.clone(), id.to_owned());
-    let Ok(greeter) = greeter else {
-        greeted.lock().unwrap().remove(&id);
-        return greeter.map(|_| ());
-    };
-    tokio::spawn(async move {
-        let _ = greeter.await;
-        greeted.lock().unwrap().remove(&id);
-    });
-    Ok(())
+    match app.rooms.create().id(id).send().await {
+        Ok(room) => greet(&room).await.map(drop),
+        Err(RoomError::RoomExists(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }

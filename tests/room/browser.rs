@@ -145,6 +145,14 @@ async fn click_join(page: &chromium::Browser, name: &str) {
     .await;
 }
 
+/// With `CALLS_SCREENSHOTS=dir`, a screenshot of the page in `dir/{name}.png` (the README's).
+async fn shoot(page: &chromium::Browser, name: &str) {
+    if let Ok(dir) = std::env::var("CALLS_SCREENSHOTS") {
+        let png = page.screenshot().await.unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+    }
+}
+
 async fn count_is(page: &chromium::Browser, n: usize, what: &str) {
     let condition = format!("document.getElementById('count').textContent === '{n} here'");
     wait_for(page, &condition, what).await;
@@ -178,18 +186,16 @@ async fn three_pages_served_by_two_processes_sharing_redis() {
     let rooms_a = client(&emulator).rooms(store().await.unwrap());
     let rooms_b = client(&emulator).rooms(store().await.unwrap());
     let (base_a, base_b) = (serve(&rooms_a).await, serve(&rooms_b).await);
-    // A opens (and so hosts) the room, as its sign-in would.
-    server::room(&rooms_a, "demo").await.unwrap();
     three_pages(&emulator, &rooms_a, [&base_a, &base_b, &base_a]).await;
 }
 
 /// Alice, Bob and Carol open the page at their base URLs and join room "demo".
 async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
     let names = ["alice", "bob", "carol"];
-    let mut pages = vec![
-        join(bases[0], "demo", "alice", "member").await,
-        join(bases[1], "demo", "bob", "member").await,
-    ];
+    let alice = open(&format!("{}/?room=demo&name=alice", bases[0])).await;
+    shoot(&alice, "room-join").await;
+    click_join(&alice, "alice").await;
+    let mut pages = vec![alice, join(bases[1], "demo", "bob", "member").await];
     // Alice and Bob receive each other before Carol comes, so what her join costs is hers.
     decodes(&pages[0], 1, "alice decodes bob").await;
     decodes(&pages[1], 1, "bob decodes alice").await;
@@ -202,6 +208,23 @@ async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
         chat_has(page, &welcome, &format!("{name} got its welcome")).await;
         count_is(page, 3, &format!("{name} sees three")).await;
         decodes(page, 2, &format!("{name} decodes both other videos")).await;
+        // Each video under its publisher's name, however the media and the room's news raced.
+        let labels = page
+            .eval("JSON.stringify([...document.querySelectorAll('.tile span')].map(s => s.textContent).sort())")
+            .await
+            .unwrap();
+        let mut want: Vec<String> = names
+            .iter()
+            .filter(|n| **n != name)
+            .map(|n| n.to_string())
+            .collect();
+        want.push(format!("{name} (you)"));
+        want.sort();
+        assert_eq!(
+            labels,
+            serde_json::to_string(&want).unwrap(),
+            "{name}'s tiles"
+        );
     }
     // Carol's join: one session, one push carrying the page's offer, one pull of the four
     // tracks already in the room, one renegotiation with the page's answer, one call for her
@@ -226,6 +249,10 @@ async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
     room.send_message("Hello!").await.unwrap();
     for (page, name) in pages.iter().zip(names) {
         chat_has(page, "server: Hello!", &format!("{name} got Hello!")).await;
+        // Welcomed once, whichever process served the page.
+        let welcome = format!("server (to you): Welcome, {name}!");
+        let welcomes = format!("chatLines().filter(l => l === '{welcome}').length");
+        assert_eq!(page.eval(&welcomes).await.unwrap(), 1, "{name}'s welcomes");
     }
     // A participant's chat message reaches everyone through the room, its sender too.
     pages[0]
@@ -241,12 +268,8 @@ async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
     for (page, name) in pages[1..].iter().zip(["bob", "carol"]) {
         decodes(page, 3, &format!("{name} decodes alice's share")).await;
     }
-    if let Ok(dir) = std::env::var("CALLS_SCREENSHOTS") {
-        for (page, name) in pages.iter().zip(["alice", "bob"]) {
-            let png = page.screenshot().await.unwrap();
-            std::fs::write(format!("{dir}/room-{name}.png"), png).unwrap();
-        }
-    }
+    shoot(&pages[0], "room-alice").await;
+    shoot(&pages[1], "room-bob").await;
     pages[0]
         .eval("document.getElementById('share').click(); true")
         .await
@@ -501,6 +524,7 @@ async fn a_page_with_an_expired_token_says_so() {
     let shown = "document.getElementById('error').textContent === 'Your access token has expired: sign in again.' \
                  && !document.body.classList.contains('in-room')";
     wait_for(&page, shown, "the expired token shown").await;
+    shoot(&page, "room-expired").await;
     let errors = page.errors().await;
     assert!(
         errors.len() == 1 && errors[0].contains("401"),
