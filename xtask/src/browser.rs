@@ -41,7 +41,7 @@ pub fn run(root: &Path, check: bool) -> Result<bool, String> {
     }
     let mut stale = Vec::new();
     if fs::read_to_string(root.join(OUTPUT)).ok().as_ref() != Some(&generated) {
-        stale.push(OUTPUT.to_owned());
+        stale.push(format!("{OUTPUT} is not up to date"));
     }
     // A build of our own to compare with: tsc's output is a function of the sources.
     let built = std::env::temp_dir().join(format!("xtask-browser-{}", std::process::id()));
@@ -49,14 +49,52 @@ pub fn run(root: &Path, check: bool) -> Result<bool, String> {
     let compared = tsc(root, &[OsStr::new("--outDir"), built.as_os_str()])
         .and_then(|()| differing(&built, &root.join(DIST)).map_err(|e| e.to_string()));
     let _ = fs::remove_dir_all(&built);
-    stale.extend(compared?.into_iter().map(|file| format!("{DIST}/{file}")));
+    stale.extend(
+        compared?
+            .into_iter()
+            .map(|file| format!("{DIST}/{file} is not up to date")),
+    );
+    stale.extend(unpacked(root)?);
     for file in &stale {
-        eprintln!("browser: {file} is not up to date");
+        eprintln!("browser: {file}");
     }
     if !stale.is_empty() {
         eprintln!("browser: run `cargo xtask browser` and commit the result");
     }
     Ok(stale.is_empty())
+}
+
+/// What the package must carry, as `npm pack` would pack it.
+const PACKED: [&str; 4] = [
+    "package.json",
+    "README.md",
+    "dist/index.js",
+    "dist/index.d.ts",
+];
+
+/// The files of [`PACKED`] that `npm pack --dry-run` would leave out (a `files` entry gone
+/// wrong), named as missing from the package.
+fn unpacked(root: &Path) -> Result<Vec<String>, String> {
+    let output = Command::new("npm")
+        .args(["pack", "--dry-run", "--json", "--ignore-scripts"])
+        .current_dir(root.join(PACKAGE))
+        .output()
+        .map_err(|e| format!("cannot run npm pack: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("npm pack --dry-run exited with {}", output.status));
+    }
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("npm pack --dry-run --json: {e}"))?;
+    let packed: Vec<&str> = report
+        .pointer("/0/files")
+        .and_then(Value::as_array)
+        .map(|files| files.iter().filter_map(|f| f["path"].as_str()).collect())
+        .unwrap_or_default();
+    Ok(PACKED
+        .iter()
+        .filter(|file| !packed.contains(file))
+        .map(|file| format!("npm pack leaves {file} out of the package"))
+        .collect())
 }
 
 /// Compiles the library with its own tsconfig.json, as `npm ci` installed TypeScript.
