@@ -48,11 +48,19 @@ export interface PublishResponse {
 /** The routes of one room, called with one token. */
 export declare class Api {
     private readonly base;
-    private readonly token;
+    private token;
     readonly room: string;
-    constructor(base: string, token: string, room: string);
-    /** `POST /rooms/{room}/{path}` with a JSON body; the JSON answer, or null for 204. */
+    /** A new token when this one expired (the app's sign-in, asked again). */
+    private readonly refresh?;
+    constructor(base: string, token: string, room: string, 
+    /** A new token when this one expired (the app's sign-in, asked again). */
+    refresh?: (() => Promise<string>) | undefined);
+    /**
+     * `POST /rooms/{room}/{path}` with a JSON body; the JSON answer, or null for 204. An expired
+     * token is refreshed once, when the app said how.
+     */
     post<T>(path: string, body?: unknown, keepalive?: boolean): Promise<T>;
+    private send;
     /** The URL of a route of this room. */
     url(path: string): string;
 }

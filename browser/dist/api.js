@@ -25,13 +25,30 @@ const PLAIN = {
 };
 /** The routes of one room, called with one token. */
 export class Api {
-    constructor(base, token, room) {
+    constructor(base, token, room, 
+    /** A new token when this one expired (the app's sign-in, asked again). */
+    refresh) {
         this.base = base;
         this.token = token;
         this.room = room;
+        this.refresh = refresh;
     }
-    /** `POST /rooms/{room}/{path}` with a JSON body; the JSON answer, or null for 204. */
+    /**
+     * `POST /rooms/{room}/{path}` with a JSON body; the JSON answer, or null for 204. An expired
+     * token is refreshed once, when the app said how.
+     */
     async post(path, body = {}, keepalive = false) {
+        try {
+            return await this.send(path, body, keepalive);
+        }
+        catch (e) {
+            if (!(e instanceof RoomClientError) || e.code !== "token_expired" || !this.refresh || keepalive)
+                throw e;
+            this.token = await this.refresh();
+            return this.send(path, body, keepalive);
+        }
+    }
+    async send(path, body, keepalive) {
         let response;
         try {
             response = await fetch(this.url(path), {

@@ -56,7 +56,7 @@ export class Room extends Emitter {
         if (!room) {
             throw new RoomClientError("bad_request", 0, "The access token names no room: pass the room in the options.");
         }
-        this.api = new Api(url.replace(/\/$/, ""), token, room);
+        this.api = new Api(url.replace(/\/$/, ""), token, room, this.options.refreshToken);
         this.local = [...tracks];
         this.left = false;
         this.setState("connecting");

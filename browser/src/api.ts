@@ -96,12 +96,27 @@ export interface PublishResponse {
 export class Api {
   constructor(
     private readonly base: string,
-    private readonly token: string,
+    private token: string,
     readonly room: string,
+    /** A new token when this one expired (the app's sign-in, asked again). */
+    private readonly refresh?: () => Promise<string>,
   ) {}
 
-  /** `POST /rooms/{room}/{path}` with a JSON body; the JSON answer, or null for 204. */
+  /**
+   * `POST /rooms/{room}/{path}` with a JSON body; the JSON answer, or null for 204. An expired
+   * token is refreshed once, when the app said how.
+   */
   async post<T>(path: string, body: unknown = {}, keepalive = false): Promise<T> {
+    try {
+      return await this.send<T>(path, body, keepalive);
+    } catch (e) {
+      if (!(e instanceof RoomClientError) || e.code !== "token_expired" || !this.refresh || keepalive) throw e;
+      this.token = await this.refresh();
+      return this.send<T>(path, body, keepalive);
+    }
+  }
+
+  private async send<T>(path: string, body: unknown, keepalive: boolean): Promise<T> {
     let response: Response;
     try {
       response = await fetch(this.url(path), {

@@ -36,6 +36,11 @@ export interface RoomOptions {
   iceServers?: RTCIceServer[];
   /** The room, when the token is not one of the crate's (an app's own, for `authorize`). */
   room?: string;
+  /**
+   * A fresh token, when the one given to `connect` expired: asked for (once per refusal) when
+   * the room API refuses an expired token, so a call longer than a token's life goes on.
+   */
+  refreshToken?: () => Promise<string>;
   /** Rejoin on its own when the connection fails (default true). */
   reconnect?: boolean;
   /** How long a lost connection may try to come back before the page rejoins (default 5 s). */
@@ -165,7 +170,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!room) {
       throw new RoomClientError("bad_request", 0, "The access token names no room: pass the room in the options.");
     }
-    this.api = new Api(url.replace(/\/$/, ""), token, room);
+    this.api = new Api(url.replace(/\/$/, ""), token, room, this.options.refreshToken);
     this.local = [...tracks];
     this.left = false;
     this.setState("connecting");

@@ -6,6 +6,7 @@
 //! page (tests/room/browser.rs), so the tests exercise exactly what people open.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -39,6 +40,8 @@ pub struct App {
     pub ice_servers: Arc<serde_json::Value>,
     /// The key the access tokens are signed with.
     pub key: Secret,
+    /// How long the tokens of the demo's sign-in are valid.
+    pub token_ttl: Duration,
 }
 
 impl App {
@@ -48,6 +51,7 @@ impl App {
             rooms,
             ice_servers: Arc::new(ice_servers),
             key,
+            token_ttl: Duration::from_secs(600),
         }
     }
 }
@@ -65,20 +69,6 @@ pub fn router(app: App) -> Router {
         .route("/token", post(token))
         .with_state(app)
         .merge(api)
-}
-
-/// Opens the room, creating it on first use or after it closed.
-pub async fn room(rooms: &Rooms, id: &str) -> Result<Room, RoomError> {
-    match rooms.open(id).await {
-        Ok(room) => Ok(room),
-        Err(RoomError::RoomNotFound(_) | RoomError::RoomClosed(_)) => {
-            match rooms.create().id(id).send().await {
-                Err(RoomError::RoomExists(_)) => rooms.open(id).await,
-                other => other,
-            }
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// Greets each participant that joins `room` with a direct message, and logs participants'
@@ -129,7 +119,7 @@ struct TokenRequest {
 }
 
 /// The demo's sign-in: anyone gets a token for the room and name they ask for, valid 10
-/// minutes; a viewer's token only watches. A real app mints it after its own sign-in.
+/// minutes (the page asks again when it expires); a viewer's token only watches. A real app mints it after its own sign-in.
 /// The room is created (re-created when it closed) and greeted in, as a demo wants.
 async fn token(State(app): State<App>, Json(req): Json<TokenRequest>) -> Response {
     if let Err(e) = welcome(&app, &req.room).await {
@@ -140,7 +130,7 @@ async fn token(State(app): State<App>, Json(req): Json<TokenRequest>) -> Respons
         Some("viewer") => Grants::viewer(),
         _ => Grants::participant(),
     };
-    let claims = Claims::new(req.room, req.identity, grants);
+    let claims = Claims::new(req.room, req.identity, grants).ttl(app.token_ttl);
     match claims.to_jwt(&app.key) {
         Ok(token) => Json(json!({ "token": token })).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),

@@ -142,7 +142,7 @@ async fn the_metrics_move_by_exactly_what_was_done_and_a_draining_process_is_not
 
     // A room: hosted here, with the room's own peer connected.
     let before = Scrape::take(&base).await;
-    let room = server::room(&rooms, "ops").await.unwrap();
+    let room = rooms.create().id("ops").send().await.unwrap();
     let mut events = room.events().await.unwrap();
     let hosted = eventually(&base, "the room hosted", |s| {
         s.delta(&before, "calls_rooms_hosted", &[]) == 1.0

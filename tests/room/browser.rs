@@ -111,7 +111,15 @@ async fn decodes(page: &chromium::Browser, want: u64, what: &str) {
 
 /// Serves the example's page and API for `rooms`; returns its base URL.
 async fn serve(rooms: &Rooms) -> String {
-    let app = server::App::new(rooms.clone(), serde_json::json!([]), Secret::new(KEY));
+    serve_app(server::App::new(
+        rooms.clone(),
+        serde_json::json!([]),
+        Secret::new(KEY),
+    ))
+    .await
+}
+
+async fn serve_app(app: server::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, server::router(app)).await });
@@ -467,6 +475,41 @@ async fn a_page_whose_network_drops_out_recovers() {
                 || (e.contains("404") && e.ends_with("/leave)"))),
         "bob's page: {errors:?}"
     );
+}
+
+/// Tokens that last 2 s: a call goes on past its token, as the page signs in again when the
+/// API refuses an expired one; Alice shares her screen after hers expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_outlives_its_tokens() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let mut app = server::App::new(rooms.clone(), serde_json::json!([]), Secret::new(KEY));
+    app.token_ttl = Duration::from_secs(2);
+    let base = serve_app(app).await;
+    let alice = join(&base, "long", "alice", "member").await;
+    let bob = join(&base, "long", "bob", "member").await;
+    decodes(&bob, 1, "bob decodes alice").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(alice.eval(SHARE).await.unwrap(), Value::Bool(true));
+    decodes(
+        &bob,
+        2,
+        "bob decodes alice's share, published on a refreshed token",
+    )
+    .await;
+    // The browser logs each call refused for an expired token, which the page then made
+    // again (Alice's publish, Bob's pull of her share); nothing else.
+    for (page, name) in [(&alice, "alice"), (&bob, "bob")] {
+        let errors = page.errors().await;
+        assert!(
+            !errors.is_empty() && errors.iter().all(|e| e.contains("401 (Unauthorized)")),
+            "{name}'s page: {errors:?}"
+        );
+    }
 }
 
 /// A participant's token acts only on itself: with it, a page's script cannot make another
