@@ -94,7 +94,8 @@ pub async fn greet(room: &Room) -> Result<tokio::task::JoinHandle<()>, RoomError
     }))
 }
 
-async fn client(Path(file): Path<String>) -> Response {
+/// `GET /client/{file}`: a file of the browser library.
+pub async fn client(Path(file): Path<String>) -> Response {
     match CLIENT.iter().find(|(name, _)| *name == file) {
         Some((_, js)) => ([(header::CONTENT_TYPE, "text/javascript")], *js).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),

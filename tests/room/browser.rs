@@ -270,6 +270,23 @@ async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
     chat_has(&pages[1], "alice: hi from alice", "bob got alice's message").await;
     chat_has(&pages[0], "you: hi from alice", "alice sees her message").await;
 
+    // Her toggles: the camera and the microphone stop sending, and say so; then send again.
+    let toggled = r#"(() => {
+      const cam = document.querySelector('#tile-me video').srcObject.getVideoTracks()[0];
+      const seen = [];
+      for (const id of ['camera', 'mic', 'camera', 'mic']) {
+        document.getElementById(id).click();
+        seen.push(document.getElementById(id).textContent);
+        if (id === 'camera') seen.push(cam.enabled);
+      }
+      return JSON.stringify(seen);
+    })()"#;
+    let seen = pages[0].eval(toggled).await.unwrap();
+    assert_eq!(
+        seen, r#"["Camera on",false,"Unmute","Camera off",true,"Mute"]"#,
+        "alice's toggles"
+    );
+
     // Alice shares a second video (what "Share screen" does with getDisplayMedia): the
     // others pull it as it is announced, then see it go when she stops.
     assert_eq!(pages[0].eval(SHARE).await.unwrap(), Value::Bool(true));
@@ -509,6 +526,81 @@ async fn a_call_outlives_its_tokens() {
             !errors.is_empty() && errors.iter().all(|e| e.contains("401 (Unauthorized)")),
             "{name}'s page: {errors:?}"
         );
+    }
+}
+
+/// The complete page of browser/README.md, as an app would serve it with its own sign-in:
+/// two people open it, see and hear each other, chat, and one leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_in_the_library_readme_works() {
+    use axum::routing::{get, post};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let readme = include_str!("../../browser/README.md");
+    let page = readme
+        .split("```html\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("browser/README.md has an html block");
+    let emulator = Emulator::start().await.unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    // The app's sign-in: the n-th visitor is user-n, in room "readme".
+    let visitors = std::sync::Arc::new(AtomicUsize::new(0));
+    let sign_in = move || {
+        let n = visitors.fetch_add(1, Ordering::Relaxed);
+        let claims = Claims::new("readme", format!("user-{n}"), Grants::participant());
+        async move {
+            axum::Json(serde_json::json!({ "token": claims.to_jwt(&Secret::new(KEY)).unwrap() }))
+        }
+    };
+    let api = cloudflare_calls::api::RoomApi::new(rooms.clone(), KEY)
+        .create_on_join(true)
+        .router();
+    let app = axum::Router::new()
+        .route("/", get(move || async move { axum::response::Html(page) }))
+        .route("/token", post(sign_in))
+        .route("/client/{file}", get(server::client))
+        .merge(api);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let first = open(&base).await;
+    let second = open(&base).await;
+    let playing = r#"[...document.querySelectorAll('#videos video')].some(v => v.videoWidth > 0)
+        && document.querySelectorAll('#videos audio').length === 1"#;
+    for (page, other) in [(&first, "user-1"), (&second, "user-0")] {
+        chat_has(page, &format!("{other} joined"), "told who joined").await;
+        wait_for(
+            page,
+            playing,
+            "the other's video plays, and their audio is there",
+        )
+        .await;
+    }
+    first
+        .eval("document.querySelector('#text').value = 'hi'; document.querySelector('#send').click(); true")
+        .await
+        .unwrap();
+    chat_has(&second, "user-0: hi", "the message arrived").await;
+    second
+        .eval("document.querySelector('#leave').click(); true")
+        .await
+        .unwrap();
+    chat_has(&first, "user-1 left", "told who left").await;
+    wait_for(
+        &first,
+        "document.querySelectorAll('#videos > *').length === 0",
+        "their media gone",
+    )
+    .await;
+    chat_has(&second, "out: left", "the leaver is out").await;
+    for (page, name) in [(&first, "first"), (&second, "second")] {
+        no_errors(page, name).await;
     }
 }
 
