@@ -13,6 +13,8 @@ export interface RoomOptions {
     metadata?: string;
     /** STUN and TURN servers for the connection to the SFU. */
     iceServers?: RTCIceServer[];
+    /** `relay` to reach the SFU only through the TURN servers (behind a strict firewall). */
+    iceTransportPolicy?: RTCIceTransportPolicy;
     /** The room, when the token is not one of the crate's (an app's own, for `authorize`). */
     room?: string;
     /**

@@ -121,7 +121,11 @@ export class Room extends Emitter {
     // ---- joining ----
     async join() {
         const role = this.options.role ?? "member";
-        const pc = new RTCPeerConnection({ iceServers: this.options.iceServers ?? [], bundlePolicy: "max-bundle" });
+        const pc = new RTCPeerConnection({
+            iceServers: this.options.iceServers ?? [],
+            iceTransportPolicy: this.options.iceTransportPolicy ?? "all",
+            bundlePolicy: "max-bundle",
+        });
         const link = {
             pc,
             me: undefined,

@@ -34,6 +34,8 @@ export interface RoomOptions {
   metadata?: string;
   /** STUN and TURN servers for the connection to the SFU. */
   iceServers?: RTCIceServer[];
+  /** `relay` to reach the SFU only through the TURN servers (behind a strict firewall). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** The room, when the token is not one of the crate's (an app's own, for `authorize`). */
   room?: string;
   /**
@@ -235,7 +237,11 @@ export class Room extends Emitter<RoomEvents> {
 
   private async join(): Promise<void> {
     const role = this.options.role ?? "member";
-    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers ?? [], bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({
+      iceServers: this.options.iceServers ?? [],
+      iceTransportPolicy: this.options.iceTransportPolicy ?? "all",
+      bundlePolicy: "max-bundle",
+    });
     const link: Link = {
       pc,
       me: undefined as unknown as ParticipantInfo,

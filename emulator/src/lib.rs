@@ -109,6 +109,14 @@ impl EmulatorBuilder {
             .await
             .map_err(|e| bind_err(stun_at, e))?;
         let stun_addr = stun.local_addr().map_err(|e| bind_err(stun_at, e))?;
+        // TURN over TCP on the same port, as the service lists it; another when that is taken.
+        let turn_tcp = match tokio::net::TcpListener::bind(stun_addr).await {
+            Ok(listener) => listener,
+            Err(_) => tokio::net::TcpListener::bind(stun_at)
+                .await
+                .map_err(|e| bind_err(stun_at, e))?,
+        };
+        let turn_tcp_addr = turn_tcp.local_addr().map_err(|e| bind_err(stun_at, e))?;
         let mut peer_cfg = rtc::PeerConfig::new(
             addr.ip(),
             self.config.track_idle_timeout,
@@ -117,7 +125,12 @@ impl EmulatorBuilder {
         .map_err(StartError::Crypto)?;
         peer_cfg.announce = self.announce;
         peer_cfg.silence_timeout = self.config.silence_timeout;
-        let reg = Arc::new(Registry::new(self.config, peer_cfg, stun_addr));
+        let reg = Arc::new(Registry::new(
+            self.config,
+            peer_cfg,
+            stun_addr,
+            turn_tcp_addr,
+        ));
         for f in self.faults {
             reg.faults.add(f);
         }
@@ -135,7 +148,7 @@ impl EmulatorBuilder {
                 .with_graceful_shutdown(async move { stopped.notified().await })
                 .await;
         });
-        let relay = rtc::relay::start(stun, addr.ip(), Arc::downgrade(&reg))
+        let relay = rtc::relay::start(stun, turn_tcp, addr.ip(), Arc::downgrade(&reg))
             .await
             .map_err(|e| StartError::Relay(e.to_string()))?;
         *lock(&reg.relay) = Some(Arc::new(relay));

@@ -38,6 +38,9 @@ pub struct App {
     pub rooms: Rooms,
     /// STUN/TURN servers for the browser's `RTCPeerConnection`, as its `iceServers`.
     pub ice_servers: Arc<serde_json::Value>,
+    /// Whether pages reach the SFU only through the TURN servers (`iceTransportPolicy:
+    /// "relay"`), as behind a firewall that lets no direct traffic through.
+    pub relay_only: bool,
     /// The key the access tokens are signed with.
     pub key: Secret,
     /// How long the tokens of the demo's sign-in are valid.
@@ -50,6 +53,7 @@ impl App {
         Self {
             rooms,
             ice_servers: Arc::new(ice_servers),
+            relay_only: false,
             key,
             token_ttl: Duration::from_secs(600),
         }
@@ -103,7 +107,8 @@ pub async fn client(Path(file): Path<String>) -> Response {
 }
 
 async fn config(State(app): State<App>) -> Json<serde_json::Value> {
-    Json(json!({ "iceServers": *app.ice_servers }))
+    let policy = if app.relay_only { "relay" } else { "all" };
+    Json(json!({ "iceServers": *app.ice_servers, "iceTransportPolicy": policy }))
 }
 
 async fn schema() -> Json<serde_json::Value> {

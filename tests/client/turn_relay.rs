@@ -242,6 +242,18 @@ async fn wait_in_page(browser: &chromium::Browser, condition: &str, what: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_reaches_the_sfu_only_through_the_relay() {
+    relayed("udp").await;
+}
+
+/// As behind a firewall that lets no UDP through: the page has only the `turn:` URL over TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_reaches_the_sfu_only_through_the_relay_over_tcp() {
+    relayed("tcp").await;
+}
+
+/// Chromium with relay-only ICE, given only the minted `turn:` URL over `protocol`, sends to
+/// and receives from the SFU through the emulator's relay.
+async fn relayed(protocol: &str) {
     if chromium::skip_without_chromium() {
         return;
     }
@@ -254,7 +266,19 @@ async fn chromium_reaches_the_sfu_only_through_the_relay() {
         .send()
         .await
         .unwrap();
-    let ice_json = serde_json::to_string(&ice).unwrap();
+    // Only the turn: URL over `protocol`.
+    let mut ice_json = serde_json::to_value(&ice).unwrap();
+    let servers = ice_json.as_array_mut().unwrap();
+    for server in servers.iter_mut() {
+        let urls = server["urls"].as_array_mut().unwrap();
+        urls.retain(|u| {
+            u.as_str()
+                .unwrap()
+                .ends_with(&format!("?transport={protocol}"))
+        });
+    }
+    servers.retain(|server| server["urls"] != serde_json::json!([]));
+    let ice_json = ice_json.to_string();
     let browser = chromium::Browser::launch_with(FLAGS).await.unwrap();
     // A page on http://127.0.0.1 is a secure context, which getUserMedia needs.
     browser
@@ -332,7 +356,7 @@ async fn chromium_reaches_the_sfu_only_through_the_relay() {
     .await;
     let selected = browser.eval(SELECTED).await.unwrap();
     assert_eq!(selected["local"], "relay", "{selected}");
-    assert_eq!(selected["relayProtocol"], "udp", "{selected}");
+    assert_eq!(selected["relayProtocol"], protocol, "{selected}");
 
     // The crate's peer (host candidates, no relay) pulls what the page sends via the relay.
     let peer = client.peer().connect().await.unwrap();

@@ -604,6 +604,56 @@ async fn the_page_in_the_library_readme_works() {
     }
 }
 
+/// Two pages behind a firewall that lets only TCP out: relay-only ICE, with only the minted
+/// `turn:` URL over TCP. They see and hear each other through the room, every packet relayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_that_reach_the_sfu_only_through_turn_over_tcp() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return;
+    }
+    let emulator = Emulator::start().await.unwrap();
+    let config = cloudflare_calls::Config::new(
+        emulator.sfu_base_url(),
+        emulator.app_id(),
+        emulator.app_secret(),
+    )
+    .turn_key(emulator.turn_key_id(), emulator.turn_key_token());
+    let client = cloudflare_calls::Client::new(config).unwrap();
+    let minted = client
+        .turn()
+        .generate_ice_servers(Duration::from_secs(600))
+        .send()
+        .await
+        .unwrap();
+    let mut ice = serde_json::to_value(&minted).unwrap();
+    let servers = ice.as_array_mut().unwrap();
+    for server in servers.iter_mut() {
+        let urls = server["urls"].as_array_mut().unwrap();
+        urls.retain(|u| u.as_str().unwrap().ends_with("?transport=tcp"));
+    }
+    servers.retain(|server| server["urls"] != serde_json::json!([]));
+    let rooms = client.rooms(MemoryStore::new());
+    let mut app = server::App::new(rooms.clone(), ice, Secret::new(KEY));
+    app.relay_only = true;
+    let base = serve_app(app).await;
+    let alice = join(&base, "firewalled", "alice", "member").await;
+    let bob = join(&base, "firewalled", "bob", "member").await;
+    decodes(&alice, 1, "alice decodes bob").await;
+    decodes(&bob, 1, "bob decodes alice").await;
+    let selected = r#"(async () => {
+      const stats = await room.link.pc.getStats();
+      let pair = null;
+      stats.forEach(s => { if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId); });
+      const local = pair && stats.get(pair.localCandidateId);
+      return local ? `${local.candidateType}/${local.relayProtocol}` : 'none';
+    })()"#;
+    for (page, name) in [(&alice, "alice"), (&bob, "bob")] {
+        assert_eq!(page.eval(selected).await.unwrap(), "relay/tcp", "{name}");
+        no_errors(page, name).await;
+    }
+}
+
 /// A participant's token acts only on itself: with it, a page's script cannot make another
 /// participant leave, kick them, or close the room; nothing changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,14 +53,17 @@ fn mint(
         revoked: false,
     };
     lock(&reg.credentials).insert(username.clone(), cred);
-    let a = reg.stun_addr;
+    let (a, tcp) = (reg.stun_addr, reg.turn_tcp_addr.port());
     let host = if a.is_ipv6() {
         format!("[{}]", a.ip())
     } else {
         a.ip().to_string()
     };
     let stun = json!([format!("stun:{host}:{}", a.port())]);
-    let turn = json!([format!("turn:{host}:{}?transport=udp", a.port())]);
+    let turn = json!([
+        format!("turn:{host}:{}?transport=udp", a.port()),
+        format!("turn:{host}:{tcp}?transport=tcp"),
+    ]);
     Ok((stun, turn, username, credential))
 }
 

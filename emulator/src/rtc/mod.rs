@@ -6,6 +6,7 @@ mod handle;
 mod peer;
 pub(crate) mod relay;
 pub(crate) mod sdp;
+mod tcp;
 
 pub(crate) use command::{
     ChannelSpec, Cmd, Conn, MediaSpec, OfferSpec, PeerConfig, PeerShared, SdpFailure, Target,

@@ -1,7 +1,8 @@
 //! The STUN and TURN server behind the minted ICE servers: webrtc-rs's TURN server (the `turn`
 //! crate, a port of pion/turn) on one loopback UDP socket, so the `stun:` and `turn:` URLs share
-//! a port as they do on the service. It answers Binding requests without credentials and
-//! relays through sockets on the emulator's own IP.
+//! a port as they do on the service, and on a TCP listener for `turn:…?transport=tcp` (see
+//! [`super::tcp`]). It answers Binding requests without credentials and relays through UDP
+//! sockets on the emulator's own IP.
 //!
 //! Every authenticated request (Allocate, Refresh, CreatePermission, ChannelBind) asks the
 //! registry: a username minted by the TURN API is accepted with its credential until its TTL
@@ -16,13 +17,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use turn::auth::{AuthHandler, generate_auth_key};
 use turn::relay::relay_static::RelayAddressGeneratorStatic;
 use turn::server::Server;
 use turn::server::config::{ConnConfig, ServerConfig};
 use webrtc_util::vnet::net::Net;
 
+use super::tcp::TcpPackets;
 use crate::state::{Registry, lock};
 
 /// The realm the relay names in its 401 challenges.
@@ -48,10 +50,11 @@ impl AuthHandler for Credentials {
     }
 }
 
-/// Starts the server on `socket`; relays bind ephemeral ports on `ip`. Dropping the server
-/// stops it and closes every allocation.
+/// Starts the server on `udp` and `tcp`; relays bind ephemeral ports on `ip`. Dropping the
+/// server stops it and closes every allocation.
 pub(crate) async fn start(
-    socket: UdpSocket,
+    udp: UdpSocket,
+    tcp: TcpListener,
     ip: IpAddr,
     reg: Weak<Registry>,
 ) -> Result<Server, turn::Error> {
@@ -59,20 +62,22 @@ pub(crate) async fn start(
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => format!("[{v6}]"),
     };
+    let tcp = TcpPackets::new(tcp).map_err(|e| turn::Error::Other(e.to_string()))?;
+    let listener = |transport| ConnConfig {
+        conn: Arc::new(Checked {
+            transport,
+            reg: reg.clone(),
+        }),
+        relay_addr_generator: Box::new(RelayAddressGeneratorStatic {
+            relay_address: ip,
+            address: address.clone(),
+            net: Arc::new(Net::new(None)),
+        }),
+    };
     Server::new(ServerConfig {
-        conn_configs: vec![ConnConfig {
-            conn: Arc::new(Checked {
-                socket,
-                reg: reg.clone(),
-            }),
-            relay_addr_generator: Box::new(RelayAddressGeneratorStatic {
-                relay_address: ip,
-                address,
-                net: Arc::new(Net::new(None)),
-            }),
-        }],
+        conn_configs: vec![listener(Transport::Udp(udp)), listener(Transport::Tcp(tcp))],
         realm: REALM.to_string(),
-        auth_handler: Arc::new(Credentials(reg)),
+        auth_handler: Arc::new(Credentials(reg.clone())),
         // Zero means the crate's default (10 minutes), as on the service.
         channel_bind_timeout: Duration::ZERO,
         alloc_close_notify: None,
@@ -80,10 +85,16 @@ pub(crate) async fn start(
     .await
 }
 
+/// Where clients reach the relay.
+enum Transport {
+    Udp(UdpSocket),
+    Tcp(TcpPackets),
+}
+
 /// The relay's socket: answers a request whose credentials are not valid with 401 itself,
 /// and hands everything else to the TURN server.
 struct Checked {
-    socket: UdpSocket,
+    transport: Transport,
     reg: Weak<Registry>,
 }
 
@@ -140,7 +151,11 @@ impl Checked {
 #[async_trait::async_trait]
 impl webrtc_util::Conn for Checked {
     async fn connect(&self, addr: SocketAddr) -> webrtc_util::Result<()> {
-        self.socket.connect(addr).await.map_err(Into::into)
+        match &self.transport {
+            Transport::Udp(socket) => socket.connect(addr).await.map_err(Into::into),
+            // A TCP listener answers each connection on it; the TURN server never connects one.
+            Transport::Tcp(_) => Err(webrtc_util::Error::Other("a TCP listener".into())),
+        }
     }
 
     async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
@@ -149,10 +164,13 @@ impl webrtc_util::Conn for Checked {
 
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
-            let (n, from) = self.socket.recv_from(buf).await?;
+            let (n, from) = match &self.transport {
+                Transport::Udp(socket) => socket.recv_from(buf).await?,
+                Transport::Tcp(tcp) => tcp.recv_from(buf).await?,
+            };
             match self.refusal(&buf[..n]) {
                 Some(refusal) => {
-                    let _ = self.socket.send_to(&refusal, from).await;
+                    let _ = self.send_to(&refusal, from).await;
                 }
                 None => return Ok((n, from)),
             }
@@ -160,15 +178,24 @@ impl webrtc_util::Conn for Checked {
     }
 
     async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
-        self.socket.send(buf).await.map_err(Into::into)
+        match &self.transport {
+            Transport::Udp(socket) => socket.send(buf).await.map_err(Into::into),
+            Transport::Tcp(_) => Err(webrtc_util::Error::Other("a TCP listener".into())),
+        }
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        self.socket.send_to(buf, target).await.map_err(Into::into)
+        match &self.transport {
+            Transport::Udp(socket) => socket.send_to(buf, target).await.map_err(Into::into),
+            Transport::Tcp(tcp) => Ok(tcp.send_to(buf, target)),
+        }
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        self.socket.local_addr().map_err(Into::into)
+        match &self.transport {
+            Transport::Udp(socket) => socket.local_addr().map_err(Into::into),
+            Transport::Tcp(tcp) => Ok(tcp.local_addr()),
+        }
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {

@@ -102,13 +102,20 @@ pub(crate) struct Registry {
     pub stats: Stats,
     /// Address of the built-in STUN and TURN server advertised in ICE server lists.
     pub stun_addr: SocketAddr,
+    /// Where the relay listens for TURN over TCP.
+    pub turn_tcp_addr: SocketAddr,
     /// That TURN server (src/rtc/relay.rs), set once it runs; taken (and so stopped) at
     /// shutdown.
     pub relay: Mutex<Option<Arc<turn::server::Server>>>,
 }
 
 impl Registry {
-    pub fn new(config: Config, peer_cfg: PeerConfig, stun_addr: SocketAddr) -> Self {
+    pub fn new(
+        config: Config,
+        peer_cfg: PeerConfig,
+        stun_addr: SocketAddr,
+        turn_tcp_addr: SocketAddr,
+    ) -> Self {
         Self {
             config,
             peer_cfg,
@@ -122,6 +129,7 @@ impl Registry {
             faults: Faults::default(),
             stats: Stats::default(),
             stun_addr,
+            turn_tcp_addr,
             relay: Mutex::default(),
         }
     }
