@@ -7,6 +7,7 @@
 #![cfg(feature = "peer")]
 
 use crate::support::chromium;
+use crate::support::turn::{client, only_turn};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,20 +16,10 @@ use std::time::Duration;
 use calls_emulator::Emulator;
 use cloudflare_calls::peer::{FrameCodec, TestPattern};
 use cloudflare_calls::turn::IceServers;
-use cloudflare_calls::{Client, Config, LocalTrack, Offer, RemoteTrack};
+use cloudflare_calls::{LocalTrack, Offer, RemoteTrack};
 use serde_json::Value;
 use tokio::net::UdpSocket;
 use webrtc_util::Conn;
-
-fn client(emulator: &Emulator) -> Client {
-    let config = Config::new(
-        emulator.sfu_base_url(),
-        emulator.app_id(),
-        emulator.app_secret(),
-    )
-    .turn_key(emulator.turn_key_id(), emulator.turn_key_token());
-    Client::new(config).unwrap()
-}
 
 /// A minted TURN credential and the `host:port` of its `turn:` URL.
 struct Minted {
@@ -267,17 +258,7 @@ async fn relayed(protocol: &str) {
         .await
         .unwrap();
     // Only the turn: URL over `protocol`.
-    let mut ice_json = serde_json::to_value(&ice).unwrap();
-    let servers = ice_json.as_array_mut().unwrap();
-    for server in servers.iter_mut() {
-        let urls = server["urls"].as_array_mut().unwrap();
-        urls.retain(|u| {
-            u.as_str()
-                .unwrap()
-                .ends_with(&format!("?transport={protocol}"))
-        });
-    }
-    servers.retain(|server| server["urls"] != serde_json::json!([]));
+    let ice_json = only_turn(&ice, protocol);
     let ice_json = ice_json.to_string();
     let browser = chromium::Browser::launch_with(FLAGS).await.unwrap();
     // A page on http://127.0.0.1 is a secure context, which getUserMedia needs.

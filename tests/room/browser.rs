@@ -126,6 +126,32 @@ async fn serve_app(app: server::App) -> String {
     base
 }
 
+/// What most tests here start from: their turn among the heavy tests, an emulator, rooms on
+/// it in memory, and the example's server for them.
+struct Stage {
+    _heavy: tokio::sync::MutexGuard<'static, ()>,
+    emulator: Emulator,
+    rooms: Rooms,
+    base: String,
+}
+
+/// The stage, on the emulator `builder` makes; `None` (the test returns) without Chromium.
+async fn stage(builder: calls_emulator::EmulatorBuilder) -> Option<Stage> {
+    let heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() {
+        return None;
+    }
+    let emulator = builder.start().await.unwrap();
+    let rooms = client(&emulator).rooms(MemoryStore::new());
+    let base = serve(&rooms).await;
+    Some(Stage {
+        _heavy: heavy,
+        emulator,
+        rooms,
+        base,
+    })
+}
+
 /// Opens the page at `url` and prepares the test's view of it.
 async fn open(url: &str) -> chromium::Browser {
     let page = chromium::Browser::launch_with(FLAGS).await.unwrap();
@@ -168,13 +194,15 @@ async fn count_is(page: &chromium::Browser, n: usize, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() {
+    let Some(Stage {
+        emulator,
+        rooms,
+        base,
+        _heavy,
+    }) = stage(Emulator::builder()).await
+    else {
         return;
-    }
-    let emulator = Emulator::start().await.unwrap();
-    let rooms = client(&emulator).rooms(MemoryStore::new());
-    let base = serve(&rooms).await;
+    };
     three_pages(&emulator, &rooms, [&base, &base, &base]).await;
 }
 
@@ -334,13 +362,15 @@ async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_viewer_pages_watch_a_broadcasting_page() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() {
+    let Some(Stage {
+        emulator,
+        rooms,
+        base,
+        _heavy,
+    }) = stage(Emulator::builder()).await
+    else {
         return;
-    }
-    let emulator = Emulator::start().await.unwrap();
-    let rooms = client(&emulator).rooms(MemoryStore::new());
-    let base = serve(&rooms).await;
+    };
 
     let mut pages = Vec::new();
     for (name, role) in [("stage", "broadcaster"), ("v1", "viewer"), ("v2", "viewer")] {
@@ -391,13 +421,15 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
 /// decode his new video; a room closed meanwhile is re-created by the next join.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_reloads_rejoins_and_a_closed_room_opens_again() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() {
+    let Some(Stage {
+        emulator: _emulator,
+        rooms,
+        base,
+        _heavy,
+    }) = stage(Emulator::builder()).await
+    else {
         return;
-    }
-    let emulator = Emulator::start().await.unwrap();
-    let rooms = client(&emulator).rooms(MemoryStore::new());
-    let base = serve(&rooms).await;
+    };
     let alice = join(&base, "reload", "alice", "member").await;
     let bob = join(&base, "reload", "bob", "member").await;
     decodes(&alice, 1, "alice decodes bob").await;
@@ -437,17 +469,16 @@ async fn a_page_that_reloads_rejoins_and_a_closed_room_opens_again() {
 /// room holds him once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_whose_network_drops_out_recovers() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() {
+    let silent = Emulator::builder().silence_timeout(Duration::from_secs(9));
+    let Some(Stage {
+        emulator,
+        rooms,
+        base,
+        _heavy,
+    }) = stage(silent).await
+    else {
         return;
-    }
-    let emulator = Emulator::builder()
-        .silence_timeout(Duration::from_secs(9))
-        .start()
-        .await
-        .unwrap();
-    let rooms = client(&emulator).rooms(MemoryStore::new());
-    let base = serve(&rooms).await;
+    };
     let alice = join(&base, "flaky", "alice", "member").await;
     let bob = join(&base, "flaky", "bob", "member").await;
     let room = rooms.open("flaky").await.unwrap();
@@ -613,26 +644,14 @@ async fn pages_that_reach_the_sfu_only_through_turn_over_tcp() {
         return;
     }
     let emulator = Emulator::start().await.unwrap();
-    let config = cloudflare_calls::Config::new(
-        emulator.sfu_base_url(),
-        emulator.app_id(),
-        emulator.app_secret(),
-    )
-    .turn_key(emulator.turn_key_id(), emulator.turn_key_token());
-    let client = cloudflare_calls::Client::new(config).unwrap();
+    let client = crate::support::turn::client(&emulator);
     let minted = client
         .turn()
         .generate_ice_servers(Duration::from_secs(600))
         .send()
         .await
         .unwrap();
-    let mut ice = serde_json::to_value(&minted).unwrap();
-    let servers = ice.as_array_mut().unwrap();
-    for server in servers.iter_mut() {
-        let urls = server["urls"].as_array_mut().unwrap();
-        urls.retain(|u| u.as_str().unwrap().ends_with("?transport=tcp"));
-    }
-    servers.retain(|server| server["urls"] != serde_json::json!([]));
+    let ice = crate::support::turn::only_turn(&minted, "tcp");
     let rooms = client.rooms(MemoryStore::new());
     let mut app = server::App::new(rooms.clone(), ice, Secret::new(KEY));
     app.relay_only = true;
@@ -658,13 +677,15 @@ async fn pages_that_reach_the_sfu_only_through_turn_over_tcp() {
 /// participant leave, kick them, or close the room; nothing changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_token_cannot_act_for_another() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() {
+    let Some(Stage {
+        emulator: _emulator,
+        rooms,
+        base,
+        _heavy,
+    }) = stage(Emulator::builder()).await
+    else {
         return;
-    }
-    let emulator = Emulator::start().await.unwrap();
-    let rooms = client(&emulator).rooms(MemoryStore::new());
-    let base = serve(&rooms).await;
+    };
     let alice = join(&base, "guarded", "alice", "member").await;
     let bob = join(&base, "guarded", "bob", "member").await;
     count_is(&alice, 2, "alice sees bob").await;
@@ -694,13 +715,15 @@ async fn a_participant_token_cannot_act_for_another() {
 /// A link with an expired token: the page says so in words, and stays at the join screen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_with_an_expired_token_says_so() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() {
+    let Some(Stage {
+        emulator: _emulator,
+        rooms: _rooms,
+        base,
+        _heavy,
+    }) = stage(Emulator::builder()).await
+    else {
         return;
-    }
-    let emulator = Emulator::start().await.unwrap();
-    let rooms = client(&emulator).rooms(MemoryStore::new());
-    let base = serve(&rooms).await;
+    };
     let mut claims = Claims::new("late", "dave", Grants::participant());
     claims.exp = 1_000_000_000; // 2001
     let token = claims.to_jwt(&Secret::new(KEY)).unwrap();

@@ -8,3 +8,4 @@ pub mod logs;
 pub mod mock;
 pub mod redis;
 pub mod room;
+pub mod turn;
