@@ -1,0 +1,190 @@
+//! What one backend process spends per room it hosts, idle: memory, CPU, threads, sockets, SFU
+//! sessions. Each step creates rooms (`rooms.create().send()`, as an app does) up to the next
+//! count, lets them settle, then reads this process's figures from `/proc` (Linux) over an idle
+//! window, and prints a row.
+//!
+//! ```sh
+//! cargo build --release -p calls-emulator
+//! cargo run --release --example hosting_cost --features room -- 100 1000
+//! ```
+//!
+//! The emulator runs in its own process (the `calls-emulator` binary beside this one in
+//! `target/`), so the figures are the backend's alone, as they would be against Cloudflare. A
+//! hosted room is the room's own WebRTC peer (one SFU session, one UDP socket, the room
+//! channel) and its host task.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cloudflare_calls::room::MemoryStore;
+use cloudflare_calls::{Client, Config};
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Rooms created at once.
+const CONCURRENT: usize = 16;
+/// How long the rooms idle before and while the CPU is measured.
+const SETTLE: Duration = Duration::from_secs(5);
+const IDLE: Duration = Duration::from_secs(10);
+
+#[tokio::main]
+async fn main() -> Result<(), Failure> {
+    let counts: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let counts = if counts.is_empty() {
+        vec![100, 1000]
+    } else {
+        counts
+    };
+    let (mut emulator, config) = emulator()?;
+    let client = Client::new(config)?;
+    let rooms = client.rooms(MemoryStore::new());
+
+    let empty = Process::read()?;
+    println!("| rooms | RSS | per room | CPU idle | threads | sockets | create time |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| 0 | {:.0} MiB | | {:.1}% | {} | {} | |",
+        mib(empty.rss_kib),
+        idle_cpu().await?,
+        empty.threads,
+        empty.sockets
+    );
+    let mut hosted = Vec::new();
+    for count in counts {
+        let started = Instant::now();
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
+        let mut creating = tokio::task::JoinSet::new();
+        for _ in hosted.len()..count {
+            let (rooms, semaphore) = (rooms.clone(), semaphore.clone());
+            creating.spawn(async move {
+                let _turn = semaphore.acquire_owned().await;
+                rooms
+                    .create()
+                    .empty_timeout(Duration::from_secs(86_400))
+                    .send()
+                    .await
+            });
+        }
+        while let Some(room) = creating.join_next().await {
+            hosted.push(room??);
+        }
+        let took = started.elapsed();
+        tokio::time::sleep(SETTLE).await;
+        let cpu = idle_cpu().await?;
+        let now = Process::read()?;
+        let per_room = (now.rss_kib - empty.rss_kib) as f64 / count as f64;
+        println!(
+            "| {count} | {:.0} MiB | {per_room:.0} KiB | {cpu:.1}% | {} | {} | {:.1} s |",
+            mib(now.rss_kib),
+            now.threads,
+            now.sockets,
+            took.as_secs_f64()
+        );
+    }
+    for room in hosted {
+        let _ = room.close().await;
+    }
+    let _ = emulator.kill();
+    Ok(())
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// This process's share of one core over [`IDLE`], in percent.
+async fn idle_cpu() -> Result<f64, Failure> {
+    let before = Process::cpu_ticks()?;
+    let started = Instant::now();
+    tokio::time::sleep(IDLE).await;
+    let ticks = Process::cpu_ticks()? - before;
+    // Linux counts in USER_HZ, 100 per second on every architecture it runs on.
+    Ok(ticks as f64 / 100.0 / started.elapsed().as_secs_f64() * 100.0)
+}
+
+/// This process as `/proc` shows it.
+struct Process {
+    rss_kib: u64,
+    threads: u64,
+    sockets: usize,
+}
+
+impl Process {
+    fn read() -> Result<Self, Failure> {
+        let status = std::fs::read_to_string("/proc/self/status")?;
+        let field = |name: &str| -> Result<u64, Failure> {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .ok_or_else(|| format!("no {name} in /proc/self/status"))?;
+            let value = line[name.len()..].split_whitespace().next().unwrap_or("");
+            Ok(value.parse()?)
+        };
+        let sockets = std::fs::read_dir("/proc/self/fd")?
+            .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count();
+        Ok(Self {
+            rss_kib: field("VmRSS:")?,
+            threads: field("Threads:")?,
+            sockets,
+        })
+    }
+
+    /// User and system time, in clock ticks.
+    fn cpu_ticks() -> Result<u64, Failure> {
+        let stat = std::fs::read_to_string("/proc/self/stat")?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .ok_or("malformed /proc/self/stat")?
+            .1
+            .split_whitespace()
+            .collect();
+        let (utime, stime): (u64, u64) = (fields[11].parse()?, fields[12].parse()?);
+        Ok(utime + stime)
+    }
+}
+
+/// Starts `calls-emulator` from this binary's target folder and reads how to reach it.
+fn emulator() -> Result<(Child, Config), Failure> {
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .ok_or("no target folder")?;
+    let binary = target.join("calls-emulator");
+    let mut child = Command::new(&binary)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "{}: {e} (run `cargo build --release -p calls-emulator` first)",
+                binary.display()
+            )
+        })?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut vars = std::collections::HashMap::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            vars.insert(name.to_owned(), value.to_owned());
+        }
+        if vars.contains_key("CALLS_TURN_KEY_TOKEN") {
+            break;
+        }
+    }
+    let var = |name: &str| vars.get(name).cloned().ok_or(format!("no {name}"));
+    let config = Config::new(
+        var("CALLS_API")?,
+        var("CALLS_APP_ID")?,
+        var("CALLS_APP_SECRET")?,
+    );
+    Ok((child, config))
+}
