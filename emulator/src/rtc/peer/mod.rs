@@ -120,6 +120,12 @@ impl Peer {
                     Some(cmd) => self.command(cmd),
                 },
                 got = socket.recv_from(&mut buf) => {
+                    // Commands queued before this datagram apply first: select! picks among
+                    // ready branches at random, and a route the API added before answering a
+                    // client must exist when the client's next message arrives.
+                    if !self.apply_queued(&mut rx) {
+                        break;
+                    }
                     if let Ok((n, source)) = got {
                         self.receive(source, &buf[..n]);
                     }
@@ -130,6 +136,17 @@ impl Peer {
         }
         self.rtc.disconnect();
         self.shared.conn.send_replace(Conn::Closed);
+    }
+
+    /// Applies every command waiting; false once the peer is to stop.
+    fn apply_queued(&mut self, rx: &mut mpsc::UnboundedReceiver<Cmd>) -> bool {
+        loop {
+            match rx.try_recv() {
+                Ok(Cmd::Shutdown) | Err(mpsc::error::TryRecvError::Disconnected) => return false,
+                Ok(cmd) => self.command(cmd),
+                Err(mpsc::error::TryRecvError::Empty) => return true,
+            }
+        }
     }
 
     fn input(&mut self, input: Input) {
