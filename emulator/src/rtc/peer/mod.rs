@@ -123,7 +123,7 @@ impl Peer {
                     // Commands queued before this datagram apply first: select! picks among
                     // ready branches at random, and a route the API added before answering a
                     // client must exist when the client's next message arrives.
-                    if !self.apply_queued(&mut rx) {
+                    if !self.apply_queued(&mut rx, &socket) {
                         break;
                     }
                     if let Ok((n, source)) = got {
@@ -138,15 +138,24 @@ impl Peer {
         self.shared.conn.send_replace(Conn::Closed);
     }
 
-    /// Applies every command waiting; false once the peer is to stop.
-    fn apply_queued(&mut self, rx: &mut mpsc::UnboundedReceiver<Cmd>) -> bool {
-        loop {
+    /// Applies the commands waiting when the datagram was read (not those queued meanwhile,
+    /// so a flood of forwarded media cannot hold the datagram back), each followed by what it
+    /// makes str0m send, as the loop does; false once the peer is to stop.
+    fn apply_queued(&mut self, rx: &mut mpsc::UnboundedReceiver<Cmd>, socket: &UdpSocket) -> bool {
+        for _ in 0..rx.len() {
             match rx.try_recv() {
                 Ok(Cmd::Shutdown) | Err(mpsc::error::TryRecvError::Disconnected) => return false,
-                Ok(cmd) => self.command(cmd),
-                Err(mpsc::error::TryRecvError::Empty) => return true,
+                Ok(cmd) => {
+                    self.command(cmd);
+                    self.flush_outbox();
+                    if self.drain(socket).is_none() {
+                        return false;
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
             }
         }
+        true
     }
 
     fn input(&mut self, input: Input) {
