@@ -209,7 +209,12 @@ async fn turn_credentials_are_minted_for_each_client() {
             .iter()
             .filter(|l| l.starts_with("<turn:"))
             .collect();
-        assert_eq!((stun.len(), turn.len()), (1, 1), "{:?}", created.links);
+        // One stun: URL, and the turn: URLs over UDP and over TCP, with one credential.
+        assert_eq!((stun.len(), turn.len()), (1, 2), "{:?}", created.links);
+        assert_eq!(
+            link_param(turn[0], "username"),
+            link_param(turn[1], "username")
+        );
         assert!(!stun[0].contains("credential"), "{}", stun[0]);
         let username = link_param(turn[0], "username").expect("a TURN username");
         let credential = link_param(turn[0], "credential").expect("a TURN credential");
