@@ -43,7 +43,9 @@ struct RoomState {
     record: RoomRecord,
     seq: u64,
     participants: Vec<ParticipantRecord>,
-    events: broadcast::Sender<RoomUpdate>,
+    /// Boxed, as the channel allocates all its slots up front: a slot of a whole update made
+    /// the buffer 750 KiB a room, most of what hosting a room cost.
+    events: broadcast::Sender<Arc<RoomUpdate>>,
     /// `RoomClosed` was appended: the closing finished, and the id may be used again.
     ended: bool,
 }
@@ -226,7 +228,7 @@ impl Store for MemoryStore {
             state.seq += 1;
             state.ended |= event == RoomEvent::RoomClosed;
             // Nobody listening is not an error: the log is the sequence number.
-            let _ = state.events.send(RoomUpdate::new(state.seq, event));
+            let _ = state.events.send(Arc::new(RoomUpdate::new(state.seq, event)));
             Ok(state.seq)
         }))
     }
@@ -236,7 +238,7 @@ impl Store for MemoryStore {
         ready(rx.map(|rx| {
             let stream = futures_util::stream::unfold(rx, |mut rx| async move {
                 match rx.recv().await {
-                    Ok(update) => Some((Ok(update), rx)),
+                    Ok(update) => Some((Ok(Arc::unwrap_or_clone(update)), rx)),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         Some((Err(RoomError::Lagged(n)), rx))
                     }
