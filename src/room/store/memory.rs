@@ -228,7 +228,9 @@ impl Store for MemoryStore {
             state.seq += 1;
             state.ended |= event == RoomEvent::RoomClosed;
             // Nobody listening is not an error: the log is the sequence number.
-            let _ = state.events.send(Arc::new(RoomUpdate::new(state.seq, event)));
+            let _ = state
+                .events
+                .send(Arc::new(RoomUpdate::new(state.seq, event)));
             Ok(state.seq)
         }))
     }
