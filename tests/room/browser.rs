@@ -194,16 +194,16 @@ async fn count_is(page: &chromium::Browser, n: usize, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
-    let Some(Stage {
+    let Some(stage) = stage(Emulator::builder()).await else {
+        return;
+    };
+    let Stage {
         emulator,
         rooms,
         base,
-        _heavy,
-    }) = stage(Emulator::builder()).await
-    else {
-        return;
-    };
-    three_pages(&emulator, &rooms, [&base, &base, &base]).await;
+        ..
+    } = &stage;
+    three_pages(emulator, rooms, [base, base, base]).await;
 }
 
 /// The same three pages, served by two backend processes sharing Redis: Alice and Carol
@@ -362,20 +362,20 @@ async fn three_pages(emulator: &Emulator, rooms: &Rooms, bases: [&str; 3]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_viewer_pages_watch_a_broadcasting_page() {
-    let Some(Stage {
+    let Some(stage) = stage(Emulator::builder()).await else {
+        return;
+    };
+    let Stage {
         emulator,
         rooms,
         base,
-        _heavy,
-    }) = stage(Emulator::builder()).await
-    else {
-        return;
-    };
+        ..
+    } = &stage;
 
     let mut pages = Vec::new();
     for (name, role) in [("stage", "broadcaster"), ("v1", "viewer"), ("v2", "viewer")] {
         emulator.reset_stats();
-        pages.push(join(&base, "show", name, role).await);
+        pages.push(join(base, "show", name, role).await);
     }
     // The last viewer offered sections to receive in, so the broadcast came in the answer to
     // its offer: one session, one pull carrying the offer, no renegotiation; then its
@@ -421,17 +421,12 @@ async fn two_viewer_pages_watch_a_broadcasting_page() {
 /// decode his new video; a room closed meanwhile is re-created by the next join.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_reloads_rejoins_and_a_closed_room_opens_again() {
-    let Some(Stage {
-        emulator: _emulator,
-        rooms,
-        base,
-        _heavy,
-    }) = stage(Emulator::builder()).await
-    else {
+    let Some(stage) = stage(Emulator::builder()).await else {
         return;
     };
-    let alice = join(&base, "reload", "alice", "member").await;
-    let bob = join(&base, "reload", "bob", "member").await;
+    let Stage { rooms, base, .. } = &stage;
+    let alice = join(base, "reload", "alice", "member").await;
+    let bob = join(base, "reload", "bob", "member").await;
     decodes(&alice, 1, "alice decodes bob").await;
 
     bob.reload().await.unwrap();
@@ -470,17 +465,17 @@ async fn a_page_that_reloads_rejoins_and_a_closed_room_opens_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_whose_network_drops_out_recovers() {
     let silent = Emulator::builder().silence_timeout(Duration::from_secs(9));
-    let Some(Stage {
+    let Some(stage) = stage(silent).await else {
+        return;
+    };
+    let Stage {
         emulator,
         rooms,
         base,
-        _heavy,
-    }) = stage(silent).await
-    else {
-        return;
-    };
-    let alice = join(&base, "flaky", "alice", "member").await;
-    let bob = join(&base, "flaky", "bob", "member").await;
+        ..
+    } = &stage;
+    let alice = join(base, "flaky", "alice", "member").await;
+    let bob = join(base, "flaky", "bob", "member").await;
     let room = rooms.open("flaky").await.unwrap();
     for (outage, rejoins) in [(7, false), (14, true)] {
         decodes(&alice, 1, "alice decodes bob").await;
@@ -677,17 +672,12 @@ async fn pages_that_reach_the_sfu_only_through_turn_over_tcp() {
 /// participant leave, kick them, or close the room; nothing changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_token_cannot_act_for_another() {
-    let Some(Stage {
-        emulator: _emulator,
-        rooms,
-        base,
-        _heavy,
-    }) = stage(Emulator::builder()).await
-    else {
+    let Some(stage) = stage(Emulator::builder()).await else {
         return;
     };
-    let alice = join(&base, "guarded", "alice", "member").await;
-    let bob = join(&base, "guarded", "bob", "member").await;
+    let Stage { rooms, base, .. } = &stage;
+    let alice = join(base, "guarded", "alice", "member").await;
+    let bob = join(base, "guarded", "bob", "member").await;
     count_is(&alice, 2, "alice sees bob").await;
     let attempts = r#"(async () => {
       const signIn = await fetch('/token', { method: 'POST', headers: { 'content-type': 'application/json' },
@@ -715,15 +705,10 @@ async fn a_participant_token_cannot_act_for_another() {
 /// A link with an expired token: the page says so in words, and stays at the join screen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_with_an_expired_token_says_so() {
-    let Some(Stage {
-        emulator: _emulator,
-        rooms: _rooms,
-        base,
-        _heavy,
-    }) = stage(Emulator::builder()).await
-    else {
+    let Some(stage) = stage(Emulator::builder()).await else {
         return;
     };
+    let Stage { base, .. } = &stage;
     let mut claims = Claims::new("late", "dave", Grants::participant());
     claims.exp = 1_000_000_000; // 2001
     let token = claims.to_jwt(&Secret::new(KEY)).unwrap();

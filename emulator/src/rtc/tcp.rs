@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 
 /// The most messages waiting for the TURN server, from every connection together.
 const BACKLOG: usize = 1024;
-/// The largest message a client may send (a STUN message or ChannelData is at most 64 KiB).
-const MAX_MESSAGE: usize = 4 + 65_535 + 3;
+/// The largest message a client can frame: a STUN header and the most its length field says.
+const MAX_MESSAGE: usize = 20 + u16::MAX as usize;
 
 type Writers = Arc<Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>>;
 
@@ -113,18 +113,24 @@ async fn read_messages(
     let mut buf = vec![0u8; MAX_MESSAGE];
     loop {
         read.read_exact(&mut buf[..4]).await?;
-        let length = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
-        let (size, padded) = match buf[0] >> 6 {
-            // STUN: a 20-byte header whose length field counts the attributes after it.
-            0b00 => (20 + length, 20 + length),
-            // ChannelData: a 4-byte header, its data padded to 4 bytes over TCP.
-            0b01 => (4 + length, 4 + length + (4 - length % 4) % 4),
-            _ => return Err(std::io::ErrorKind::InvalidData.into()),
-        };
+        let (size, padded) = framed(&buf[..4]).ok_or(std::io::ErrorKind::InvalidData)?;
         read.read_exact(&mut buf[4..padded]).await?;
         if tx.send((buf[..size].to_vec(), from)).await.is_err() {
             return Ok(());
         }
+    }
+}
+
+/// From a message's first 4 bytes: its size, and the bytes it takes on the stream with its
+/// padding; `None` for what is neither STUN nor ChannelData.
+fn framed(header: &[u8]) -> Option<(usize, usize)> {
+    let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    match header[0] >> 6 {
+        // STUN: a 20-byte header whose length field counts the attributes after it.
+        0b00 => Some((20 + length, 20 + length)),
+        // ChannelData: a 4-byte header, its data padded to 4 bytes over TCP.
+        0b01 => Some((4 + length, 4 + length + (4 - length % 4) % 4)),
+        _ => None,
     }
 }
 
@@ -139,7 +145,21 @@ fn padding(message: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::padding;
+    use super::{MAX_MESSAGE, framed, padding};
+
+    #[test]
+    fn messages_are_cut_by_their_headers_and_always_fit() {
+        // STUN, 8 bytes of attributes.
+        assert_eq!(framed(&[0x00, 0x01, 0, 8]), Some((28, 28)));
+        // ChannelData of 5 bytes takes 12 on the stream.
+        assert_eq!(framed(&[0x40, 0x00, 0, 5]), Some((9, 12)));
+        assert_eq!(framed(&[0x80, 0, 0, 0]), None);
+        // The longest either header can announce fits the buffer.
+        for first in [0x00, 0x40] {
+            let (_, padded) = framed(&[first, 0, 0xff, 0xff]).unwrap();
+            assert!(padded <= MAX_MESSAGE, "{padded}");
+        }
+    }
 
     #[test]
     fn only_channel_data_is_padded() {
