@@ -257,12 +257,13 @@ impl<R: AccountResource> UpdateResource<'_, R> {
 /// without the result the operation always returns is unusable, so it is a decode error.
 pub(crate) async fn envelope_result<T, E, R>(
     operation: &'static str,
-    call: impl Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    call: impl Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>
+    + Send,
     result: impl FnOnce(T) -> Option<R>,
 ) -> Result<R>
 where
-    T: Body,
-    E: Body,
+    T: Body + Send,
+    E: Body + Send,
 {
     result(decode(operation, call).await?).ok_or_else(|| Error::Decode {
         operation,

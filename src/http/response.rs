@@ -5,6 +5,9 @@
 //! whose responses carry secrets are withheld ([`carries_secret`]), and serde's reasons lose
 //! the values they quote ([`json_reason`]), since an error is printed and logged.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use progenitor_client::ResponseValue;
 
 use crate::error::{AccountMessage, ApiError, Error, ErrorCode};
@@ -154,10 +157,28 @@ pub(crate) fn redact_quoted(message: &str) -> String {
 
 /// Awaits a generated call and decodes its outcome into the crate's result: the success
 /// value, or the [`Error`] its status, body or failure says.
-pub(crate) async fn decode<T, E>(
+///
+/// The call is boxed here, where every API call passes, so that the futures of the layers
+/// above stay small: a debug build copies an awaited future into its caller's stack frame a
+/// few times over, and unboxed, a room join's frames came near a tokio worker's 2 MiB stack.
+pub(crate) fn decode<'a, T, E>(
     operation: &'static str,
-    call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-) -> Result<T, Error>
+    call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> + Send + 'a,
+) -> Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>
+where
+    T: Body + Send + 'a,
+    E: Body + Send + 'a,
+{
+    // The call is boxed too: the frames that await it then copy a pointer, not the future.
+    Box::pin(decode_unboxed(operation, Box::pin(call)))
+}
+
+/// A generated call, boxed.
+type Call<'a, T, E> = Pin<
+    Box<dyn Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>> + Send + 'a>,
+>;
+
+async fn decode_unboxed<T, E>(operation: &'static str, call: Call<'_, T, E>) -> Result<T, Error>
 where
     T: Body,
     E: Body,

@@ -123,30 +123,17 @@ impl ConnectPeer {
         let (socket, local) = net::bind(self.client.base_url())
             .await
             .map_err(PeerError::Io)?;
-        let crypto = Arc::new(str0m::crypto::from_feature_flags());
-        // Only the codecs asked for, so answers stay small.
-        let has = |codec| self.codecs.contains(&codec);
-        let mut rtc = str0m::Rtc::builder()
-            .set_crypto_provider(crypto)
-            .clear_codecs()
-            .enable_opus(has(FrameCodec::Opus), false)
-            .enable_vp8(has(FrameCodec::Vp8))
-            .enable_h264(has(FrameCodec::H264))
-            .build(Instant::now());
-        let candidate =
-            str0m::Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
-        rtc.add_local_candidate(candidate);
-
-        let (cmds, rx) = mpsc::channel(COMMAND_QUEUE);
-        let (state_tx, state) = watch::channel(ConnectionState::New);
-        let (shutdown, stop) = oneshot::channel();
         let span = tracing::info_span!("peer", session_id = %session.id(), %local);
-        let driver = Driver::new(rtc, local, state_tx);
-        let task = tokio::spawn(driver.run(socket, rx, stop).instrument(span.clone()));
+        let Launched {
+            task,
+            link,
+            state,
+            shutdown,
+        } = launch(&self.codecs, socket, local, span.clone())?;
         span.in_scope(|| tracing::debug!("peer started"));
         Ok(Peer {
             session,
-            link: Link { cmds },
+            link,
             state,
             task: Some(task),
             shutdown: Some(shutdown),
@@ -159,4 +146,50 @@ impl ConnectPeer {
             span,
         })
     }
+}
+
+/// A started driver and the handle's ends of its channels.
+struct Launched {
+    task: tokio::task::JoinHandle<()>,
+    link: Link,
+    state: watch::Receiver<ConnectionState>,
+    shutdown: oneshot::Sender<()>,
+}
+
+/// Builds the peer's `Rtc` and spawns its driver. A plain function, apart from the `async`
+/// [`ConnectPeer::start`]: the `Rtc` is large, and a debug build would reserve room for its
+/// copies in every poll of the future that built it.
+fn launch(
+    codecs: &[FrameCodec],
+    socket: tokio::net::UdpSocket,
+    local: std::net::SocketAddr,
+    span: tracing::Span,
+) -> Result<Launched> {
+    let crypto = Arc::new(str0m::crypto::from_feature_flags());
+    // Only the codecs asked for, so answers stay small.
+    let has = |codec| codecs.contains(&codec);
+    let mut rtc = Box::new(
+        str0m::Rtc::builder()
+            .set_crypto_provider(crypto)
+            .clear_codecs()
+            .enable_opus(has(FrameCodec::Opus), false)
+            .enable_vp8(has(FrameCodec::Vp8))
+            .enable_h264(has(FrameCodec::H264))
+            .build(Instant::now()),
+    );
+    let candidate =
+        str0m::Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
+    rtc.add_local_candidate(candidate);
+
+    let (cmds, rx) = mpsc::channel(COMMAND_QUEUE);
+    let (state_tx, state) = watch::channel(ConnectionState::New);
+    let (shutdown, stop) = oneshot::channel();
+    let driver = Driver::new(rtc, local, state_tx);
+    let task = tokio::spawn(driver.run(socket, rx, stop).instrument(span));
+    Ok(Launched {
+        task,
+        link: Link { cmds },
+        state,
+        shutdown,
+    })
 }

@@ -101,7 +101,9 @@ struct Incoming {
 }
 
 pub(super) struct Driver {
-    pub(super) rtc: Rtc,
+    /// Boxed: an `Rtc` is large, and moved by value it would be copied into the frames
+    /// that build the driver and its task.
+    pub(super) rtc: Box<Rtc>,
     /// The host candidate: where the SFU sends, and the destination of what arrives.
     pub(super) local: SocketAddr,
     pub(super) state: watch::Sender<ConnectionState>,
@@ -114,7 +116,11 @@ pub(super) struct Driver {
 }
 
 impl Driver {
-    pub(super) fn new(rtc: Rtc, local: SocketAddr, state: watch::Sender<ConnectionState>) -> Self {
+    pub(super) fn new(
+        rtc: Box<Rtc>,
+        local: SocketAddr,
+        state: watch::Sender<ConnectionState>,
+    ) -> Self {
         Self {
             rtc,
             local,

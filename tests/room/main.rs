@@ -1,4 +1,4 @@
-//! Rooms: server-side and browser participants, their lifecycle, Redis, churn under faults, load, and the room channel's schema.
+//! Rooms: server-side and browser participants, their lifecycle, Redis, churn under faults, load, the room channel's schema, and the stack a room's calls need.
 //!
 //! One test binary for the area (`cargo test --test room`); each module was a binary of its own.
 
@@ -13,5 +13,6 @@ mod peers;
 mod redis;
 mod schema;
 mod second_steps;
+mod stack;
 #[path = "../support/mod.rs"]
 mod support;
