@@ -308,16 +308,23 @@ fn fresh_profile_dir() -> Result<PathBuf, Error> {
 
 fn spawn(program: &Path, profile: &Path, extra: &[&str]) -> Result<Child, Error> {
     use std::os::unix::process::CommandExt;
-    let child = Command::new(program)
-        .args(BASE_ARGS)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn();
+    // Chromium puts its singleton socket in a directory of its own under TMPDIR, which a
+    // killed browser leaves behind: one per test run, piling up in /tmp. Inside the profile,
+    // it goes with the profile.
+    let tmp = profile.join("tmp");
+    let child = std::fs::create_dir_all(&tmp).and_then(|()| {
+        Command::new(program)
+            .args(BASE_ARGS)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .env("TMPDIR", &tmp)
+            .process_group(0)
+            .spawn()
+    });
     child.map_err(|e| {
         let _ = std::fs::remove_dir_all(profile);
         format!("failed to start {}: {e}", program.display()).into()
