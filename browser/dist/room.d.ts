@@ -126,6 +126,8 @@ export declare class Room extends Emitter<RoomEvents> {
     private unsubscribe;
     private publisher;
     private onConnection;
+    /** Joins again, once `lost` is left; `moved`: the room moved to another host, so a link
+     * that is still connected is rejoined too. */
     private rejoin;
     /** On a reload or a closed tab: leave, with a request that outlives the page. */
     private leaveOnUnload;

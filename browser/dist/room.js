@@ -313,6 +313,11 @@ export class Room extends Emitter {
                 this.emit("message", message);
                 break;
             }
+            case "host_changed":
+                // The room channel this page listens on is gone with the old host: joining again
+                // reaches the new one, with a snapshot of the room as it is.
+                this.rejoin(link, true);
+                break;
             case "room_closed":
                 this.finish("room_closed");
                 break;
@@ -356,7 +361,9 @@ export class Room extends Emitter {
             }
         }
     }
-    rejoin(lost) {
+    /** Joins again, once `lost` is left; `moved`: the room moved to another host, so a link
+     * that is still connected is rejoined too. */
+    rejoin(lost, moved = false) {
         this.lostTimer = undefined;
         if (this.options.reconnect === false) {
             this.finish("error", new RoomClientError("network", 0, "The connection to the room was lost."));
@@ -367,7 +374,7 @@ export class Room extends Emitter {
         this.reconnecting = (async () => {
             for (let attempt = 0; !this.left; attempt++) {
                 // Healed while the network was still too down to rejoin: nothing to do.
-                if (lost.pc.connectionState === "connected") {
+                if (!moved && lost.pc.connectionState === "connected") {
                     this.setState("connected");
                     return;
                 }

@@ -71,12 +71,18 @@ export type Message = {
     /** The bytes. */
     binary: number[];
 });
+/** Another backend process hosts the room now (the one before stopped beating): the room channel is now `host_session_id`'s. It comes on each participant's own channel as well as on the new room channel. A participant subscribes to the new room channel, then reads every update after the last one it had from the room's log (a server-side [`RoomPeer`](super::RoomPeer) does both itself); the browser library rejoins. */
+export interface HostChanged {
+    type: "host_changed";
+    /** The session that publishes the room channel from now on. */
+    host_session_id: string;
+}
 /** The room closed; nothing follows. */
 export interface RoomClosed {
     type: "room_closed";
 }
 /** One of the room's events, told apart by `type`. */
-export type RoomEvent = ParticipantJoined | ParticipantLeft | TracksPublished | TracksUnpublished | Message | RoomClosed;
+export type RoomEvent = ParticipantJoined | ParticipantLeft | TracksPublished | TracksUnpublished | Message | HostChanged | RoomClosed;
 /** A [`RoomEvent`] with its place in the room's history. */
 export type RoomUpdate = RoomEvent & {
     /** The event's number in the room, from 1, without gaps across the room; a participant's room channel skips only direct messages, which come on its participant channel. Updates up to the `seq` of the participant's snapshot are in the snapshot. */

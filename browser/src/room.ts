@@ -421,6 +421,11 @@ export class Room extends Emitter<RoomEvents> {
         this.emit("message", message);
         break;
       }
+      case "host_changed":
+        // The room channel this page listens on is gone with the old host: joining again
+        // reaches the new one, with a snapshot of the room as it is.
+        this.rejoin(link, true);
+        break;
       case "room_closed":
         this.finish("room_closed");
         break;
@@ -462,7 +467,9 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  private rejoin(lost: Link): void {
+  /** Joins again, once `lost` is left; `moved`: the room moved to another host, so a link
+   * that is still connected is rejoined too. */
+  private rejoin(lost: Link, moved = false): void {
     this.lostTimer = undefined;
     if (this.options.reconnect === false) {
       this.finish("error", new RoomClientError("network", 0, "The connection to the room was lost."));
@@ -472,7 +479,7 @@ export class Room extends Emitter<RoomEvents> {
     this.reconnecting = (async () => {
       for (let attempt = 0; !this.left; attempt++) {
         // Healed while the network was still too down to rejoin: nothing to do.
-        if (lost.pc.connectionState === "connected") {
+        if (!moved && lost.pc.connectionState === "connected") {
           this.setState("connected");
           return;
         }

@@ -84,6 +84,13 @@ export type Message = {
     }
 );
 
+/** Another backend process hosts the room now (the one before stopped beating): the room channel is now `host_session_id`'s. It comes on each participant's own channel as well as on the new room channel. A participant subscribes to the new room channel, then reads every update after the last one it had from the room's log (a server-side [`RoomPeer`](super::RoomPeer) does both itself); the browser library rejoins. */
+export interface HostChanged {
+  type: "host_changed";
+  /** The session that publishes the room channel from now on. */
+  host_session_id: string;
+}
+
 /** The room closed; nothing follows. */
 export interface RoomClosed {
   type: "room_closed";
@@ -96,6 +103,7 @@ export type RoomEvent =
   | TracksPublished
   | TracksUnpublished
   | Message
+  | HostChanged
   | RoomClosed;
 
 /** A [`RoomEvent`] with its place in the room's history. */

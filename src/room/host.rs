@@ -28,21 +28,33 @@ pub(super) struct Settings {
     pub health_interval: Duration,
 }
 
-/// Connects the room's peer, publishes the room channel, stores the room and starts its task.
-pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> {
+/// Connects the room's peer and publishes the room channel.
+async fn connect(room: &Room) -> Result<(Peer, Publisher)> {
     let peer = room
         .client()
         .peer()
         .correlation_id(room.id())
         .connect()
         .await?;
-    let channel = peer.publish(DataChannel::publish(ROOM_CHANNEL)).await?;
+    match peer.publish(DataChannel::publish(ROOM_CHANNEL)).await {
+        Ok(channel) => Ok((peer, channel)),
+        Err(e) => {
+            let _ = peer.close().await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Connects the room's peer, publishes the room channel, stores the room and starts its task.
+pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> {
+    let (peer, channel) = connect(&room).await?;
     let record = RoomRecord {
         id: room.id().to_owned(),
         max_participants: settings.max_participants,
         empty_timeout: settings.empty_timeout,
         metadata: settings.metadata.clone(),
         host_session_id: peer.session().id().to_owned(),
+        host_node: room.node(),
         closed: false,
     };
     if let Err(e) = room.store().create_room(record).await {
@@ -56,6 +68,82 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
             return Err(e);
         }
     };
+    // Beaten first: a node that hosts a room is known to the store before it could die.
+    let node = room.node();
+    let beaten = room.store().beat(&node, room.takeover_after()).await;
+    let hosted = room.store().hosts(&node, room.id(), true).await;
+    if let Err(e) = beaten.and(hosted) {
+        tracing::warn!(room = room.id(), error = %e, "recording the room's host");
+    }
+    Ok(spawn(room, peer, channel, settings, events, Vec::new()))
+}
+
+/// Takes the room over from the node `from`, whose beat lapsed: connects a peer of this
+/// process, makes it the room's host in the store, closes the old host's session, follows the
+/// participants' channels and announces [`RoomEvent::HostChanged`], which goes to each
+/// participant directly as well as on the new room channel. `None` when the room needs no
+/// host from here (it closed, or another process took it first).
+pub(super) async fn take_over(room: Room, health_interval: Duration) -> Result<Option<HostHandle>> {
+    let snapshot = room.snapshot().await?;
+    let record = snapshot.room;
+    if record.closed {
+        return Ok(None);
+    }
+    let (peer, channel) = connect(&room).await?;
+    let session_id = peer.session().id().to_owned();
+    let node = room.node();
+    let events = async {
+        if !room
+            .store()
+            .set_host(room.id(), &record.host_node, &node, &session_id)
+            .await?
+        {
+            return Ok(None);
+        }
+        room.events().await.map(Some)
+    };
+    let events = match events.await {
+        Ok(Some(events)) => events,
+        other => {
+            let _ = peer.close().await;
+            return other.map(|_| None);
+        }
+    };
+    // The old host's session may live on at the SFU for a while; its room channel must not.
+    let old = room.client().session(&record.host_session_id);
+    if let Err(e) = close_unlisted(&old, &[], true).await {
+        tracing::debug!(room = room.id(), error = %e, "closing the old host's session");
+    }
+    let settings = Settings {
+        max_participants: record.max_participants,
+        empty_timeout: record.empty_timeout,
+        metadata: record.metadata,
+        health_interval,
+    };
+    let followed = snapshot
+        .participants
+        .into_iter()
+        .filter(|p| p.channels && !p.info.session_id.is_empty())
+        .map(|p| (p.info.id, p.info.session_id))
+        .collect();
+    let handle = spawn(room.clone(), peer, channel, settings, events, followed);
+    room.append(RoomEvent::HostChanged {
+        host_session_id: session_id,
+    })
+    .await?;
+    tracing::info!(room = room.id(), "took the room over");
+    Ok(Some(handle))
+}
+
+/// Starts the host's task; it follows `followed` (participant id, session id) first.
+fn spawn(
+    room: Room,
+    peer: Peer,
+    channel: Publisher,
+    settings: Settings,
+    events: EventStream,
+    followed: Vec<(String, String)>,
+) -> HostHandle {
     let (stop, stopped) = oneshot::channel();
     let (relayed, follow) = watch::channel(0);
     room.follow_relay(Some(follow));
@@ -69,8 +157,8 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
         settings,
         empty_since: Some(Instant::now()),
     };
-    let task = tokio::spawn(host.run(events, stopped).instrument(span));
-    Ok(HostHandle::new(stop, task))
+    let task = tokio::spawn(host.run(events, stopped, followed).instrument(span));
+    HostHandle::new(stop, task)
 }
 
 struct Host {
@@ -92,8 +180,17 @@ struct Inbox {
 }
 
 impl Host {
-    async fn run(mut self, mut events: EventStream, mut stopped: oneshot::Receiver<()>) {
+    async fn run(
+        mut self,
+        mut events: EventStream,
+        mut stopped: oneshot::Receiver<()>,
+        followed: Vec<(String, String)>,
+    ) {
         metrics::gauge(metrics::ROOMS_HOSTED, &[], 1.0);
+        for (participant, session_id) in followed {
+            self.follow(&participant, &session_id).await;
+        }
+        let mut ended = false;
         let mut health = tokio::time::interval(self.settings.health_interval);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -103,11 +200,13 @@ impl Host {
                         let closed = update.event == RoomEvent::RoomClosed;
                         self.relay(update).await;
                         if closed {
+                            ended = true;
                             break;
                         }
                     }
                     Some(Err(RoomError::RoomLost(_))) => {
                         self.lost().await;
+                        ended = true;
                         break;
                     }
                     Some(Err(e)) => tracing::warn!(error = %e, "room events"),
@@ -129,6 +228,14 @@ impl Host {
         if let Err(e) = self.peer.close().await {
             tracing::warn!(error = %e, "closing the room's peer");
         }
+        // A room that ended needs no host; one whose host was stopped (this process lost it,
+        // or shuts down) stays on the node's list, for whoever takes the node's rooms.
+        if ended {
+            let (store, node) = (self.room.store(), self.room.node());
+            if let Err(e) = store.hosts(&node, self.room.id(), false).await {
+                tracing::debug!(error = %e, "forgetting the room's host");
+            }
+        }
         // A room that closed itself (empty for its timeout) leaves nothing in `Rooms`.
         drop(self.room.forget_host());
         self.room.follow_relay(None);
@@ -148,6 +255,14 @@ impl Host {
             }
             RoomEvent::ParticipantJoined { participant } => {
                 self.follow(&participant.id, &participant.session_id).await;
+                self.send(&json, update.seq).await;
+            }
+            RoomEvent::HostChanged { .. } => {
+                // The participants still listen on the old room channel: each is told on its
+                // own channel, which this host follows since it took over.
+                for inbox in self.inboxes.values() {
+                    let _ = inbox.direct.send(json.clone());
+                }
                 self.send(&json, update.seq).await;
             }
             RoomEvent::ParticipantLeft { participant, .. } => {

@@ -34,6 +34,7 @@ mod ghosts;
 mod host;
 pub(crate) mod ids;
 mod join;
+mod node;
 mod offer_tracks;
 mod participant;
 // The concept's file is named after it, also when the concept names its folder.

@@ -164,6 +164,16 @@ impl Room {
         Ok(())
     }
 
+    /// This process's node id, as a host of rooms.
+    pub(crate) fn node(&self) -> String {
+        self.shared.node()
+    }
+
+    /// How long after this process's last beat another may take its rooms.
+    pub(crate) fn takeover_after(&self) -> Duration {
+        self.shared.takeover_after()
+    }
+
     /// Drops this process's handle on the room's host, if it hosts the room.
     pub(crate) fn forget_host(&self) -> Option<HostHandle> {
         self.shared.hosted().remove(&*self.id)

@@ -1,12 +1,13 @@
 //! [`RoomPeer`]: a server-side [`Peer`] as a room participant, standing in for a browser.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
 use super::error::Result;
 use super::error::RoomError;
 use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
-use super::event::{RoomUpdate, TrackInfo};
+use super::event::{RoomEvent, RoomUpdate, TrackInfo};
 use super::join::{Join, counted, tracks_in, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
 use super::room::close_unlisted;
@@ -40,6 +41,12 @@ pub struct RoomPeer {
     not_pulled: Vec<TrackRefusal>,
     seq: u64,
     participants: Vec<ParticipantView>,
+    /// The `seq` of the last update [`recv`](Self::recv) returned (at first, the view's).
+    last: u64,
+    /// After a [`RoomEvent::HostChanged`]: the updates up to it, read from the room's log.
+    backlog: VecDeque<RoomUpdate>,
+    /// Updates up to this `seq` came from the log; a copy from a channel is dropped.
+    covered: u64,
 }
 
 impl Join<'_> {
@@ -113,6 +120,9 @@ impl Join<'_> {
                 not_pulled,
                 seq,
                 participants,
+                last: seq,
+                backlog: VecDeque::new(),
+                covered: seq,
             })
         }
         .await;
@@ -265,7 +275,55 @@ impl RoomPeer {
 
     /// The next update for this participant: from the room channel, or a direct message
     /// from the server. `None` once both channels are closed (it left or was removed).
+    ///
+    /// When another backend process takes the room over ([`RoomEvent::HostChanged`]), the
+    /// peer moves to the new room channel and reads what it missed from the room's log: the
+    /// updates keep coming in order, none twice.
     pub async fn recv(&mut self) -> Option<RoomUpdate> {
+        loop {
+            if let Some(update) = self.backlog.pop_front() {
+                self.last = self.last.max(update.seq);
+                return Some(update);
+            }
+            let update = self.next_update().await?;
+            if update.seq <= self.covered {
+                continue;
+            }
+            if let RoomEvent::HostChanged { host_session_id } = &update.event {
+                if let Err(e) = self.move_to(host_session_id, update.seq).await {
+                    // Still on the old channel, which no longer carries anything: the next
+                    // update will not come, and the caller sees the room's silence.
+                    tracing::warn!(error = %e, "following the room to its new host");
+                }
+                continue;
+            }
+            self.last = self.last.max(update.seq);
+            return Some(update);
+        }
+    }
+
+    /// Subscribes to the new host's room channel, then queues every update after the last one
+    /// returned that the log holds by then: one appended later comes on the new channel, which
+    /// was listening already. `seq` is the `HostChanged`'s.
+    async fn move_to(&mut self, host_session_id: &str, seq: u64) -> Result<()> {
+        let channel = DataChannel::subscribe(host_session_id, ROOM_CHANNEL).wait_for_ack(true);
+        self.updates = self.peer.subscribe(channel).await?;
+        let room = self.participant.room();
+        let missed = room.store().updates_after(room.id(), self.last).await?;
+        let me = self.participant.id();
+        self.covered = missed.last().map_or(seq, |u| u.seq.max(seq));
+        self.backlog = missed
+            .into_iter()
+            .filter(|u| match &u.event {
+                RoomEvent::Message { to: Some(to), .. } => to == me,
+                _ => true,
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// The next update from either channel.
+    async fn next_update(&mut self) -> Option<RoomUpdate> {
         loop {
             let message = match &mut self.direct {
                 Some(direct) => tokio::select! {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::error::{Result, RoomError};
 use super::host;
 use super::ids;
+use super::node;
 use super::room::Room;
 use super::shared::Shared;
 use super::store::{Metered, Store};
@@ -29,9 +30,30 @@ impl std::fmt::Debug for Rooms {
 
 impl Rooms {
     pub(crate) fn new(client: Client, store: impl Store) -> Self {
-        Self {
-            shared: Shared::new(client, Arc::new(Metered(store))),
-        }
+        let shared = Shared::new(client, Arc::new(Metered(store)));
+        node::start(&shared);
+        Self { shared }
+    }
+
+    /// How long after this process stops beating (killed, hung, or cut off from the store)
+    /// another process takes its rooms over; 5 s by default. Only a store shared by processes
+    /// moves rooms (`RedisStore` does). Every process that serves rooms from a store takes
+    /// over the rooms of processes that stopped; they should all be given the same value.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use cloudflare_calls::room::MemoryStore;
+    /// let rooms = client.rooms(MemoryStore::new()).takeover_after(Duration::from_secs(3));
+    /// # Ok(()) }
+    /// ```
+    pub fn takeover_after(self, after: Duration) -> Self {
+        *self
+            .shared
+            .takeover_after
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = after.max(Duration::from_millis(100));
+        self
     }
 
     /// Starts creating a room; this process hosts it.

@@ -1,8 +1,9 @@
 //! [`Shared`]: what every room of one [`Rooms`](super::Rooms) shares: the client, the store,
-//! and the handles of the room hosts this process runs.
+//! the node this process is to the store, and the handles of the room hosts it runs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -16,6 +17,11 @@ pub(crate) struct Shared {
     hosted: Mutex<HashMap<String, HostHandle>>,
     /// Per room this process hosts: the `seq` of the last update its host relayed.
     relayed: Mutex<HashMap<String, watch::Receiver<u64>>>,
+    /// This process as a host of rooms (see [`Store::beat`]); a new one once the store took
+    /// the old one for dead.
+    node: Mutex<String>,
+    /// How long after this process's last beat another may take its rooms.
+    pub(crate) takeover_after: Mutex<Duration>,
 }
 
 impl Shared {
@@ -25,7 +31,26 @@ impl Shared {
             store,
             hosted: Mutex::new(HashMap::new()),
             relayed: Mutex::new(HashMap::new()),
+            node: Mutex::new(super::ids::random("node")),
+            takeover_after: Mutex::new(super::node::TAKEOVER_AFTER),
         })
+    }
+
+    /// This process's node id.
+    pub(crate) fn node(&self) -> String {
+        self.node.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Becomes a new node, once the store took the old one for dead.
+    pub(crate) fn renew_node(&self) {
+        *self.node.lock().unwrap_or_else(|e| e.into_inner()) = super::ids::random("node");
+    }
+
+    pub(crate) fn takeover_after(&self) -> Duration {
+        *self
+            .takeover_after
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The hosts this process runs, by room id.

@@ -723,3 +723,56 @@ async fn a_page_with_an_expired_token_says_so() {
         "the page reported more than the refused join: {errors:?}"
     );
 }
+
+/// Two pages joined through this process, in a room hosted by another OS process that is
+/// then killed: this process takes the room over, the pages rejoin on its new room channel,
+/// and the room carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_a_room_whose_host_process_is_killed() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let mut host = crate::takeover::start_host(&redis.url(), &emulator);
+    let store = cloudflare_calls::room::RedisStore::connect(&redis.url()).await;
+    let rooms = client(&emulator).rooms(store.unwrap());
+    let base = serve(&rooms).await;
+    let room_id = crate::takeover::ROOM;
+    let alice = join(&base, room_id, "alice", "member").await;
+    let bob = join(&base, room_id, "bob", "member").await;
+    decodes(&alice, 1, "alice decodes bob").await;
+    decodes(&bob, 1, "bob decodes alice").await;
+    let room = rooms.open(room_id).await.unwrap();
+
+    for page in [&alice, &bob] {
+        page.eval("window.before = room.me.sessionId; true")
+            .await
+            .unwrap();
+    }
+    host.kill().unwrap();
+    host.wait().unwrap();
+    let killed = std::time::Instant::now();
+    let back = "document.getElementById('status').dataset.state === 'connected' \
+                && room.me && room.me.sessionId !== window.before";
+    for (page, name) in [(&alice, "alice"), (&bob, "bob")] {
+        wait_for(page, back, &format!("{name} rejoined the room's new host")).await;
+    }
+    println!(
+        "pages back on the new host {:?} after the kill",
+        killed.elapsed()
+    );
+    for (page, name) in [(&alice, "alice"), (&bob, "bob")] {
+        count_is(page, 2, &format!("{name} sees two")).await;
+        decodes(page, 1, &format!("{name} decodes the other again")).await;
+    }
+    room.send_message("after the takeover").await.unwrap();
+    for (page, name) in [(&alice, "alice"), (&bob, "bob")] {
+        let heard = format!("{name} hears the new host");
+        chat_has(page, "server: after the takeover", &heard).await;
+    }
+    assert_eq!(room.snapshot().await.unwrap().participants.len(), 2);
+    no_errors(&alice, "alice").await;
+    no_errors(&bob, "bob").await;
+}

@@ -16,3 +16,4 @@ mod second_steps;
 mod stack;
 #[path = "../support/mod.rs"]
 mod support;
+mod takeover;

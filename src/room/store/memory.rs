@@ -330,6 +330,7 @@ mod tests {
             empty_timeout: Duration::from_secs(60),
             metadata: None,
             host_session_id: "host".into(),
+            host_node: String::new(),
             closed: false,
         };
         store.create_room(room).await.unwrap();

@@ -8,7 +8,7 @@ use super::store::{
 };
 use crate::metrics;
 use crate::room::error::RoomError;
-use crate::room::event::RoomEvent;
+use crate::room::event::{RoomEvent, RoomUpdate};
 
 /// The app's store, measured.
 pub(crate) struct Metered<S>(pub(crate) S);
@@ -86,5 +86,29 @@ impl<S: Store> Store for Metered<S> {
     }
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         timed("release", self.0.release(lease))
+    }
+    fn beat(&self, node: &str, ttl: Duration) -> StoreFuture<'_, bool> {
+        timed("beat", self.0.beat(node, ttl))
+    }
+    fn hosts(&self, node: &str, room: &str, hosting: bool) -> StoreFuture<'_, ()> {
+        timed("hosts", self.0.hosts(node, room, hosting))
+    }
+    fn take_lapsed(&self, node: &str) -> StoreFuture<'_, Vec<String>> {
+        timed("take_lapsed", self.0.take_lapsed(node))
+    }
+    fn set_host(
+        &self,
+        room: &str,
+        from: &str,
+        node: &str,
+        host_session_id: &str,
+    ) -> StoreFuture<'_, bool> {
+        timed(
+            "set_host",
+            self.0.set_host(room, from, node, host_session_id),
+        )
+    }
+    fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
+        timed("updates_after", self.0.updates_after(room, seq))
     }
 }

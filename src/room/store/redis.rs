@@ -189,13 +189,55 @@ return 0
 ";
 
 /// ARGV: ttl, event JSON, events kept, "1" if the event ends the room. Returns the event's seq.
+/// An entry's id is `<seq>-0`, so the log can be read from any seq on.
 const APPEND: &str = "
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if ARGV[4] == '1' then redis.call('SET', KEYS[2], 'ended') end
 local seq = redis.call('INCR', KEYS[7])
-redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'event', ARGV[2])
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'seq', seq, 'event', ARGV[2])
 return seq
 ";
+
+/// Replaces the room's record if it is still ARGV[2] and the room is not closing.
+/// ARGV: ttl, expected record JSON, new record JSON. 1 replaced; 0 not.
+const SWAP_RECORD: &str = "
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1
+";
+
+/// The nodes and their beats: a sorted set of node ids by when their beat lapses, in Redis's
+/// own clock (one clock for every process).
+const NODES: &str = "calls:nodes";
+
+/// KEYS[1] the nodes. ARGV: node, ttl in ms.
+const BEAT: &str = "
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 0
+";
+
+/// KEYS[1] the nodes. Removes and returns the nodes whose beat lapsed: each goes to one
+/// caller only.
+const LAPSED: &str = "
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for _, node in ipairs(lapsed) do redis.call('ZREM', KEYS[1], node) end
+return lapsed
+";
+
+/// A node's rooms, under the node's hash tag.
+fn node_rooms(node: &str) -> String {
+    format!("calls:node:{{{node}}}:rooms")
+}
+
+/// Set when a node was taken for dead: its next beat learns it lost its rooms.
+fn node_dead(node: &str) -> String {
+    format!("calls:node:{{{node}}}:dead")
+}
 
 /// Deletes the lease if it still holds this token. ARGV: token.
 const RELEASE: &str = "
@@ -536,13 +578,7 @@ impl Reader {
             .map_err(backend)?;
         for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
             self.last = entry.id.clone();
-            let seq: Option<u64> = entry.get("seq");
-            let event: Option<String> = entry.get("event");
-            let (Some(seq), Some(event)) = (seq, event) else {
-                return Err(corrupt("event"));
-            };
-            let event: RoomEvent = serde_json::from_str(&event).map_err(|_| corrupt("event"))?;
-            self.pending.push_back(RoomUpdate::new(seq, event));
+            self.pending.push_back(entry_update(&entry)?);
         }
         Ok(self.pending.len())
     }
@@ -677,4 +713,121 @@ impl Store for RedisStore {
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         Box::pin(self.give_back(lease))
     }
+
+    fn beat(&self, node: &str, ttl: Duration) -> StoreFuture<'_, bool> {
+        let node = node.to_owned();
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let dead: bool = connection.exists(node_dead(&node)).await.map_err(backend)?;
+            if dead {
+                return Ok(false);
+            }
+            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            let _: i64 = Script::new(BEAT)
+                .key(NODES)
+                .arg(&node)
+                .arg(millis)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            Ok(true)
+        })
+    }
+
+    fn hosts(&self, node: &str, room: &str, hosting: bool) -> StoreFuture<'_, ()> {
+        let (key, room) = (node_rooms(node), room.to_owned());
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            if hosting {
+                let _: i64 = connection.sadd(&key, &room).await.map_err(backend)?;
+            } else {
+                let _: i64 = connection.srem(&key, &room).await.map_err(backend)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn take_lapsed(&self, node: &str) -> StoreFuture<'_, Vec<String>> {
+        let mine = node_rooms(node);
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let lapsed: Vec<String> = Script::new(LAPSED)
+                .key(NODES)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            let mut taken = Vec::new();
+            for dead in lapsed {
+                let _: () = connection
+                    .set_ex(node_dead(&dead), 1, self.ttl())
+                    .await
+                    .map_err(backend)?;
+                let rooms: Vec<String> = connection
+                    .smembers(node_rooms(&dead))
+                    .await
+                    .map_err(backend)?;
+                if !rooms.is_empty() {
+                    let _: i64 = connection.sadd(&mine, &rooms).await.map_err(backend)?;
+                }
+                let _: i64 = connection.del(node_rooms(&dead)).await.map_err(backend)?;
+                taken.extend(rooms);
+            }
+            Ok(taken)
+        })
+    }
+
+    fn set_host(
+        &self,
+        room: &str,
+        from: &str,
+        node: &str,
+        host_session_id: &str,
+    ) -> StoreFuture<'_, bool> {
+        let (room, from, node) = (room.to_owned(), from.to_owned(), node.to_owned());
+        let host_session_id = host_session_id.to_owned();
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let before: Option<String> = connection
+                .get(Keys::of(&room).room)
+                .await
+                .map_err(backend)?;
+            let Some(before) = before else {
+                return Ok(false);
+            };
+            let mut record: RoomRecord =
+                serde_json::from_str(&before).map_err(|_| corrupt("room record"))?;
+            if record.host_node != from || record.closed {
+                return Ok(false);
+            }
+            record.host_node = node;
+            record.host_session_id = host_session_id;
+            let after = to_json(&record)?;
+            let swapped: i64 = self.write(&room, SWAP_RECORD, &[&before, &after]).await?;
+            Ok(swapped == 1)
+        })
+    }
+
+    fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
+        let key = Keys::of(room).events;
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let start = format!("{}-0", seq.saturating_add(1));
+            let reply: redis::streams::StreamRangeReply = connection
+                .xrange(&key, &start, "+")
+                .await
+                .map_err(backend)?;
+            reply.ids.iter().map(entry_update).collect()
+        })
+    }
+}
+
+/// The update a log entry holds.
+fn entry_update(entry: &redis::streams::StreamId) -> Result<RoomUpdate, RoomError> {
+    let seq: Option<u64> = entry.get("seq");
+    let event: Option<String> = entry.get("event");
+    let (Some(seq), Some(event)) = (seq, event) else {
+        return Err(corrupt("event"));
+    };
+    let event: RoomEvent = serde_json::from_str(&event).map_err(|_| corrupt("event"))?;
+    Ok(RoomUpdate::new(seq, event))
 }

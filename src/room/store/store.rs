@@ -36,6 +36,10 @@ pub struct RoomRecord {
     pub metadata: Option<String>,
     /// The session of the room's own peer, which publishes the room channel.
     pub host_session_id: String,
+    /// The backend process that hosts the room (see [`Store::beat`]); empty in records
+    /// stored before hosting could move.
+    #[serde(default)]
+    pub host_node: String,
     /// Closed rooms refuse joins; their records stay until the store expires them.
     pub closed: bool,
 }
@@ -138,6 +142,47 @@ pub trait Store: Send + Sync + 'static {
     fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease>;
     /// Gives a lease back early; a lease that expired meanwhile is left alone.
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()>;
+
+    // Hosting that moves between processes. A store that keeps the default of these methods
+    // never moves a room: its rooms live as long as the process that hosts them.
+
+    /// Says that `node` (a backend process) is alive for another `ttl`. `false` when the
+    /// node had been taken for dead and its rooms given to others: it must stop hosting them.
+    fn beat(&self, node: &str, ttl: Duration) -> StoreFuture<'_, bool> {
+        let _ = (node, ttl);
+        Box::pin(std::future::ready(Ok(true)))
+    }
+    /// Records that `node` hosts `room` (or, `hosting` false, no longer does), so that the
+    /// room goes to another node when this one's beat lapses.
+    fn hosts(&self, node: &str, room: &str, hosting: bool) -> StoreFuture<'_, ()> {
+        let _ = (node, room, hosting);
+        Box::pin(std::future::ready(Ok(())))
+    }
+    /// Takes, for `node`, the rooms of the nodes whose beat lapsed: each lapsed node's rooms
+    /// go to one caller only. The caller is then to take each room over
+    /// ([`Store::set_host`]).
+    fn take_lapsed(&self, node: &str) -> StoreFuture<'_, Vec<String>> {
+        let _ = node;
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+    /// Makes `node`, with its session `host_session_id`, the room's host, if its host is still
+    /// `from` (the node whose rooms were taken). `false` if it is not (someone else took it
+    /// over already), or the room is gone or closed.
+    fn set_host(
+        &self,
+        room: &str,
+        from: &str,
+        node: &str,
+        host_session_id: &str,
+    ) -> StoreFuture<'_, bool> {
+        let _ = (room, from, node, host_session_id);
+        Box::pin(std::future::ready(Ok(false)))
+    }
+    /// The room's updates after `seq`, as far as the log still holds them, in order.
+    fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
+        let _ = (room, seq);
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
 }
 
 /// A shared store: the app can keep a handle on the store it gives [`Client::rooms`](crate::Client::rooms).
@@ -187,5 +232,26 @@ impl<S: Store> Store for std::sync::Arc<S> {
     }
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         (**self).release(lease)
+    }
+    fn beat(&self, node: &str, ttl: Duration) -> StoreFuture<'_, bool> {
+        (**self).beat(node, ttl)
+    }
+    fn hosts(&self, node: &str, room: &str, hosting: bool) -> StoreFuture<'_, ()> {
+        (**self).hosts(node, room, hosting)
+    }
+    fn take_lapsed(&self, node: &str) -> StoreFuture<'_, Vec<String>> {
+        (**self).take_lapsed(node)
+    }
+    fn set_host(
+        &self,
+        room: &str,
+        from: &str,
+        node: &str,
+        host_session_id: &str,
+    ) -> StoreFuture<'_, bool> {
+        (**self).set_host(room, from, node, host_session_id)
+    }
+    fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
+        (**self).updates_after(room, seq)
     }
 }

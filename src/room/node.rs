@@ -1,0 +1,85 @@
+//! This process as a node that hosts rooms: its beat in the store, and the takeover of the
+//! rooms of nodes whose beat lapsed.
+//!
+//! Every [`Rooms`](super::Rooms) made inside a tokio runtime runs one task that beats every
+//! fifth of [`TAKEOVER_AFTER`]. Its beat keeps the rooms it hosts its own; a node whose beat
+//! lapsed (its process was killed, hung or cut off from the store) loses them to the first
+//! node that sees it, which takes each over (see `host::take_over`). A node that learns from
+//! its beat that it was taken for dead stops hosting and carries on as a new node. Stores
+//! that keep the default of [`Store::beat`](super::Store::beat) never move a room.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::host;
+use super::room::Room;
+use super::shared::Shared;
+
+/// How long after a node's last beat its rooms go to another node, by default.
+pub(crate) const TAKEOVER_AFTER: Duration = Duration::from_secs(5);
+/// How often a room taken over checks participants' sessions; as a created room's default.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Starts the node's task, when there is a runtime to run it. It ends with the last handle
+/// on `shared`.
+pub(crate) fn start(shared: &Arc<Shared>) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(run(Arc::downgrade(shared)));
+    }
+}
+
+async fn run(shared: Weak<Shared>) {
+    // Rooms whose takeover failed; tried again on the next beat.
+    let mut owed: Vec<String> = Vec::new();
+    loop {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        beat(&shared).await;
+        match shared.store.take_lapsed(&shared.node()).await {
+            Ok(taken) => owed.extend(taken),
+            Err(e) => tracing::warn!(error = %e, "looking for rooms whose host died"),
+        }
+        let mut failed = Vec::new();
+        for id in owed.drain(..) {
+            if shared.hosted().contains_key(&id) {
+                continue;
+            }
+            let room = Room::new(shared.clone(), id.as_str().into());
+            match host::take_over(room, HEALTH_INTERVAL).await {
+                Ok(Some(handle)) => {
+                    shared.hosted().insert(id, handle);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(room = %id, error = %e, "taking a room over");
+                    failed.push(id);
+                }
+            }
+        }
+        owed = failed;
+        let pause = shared.takeover_after() / 5;
+        drop(shared);
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Beats; when the store took this node for dead, stops hosting and becomes a new node.
+async fn beat(shared: &Arc<Shared>) {
+    match shared
+        .store
+        .beat(&shared.node(), shared.takeover_after())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("this process was taken for dead: its rooms are hosted elsewhere");
+            let handles: Vec<_> = shared.hosted().drain().map(|(_, h)| h).collect();
+            for handle in handles {
+                handle.stop().await;
+            }
+            shared.renew_node();
+        }
+        Err(e) => tracing::warn!(error = %e, "beating"),
+    }
+}

@@ -1,0 +1,230 @@
+//! A room outlives the process hosting it: the host is another OS process (this test binary,
+//! run again as [`hosting_process`]), killed with SIGKILL while participants served by this
+//! process are in the room; this process takes the room over.
+
+#![cfg(feature = "redis")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use calls_emulator::Emulator;
+use cloudflare_calls::peer::FrameCodec;
+use cloudflare_calls::room::{Payload, RedisStore, RoomEvent, RoomPeer, RoomUpdate};
+use cloudflare_calls::{Client, Config};
+
+use crate::support::redis as redis_server;
+use crate::support::room::client;
+
+/// What the hosting process reads from its environment: Redis URL, SFU URL, app id, secret.
+const CHILD: &str = "CALLS_TAKEOVER_CHILD";
+pub(crate) const ROOM: &str = "demo";
+
+/// Run by [`a_room_whose_host_process_is_killed_is_taken_over`] as a process of its own:
+/// creates and hosts the room until killed.
+#[tokio::test]
+#[ignore = "a child process of the takeover test"]
+async fn hosting_process() {
+    let Ok(spec) = std::env::var(CHILD) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split(' ').collect();
+    let [redis, sfu, app, secret] = parts[..] else {
+        panic!("{CHILD} is `redis sfu app secret`");
+    };
+    let client = Client::new(Config::new(sfu, app, secret)).unwrap();
+    let rooms = client.rooms(RedisStore::connect(redis).await.unwrap());
+    rooms.create().id(ROOM).send().await.unwrap();
+    println!("hosting");
+    std::future::pending::<()>().await;
+}
+
+/// Starts [`hosting_process`] and waits until it hosts the room.
+pub(crate) fn start_host(redis: &str, emulator: &Emulator) -> Child {
+    let spec = format!(
+        "{redis} {} {} {}",
+        emulator.sfu_base_url(),
+        emulator.app_id(),
+        emulator.app_secret()
+    );
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "takeover::hosting_process",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(CHILD, spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let hosting = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("hosting"));
+    assert!(hosting, "the hosting process created the room");
+    child
+}
+
+/// The text of a message update.
+fn text(update: &RoomUpdate) -> Option<&str> {
+    match &update.event {
+        RoomEvent::Message {
+            payload: Payload::Text(text),
+            ..
+        } => Some(text),
+        _ => None,
+    }
+}
+
+/// Reads updates until the message `last` arrives; returns them all.
+async fn read_until(peer: &mut RoomPeer, last: &str) -> Vec<RoomUpdate> {
+    let mut got = Vec::new();
+    loop {
+        let update = peer
+            .recv_timeout(Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} got {last:?} within 20 s; got {got:?}",
+                    peer.participant().identity()
+                )
+            });
+        let done = text(&update) == Some(last);
+        got.push(update);
+        if done {
+            return got;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_whose_host_process_is_killed_is_taken_over() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let _heavy = crate::support::heavy::heavy().await;
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let mut host = start_host(&redis.url(), &emulator);
+
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    let room = rooms.open(ROOM).await.unwrap();
+    let old_host = room.snapshot().await.unwrap().room.host_session_id;
+    let alice = room.join("alice").connect(client.peer()).await.unwrap();
+    let mic = alice.publish_track("mic", FrameCodec::Opus).await.unwrap();
+    let sending = tokio::spawn(async move { mic.send_silence(Duration::from_secs(60)).await });
+    let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
+    let mut from_alice = bob.take_tracks().pop().expect("bob pulls alice's mic");
+    let mut carol = room.join("carol").connect(client.peer()).await.unwrap();
+    // The longest pause between two of alice's frames reaching bob, until told to stop.
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let pauses = tokio::spawn(async move {
+        let (mut frames, mut longest, mut at) = (0u64, Duration::ZERO, None::<Instant>);
+        loop {
+            tokio::select! {
+                frame = from_alice.recv() => {
+                    frame.expect("alice's track stays open");
+                    let now = Instant::now();
+                    if let Some(at) = at {
+                        longest = longest.max(now - at);
+                    }
+                    at = Some(now);
+                    frames += 1;
+                }
+                _ = &mut stopped => return (frames, longest),
+            }
+        }
+    });
+
+    room.send_message("before").await.unwrap();
+    read_until(&mut bob, "before").await;
+    read_until(&mut carol, "before").await;
+
+    host.kill().unwrap();
+    host.wait().unwrap();
+    let killed = Instant::now();
+    // Sent while no process hosts the room: they are in the log, and must arrive.
+    let first_gap = room.send_message("gap 1").await.unwrap();
+    room.send_message("gap 2").await.unwrap();
+    room.send_to(bob.participant().id(), "to bob in the gap")
+        .await
+        .unwrap();
+    let bob_got = read_until(&mut bob, "gap 1").await;
+    let took = killed.elapsed();
+    eprintln!("takeover: gap 1 reached bob {took:?} after the kill");
+    assert!(
+        took < Duration::from_secs(10),
+        "the room channel works again within 10 s of the kill: {took:?}"
+    );
+    assert_eq!(bob_got.last().unwrap().seq, first_gap);
+
+    room.send_message("after").await.unwrap();
+    let mut bob_rest = read_until(&mut bob, "after").await;
+    let carol_got = read_until(&mut carol, "after").await;
+    let mut bob_all = bob_got;
+    bob_all.append(&mut bob_rest);
+
+    for (name, got) in [("bob", &bob_all), ("carol", &carol_got)] {
+        let seqs: Vec<u64> = got.iter().map(|u| u.seq).collect();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "{name} got every update once, in order: {seqs:?}"
+        );
+        let texts: Vec<&str> = got.iter().filter_map(text).collect();
+        let mut want = vec!["gap 1", "gap 2"];
+        if name == "bob" {
+            want.push("to bob in the gap");
+        }
+        want.push("after");
+        assert_eq!(texts, want, "{name}'s messages");
+        let moved = got
+            .iter()
+            .filter(|u| matches!(u.event, RoomEvent::HostChanged { .. }))
+            .count();
+        assert_eq!(moved, 1, "{name} learned of the new host once");
+    }
+    // Nothing is missing between the first and last update carol got: she skips only the
+    // direct message to bob.
+    let first = carol_got.first().unwrap().seq;
+    let last = carol_got.last().unwrap().seq;
+    assert_eq!(
+        carol_got.len() as u64,
+        last - first,
+        "carol skipped only bob's direct message"
+    );
+
+    let snapshot = room.snapshot().await.unwrap();
+    assert_ne!(
+        snapshot.room.host_session_id, old_host,
+        "another session hosts the room"
+    );
+    // A join after the takeover works, and the media never stopped.
+    let dave = room.join("dave").connect(client.peer()).await.unwrap();
+    // A join returns before the host reads the newcomer's channel; once its arrival is
+    // relayed, the host does.
+    loop {
+        let update = carol.recv_timeout(Duration::from_secs(10)).await.unwrap();
+        if matches!(&update.event, RoomEvent::ParticipantJoined { participant } if participant.identity == "dave")
+        {
+            break;
+        }
+    }
+    dave.send_text("hi from dave").await.unwrap();
+    read_until(&mut carol, "hi from dave").await;
+    stop.send(()).unwrap();
+    let (frames, longest) = pauses.await.unwrap();
+    sending.abort();
+    assert!(
+        frames > 200 && longest < Duration::from_millis(500),
+        "bob kept receiving alice's mic through the takeover: {frames} frames, \
+         the longest pause {longest:?}"
+    );
+    for peer in [alice, bob, carol, dave] {
+        peer.leave().await.unwrap();
+    }
+    room.close().await.unwrap();
+}
