@@ -37,9 +37,17 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 /// | `calls:{id}:identities` | hash | identity → participant id |
 /// | `calls:{id}:broadcaster` | string | the broadcaster's participant id |
 /// | `calls:{id}:seq` | string | the number of the room's last event |
-/// | `calls:{id}:events` | stream | the events, capped at the last 10,000 |
+/// | `calls:{id}:events` | stream | the events, capped at the last 10,000; entry ids are `<seq>-0` |
 /// | `calls:{id}:lease:{session}` | string | the lease's token, with a TTL |
 /// | `calls:{id}:fence:{session}` | string | the last token granted |
+/// | `calls:nodes` | sorted set | the backend processes hosting rooms, by when their beat lapses (Redis's clock) |
+/// | `calls:node:{node}:rooms` | set | the rooms a process hosts |
+/// | `calls:node:{node}:dead` | string | present once another process took the node's rooms |
+///
+/// **When a hosting process dies**, its beat (every second) stops; after
+/// [`Rooms::takeover_after`](super::super::Rooms::takeover_after) (5 s by default) the first
+/// process that looks takes its rooms over, and tells their participants with
+/// [`RoomEvent::HostChanged`]. A room whose record says another host is not taken twice.
 ///
 /// Every write refreshes a room's keys to expire after [`RedisStore::room_ttl`] (a day by
 /// default), so an abandoned room does not live forever.
