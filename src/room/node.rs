@@ -2,7 +2,7 @@
 //! rooms of nodes whose beat lapsed.
 //!
 //! Every [`Rooms`](super::Rooms) made inside a tokio runtime runs one task that beats every
-//! fifth of [`TAKEOVER_AFTER`]. Its beat keeps the rooms it hosts its own; a node whose beat
+//! fifth of [`TAKEOVER_AFTER`](super::shared::TAKEOVER_AFTER). Its beat keeps the rooms it hosts its own; a node whose beat
 //! lapsed (its process was killed, hung or cut off from the store) loses them to the first
 //! node that sees it, which takes each over (see `host::take_over`). A node that learns from
 //! its beat that it was taken for dead stops hosting and carries on as a new node. Stores
@@ -15,8 +15,6 @@ use super::host;
 use super::room::Room;
 use super::shared::Shared;
 
-/// How long after a node's last beat its rooms go to another node, by default.
-pub(crate) const TAKEOVER_AFTER: Duration = Duration::from_secs(5);
 /// How often a room taken over checks participants' sessions; as a created room's default.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 

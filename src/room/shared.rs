@@ -11,6 +11,10 @@ use tokio::task::JoinHandle;
 use super::store::Store;
 use crate::client::Client;
 
+/// How long after a node's last beat its rooms go to another node, by default (see
+/// `super::node`).
+pub(crate) const TAKEOVER_AFTER: Duration = Duration::from_secs(5);
+
 pub(crate) struct Shared {
     pub(crate) client: Client,
     pub(crate) store: Arc<dyn Store>,
@@ -32,7 +36,7 @@ impl Shared {
             hosted: Mutex::new(HashMap::new()),
             relayed: Mutex::new(HashMap::new()),
             node: Mutex::new(super::ids::random("node")),
-            takeover_after: Mutex::new(super::node::TAKEOVER_AFTER),
+            takeover_after: Mutex::new(TAKEOVER_AFTER),
         })
     }
 
