@@ -1,4 +1,4 @@
-import type { ParticipantInfo, TrackInfo } from "./updates.js";
+import type { ParticipantInfo, RoomUpdate, TrackInfo } from "./updates.js";
 /** Why a request of the room API failed, in words a person can read, with what a program needs. */
 export declare class RoomClientError extends Error {
     /** The HTTP status, or 0 when the server could not be reached. */
@@ -36,6 +36,10 @@ export interface ChannelsResponse {
     participantChannel: number;
     seq: number;
     participants: ParticipantView[];
+}
+export interface FollowResponse {
+    roomChannel: number;
+    updates: RoomUpdate[];
 }
 export interface PullResponse {
     offer: string | null;

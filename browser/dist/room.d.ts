@@ -122,7 +122,12 @@ export declare class Room extends Emitter<RoomEvents> {
     private onTrack;
     /** Reports the tracks that arrived whose publisher is known, once each. */
     private report;
+    private openRoomChannel;
     private onUpdate;
+    /** After `host_changed`: the new host's room channel, and what this page missed from the
+     * room's log; each update is applied once, in order. A page that cannot follow rejoins. */
+    private follow;
+    private apply;
     private unsubscribe;
     private publisher;
     private onConnection;

@@ -71,7 +71,7 @@ export type Message = {
     /** The bytes. */
     binary: number[];
 });
-/** Another backend process hosts the room now (the one before stopped beating): the room channel is now `host_session_id`'s. It comes on each participant's own channel as well as on the new room channel. A participant subscribes to the new room channel, then reads every update after the last one it had from the room's log (a server-side [`RoomPeer`](super::RoomPeer) does both itself); the browser library rejoins. */
+/** Another backend process hosts the room now (the one before stopped beating): the room channel is now `host_session_id`'s. It comes on each participant's own channel as well as on the new room channel. A participant subscribes to the new room channel, then reads every update after the last one it had from the room's log: a server-side [`RoomPeer`](super::RoomPeer) does both itself, and an endpoint of the room API asks `…/follow` (see [`Participant::follow_host`](super::Participant::follow_host)), as the browser library does. */
 export interface HostChanged {
     type: "host_changed";
     /** The session that publishes the room channel from now on. */

@@ -1,7 +1,7 @@
 // The room's HTTP API (the crate's `api` feature) as the library calls it: one request per
 // join step, the access token on each, and refusals turned into errors a page can show.
 
-import type { ParticipantInfo, TrackInfo } from "./updates.js";
+import type { ParticipantInfo, RoomUpdate, TrackInfo } from "./updates.js";
 
 /** Why a request of the room API failed, in words a person can read, with what a program needs. */
 export class RoomClientError extends Error {
@@ -80,6 +80,11 @@ export interface ChannelsResponse {
   participantChannel: number;
   seq: number;
   participants: ParticipantView[];
+}
+
+export interface FollowResponse {
+  roomChannel: number;
+  updates: RoomUpdate[];
 }
 
 export interface PullResponse {

@@ -11,6 +11,7 @@ import {
   Api,
   RoomClientError,
   type ChannelsResponse,
+  type FollowResponse,
   type JoinResponse,
   type PublishResponse,
   type PullResponse,
@@ -109,8 +110,13 @@ interface Pulled {
 interface Link {
   pc: RTCPeerConnection;
   me: ParticipantInfo;
-  /** The snapshot's seq: updates up to it are already applied. */
+  /** Updates up to this seq are already applied: the snapshot's, or after the room moved to
+   * another host, the last one read from its log. */
   seq: number;
+  /** The seq of the last update that came on the room channel. */
+  roomSeq: number;
+  /** The seqs above `roomSeq` that came on the participant channel. */
+  direct: Set<number>;
   mine: RTCDataChannel | null;
   roomChannel: RTCDataChannel | null;
   /** Pulled tracks by mid, and the keys (`session/name`) of those pulled or being pulled. */
@@ -246,6 +252,8 @@ export class Room extends Emitter<RoomEvents> {
       pc,
       me: undefined as unknown as ParticipantInfo,
       seq: 0,
+      roomSeq: 0,
+      direct: new Set(),
       mine: null,
       roomChannel: null,
       pulled: new Map(),
@@ -277,7 +285,7 @@ export class Room extends Emitter<RoomEvents> {
     await this.answer(link, joined.offer);
 
     const channels = await this.post<ChannelsResponse>(link, "channels");
-    link.seq = channels.seq;
+    link.seq = link.roomSeq = channels.seq;
     const known = new Set<string>();
     for (const p of channels.participants) {
       if (p.id === link.me.id) continue;
@@ -296,12 +304,9 @@ export class Room extends Emitter<RoomEvents> {
         this.emit("participantLeft", p, "left");
       }
     }
-    link.roomChannel = pc.createDataChannel("room", { negotiated: true, id: channels.roomChannel });
-    // The SFU holds the room's updates until the page says it is ready for them.
-    link.roomChannel.onopen = () => link.roomChannel!.send("ready");
-    link.roomChannel.onmessage = (e) => this.onUpdate(link, e.data);
+    this.openRoomChannel(link, channels.roomChannel);
     link.mine = pc.createDataChannel("participant", { negotiated: true, id: channels.participantChannel });
-    link.mine.onmessage = (e) => this.onUpdate(link, e.data);
+    link.mine.onmessage = (e) => this.onUpdate(link, e.data, false);
     // Announced only once both channels exist, so nothing the room sends is dropped.
     await this.post(link, "announce");
     // Tracks published between the join's pull and the snapshot.
@@ -374,7 +379,16 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  private onUpdate(link: Link, data: string | ArrayBuffer): void {
+  private openRoomChannel(link: Link, id: number): void {
+    link.roomChannel?.close();
+    const channel = link.pc.createDataChannel("room", { negotiated: true, id });
+    // The SFU holds the room's updates until the page says it is ready for them.
+    channel.onopen = () => channel.send("ready");
+    channel.onmessage = (e) => this.onUpdate(link, e.data, true);
+    link.roomChannel = channel;
+  }
+
+  private onUpdate(link: Link, data: string | ArrayBuffer, onRoomChannel: boolean): void {
     if (link !== this.link || typeof data !== "string") return;
     let update: RoomUpdate;
     try {
@@ -382,9 +396,38 @@ export class Room extends Emitter<RoomEvents> {
     } catch {
       return; // not the room's: nothing a page can do with it
     }
-    // Up to the snapshot's seq, already in it. Not raised as updates come: the room channel
-    // and the participant channel are each in order, but not with each other.
+    // Up to `link.seq`, already applied. Not raised as updates come: the room channel and
+    // the participant channel are each in order, but not with each other.
     if (update.seq <= link.seq) return;
+    if (onRoomChannel) {
+      link.roomSeq = update.seq;
+      for (const seq of link.direct) if (seq <= update.seq) link.direct.delete(seq);
+    } else {
+      link.direct.add(update.seq);
+    }
+    this.apply(link, update);
+  }
+
+  /** After `host_changed`: the new host's room channel, and what this page missed from the
+   * room's log; each update is applied once, in order. A page that cannot follow rejoins. */
+  private async follow(link: Link): Promise<void> {
+    try {
+      const got = await this.post<FollowResponse>(link, "follow", { after: link.roomSeq });
+      if (link !== this.link) return;
+      for (const update of got.updates) {
+        if (update.seq <= link.seq || link.direct.has(update.seq)) continue;
+        if (update.type !== "host_changed") this.apply(link, update);
+      }
+      const last = got.updates.length ? got.updates[got.updates.length - 1].seq : link.roomSeq;
+      link.seq = link.roomSeq = Math.max(link.seq, last);
+      link.direct.clear();
+      this.openRoomChannel(link, got.roomChannel);
+    } catch {
+      this.rejoin(link, true);
+    }
+  }
+
+  private apply(link: Link, update: RoomUpdate): void {
     switch (update.type) {
       case "participant_joined":
         if (update.participant.id === link.me.id || this.participants.has(update.participant.id)) return;
@@ -422,9 +465,8 @@ export class Room extends Emitter<RoomEvents> {
         break;
       }
       case "host_changed":
-        // The room channel this page listens on is gone with the old host: joining again
-        // reaches the new one, with a snapshot of the room as it is.
-        this.rejoin(link, true);
+        // The room channel this page listens on is gone with the old host.
+        this.follow(link);
         break;
       case "room_closed":
         this.finish("room_closed");

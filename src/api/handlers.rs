@@ -15,8 +15,8 @@ use super::reply::Refusal;
 use super::shared::Api;
 use super::token::Claims;
 use crate::room::{
-    Participant, ParticipantInfo, ParticipantView, PulledTrack, Role, Room, RoomChannels,
-    RoomError, TrackInfo,
+    HostChannel, Participant, ParticipantInfo, ParticipantView, PulledTrack, Role, Room,
+    RoomChannels, RoomError, TrackInfo,
 };
 use crate::session::description::{Answer, Offer};
 use crate::session::negotiation::Negotiation;
@@ -264,6 +264,27 @@ pub(crate) async fn channels(
     let claims = api.caller(&headers, &room).await?;
     let participant = own(&api, &claims, &room, &id).await?;
     Ok(Json(participant.open_channels().await?))
+}
+
+/// `{"after": seq}`: the last update the endpoint has.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FollowRequest {
+    after: u64,
+}
+
+/// `…/follow`: after `host_changed`, the new host's room channel and what the endpoint
+/// missed.
+pub(crate) async fn follow(
+    State(api): State<Arc<Api>>,
+    Path((room, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    request: Result<Json<FollowRequest>, JsonRejection>,
+) -> Reply<Json<HostChannel>> {
+    let claims = api.caller(&headers, &room).await?;
+    let request = body(request)?;
+    let participant = own(&api, &claims, &room, &id).await?;
+    Ok(Json(participant.follow_host(request.after).await?))
 }
 
 /// `…/announce`: once the endpoint opened its channels, the room announces it.

@@ -20,6 +20,7 @@
 //! | `POST …/participants/{id}/answer` `{answer}` | itself | 204, 400, 401, 403, 404, 502 |
 //! | `POST …/participants/{id}/channels` | itself | 200 `RoomChannels`, 401, 403, 404, 502 |
 //! | `POST …/participants/{id}/announce` | itself | 204, 401, 403, 404 |
+//! | `POST …/participants/{id}/follow` `{after}` | itself | 200 `HostChannel` (after `host_changed`: the new room channel's id and the updates after `after`), 400, 401, 403, 404, 502 |
 //! | `POST …/participants/{id}/pull` `{tracks}` | itself, subscribe | 200 `{offer?, pulled}`, 400, 401, 403, 404, 502 |
 //! | `POST …/participants/{id}/publish` `{offer}` | itself, publish | 200 `{answer, tracks}`, 400, 401, 403, 404, 502 |
 //! | `POST …/participants/{id}/unpublish` `{names}` | itself, publish | 204, 400, 401, 403, 404, 502 |

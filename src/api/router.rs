@@ -84,6 +84,7 @@ impl RoomApi {
             .route(&format!("{p}/answer"), post(handlers::answer))
             .route(&format!("{p}/channels"), post(handlers::channels))
             .route(&format!("{p}/announce"), post(handlers::announce))
+            .route(&format!("{p}/follow"), post(handlers::follow))
             .route(&format!("{p}/pull"), post(handlers::pull))
             .route(&format!("{p}/publish"), post(handlers::publish))
             .route(&format!("{p}/unpublish"), post(handlers::unpublish))

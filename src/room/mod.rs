@@ -51,7 +51,7 @@ pub use event::{
     Role, RoomEvent, RoomUpdate, TrackInfo, room_update_schema,
 };
 pub use join::{Join, Joining};
-pub use participant::{Participant, ParticipantView, PulledTrack, RoomChannels};
+pub use participant::{HostChannel, Participant, ParticipantView, PulledTrack, RoomChannels};
 pub use room::Room;
 pub use room_peer::RoomPeer;
 pub use rooms::{CreateRoom, Rooms};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::Result;
 use super::error::RoomError;
-use super::event::{LeaveReason, ParticipantInfo, RoomEvent, TrackInfo};
+use super::event::{LeaveReason, ParticipantInfo, RoomEvent, RoomUpdate, TrackInfo};
 use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use super::offer_tracks::{no_answer, published, pushed_tracks};
 use super::room::Room;
@@ -97,6 +97,18 @@ pub struct RoomChannels {
     /// Everyone announced in the room at `seq` (this participant comes in its own
     /// `participant_joined`).
     pub participants: Vec<ParticipantView>,
+}
+
+/// The room channel of the room's new host, and what the participant missed: see
+/// [`Participant::follow_host`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct HostChannel {
+    /// The id of the new `room` channel on this endpoint.
+    pub room_channel: u16,
+    /// The updates after the one the endpoint gave, in order.
+    pub updates: Vec<RoomUpdate>,
 }
 
 impl RoomChannels {
@@ -207,6 +219,46 @@ impl Participant {
             participant_channel,
             seq,
             participants,
+        })
+    }
+
+    /// After [`RoomEvent::HostChanged`](super::RoomEvent::HostChanged): subscribes the
+    /// endpoint to the new host's room channel, then returns that channel's id with every
+    /// update for this participant after `after` that the log holds. The SFU holds the new
+    /// channel's updates until the endpoint sends on it (`waitForAck`), and any update the log
+    /// gets later comes on it: none is lost, and one on both is dropped by its `seq`.
+    pub async fn follow_host(&self, after: u64) -> Result<HostChannel> {
+        let session = self.session();
+        let host = self.room.snapshot().await?.room.host_session_id;
+        let subscribe = session
+            .add_data_channels()
+            .channel(DataChannel::subscribe(&host, ROOM_CHANNEL).wait_for_ack(true))
+            .send();
+        let opened = self.room.leased(session.id(), subscribe).await?;
+        if let Some(f) = opened.failed.first() {
+            return Err(RoomError::ChannelsRefused(f.code.as_str().to_owned()));
+        }
+        let room_channel = opened
+            .channels
+            .iter()
+            .find(|c| c.name.as_deref() == Some(ROOM_CHANNEL))
+            .and_then(|c| c.id)
+            .ok_or_else(|| RoomError::ChannelsRefused(format!("no id for {ROOM_CHANNEL}")))?;
+        let updates = self
+            .room
+            .store()
+            .updates_after(self.room.id(), after)
+            .await?;
+        let updates = updates
+            .into_iter()
+            .filter(|u| match &u.event {
+                RoomEvent::Message { to: Some(to), .. } => to == self.id(),
+                _ => true,
+            })
+            .collect();
+        Ok(HostChannel {
+            room_channel,
+            updates,
         })
     }
 

@@ -118,6 +118,7 @@ async fn every_route_refuses_callers_it_must_and_nothing_changes() {
         ),
         ("POST", format!("{p}/channels"), None),
         ("POST", format!("{p}/announce"), None),
+        ("POST", format!("{p}/follow"), Some(json!({ "after": 0 }))),
         ("POST", format!("{p}/pull"), Some(json!({ "tracks": [] }))),
         (
             "POST",
