@@ -11,7 +11,8 @@
 //! in; a link with `#token=` joins with a token the app minted). The page is built on the
 //! browser library in browser/. The server greets each participant with a direct message.
 //! `/metrics`, `/healthz` and `/readyz` are for operators; SIGTERM drains (see
-//! examples/common/ops.rs); `LOG_FORMAT=json` logs JSON.
+//! examples/common/ops.rs), then shuts the rooms down (`Rooms::shutdown`); `LOG_FORMAT=json`
+//! logs JSON.
 
 mod server;
 
@@ -49,7 +50,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // Tokens are signed with ROOM_API_KEY, or a key of this process's own.
     let key = std::env::var("ROOM_API_KEY").unwrap_or_else(|_| random::secret());
-    let app = server::App::new(rooms, ice_servers, cloudflare_calls::Secret::new(key));
+    let app = server::App::new(
+        rooms.clone(),
+        ice_servers,
+        cloudflare_calls::Secret::new(key),
+    );
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
@@ -67,5 +72,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, router)
         .with_graceful_shutdown(ops.shutdown_signal())
         .await?;
+    // Drained: the rooms this process hosts go to another process sharing the store, or,
+    // with none (as with `MemoryStore`), close and tell their participants.
+    rooms.shutdown().await?;
     Ok(())
 }

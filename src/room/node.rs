@@ -8,9 +8,11 @@
 //! its beat that it was taken for dead stops hosting and carries on as a new node. Stores
 //! that keep the default of [`Store::beat`](super::Store::beat) never move a room.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::error::Result;
 use super::host;
 use super::room::Room;
 use super::shared::Shared;
@@ -33,6 +35,9 @@ async fn run(shared: Weak<Shared>) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
+        if shared.stopping.load(Ordering::Relaxed) {
+            return;
+        }
         beat(&shared).await;
         match shared.store.take_lapsed(&shared.node()).await {
             Ok(taken) => owed.extend(taken),
@@ -80,4 +85,39 @@ async fn beat(shared: &Arc<Shared>) {
         }
         Err(e) => tracing::warn!(error = %e, "beating"),
     }
+}
+
+/// Stops this node for a graceful exit: hands its rooms to another node, or closes them when
+/// no other node is alive (see [`Rooms::shutdown`](super::Rooms::shutdown)).
+pub(crate) async fn shut_down(shared: &Arc<Shared>) -> Result<()> {
+    shared.stopping.store(true, Ordering::Relaxed);
+    let node = shared.node();
+    let handed = shared.store.hand_over(&node).await?;
+    let ids: Vec<String> = shared.hosted().keys().cloned().collect();
+    if !handed {
+        for id in ids {
+            let room = Room::new(shared.clone(), id.as_str().into());
+            if let Err(e) = room.close().await {
+                tracing::warn!(room = %id, error = %e, "closing a room on shutdown");
+            }
+        }
+        return Ok(());
+    }
+    // Each room stays hosted here until its new host has it: the gap is that host's set-up.
+    let deadline = Instant::now() + shared.takeover_after() * 2;
+    for id in &ids {
+        while Instant::now() < deadline {
+            match shared.store.snapshot(id).await {
+                Ok(s) if s.room.host_node == node && !s.room.closed => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                _ => break,
+            }
+        }
+    }
+    let handles: Vec<_> = shared.hosted().drain().map(|(_, h)| h).collect();
+    for handle in handles {
+        handle.stop().await;
+    }
+    Ok(())
 }

@@ -92,6 +92,24 @@ impl Rooms {
         Ok(Room::new(self.shared.clone(), id.into()))
     }
 
+    /// Stops this process hosting rooms, for a graceful exit (on SIGTERM, say). With a store
+    /// that other live processes share, each room this process hosts goes to one of them at
+    /// once, and its participants follow as after a crash, losing no update (see
+    /// [`RoomEvent::HostChanged`](super::RoomEvent::HostChanged)); the gap is the new host's
+    /// set-up, not [`takeover_after`](Self::takeover_after). With no other process (and with
+    /// `MemoryStore`), the rooms close and their participants are told. This process takes
+    /// no rooms over afterwards.
+    ///
+    /// ```no_run
+    /// # async fn run(rooms: cloudflare_calls::room::Rooms) -> Result<(), Box<dyn std::error::Error>> {
+    /// tokio::signal::ctrl_c().await?;
+    /// rooms.shutdown().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn shutdown(&self) -> Result<()> {
+        node::shut_down(&self.shared).await
+    }
+
     /// The store the rooms live in.
     pub fn store(&self) -> &dyn Store {
         &*self.shared.store

@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     node: Mutex<String>,
     /// How long after this process's last beat another may take its rooms.
     pub(crate) takeover_after: Mutex<Duration>,
+    /// Set by [`Rooms::shutdown`](super::Rooms::shutdown): the node stops beating.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -37,6 +39,7 @@ impl Shared {
             relayed: Mutex::new(HashMap::new()),
             node: Mutex::new(super::ids::random("node")),
             takeover_after: Mutex::new(TAKEOVER_AFTER),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

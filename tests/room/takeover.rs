@@ -1,6 +1,6 @@
 //! A room outlives the process hosting it: the host is another OS process (this test binary,
-//! run again as [`hosting_process`]), killed with SIGKILL while participants served by this
-//! process are in the room; this process takes the room over.
+//! run again as [`hosting_process`]), killed with SIGKILL or stopped with SIGTERM while
+//! participants served by this process are in the room; this process takes the room over.
 
 #![cfg(feature = "redis")]
 
@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use calls_emulator::Emulator;
 use cloudflare_calls::peer::FrameCodec;
-use cloudflare_calls::room::{Payload, RedisStore, RoomEvent, RoomPeer, RoomUpdate};
+use cloudflare_calls::room::{
+    LeaveReason, MemoryStore, Payload, RedisStore, Room, RoomEvent, RoomPeer, RoomUpdate,
+};
 use cloudflare_calls::{Client, Config};
+use tokio::task::JoinHandle;
 
 use crate::support::redis as redis_server;
 use crate::support::room::client;
@@ -20,8 +23,8 @@ use crate::support::room::client;
 const CHILD: &str = "CALLS_TAKEOVER_CHILD";
 pub(crate) const ROOM: &str = "demo";
 
-/// Run by [`a_room_whose_host_process_is_killed_is_taken_over`] as a process of its own:
-/// creates and hosts the room until killed.
+/// Run by the tests here as a process of their own: creates and hosts the room until killed,
+/// or until SIGTERM, on which it shuts its rooms down (hands them over) and exits.
 #[tokio::test]
 #[ignore = "a child process of the takeover test"]
 async fn hosting_process() {
@@ -35,8 +38,11 @@ async fn hosting_process() {
     let client = Client::new(Config::new(sfu, app, secret)).unwrap();
     let rooms = client.rooms(RedisStore::connect(redis).await.unwrap());
     rooms.create().id(ROOM).send().await.unwrap();
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
     println!("hosting");
-    std::future::pending::<()>().await;
+    term.recv().await;
+    rooms.shutdown().await.unwrap();
 }
 
 /// Starts [`hosting_process`] and waits until it hosts the room.
@@ -60,11 +66,11 @@ pub(crate) fn start_host(redis: &str, emulator: &Emulator) -> Child {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let hosting = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .any(|line| line.contains("hosting"));
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let hosting = lines.any(|line| line.contains("hosting"));
     assert!(hosting, "the hosting process created the room");
+    // Read to the end: a closed pipe would fail the process's last words (its test result).
+    std::thread::spawn(move || lines.for_each(drop));
     child
 }
 
@@ -227,4 +233,146 @@ async fn a_room_whose_host_process_is_killed_is_taken_over() {
         peer.leave().await.unwrap();
     }
     room.close().await.unwrap();
+}
+
+/// Sends numbered messages through `room` every 20 ms until told to stop; returns how many.
+fn chatter(room: Room, mut stop: tokio::sync::oneshot::Receiver<()>) -> JoinHandle<u32> {
+    tokio::spawn(async move {
+        let mut sent = 0;
+        loop {
+            room.send_message(format!("m{sent}").as_str())
+                .await
+                .unwrap();
+            sent += 1;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = &mut stop => return sent,
+            }
+        }
+    })
+}
+
+/// The numbered messages among `got`, and the longest wait between two of them.
+fn numbered(got: &[(Instant, RoomUpdate)]) -> (Vec<u32>, Duration) {
+    let mut numbers = Vec::new();
+    let (mut longest, mut at) = (Duration::ZERO, None::<Instant>);
+    for (when, update) in got {
+        let Some(n) = text(update).and_then(|t| t.strip_prefix('m')?.parse().ok()) else {
+            continue;
+        };
+        numbers.push(n);
+        if let Some(at) = at {
+            longest = longest.max(*when - at);
+        }
+        at = Some(*when);
+    }
+    (numbers, longest)
+}
+
+/// Reads updates, with when each came, until the message `last`.
+async fn timed_until(peer: &mut RoomPeer, last: &str) -> Vec<(Instant, RoomUpdate)> {
+    let mut got = Vec::new();
+    loop {
+        let update = peer
+            .recv_timeout(Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| panic!("{last:?} within 20 s"));
+        let done = text(&update) == Some(last);
+        got.push((Instant::now(), update));
+        if done {
+            return got;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_process_stopped_with_sigterm_hands_its_room_over_losing_nothing() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let _heavy = crate::support::heavy::heavy().await;
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let host = start_host(&redis.url(), &emulator);
+
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    let room = rooms.open(ROOM).await.unwrap();
+    // Each reads as the updates come, noting when.
+    let mut readers = Vec::new();
+    for name in ["bob", "carol"] {
+        let mut peer = room.join(name).connect(client.peer()).await.unwrap();
+        readers.push(tokio::spawn(async move {
+            let got = timed_until(&mut peer, "end").await;
+            (peer, got)
+        }));
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let sending = chatter(room.clone(), stopped);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &host.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let exited = tokio::task::spawn_blocking(move || {
+        let mut host = host;
+        host.wait()
+    });
+    let exited = exited.await.unwrap().unwrap();
+    assert!(
+        exited.success(),
+        "the host process shut down cleanly: {exited}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.send(()).unwrap();
+    let sent = sending.await.unwrap();
+    room.send_message("end").await.unwrap();
+
+    for (reader, name) in readers.into_iter().zip(["bob", "carol"]) {
+        let (peer, got) = reader.await.unwrap();
+        let (numbers, longest) = numbered(&got);
+        assert_eq!(
+            numbers,
+            (0..sent).collect::<Vec<_>>(),
+            "{name} got every message once, in order"
+        );
+        let moved = got
+            .iter()
+            .filter(|(_, u)| matches!(u.event, RoomEvent::HostChanged { .. }))
+            .count();
+        assert_eq!(moved, 1, "{name} learned of the new host once");
+        println!(
+            "hand-over: {name} got {sent} messages sent every 20 ms; the longest wait between two {longest:?}"
+        );
+        peer.leave().await.unwrap();
+    }
+    room.close().await.unwrap();
+}
+
+/// With no other process to take them, a process that shuts down closes its rooms.
+#[tokio::test]
+async fn a_process_alone_closes_its_rooms_on_shutdown() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(MemoryStore::new());
+    let room = rooms.create().send().await.unwrap();
+    let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
+    rooms.shutdown().await.unwrap();
+    // Bob is removed as the room closes, and told so.
+    loop {
+        let update = bob.recv_timeout(Duration::from_secs(10)).await;
+        let update = update.expect("bob is told before his channels close");
+        if let RoomEvent::ParticipantLeft {
+            participant,
+            reason,
+        } = &update.event
+        {
+            assert_eq!(participant.identity, "bob");
+            assert_eq!(*reason, LeaveReason::RoomClosed);
+            break;
+        }
+    }
+    assert!(room.snapshot().await.unwrap().room.closed);
 }

@@ -111,4 +111,7 @@ impl<S: Store> Store for Metered<S> {
     fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
         timed("updates_after", self.0.updates_after(room, seq))
     }
+    fn hand_over(&self, node: &str) -> StoreFuture<'_, bool> {
+        timed("hand_over", self.0.hand_over(node))
+    }
 }

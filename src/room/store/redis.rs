@@ -237,6 +237,20 @@ for _, node in ipairs(lapsed) do redis.call('ZREM', KEYS[1], node) end
 return lapsed
 ";
 
+/// KEYS[1] the nodes. ARGV: node. Lets the node's beat lapse now if another node is alive;
+/// 1 if so, 0 if none is.
+const HAND_OVER: &str = "
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
+  if node ~= ARGV[1] then
+    redis.call('ZADD', KEYS[1], 0, ARGV[1])
+    return 1
+  end
+end
+return 0
+";
+
 /// A node's rooms, under the node's hash tag.
 fn node_rooms(node: &str) -> String {
     format!("calls:node:{{{node}}}:rooms")
@@ -812,6 +826,20 @@ impl Store for RedisStore {
             let after = to_json(&record)?;
             let swapped: i64 = self.write(&room, SWAP_RECORD, &[&before, &after]).await?;
             Ok(swapped == 1)
+        })
+    }
+
+    fn hand_over(&self, node: &str) -> StoreFuture<'_, bool> {
+        let node = node.to_owned();
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let handed: i64 = Script::new(HAND_OVER)
+                .key(NODES)
+                .arg(&node)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            Ok(handed == 1)
         })
     }
 

@@ -183,6 +183,12 @@ pub trait Store: Send + Sync + 'static {
         let _ = (room, seq);
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
+    /// For a node that shuts down: lets its beat lapse now, so that another node takes its
+    /// rooms at once. `false`, and nothing changes, when no other node is alive to take them.
+    fn hand_over(&self, node: &str) -> StoreFuture<'_, bool> {
+        let _ = node;
+        Box::pin(std::future::ready(Ok(false)))
+    }
 }
 
 /// A shared store: the app can keep a handle on the store it gives [`Client::rooms`](crate::Client::rooms).
@@ -253,5 +259,8 @@ impl<S: Store> Store for std::sync::Arc<S> {
     }
     fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
         (**self).updates_after(room, seq)
+    }
+    fn hand_over(&self, node: &str) -> StoreFuture<'_, bool> {
+        (**self).hand_over(node)
     }
 }
