@@ -15,8 +15,8 @@ use calls_emulator::Emulator;
 use cloudflare_calls::Offer;
 use cloudflare_calls::peer::FrameCodec;
 use cloudflare_calls::room::{
-    EventStream, Lease, LeaveReason, ParticipantRecord, Payload, RedisStore, RoomError, RoomEvent,
-    RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
+    EventStream, Lease, LeaveReason, ParticipantRecord, Payload, RedisStore, Role, RoomError,
+    RoomEvent, RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
 };
 use futures_util::StreamExt;
 
@@ -468,4 +468,77 @@ async fn a_room_the_store_lost_is_closed_for_its_participants_and_not_mixed_with
     let first = fresh.next().await.unwrap().unwrap();
     assert_eq!(first.seq, seq);
     assert!(is_text(&first, "new room"));
+}
+
+/// Every key of a room carries the store's TTL, whichever write made it (the record, the
+/// participants, the broadcaster, the log), and an abandoned room's keys all expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_room_expires_whole() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let ttl = 3;
+    let store = RedisStore::connect(&redis.url()).await.unwrap();
+    let rooms = client.rooms(store.room_ttl(Duration::from_secs(ttl)));
+    let room = rooms
+        .create()
+        .id("ttl")
+        .max_participants(4)
+        .send()
+        .await
+        .unwrap();
+    let _alice = room.join("alice").connect(client.peer()).await.unwrap();
+    let _bob = room
+        .join("bob")
+        .role(Role::Broadcaster)
+        .connect(client.peer())
+        .await
+        .unwrap();
+    room.send_message("hello").await.unwrap();
+
+    let mut admin = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("calls:{ttl}:*")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    for part in [
+        "room",
+        "max",
+        "participants",
+        "identities",
+        "broadcaster",
+        "seq",
+        "events",
+    ] {
+        assert!(
+            keys.contains(&format!("calls:{{ttl}}:{part}")),
+            "{part} is among {keys:?}"
+        );
+    }
+    for key in &keys {
+        let left: i64 = redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        assert!(
+            (1..=ttl as i64).contains(&left),
+            "{key} expires in {left} s"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(ttl + 1)).await;
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("calls:{ttl}:*")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "still there: {left:?}");
 }

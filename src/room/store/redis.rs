@@ -135,85 +135,146 @@ impl Keys {
     }
 }
 
-/// Wraps a write script's body: it runs, then every key of the room gets the TTL in
-/// ARGV[1], then the body's result is returned.
-fn with_touch(body: &str) -> String {
+/// A write script over a room's keys.
+struct Write {
+    body: &'static str,
+    /// Whether the write keeps the room alive: the room's keys get their TTL again once the
+    /// record is past half of it. Creating a room, a join and every event do; the many
+    /// updates of a participant's record within a join need not. A body that creates a key
+    /// gives it its TTL itself.
+    refresh: bool,
+}
+
+/// Wraps a write script's body: it runs, then, for a write that refreshes, every key of the
+/// room gets the TTL in ARGV[1] (seconds) if the record is past half of it (or has none, as
+/// `SET` drops it), and the body's result is returned. A busy room costs one `PTTL` a write.
+fn with_touch(write: &Write) -> String {
+    if !write.refresh {
+        return write.body.to_owned();
+    }
     format!(
         "local function body()\n{body}\nend\nlocal result = body()\n\
-         for i = 1, 8 do if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end end\n\
-         return result"
+         local ttl = tonumber(ARGV[1])\n\
+         local left = redis.call('PTTL', KEYS[1])\n\
+         if left ~= -2 and left < ttl * 500 then\n\
+           for i = 1, 8 do redis.call('EXPIRE', KEYS[i], ttl) end\n\
+         end\n\
+         return result",
+        body = write.body,
     )
 }
 
 /// 0 ok; 1 no room; 2 closed; 3 full; 5 broadcast taken (checked first); 4 identity taken.
-/// ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON.
-const ADD_PARTICIPANT: &str = "
+/// ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON. The participants' and
+/// identities' hashes come and go together: made with the first participant, gone with the
+/// last.
+const ADD_PARTICIPANT: Write = Write {
+    refresh: false,
+    body: "
 if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
-local max = redis.call('GET', KEYS[3])
+local state = redis.call('MGET', KEYS[2], KEYS[3])
+if state[1] then return 2 end
+local max = state[2]
 if max and redis.call('HLEN', KEYS[4]) >= tonumber(max) then return 3 end
 if ARGV[4] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then return 5 end
-if redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then return 4 end
-if ARGV[4] == '1' then redis.call('SET', KEYS[6], ARGV[2]) end
-redis.call('HSET', KEYS[5], ARGV[3], ARGV[2])
+if redis.call('HSETNX', KEYS[5], ARGV[3], ARGV[2]) == 0 then return 4 end
+if ARGV[4] == '1' then redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[1]) end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[5])
+if redis.call('TTL', KEYS[4]) == -1 then
+  redis.call('EXPIRE', KEYS[4], ARGV[1])
+  redis.call('EXPIRE', KEYS[5], ARGV[1])
+end
 return 0
-";
+",
+};
 
 /// Like UPDATE_PARTICIPANT, only while KEYS[9] (the lease) holds ARGV[4] (its token).
 /// 0 ok; 1 not there; 2 lease lost.
-const UPDATE_FENCED: &str = "
+const UPDATE_FENCED: Write = Write {
+    refresh: false,
+    body: "
 if redis.call('GET', KEYS[9]) ~= ARGV[4] then return 2 end
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 return 0
-";
+",
+};
 
 /// ARGV: ttl, id, record JSON. 0 ok; 1 not there.
-const UPDATE_PARTICIPANT: &str = "
+const UPDATE_PARTICIPANT: Write = Write {
+    refresh: false,
+    body: "
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 return 0
-";
+",
+};
 
 /// ARGV: ttl, id, identity. Returns the record's JSON, or false.
-const REMOVE_PARTICIPANT: &str = "
+const REMOVE_PARTICIPANT: Write = Write {
+    refresh: false,
+    body: "
 local record = redis.call('HGET', KEYS[4], ARGV[2])
 if not record then return false end
 redis.call('HDEL', KEYS[4], ARGV[2])
 if redis.call('HGET', KEYS[5], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[5], ARGV[3]) end
 if redis.call('GET', KEYS[6]) == ARGV[2] then redis.call('DEL', KEYS[6]) end
 return record
-";
+",
+};
 
 /// ARGV: ttl, room JSON, max participants or "". 0 created; 1 taken. A room whose closing
 /// finished (KEYS[2] is "ended") is replaced; its seq and events stay, so seqs never repeat.
-const CREATE: &str = "
+const CREATE: Write = Write {
+    refresh: true,
+    body: "
 if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('GET', KEYS[2]) ~= 'ended' then return 1 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return 0
-";
+",
+};
 
 /// ARGV: ttl, event JSON, events kept, "1" if the event ends the room. Returns the event's seq.
-/// An entry's id is `<seq>-0`, so the log can be read from any seq on.
-const APPEND: &str = "
+/// An entry's id is `<seq>-0`, so the log can be read from any seq on. The counter and the
+/// log are made by the room's first event.
+const APPEND: Write = Write {
+    refresh: true,
+    body: "
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if ARGV[4] == '1' then redis.call('SET', KEYS[2], 'ended') end
+if ARGV[4] == '1' then redis.call('SET', KEYS[2], 'ended', 'EX', ARGV[1]) end
 local seq = redis.call('INCR', KEYS[7])
 redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'seq', seq, 'event', ARGV[2])
+if seq == 1 then
+  redis.call('EXPIRE', KEYS[7], ARGV[1])
+  redis.call('EXPIRE', KEYS[8], ARGV[1])
+end
 return seq
+",
+};
+
+/// A consistent read of a room: its record, whether it is closed, its participants, its seq.
+const SNAPSHOT: &str = "
+return {
+  redis.call('GET', KEYS[1]),
+  redis.call('EXISTS', KEYS[2]),
+  redis.call('HVALS', KEYS[3]),
+  redis.call('GET', KEYS[4]),
+}
 ";
 
 /// Replaces the room's record if it is still ARGV[2] and the room is not closing.
 /// ARGV: ttl, expected record JSON, new record JSON. 1 replaced; 0 not.
-const SWAP_RECORD: &str = "
+const SWAP_RECORD: Write = Write {
+    refresh: true,
+    body: "
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[3])
 return 1
-";
+",
+};
 
 /// The nodes and their beats: a sorted set of node ids by when their beat lapses, in Redis's
 /// own clock (one clock for every process).
@@ -303,22 +364,22 @@ impl RedisStore {
     async fn write<T: redis::FromRedisValue>(
         &self,
         room: &str,
-        body: &str,
+        write: &Write,
         args: &[&str],
     ) -> Result<T, RoomError> {
-        self.write_with(room, body, &[], args).await
+        self.write_with(room, write, &[], args).await
     }
 
     /// Like `write`, with `extra` keys after the room's eight (left out of the TTL refresh).
     async fn write_with<T: redis::FromRedisValue>(
         &self,
         room: &str,
-        body: &str,
+        write: &Write,
         extra: &[&str],
         args: &[&str],
     ) -> Result<T, RoomError> {
         let keys = Keys::of(room);
-        let script = Script::new(&with_touch(body));
+        let script = Script::new(&with_touch(write));
         let mut call = script.prepare_invoke();
         for key in keys.all().into_iter().chain(extra.iter().copied()) {
             call.key(key);
@@ -337,7 +398,7 @@ impl RedisStore {
             .max_participants
             .map(|m| m.to_string())
             .unwrap_or_default();
-        let code: i64 = self.write(&room.id, CREATE, &[&json, &max]).await?;
+        let code: i64 = self.write(&room.id, &CREATE, &[&json, &max]).await?;
         match code {
             0 => Ok(()),
             _ => Err(RoomError::RoomExists(room.id)),
@@ -348,13 +409,12 @@ impl RedisStore {
         let keys = Keys::of(room);
         let mut connection = self.connection.clone();
         let (record, closed, participants, seq): (Option<String>, bool, Vec<String>, Option<u64>) =
-            redis::pipe()
-                .atomic()
-                .get(&keys.room)
-                .exists(&keys.closed)
-                .hvals(&keys.participants)
-                .get(&keys.seq)
-                .query_async(&mut connection)
+            Script::new(SNAPSHOT)
+                .key(&keys.room)
+                .key(&keys.closed)
+                .key(&keys.participants)
+                .key(&keys.seq)
+                .invoke_async(&mut connection)
                 .await
                 .map_err(backend)?;
         let Some(record) = record else {
@@ -386,7 +446,7 @@ impl RedisStore {
         let code: i64 = self
             .write(
                 room,
-                ADD_PARTICIPANT,
+                &ADD_PARTICIPANT,
                 &[&info.id, &info.identity, broadcaster, &json],
             )
             .await?;
@@ -639,7 +699,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             let json = to_json(&participant)?;
             let code: i64 = self
-                .write(&room, UPDATE_PARTICIPANT, &[&participant.info.id, &json])
+                .write(&room, &UPDATE_PARTICIPANT, &[&participant.info.id, &json])
                 .await?;
             match code {
                 0 => Ok(()),
@@ -669,7 +729,7 @@ impl Store for RedisStore {
             };
             let identity = known.info.identity.clone();
             let removed: Option<String> = self
-                .write(&room, REMOVE_PARTICIPANT, &[&participant, &identity])
+                .write(&room, &REMOVE_PARTICIPANT, &[&participant, &identity])
                 .await?;
             removed
                 .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("participant record")))
@@ -687,7 +747,7 @@ impl Store for RedisStore {
             } else {
                 "0"
             };
-            let seq: i64 = self.write(&room, APPEND, &[&json, &kept, ends]).await?;
+            let seq: i64 = self.write(&room, &APPEND, &[&json, &kept, ends]).await?;
             u64::try_from(seq).map_err(|_| RoomError::RoomNotFound(room))
         })
     }
@@ -711,7 +771,7 @@ impl Store for RedisStore {
             let code: i64 = self
                 .write_with(
                     &room,
-                    UPDATE_FENCED,
+                    &UPDATE_FENCED,
                     &[&Keys::lease(&fence.room, &fence.key)],
                     &[&participant.info.id, &json, &token],
                 )
@@ -824,7 +884,7 @@ impl Store for RedisStore {
             record.host_node = node;
             record.host_session_id = host_session_id;
             let after = to_json(&record)?;
-            let swapped: i64 = self.write(&room, SWAP_RECORD, &[&before, &after]).await?;
+            let swapped: i64 = self.write(&room, &SWAP_RECORD, &[&before, &after]).await?;
             Ok(swapped == 1)
         })
     }
