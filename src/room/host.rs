@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::error::{Result, RoomError};
-use super::event::{LeaveReason, Payload, RoomEvent, RoomUpdate};
+use super::event::{LeaveReason, Payload, Role, RoomEvent, RoomUpdate};
 use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use super::room::{Room, close_unlisted, persist};
 use super::shared::HostHandle;
@@ -26,6 +26,7 @@ pub(super) struct Settings {
     pub empty_timeout: Duration,
     pub metadata: Option<String>,
     pub health_interval: Duration,
+    pub ends_with_broadcaster: bool,
 }
 
 /// Connects the room's peer and publishes the room channel.
@@ -56,6 +57,7 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
         host_session_id: peer.session().id().to_owned(),
         host_node: room.node(),
         closed: false,
+        ends_with_broadcaster: settings.ends_with_broadcaster,
     };
     if let Err(e) = room.store().create_room(record).await {
         let _ = peer.close().await;
@@ -119,6 +121,7 @@ pub(super) async fn take_over(room: Room, health_interval: Duration) -> Result<O
         empty_timeout: record.empty_timeout,
         metadata: record.metadata,
         health_interval,
+        ends_with_broadcaster: record.ends_with_broadcaster,
     };
     let followed = snapshot
         .participants
@@ -265,13 +268,31 @@ impl Host {
                 }
                 self.send(&json, update.seq).await;
             }
-            RoomEvent::ParticipantLeft { participant, .. } => {
+            RoomEvent::ParticipantLeft {
+                participant,
+                reason,
+            } => {
                 // The room stops reading the participant's channel first, so once anyone
                 // has the event (its removal waits for it before closing the participant's
                 // channels; the others read it on the room channel), nothing of it is left
                 // open on the room's side.
                 self.unfollow(&participant.id).await;
                 self.send(&json, update.seq).await;
+                let ends =
+                    participant.role == Role::Broadcaster && *reason != LeaveReason::RoomClosed;
+                if ends && self.settings.ends_with_broadcaster {
+                    tracing::info!(?reason, "the broadcaster left: closing the room");
+                    // Apart, as the closing waits for this host to relay each removal.
+                    let room = self.room.clone();
+                    tokio::spawn(
+                        async move {
+                            if let Err(e) = room.shut().await {
+                                tracing::warn!(error = %e, "closing the room after its broadcaster");
+                            }
+                        }
+                        .in_current_span(),
+                    );
+                }
             }
             _ => self.send(&json, update.seq).await,
         }

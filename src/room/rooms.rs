@@ -79,6 +79,7 @@ impl Rooms {
             empty_timeout: EMPTY_TIMEOUT,
             metadata: None,
             health_interval: HEALTH_INTERVAL,
+            ends_with_broadcaster: false,
         }
     }
 
@@ -131,9 +132,18 @@ pub struct CreateRoom {
     empty_timeout: Duration,
     metadata: Option<String>,
     health_interval: Duration,
+    ends_with_broadcaster: bool,
 }
 
 impl CreateRoom {
+    /// The room closes when its broadcaster leaves, for any reason but the room closing: a
+    /// stream's room, whose players would otherwise wait on a dead stream. The host does it,
+    /// so it holds after the room moved to another process.
+    pub fn ends_with_broadcaster(mut self) -> Self {
+        self.ends_with_broadcaster = true;
+        self
+    }
+
     /// The room's id; a random one by default.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
@@ -179,6 +189,7 @@ impl CreateRoom {
             empty_timeout: self.empty_timeout,
             metadata: self.metadata,
             health_interval: self.health_interval,
+            ends_with_broadcaster: self.ends_with_broadcaster,
         };
         let handle = host::start(room.clone(), settings).await?;
         self.rooms.shared.hosted().insert(id, handle);

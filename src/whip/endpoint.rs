@@ -17,7 +17,7 @@ use super::meta::{Meta, etag};
 use super::reply::Reject;
 use super::shared::{Ice, Shared};
 use crate::metrics;
-use crate::room::{Joining, LeaveReason, Role, Room, RoomError, RoomEvent, Rooms, ids};
+use crate::room::{Joining, Role, Room, RoomError, RoomEvent, Rooms, ids};
 use crate::sdp::{self, Direction, SectionKind};
 use crate::session::description::{Answer, Offer};
 
@@ -283,23 +283,28 @@ pub(crate) fn content_type_is(headers: &HeaderMap, mime: &str) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(mime))
 }
 
-/// The stream's room, and whether this call created it. A room created here is closed when
-/// its broadcaster leaves for any reason, so its players do not wait on a dead stream.
+/// The stream's room, and whether this call created it. A room created here closes when its
+/// broadcaster leaves for any reason (its host does it, wherever it runs), so its players do
+/// not wait on a dead stream.
 async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Reject> {
-    let created = match rooms.create().id(stream).send().await {
+    let created = rooms
+        .create()
+        .id(stream)
+        .ends_with_broadcaster()
+        .send()
+        .await;
+    let created = match created {
         Ok(room) => room,
         Err(RoomError::RoomExists(_)) => {
             return Ok((rooms.open(stream).await?, false));
         }
         Err(e) => return Err(e.into()),
     };
-    let events = created.events().await;
-    let room = created.clone();
-    match events {
+    match created.events().await {
         Ok(mut events) => {
             tokio::spawn(async move {
-                // Follows the stream until its room closes: ends it when the broadcaster
-                // leaves, and counts its publisher and players in `calls_whip_sessions`.
+                // Counts the stream's publisher and players in `calls_whip_sessions` until
+                // its room closes.
                 let mut counted = Vec::new();
                 while let Some(Ok(update)) = events.next().await {
                     match update.event {
@@ -307,27 +312,12 @@ async fn open_or_create(rooms: &Rooms, stream: &str) -> Result<(Room, bool), Rej
                             sessions(&participant.role, 1.0);
                             counted.push((participant.id, participant.role));
                         }
-                        RoomEvent::ParticipantLeft {
-                            participant,
-                            reason,
-                        } => {
+                        RoomEvent::ParticipantLeft { participant, .. } => {
                             if let Some(at) =
                                 counted.iter().position(|(id, _)| *id == participant.id)
                             {
                                 counted.swap_remove(at);
                                 sessions(&participant.role, -1.0);
-                            }
-                            if participant.role == Role::Broadcaster
-                                && reason != LeaveReason::RoomClosed
-                            {
-                                tracing::info!(
-                                    stream = room.id(),
-                                    ?reason,
-                                    "the broadcaster left: ending the stream"
-                                );
-                                if let Err(e) = room.close().await {
-                                    tracing::warn!(stream = room.id(), error = %e, "could not end the stream");
-                                }
                             }
                         }
                         _ => {}

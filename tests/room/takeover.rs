@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use calls_emulator::Emulator;
 use cloudflare_calls::peer::FrameCodec;
 use cloudflare_calls::room::{
-    LeaveReason, MemoryStore, Payload, RedisStore, Room, RoomEvent, RoomPeer, RoomUpdate,
+    LeaveReason, MemoryStore, Payload, RedisStore, Role, Room, RoomEvent, RoomPeer, RoomUpdate,
 };
 use cloudflare_calls::{Client, Config};
 use tokio::task::JoinHandle;
@@ -32,12 +32,16 @@ async fn hosting_process() {
         return;
     };
     let parts: Vec<&str> = spec.split(' ').collect();
-    let [redis, sfu, app, secret] = parts[..] else {
-        panic!("{CHILD} is `redis sfu app secret`");
+    let [redis, sfu, app, secret, kind] = parts[..] else {
+        panic!("{CHILD} is `redis sfu app secret room|stream`");
     };
     let client = Client::new(Config::new(sfu, app, secret)).unwrap();
     let rooms = client.rooms(RedisStore::connect(redis).await.unwrap());
-    rooms.create().id(ROOM).send().await.unwrap();
+    let create = rooms.create().id(ROOM);
+    match kind {
+        "stream" => create.ends_with_broadcaster().send().await.unwrap(),
+        _ => create.send().await.unwrap(),
+    };
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
     println!("hosting");
@@ -47,8 +51,14 @@ async fn hosting_process() {
 
 /// Starts [`hosting_process`] and waits until it hosts the room.
 pub(crate) fn start_host(redis: &str, emulator: &Emulator) -> Child {
+    start_hosting(redis, emulator, "room")
+}
+
+/// Starts [`hosting_process`] hosting a `room`, or a `stream` (a room that ends with its
+/// broadcaster).
+fn start_hosting(redis: &str, emulator: &Emulator, kind: &str) -> Child {
     let spec = format!(
-        "{redis} {} {} {}",
+        "{redis} {} {} {} {kind}",
         emulator.sfu_base_url(),
         emulator.app_id(),
         emulator.app_secret()
@@ -375,4 +385,55 @@ async fn a_process_alone_closes_its_rooms_on_shutdown() {
         }
     }
     assert!(room.snapshot().await.unwrap().room.closed);
+}
+
+/// A stream's room ends when its broadcaster leaves, also once another process hosts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_taken_over_still_ends_with_its_broadcaster() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let _heavy = crate::support::heavy::heavy().await;
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let mut host = start_hosting(&redis.url(), &emulator, "stream");
+
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    let room = rooms.open(ROOM).await.unwrap();
+    let broadcaster = room
+        .join("encoder")
+        .role(Role::Broadcaster)
+        .connect(client.peer())
+        .await
+        .unwrap();
+    let mut viewer = room.watch("player").connect(client.peer()).await.unwrap();
+    host.kill().unwrap();
+    host.wait().unwrap();
+    let moved = read_until_event(&mut viewer, |e| matches!(e, RoomEvent::HostChanged { .. })).await;
+    assert!(moved.seq > 0);
+
+    broadcaster.leave().await.unwrap();
+    read_until_event(&mut viewer, |e| {
+        matches!(e, RoomEvent::ParticipantLeft { participant, reason }
+            if participant.identity == "player" && *reason == LeaveReason::RoomClosed)
+    })
+    .await;
+    assert!(
+        room.snapshot().await.unwrap().room.closed,
+        "the stream's room closed"
+    );
+}
+
+/// Reads updates until one whose event `want` accepts; returns it.
+async fn read_until_event(peer: &mut RoomPeer, want: impl Fn(&RoomEvent) -> bool) -> RoomUpdate {
+    loop {
+        let update = peer
+            .recv_timeout(Duration::from_secs(20))
+            .await
+            .expect("the awaited update within 20 s");
+        if want(&update.event) {
+            return update;
+        }
+    }
 }

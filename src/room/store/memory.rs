@@ -331,6 +331,7 @@ mod tests {
             metadata: None,
             host_session_id: "host".into(),
             host_node: String::new(),
+            ends_with_broadcaster: false,
             closed: false,
         };
         store.create_room(room).await.unwrap();

@@ -42,6 +42,10 @@ pub struct RoomRecord {
     pub host_node: String,
     /// Closed rooms refuse joins; their records stay until the store expires them.
     pub closed: bool,
+    /// The room closes when its broadcaster leaves (a WHIP stream's room does), whichever
+    /// process hosts it then.
+    #[serde(default)]
+    pub ends_with_broadcaster: bool,
 }
 
 /// A participant, as stored: what the room announced, and what it opened on the SFU.
