@@ -12,6 +12,7 @@ use tracing::Instrument;
 use super::error::{Result, RoomError};
 use super::event::{LeaveReason, Payload, Role, RoomEvent, RoomUpdate};
 use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
+use super::join::now_ms;
 use super::room::{Room, close_unlisted, persist};
 use super::shared::HostHandle;
 use super::store::EventStream;
@@ -19,6 +20,10 @@ use super::store::{ParticipantRecord, RoomRecord};
 use crate::metrics;
 use crate::peer::{Message, Peer, Publisher, Subscription};
 use crate::session::data_channels::DataChannel;
+
+/// How many health intervals a join may hold a place without a session (a minute by default):
+/// a live join makes its session within its first call to the SFU.
+const RESERVATION_LAPSE: u32 = 12;
 
 /// What the builder hands the host.
 pub(super) struct Settings {
@@ -397,7 +402,11 @@ impl Host {
         }
         self.empty_since = None;
         for p in snapshot.participants {
-            if p.info.session_id.is_empty() || !is_dead(&self.room, &p).await {
+            if p.info.session_id.is_empty() {
+                self.drop_stale_reservation(&p).await?;
+                continue;
+            }
+            if !is_dead(&self.room, &p).await {
                 continue;
             }
             // Decided again under the lease on its session, on its record as it is then: a
@@ -421,6 +430,23 @@ impl Host {
             if removed.await? {
                 tracing::info!(participant = %p.info.id, "removed a participant whose session died");
             }
+        }
+        Ok(())
+    }
+}
+
+impl Host {
+    /// Removes a participant whose join took its place but made no session for
+    /// [`RESERVATION_LAPSE`] health intervals: the join's process died, or the join was
+    /// cancelled, before it could make one or undo itself. Its identity is free again.
+    async fn drop_stale_reservation(&self, p: &ParticipantRecord) -> Result<()> {
+        let lapse = self.settings.health_interval * RESERVATION_LAPSE;
+        let lapse = u64::try_from(lapse.as_millis()).unwrap_or(u64::MAX);
+        if p.announced || now_ms().saturating_sub(p.reserved_at) < lapse {
+            return Ok(());
+        }
+        if self.room.remove(&p.info.id, LeaveReason::Expired).await? {
+            tracing::info!(participant = %p.info.id, "removed a join that never made a session");
         }
         Ok(())
     }

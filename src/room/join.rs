@@ -236,6 +236,7 @@ impl<'a> Join<'a> {
             pulled: Vec::new(),
             announced: false,
             channels: false,
+            reserved_at: now_ms(),
         };
         self.room
             .store()
@@ -245,7 +246,12 @@ impl<'a> Join<'a> {
     }
 }
 
-/// Takes a participant that failed to join back out, closing what it opened.
+/// Milliseconds since the Unix epoch.
+pub(super) fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Takes a participant that failed to join back out, closing what it opened. When the store
 /// cannot say what that was (it is unreachable), every track of `session` is closed.
 pub(super) async fn undo(room: &Room, participant: &str, session: Option<&str>) {

@@ -495,3 +495,50 @@ async fn a_join_refused_midway_leaves_nothing() {
     room.close().await.unwrap();
     assert_eq!(emulator.stats().with_status(406), 0);
 }
+
+/// A join cancelled before it made its session (as when its process dies) cannot undo
+/// itself: its place is taken back once it has been held without a session for 12 health
+/// intervals, and the identity can join again.
+#[tokio::test]
+async fn a_join_cancelled_before_its_session_frees_its_place() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(MemoryStore::new());
+    let room = rooms
+        .create()
+        .health_interval(Duration::from_millis(100))
+        .send()
+        .await
+        .unwrap();
+    emulator.inject(
+        Fault::latency(Duration::from_secs(5))
+            .on("new_session")
+            .times(1),
+    );
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(300),
+        room.join("alice").connect(client.peer()),
+    );
+    assert!(
+        cancelled.await.is_err(),
+        "the join was still making its session"
+    );
+    let held = room.snapshot().await.unwrap().participants;
+    assert_eq!(held.len(), 1, "the cancelled join holds its place");
+    let again = room.join("alice").connect(client.peer()).await;
+    assert!(
+        matches!(again, Err(RoomError::IdentityTaken { .. })),
+        "{again:?}"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !room.snapshot().await.unwrap().participants.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let alice = room.join("alice").connect(client.peer()).await.unwrap();
+    alice.leave().await.unwrap();
+}

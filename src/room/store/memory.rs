@@ -318,6 +318,7 @@ mod tests {
             pulled: Vec::new(),
             announced: false,
             channels: false,
+            reserved_at: 0,
         }
     }
 

@@ -64,6 +64,11 @@ pub struct ParticipantRecord {
     /// as a WHIP encoder, is announced without them).
     #[serde(default)]
     pub channels: bool,
+    /// When its join took the place, in milliseconds since the Unix epoch (0: not known). A
+    /// join that never got to make a session (its process died, or it was cancelled) is
+    /// removed once this is long past.
+    #[serde(default)]
+    pub reserved_at: u64,
 }
 
 impl ParticipantRecord {
