@@ -94,6 +94,8 @@ export interface RoomEvents {
 
 /** How many times a track the SFU refuses is asked for again, half a second apart. */
 const PULL_ATTEMPTS = 10;
+/** How long a join waits for the room to relay its arrival. */
+const ANNOUNCE_WAIT_MS = 5000;
 
 /**
  * A track pulled into the link: `track` once its media arrived, `remote` once it was
@@ -124,6 +126,8 @@ interface Link {
   asked: Set<string>;
   /** Negotiations one at a time: each is answered before the next starts. */
   queue: Promise<void>;
+  /** Called when the room relays this page's arrival. */
+  heard: () => void;
 }
 
 /**
@@ -259,6 +263,7 @@ export class Room extends Emitter<RoomEvents> {
       pulled: new Map(),
       asked: new Set(),
       queue: Promise.resolve(),
+      heard: () => undefined,
     };
     this.link = link;
     pc.ontrack = (e) => this.onTrack(link, e);
@@ -307,10 +312,14 @@ export class Room extends Emitter<RoomEvents> {
     this.openRoomChannel(link, channels.roomChannel);
     link.mine = pc.createDataChannel("participant", { negotiated: true, id: channels.participantChannel });
     link.mine.onmessage = (e) => this.onUpdate(link, e.data, false);
+    // The room relays this page's arrival once it reads the page's channel: until then, a
+    // message the page sends would be lost, so the join waits for it (5 s at most).
+    const heard = new Promise<void>((resolve) => (link.heard = resolve));
     // Announced only once both channels exist, so nothing the room sends is dropped.
     await this.post(link, "announce");
     // Tracks published between the join's pull and the snapshot.
     await this.pull(link, channels.participants.flatMap((p) => p.tracks));
+    await Promise.race([heard, new Promise((r) => setTimeout(r, ANNOUNCE_WAIT_MS))]);
     if (link.pc.connectionState === "connected") this.setState("connected");
   }
 
@@ -430,6 +439,7 @@ export class Room extends Emitter<RoomEvents> {
   private apply(link: Link, update: RoomUpdate): void {
     switch (update.type) {
       case "participant_joined":
+        if (update.participant.id === link.me.id) link.heard();
         if (update.participant.id === link.me.id || this.participants.has(update.participant.id)) return;
         this.participants.set(update.participant.id, update.participant);
         this.emit("participantJoined", update.participant);

@@ -2,9 +2,10 @@
 //! rooms of nodes whose beat lapsed.
 //!
 //! Every [`Rooms`](super::Rooms) made inside a tokio runtime runs one task that beats every
-//! fifth of [`TAKEOVER_AFTER`](super::shared::TAKEOVER_AFTER). Its beat keeps the rooms it hosts its own; a node whose beat
-//! lapsed (its process was killed, hung or cut off from the store) loses them to the first
-//! node that sees it, which takes each over (see `host::take_over`). A node that learns from
+//! fifth of [`TAKEOVER_AFTER`](super::shared::TAKEOVER_AFTER). Its beat keeps the rooms it
+//! hosts its own; a node whose beat lapsed (its process was killed, hung or cut off from the
+//! store) loses them to the first node that sees it, which takes each over (see
+//! `host::take_over`). A node that learns from
 //! its beat that it was taken for dead stops hosting and carries on as a new node. Stores
 //! that keep the default of [`Store::beat`](super::Store::beat) never move a room.
 

@@ -18,6 +18,9 @@ use crate::peer::{
 use crate::session::data_channels::DataChannel;
 use crate::session::tracks::TrackRefusal;
 
+/// How long a join waits for the room to relay its arrival.
+const ANNOUNCE_WAIT: Duration = Duration::from_secs(5);
+
 /// A room participant driven by this process: a [`Peer`] on the room channel.
 ///
 /// ```no_run
@@ -110,7 +113,7 @@ impl Join<'_> {
                     return Err(e);
                 }
             };
-            Ok::<_, RoomError>(RoomPeer {
+            let mut joined = RoomPeer {
                 direct: outbox.take_replies(),
                 participant,
                 peer,
@@ -123,7 +126,9 @@ impl Join<'_> {
                 last: seq,
                 backlog: VecDeque::new(),
                 covered: seq,
-            })
+            };
+            joined.until_announced().await;
+            Ok::<_, RoomError>(joined)
         }
         .await;
         if joined.is_err() {
@@ -320,6 +325,29 @@ impl RoomPeer {
             })
             .collect();
         Ok(())
+    }
+
+    /// Waits (at most [`ANNOUNCE_WAIT`]) until the room channel carries this participant's
+    /// arrival: the host relays it once it reads the participant's channel, so a message sent
+    /// as soon as the join returns is not lost. What comes meanwhile is kept for `recv`.
+    async fn until_announced(&mut self) {
+        let me = self.participant.id().to_owned();
+        let mut kept = VecDeque::new();
+        let heard = async {
+            while let Some(update) = self.recv().await {
+                let mine = matches!(&update.event,
+                    RoomEvent::ParticipantJoined { participant } if participant.id == me);
+                kept.push_back(update);
+                if mine {
+                    return;
+                }
+            }
+        };
+        if tokio::time::timeout(ANNOUNCE_WAIT, heard).await.is_err() {
+            tracing::warn!(participant = %me, "the room did not relay this join in time");
+        }
+        kept.append(&mut self.backlog);
+        self.backlog = kept;
     }
 
     /// The next update from either channel.

@@ -795,3 +795,53 @@ async fn pages_follow_a_room_whose_host_process_is_killed() {
     no_errors(&alice, "alice").await;
     no_errors(&bob, "bob").await;
 }
+
+/// A page's `connect` resolves once the room reads the page's channel: a message sent the
+/// moment it resolves is heard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_as_soon_as_a_page_connects_is_heard() {
+    let Some(stage) = stage(Emulator::builder()).await else {
+        return;
+    };
+    let Stage {
+        emulator,
+        rooms,
+        base,
+        ..
+    } = &stage;
+    let room = rooms.create().id("eager").send().await.unwrap();
+    let mut listener = room
+        .join("listener")
+        .connect(client(emulator).peer())
+        .await
+        .unwrap();
+    let page = open(&format!("{base}/?room=eager&name=eager")).await;
+    let script = r#"(async () => {
+      const { Room } = await import("/client/index.js");
+      const res = await fetch("/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ room: "eager", identity: "eager", role: "member" }),
+      });
+      const { token } = await res.json();
+      const eager = new Room();
+      await eager.connect(location.origin, token, []);
+      await eager.sendMessage("at once");
+      return true;
+    })()"#;
+    page.eval(script).await.unwrap();
+    loop {
+        let update = listener
+            .recv_timeout(Duration::from_secs(10))
+            .await
+            .expect("the page's message within 10 s");
+        if let cloudflare_calls::room::RoomEvent::Message { payload, .. } = &update.event {
+            assert_eq!(
+                *payload,
+                cloudflare_calls::room::Payload::Text("at once".into())
+            );
+            break;
+        }
+    }
+    no_errors(&page, "the page").await;
+}

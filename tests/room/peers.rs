@@ -439,3 +439,35 @@ async fn a_join_pulls_what_is_there_and_the_room_repairs_a_ghost_track() {
     assert!(carol.not_pulled().is_empty(), "{:?}", carol.not_pulled());
     assert_eq!(carol.take_tracks().len(), 1);
 }
+
+/// A join returns once the room reads the newcomer's channel: a message sent at once is heard.
+#[tokio::test]
+async fn a_message_sent_as_soon_as_a_join_returns_is_heard() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let room = client
+        .rooms(MemoryStore::new())
+        .create()
+        .send()
+        .await
+        .unwrap();
+    let mut listener = room.join("listener").connect(client.peer()).await.unwrap();
+    let mut speakers = Vec::new();
+    for n in 0..5 {
+        let speaker = room
+            .join(format!("speaker {n}"))
+            .connect(client.peer())
+            .await
+            .unwrap();
+        speaker.send_text(&format!("hello {n}")).await.unwrap();
+        speakers.push(speaker);
+    }
+    for n in 0..5 {
+        let want = format!("hello {n}");
+        let heard = until(&mut listener, &want, |u| {
+            message_text(u).is_some_and(|(_, text)| text.starts_with("hello"))
+        })
+        .await;
+        assert_eq!(message_text(&heard).map(|m| m.1), Some(want.as_str()));
+    }
+}
