@@ -39,10 +39,15 @@ async fn run(shared: Weak<Shared>) {
         if shared.stopping.load(Ordering::Relaxed) {
             return;
         }
-        beat(&shared).await;
-        match shared.store.take_lapsed(&shared.node()).await {
-            Ok(taken) => owed.extend(taken),
-            Err(e) => tracing::warn!(error = %e, "looking for rooms whose host died"),
+        let passive = shared.passive.load(Ordering::Relaxed);
+        if !passive || !shared.hosted().is_empty() {
+            beat(&shared).await;
+        }
+        if !passive {
+            match shared.store.take_lapsed(&shared.node()).await {
+                Ok(taken) => owed.extend(taken),
+                Err(e) => tracing::warn!(error = %e, "looking for rooms whose host died"),
+            }
         }
         let mut failed = Vec::new();
         for id in owed.drain(..) {

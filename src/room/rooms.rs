@@ -56,6 +56,24 @@ impl Rooms {
         self
     }
 
+    /// Makes this process one that never takes rooms over from others, nor counts as alive for
+    /// a [`shutdown`](Self::shutdown) to hand its rooms to: a process that only serves the
+    /// room API beside processes that host, say. It still hosts the rooms it creates, until
+    /// it shuts down. By default, every process takes over.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cloudflare_calls::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudflare_calls::room::MemoryStore;
+    /// let rooms = client.rooms(MemoryStore::new()).without_takeover();
+    /// # Ok(()) }
+    /// ```
+    pub fn without_takeover(self) -> Self {
+        self.shared
+            .passive
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
     /// Starts creating a room; this process hosts it.
     ///
     /// ```no_run

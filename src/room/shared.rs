@@ -28,6 +28,9 @@ pub(crate) struct Shared {
     pub(crate) takeover_after: Mutex<Duration>,
     /// Set by [`Rooms::shutdown`](super::Rooms::shutdown): the node stops beating.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
+    /// Set by [`Rooms::without_takeover`](super::Rooms::without_takeover): the node beats only
+    /// while it hosts rooms, and takes none over.
+    pub(crate) passive: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -40,6 +43,7 @@ impl Shared {
             node: Mutex::new(super::ids::random("node")),
             takeover_after: Mutex::new(TAKEOVER_AFTER),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            passive: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -39,9 +39,10 @@ async fn hosting_process() {
     let rooms = client.rooms(RedisStore::connect(redis).await.unwrap());
     let create = rooms.create().id(ROOM);
     match kind {
-        "stream" => create.ends_with_broadcaster().send().await.unwrap(),
-        _ => create.send().await.unwrap(),
-    };
+        "stream" => drop(create.ends_with_broadcaster().send().await.unwrap()),
+        "room" => drop(create.send().await.unwrap()),
+        _ => {} // "serve": only ready to take rooms over
+    }
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
     println!("hosting");
@@ -55,7 +56,7 @@ pub(crate) fn start_host(redis: &str, emulator: &Emulator) -> Child {
 }
 
 /// Starts [`hosting_process`] hosting a `room`, or a `stream` (a room that ends with its
-/// broadcaster).
+/// broadcaster), or only serving (`serve`): ready to take rooms over.
 fn start_hosting(redis: &str, emulator: &Emulator, kind: &str) -> Child {
     let spec = format!(
         "{redis} {} {} {} {kind}",
@@ -426,5 +427,126 @@ async fn read_until_event(peer: &mut RoomPeer, want: impl Fn(&RoomEvent) -> bool
         if want(&update.event) {
             return update;
         }
+    }
+}
+
+/// Three backend processes, each stopped with SIGTERM and started again in turn, while the room
+/// is busy (a message every 20 ms, a guest joining and leaving every 100 ms): every
+/// participant gets every update once, in order, and no session is left open at the end.
+/// This process only serves its participants: it never hosts the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let _heavy = crate::support::heavy::heavy().await;
+    let redis = redis_server::Redis::start().await;
+    let silence = Duration::from_secs(2);
+    let emulator = Emulator::builder()
+        .silence_timeout(silence)
+        .start()
+        .await
+        .unwrap();
+    let url = redis.url();
+    let mut processes = vec![
+        start_hosting(&url, &emulator, "room"),
+        start_hosting(&url, &emulator, "serve"),
+        start_hosting(&url, &emulator, "serve"),
+    ];
+
+    let client = client(&emulator);
+    let store = RedisStore::connect(&url).await.unwrap();
+    let rooms = client.rooms(store).without_takeover();
+    let room = rooms.open(ROOM).await.unwrap();
+    let mut readers = Vec::new();
+    for name in ["bob", "carol"] {
+        let mut peer = room.join(name).connect(client.peer()).await.unwrap();
+        readers.push(tokio::spawn(async move {
+            let got = timed_until(&mut peer, "end").await;
+            (peer, got)
+        }));
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let sending = chatter(room.clone(), stopped);
+    let (stop_guests, mut guests_stopped) = tokio::sync::oneshot::channel::<()>();
+    let guests = {
+        let (room, client) = (room.clone(), client.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            loop {
+                let guest = room.join(format!("guest {n}")).connect(client.peer());
+                guest.await.unwrap().leave().await.unwrap();
+                n += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    _ = &mut guests_stopped => return n,
+                }
+            }
+        })
+    };
+
+    // Each process in turn, again and again, until the room moved three times: a process
+    // that does not host stops at once; one that hosts hands the room over first.
+    let mut moves = 0;
+    for step in 0..12 {
+        if moves == 3 {
+            break;
+        }
+        let i = step % processes.len();
+        let hosted_by = room.snapshot().await.unwrap().room.host_session_id;
+        let terminated = Command::new("kill")
+            .args(["-TERM", &processes[i].id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        let mut stopping = start_hosting(&url, &emulator, "serve");
+        std::mem::swap(&mut stopping, &mut processes[i]);
+        let exited = tokio::task::spawn_blocking(move || stopping.wait());
+        let exited = exited.await.unwrap().unwrap();
+        assert!(exited.success(), "process {i} shut down cleanly: {exited}");
+        let now = room.snapshot().await.unwrap().room.host_session_id;
+        moves += usize::from(now != hosted_by);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(moves, 3, "the room moved three times");
+    stop.send(()).unwrap();
+    stop_guests.send(()).unwrap();
+    let sent = sending.await.unwrap();
+    let joined = guests.await.unwrap();
+    room.send_message("end").await.unwrap();
+
+    for (reader, name) in readers.into_iter().zip(["bob", "carol"]) {
+        let (peer, got) = reader.await.unwrap();
+        let (numbers, longest) = numbered(&got);
+        assert_eq!(
+            numbers,
+            (0..sent).collect::<Vec<_>>(),
+            "{name} got every message once, in order"
+        );
+        let seqs: Vec<u64> = got.iter().map(|(_, u)| u.seq).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{name}: {seqs:?}");
+        println!(
+            "rolling restart: {moves} moves, {joined} guests, {sent} messages; {name}'s longest \
+             wait between two {longest:?}"
+        );
+        peer.leave().await.unwrap();
+    }
+    room.close().await.unwrap();
+    for mut process in processes {
+        Command::new("kill")
+            .args(["-TERM", &process.id().to_string()])
+            .status()
+            .unwrap();
+        tokio::task::spawn_blocking(move || process.wait())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    // Sessions whose process stopped go quiet, and the SFU drops them.
+    let deadline = Instant::now() + silence * 5;
+    while !emulator.sessions().is_empty() {
+        let left: Vec<_> = emulator.sessions().into_iter().map(|s| s.id).collect();
+        assert!(Instant::now() < deadline, "sessions left open: {left:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
