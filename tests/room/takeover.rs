@@ -550,3 +550,55 @@ async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The room's host is killed, and so is the process that took it over: the room is taken over
+/// again, and its participants still get every update once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_whose_new_host_dies_too_is_taken_over_again() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let _heavy = crate::support::heavy::heavy().await;
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let url = redis.url();
+    let mut first = start_hosting(&url, &emulator, "room");
+    let mut second = start_hosting(&url, &emulator, "serve");
+
+    let client = client(&emulator);
+    let rooms = client
+        .rooms(RedisStore::connect(&url).await.unwrap())
+        .without_takeover();
+    let room = rooms.open(ROOM).await.unwrap();
+    let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    room.send_message("gap 1").await.unwrap();
+    let mut got = read_until(&mut bob, "gap 1").await;
+    // The second process hosts the room now; a third one is ready before the second dies.
+    let mut third = start_hosting(&url, &emulator, "serve");
+    second.kill().unwrap();
+    second.wait().unwrap();
+    room.send_message("gap 2").await.unwrap();
+    got.extend(read_until(&mut bob, "gap 2").await);
+    room.send_message("after").await.unwrap();
+    got.extend(read_until(&mut bob, "after").await);
+    let texts: Vec<&str> = got.iter().filter_map(text).collect();
+    assert_eq!(texts, ["gap 1", "gap 2", "after"], "bob's messages");
+    let seqs: Vec<u64> = got.iter().map(|u| u.seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in order, once: {seqs:?}"
+    );
+    let moves = got
+        .iter()
+        .filter(|u| matches!(u.event, RoomEvent::HostChanged { .. }))
+        .count();
+    assert_eq!(moves, 2, "bob followed the room twice");
+
+    bob.leave().await.unwrap();
+    room.close().await.unwrap();
+    third.kill().unwrap();
+    third.wait().unwrap();
+}
