@@ -250,6 +250,14 @@ impl RoomUpdate {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Whether `participant` receives the update: a direct message only its addressee does.
+    pub(crate) fn is_for(&self, participant: &str) -> bool {
+        match &self.event {
+            RoomEvent::Message { to: Some(to), .. } => to == participant,
+            _ => true,
+        }
+    }
+
     /// Reads an update from the room channel; `None` for text that is not one.
     pub fn from_json(text: &str) -> Option<Self> {
         serde_json::from_str(text).ok()

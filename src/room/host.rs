@@ -2,7 +2,7 @@
 //! channel, the participants' channels to the server, and the health checks.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -25,15 +25,6 @@ use crate::session::data_channels::DataChannel;
 /// a live join makes its session within its first call to the SFU.
 const RESERVATION_LAPSE: u32 = 12;
 
-/// What the builder hands the host.
-pub(super) struct Settings {
-    pub max_participants: Option<u32>,
-    pub empty_timeout: Duration,
-    pub metadata: Option<String>,
-    pub health_interval: Duration,
-    pub ends_with_broadcaster: bool,
-}
-
 /// Connects the room's peer and publishes the room channel.
 async fn connect(room: &Room) -> Result<(Peer, Publisher)> {
     let peer = room
@@ -51,20 +42,13 @@ async fn connect(room: &Room) -> Result<(Peer, Publisher)> {
     }
 }
 
-/// Connects the room's peer, publishes the room channel, stores the room and starts its task.
-pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> {
+/// Connects the room's peer, publishes the room channel, stores the room (`record`, with this
+/// process as its host) and starts its task.
+pub(super) async fn start(room: Room, mut record: RoomRecord) -> Result<HostHandle> {
     let (peer, channel) = connect(&room).await?;
-    let record = RoomRecord {
-        id: room.id().to_owned(),
-        max_participants: settings.max_participants,
-        empty_timeout: settings.empty_timeout,
-        metadata: settings.metadata.clone(),
-        host_session_id: peer.session().id().to_owned(),
-        host_node: room.node(),
-        closed: false,
-        ends_with_broadcaster: settings.ends_with_broadcaster,
-    };
-    if let Err(e) = room.store().create_room(record).await {
+    record.host_session_id = peer.session().id().to_owned();
+    record.host_node = room.node();
+    if let Err(e) = room.store().create_room(record.clone()).await {
         let _ = peer.close().await;
         return Err(e);
     }
@@ -82,7 +66,7 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
     if let Err(e) = beaten.and(hosted) {
         tracing::warn!(room = room.id(), error = %e, "recording the room's host");
     }
-    Ok(spawn(room, peer, channel, settings, events, Vec::new()))
+    Ok(spawn(room, peer, channel, record, events, Vec::new()))
 }
 
 /// Takes the room over from the node `from`, whose beat lapsed: connects a peer of this
@@ -90,7 +74,7 @@ pub(super) async fn start(room: Room, settings: Settings) -> Result<HostHandle> 
 /// participants' channels and announces [`RoomEvent::HostChanged`], which goes to each
 /// participant directly as well as on the new room channel. `None` when the room needs no
 /// host from here (it closed, or another process took it first).
-pub(super) async fn take_over(room: Room, health_interval: Duration) -> Result<Option<HostHandle>> {
+pub(super) async fn take_over(room: Room) -> Result<Option<HostHandle>> {
     let snapshot = room.snapshot().await?;
     let record = snapshot.room;
     if record.closed {
@@ -121,20 +105,13 @@ pub(super) async fn take_over(room: Room, health_interval: Duration) -> Result<O
     if let Err(e) = close_unlisted(&old, &[], true).await {
         tracing::debug!(room = room.id(), error = %e, "closing the old host's session");
     }
-    let settings = Settings {
-        max_participants: record.max_participants,
-        empty_timeout: record.empty_timeout,
-        metadata: record.metadata,
-        health_interval,
-        ends_with_broadcaster: record.ends_with_broadcaster,
-    };
     let followed = snapshot
         .participants
         .into_iter()
         .filter(|p| p.channels && !p.info.session_id.is_empty())
         .map(|p| (p.info.id, p.info.session_id))
         .collect();
-    let handle = spawn(room.clone(), peer, channel, settings, events, followed);
+    let handle = spawn(room.clone(), peer, channel, record, events, followed);
     room.append(RoomEvent::HostChanged {
         host_session_id: session_id,
     })
@@ -148,7 +125,7 @@ fn spawn(
     room: Room,
     peer: Peer,
     channel: Publisher,
-    settings: Settings,
+    record: RoomRecord,
     events: EventStream,
     followed: Vec<(String, String)>,
 ) -> HostHandle {
@@ -162,7 +139,7 @@ fn spawn(
         peer,
         channel,
         inboxes: HashMap::new(),
-        settings,
+        record,
         empty_since: Some(Instant::now()),
     };
     let task = tokio::spawn(host.run(events, stopped, followed).instrument(span));
@@ -177,7 +154,8 @@ struct Host {
     channel: Publisher,
     /// Per participant: where to queue the server's direct messages to it.
     inboxes: HashMap<String, Inbox>,
-    settings: Settings,
+    /// The room's settings, as stored when this host took it.
+    record: RoomRecord,
     empty_since: Option<Instant>,
 }
 
@@ -199,7 +177,7 @@ impl Host {
             self.follow(&participant, &session_id).await;
         }
         let mut ended = false;
-        let mut health = tokio::time::interval(self.settings.health_interval);
+        let mut health = tokio::time::interval(self.record.health_interval);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -285,7 +263,7 @@ impl Host {
                 self.send(&json, update.seq).await;
                 let ends =
                     participant.role == Role::Broadcaster && *reason != LeaveReason::RoomClosed;
-                if ends && self.settings.ends_with_broadcaster {
+                if ends && self.record.ends_with_broadcaster {
                     tracing::info!(?reason, "the broadcaster left: closing the room");
                     // Apart, as the closing waits for this host to relay each removal.
                     let room = self.room.clone();
@@ -394,7 +372,7 @@ impl Host {
         let snapshot = self.room.snapshot().await?;
         if snapshot.participants.is_empty() {
             let since = *self.empty_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= self.settings.empty_timeout {
+            if since.elapsed() >= self.record.empty_timeout {
                 tracing::info!("closing the room: empty for its timeout");
                 return self.room.shut().await;
             }
@@ -433,14 +411,12 @@ impl Host {
         }
         Ok(())
     }
-}
 
-impl Host {
     /// Removes a participant whose join took its place but made no session for
     /// [`RESERVATION_LAPSE`] health intervals: the join's process died, or the join was
     /// cancelled, before it could make one or undo itself. Its identity is free again.
     async fn drop_stale_reservation(&self, p: &ParticipantRecord) -> Result<()> {
-        let lapse = self.settings.health_interval * RESERVATION_LAPSE;
+        let lapse = self.record.health_interval * RESERVATION_LAPSE;
         let lapse = u64::try_from(lapse.as_millis()).unwrap_or(u64::MAX);
         if p.announced || now_ms().saturating_sub(p.reserved_at) < lapse {
             return Ok(());

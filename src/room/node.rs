@@ -5,9 +5,9 @@
 //! fifth of [`TAKEOVER_AFTER`](super::shared::TAKEOVER_AFTER). Its beat keeps the rooms it
 //! hosts its own; a node whose beat lapsed (its process was killed, hung or cut off from the
 //! store) loses them to the first node that sees it, which takes each over (see
-//! `host::take_over`). A node that learns from
-//! its beat that it was taken for dead stops hosting and carries on as a new node. Stores
-//! that keep the default of [`Store::beat`](super::Store::beat) never move a room.
+//! `host::take_over`). A node that learns from its beat that it was taken for dead stops
+//! hosting and carries on as a new node. Stores that keep the default of
+//! [`Store::beat`](super::Store::beat) never move a room.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -17,9 +17,6 @@ use super::error::Result;
 use super::host;
 use super::room::Room;
 use super::shared::Shared;
-
-/// How often a room taken over checks participants' sessions; as a created room's default.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Starts the node's task, when there is a runtime to run it. It ends with the last handle
 /// on `shared`.
@@ -55,7 +52,7 @@ async fn run(shared: Weak<Shared>) {
                 continue;
             }
             let room = Room::new(shared.clone(), id.as_str().into());
-            match host::take_over(room, HEALTH_INTERVAL).await {
+            match host::take_over(room).await {
                 Ok(Some(handle)) => {
                     shared.hosted().insert(id, handle);
                 }

@@ -251,10 +251,7 @@ impl Participant {
             .await?;
         let updates = updates
             .into_iter()
-            .filter(|u| match &u.event {
-                RoomEvent::Message { to: Some(to), .. } => to == self.id(),
-                _ => true,
-            })
+            .filter(|u| u.is_for(self.id()))
             .collect();
         Ok(HostChannel {
             room_channel,

@@ -46,7 +46,9 @@ pub struct RoomPeer {
     participants: Vec<ParticipantView>,
     /// The `seq` of the last update [`recv`](Self::recv) returned (at first, the view's).
     last: u64,
-    /// After a [`RoomEvent::HostChanged`]: the updates up to it, read from the room's log.
+    /// Updates [`recv`](Self::recv) returns before reading the channels: those read while the
+    /// join waited for its announcement, and after a [`RoomEvent::HostChanged`], those read
+    /// from the room's log.
     backlog: VecDeque<RoomUpdate>,
     /// Updates up to this `seq` came from the log; a copy from a channel is dropped.
     covered: u64,
@@ -317,13 +319,7 @@ impl RoomPeer {
         let missed = room.store().updates_after(room.id(), self.last).await?;
         let me = self.participant.id();
         self.covered = missed.last().map_or(seq, |u| u.seq.max(seq));
-        self.backlog = missed
-            .into_iter()
-            .filter(|u| match &u.event {
-                RoomEvent::Message { to: Some(to), .. } => to == me,
-                _ => true,
-            })
-            .collect();
+        self.backlog = missed.into_iter().filter(|u| u.is_for(me)).collect();
         Ok(())
     }
 

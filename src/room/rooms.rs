@@ -9,12 +9,11 @@ use super::ids;
 use super::node;
 use super::room::Room;
 use super::shared::Shared;
-use super::store::{Metered, Store};
+use super::store::{HEALTH_INTERVAL, Metered, RoomRecord, Store};
 use crate::client::Client;
 use crate::error::Error;
 
 const EMPTY_TIMEOUT: Duration = Duration::from_secs(300);
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The rooms of one store: creates and opens [`Room`]s. Made by [`Client::rooms`].
 #[derive(Clone)]
@@ -202,14 +201,18 @@ impl CreateRoom {
         }
         let id = self.id.unwrap_or_else(|| ids::random("room"));
         let room = Room::new(self.rooms.shared.clone(), id.as_str().into());
-        let settings = host::Settings {
+        let record = RoomRecord {
+            id: id.clone(),
             max_participants: self.max_participants,
             empty_timeout: self.empty_timeout,
             metadata: self.metadata,
-            health_interval: self.health_interval,
+            host_session_id: String::new(),
+            host_node: String::new(),
+            closed: false,
             ends_with_broadcaster: self.ends_with_broadcaster,
+            health_interval: self.health_interval,
         };
-        let handle = host::start(room.clone(), settings).await?;
+        let handle = host::start(room.clone(), record).await?;
         self.rooms.shared.hosted().insert(id, handle);
         Ok(room)
     }

@@ -98,33 +98,76 @@ fn text(update: &RoomUpdate) -> Option<&str> {
 
 /// Reads updates until the message `last` arrives; returns them all.
 async fn read_until(peer: &mut RoomPeer, last: &str) -> Vec<RoomUpdate> {
-    let mut got = Vec::new();
-    loop {
-        let update = peer
-            .recv_timeout(Duration::from_secs(20))
-            .await
-            .unwrap_or_else(|| {
-                panic!(
-                    "{} got {last:?} within 20 s; got {got:?}",
-                    peer.participant().identity()
-                )
-            });
-        let done = text(&update) == Some(last);
-        got.push(update);
-        if done {
-            return got;
-        }
+    let got = timed_until(peer, last).await;
+    got.into_iter().map(|(_, update)| update).collect()
+}
+
+/// Skips the test without Redis; otherwise takes the heavy tests' turn and starts Redis and
+/// the emulator `emulator` builds.
+async fn stage(
+    emulator: calls_emulator::EmulatorBuilder,
+) -> Option<(
+    tokio::sync::MutexGuard<'static, ()>,
+    redis_server::Redis,
+    Emulator,
+)> {
+    if redis_server::skip_without_redis() {
+        return None;
     }
+    let heavy = crate::support::heavy::heavy().await;
+    let redis = redis_server::Redis::start().await;
+    Some((heavy, redis, emulator.start().await.unwrap()))
+}
+
+/// Stops `process` with SIGTERM (it hands its rooms over) and waits until it exited cleanly.
+async fn terminate(mut process: Child) {
+    let pid = process.id().to_string();
+    let terminated = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(terminated.success());
+    let exited = tokio::task::spawn_blocking(move || process.wait());
+    let exited = exited.await.unwrap().unwrap();
+    assert!(
+        exited.success(),
+        "process {pid} shut down cleanly: {exited}"
+    );
+}
+
+/// Updates as a participant read them, with when each came.
+type Timed = Vec<(Instant, RoomUpdate)>;
+
+/// Joins `names` to `room`; then each reads its updates as they come until the message "end".
+async fn readers(
+    room: &Room,
+    client: &Client,
+    names: &[&'static str],
+) -> Vec<JoinHandle<(RoomPeer, Timed)>> {
+    let mut readers = Vec::new();
+    for name in names {
+        let mut peer = room.join(*name).connect(client.peer()).await.unwrap();
+        readers.push(tokio::spawn(async move {
+            let got = timed_until(&mut peer, "end").await;
+            (peer, got)
+        }));
+    }
+    readers
+}
+
+/// Checks that `name` got the `sent` numbered messages once each, in order, with every
+/// update once; returns the longest wait between two messages.
+fn every_message_once(name: &str, got: &[(Instant, RoomUpdate)], sent: u32) -> Duration {
+    let (numbers, longest) = numbered(got);
+    let all: Vec<u32> = (0..sent).collect();
+    assert_eq!(numbers, all, "{name} got every message once, in order");
+    let seqs: Vec<u64> = got.iter().map(|(_, u)| u.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{name}: {seqs:?}");
+    longest
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_whose_host_process_is_killed_is_taken_over() {
-    if redis_server::skip_without_redis() {
+    let Some((_heavy, redis, emulator)) = stage(Emulator::builder()).await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
-    let redis = redis_server::Redis::start().await;
-    let emulator = Emulator::start().await.unwrap();
+    };
     let mut host = start_host(&redis.url(), &emulator);
 
     let client = client(&emulator);
@@ -272,13 +315,14 @@ fn numbered(got: &[(Instant, RoomUpdate)]) -> (Vec<u32>, Duration) {
 }
 
 /// Reads updates, with when each came, until the message `last`.
-async fn timed_until(peer: &mut RoomPeer, last: &str) -> Vec<(Instant, RoomUpdate)> {
+async fn timed_until(peer: &mut RoomPeer, last: &str) -> Timed {
     let mut got = Vec::new();
     loop {
-        let update = peer
-            .recv_timeout(Duration::from_secs(20))
-            .await
-            .unwrap_or_else(|| panic!("{last:?} within 20 s"));
+        let update = peer.recv_timeout(Duration::from_secs(20)).await;
+        let update = update.unwrap_or_else(|| {
+            let who = peer.participant().identity();
+            panic!("{who} got {last:?} within 20 s; got {got:?}")
+        });
         let done = text(&update) == Some(last);
         got.push((Instant::now(), update));
         if done {
@@ -289,57 +333,29 @@ async fn timed_until(peer: &mut RoomPeer, last: &str) -> Vec<(Instant, RoomUpdat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_process_stopped_with_sigterm_hands_its_room_over_losing_nothing() {
-    if redis_server::skip_without_redis() {
+    let Some((_heavy, redis, emulator)) = stage(Emulator::builder()).await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
-    let redis = redis_server::Redis::start().await;
-    let emulator = Emulator::start().await.unwrap();
+    };
     let host = start_host(&redis.url(), &emulator);
 
     let client = client(&emulator);
     let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
     let room = rooms.open(ROOM).await.unwrap();
-    // Each reads as the updates come, noting when.
-    let mut readers = Vec::new();
-    for name in ["bob", "carol"] {
-        let mut peer = room.join(name).connect(client.peer()).await.unwrap();
-        readers.push(tokio::spawn(async move {
-            let got = timed_until(&mut peer, "end").await;
-            (peer, got)
-        }));
-    }
+    let names = ["bob", "carol"];
+    let readers = readers(&room, &client, &names).await;
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let sending = chatter(room.clone(), stopped);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &host.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let exited = tokio::task::spawn_blocking(move || {
-        let mut host = host;
-        host.wait()
-    });
-    let exited = exited.await.unwrap().unwrap();
-    assert!(
-        exited.success(),
-        "the host process shut down cleanly: {exited}"
-    );
+    terminate(host).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.send(()).unwrap();
     let sent = sending.await.unwrap();
     room.send_message("end").await.unwrap();
 
-    for (reader, name) in readers.into_iter().zip(["bob", "carol"]) {
+    for (reader, name) in readers.into_iter().zip(names) {
         let (peer, got) = reader.await.unwrap();
-        let (numbers, longest) = numbered(&got);
-        assert_eq!(
-            numbers,
-            (0..sent).collect::<Vec<_>>(),
-            "{name} got every message once, in order"
-        );
+        let longest = every_message_once(name, &got, sent);
         let moved = got
             .iter()
             .filter(|(_, u)| matches!(u.event, RoomEvent::HostChanged { .. }))
@@ -382,12 +398,9 @@ async fn a_process_alone_closes_its_rooms_on_shutdown() {
 /// A stream's room ends when its broadcaster leaves, also once another process hosts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_taken_over_still_ends_with_its_broadcaster() {
-    if redis_server::skip_without_redis() {
+    let Some((_heavy, redis, emulator)) = stage(Emulator::builder()).await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
-    let redis = redis_server::Redis::start().await;
-    let emulator = Emulator::start().await.unwrap();
+    };
     let mut host = start_hosting(&redis.url(), &emulator, "stream");
 
     let client = client(&emulator);
@@ -436,17 +449,11 @@ async fn read_until_event(peer: &mut RoomPeer, want: impl Fn(&RoomEvent) -> bool
 /// This process only serves its participants: it never hosts the room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
-    if redis_server::skip_without_redis() {
-        return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
-    let redis = redis_server::Redis::start().await;
     let silence = Duration::from_secs(2);
-    let emulator = Emulator::builder()
-        .silence_timeout(silence)
-        .start()
-        .await
-        .unwrap();
+    let builder = Emulator::builder().silence_timeout(silence);
+    let Some((_heavy, redis, emulator)) = stage(builder).await else {
+        return;
+    };
     let url = redis.url();
     let mut processes = vec![
         start_hosting(&url, &emulator, "room"),
@@ -458,14 +465,8 @@ async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
     let store = RedisStore::connect(&url).await.unwrap();
     let rooms = client.rooms(store).without_takeover();
     let room = rooms.open(ROOM).await.unwrap();
-    let mut readers = Vec::new();
-    for name in ["bob", "carol"] {
-        let mut peer = room.join(name).connect(client.peer()).await.unwrap();
-        readers.push(tokio::spawn(async move {
-            let got = timed_until(&mut peer, "end").await;
-            (peer, got)
-        }));
-    }
+    let names = ["bob", "carol"];
+    let readers = readers(&room, &client, &names).await;
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let sending = chatter(room.clone(), stopped);
     let (stop_guests, mut guests_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -494,16 +495,8 @@ async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
         }
         let i = step % processes.len();
         let hosted_by = room.snapshot().await.unwrap().room.host_session_id;
-        let terminated = Command::new("kill")
-            .args(["-TERM", &processes[i].id().to_string()])
-            .status()
-            .unwrap();
-        assert!(terminated.success());
-        let mut stopping = start_hosting(&url, &emulator, "serve");
-        std::mem::swap(&mut stopping, &mut processes[i]);
-        let exited = tokio::task::spawn_blocking(move || stopping.wait());
-        let exited = exited.await.unwrap().unwrap();
-        assert!(exited.success(), "process {i} shut down cleanly: {exited}");
+        terminate(processes.remove(i)).await;
+        processes.insert(i, start_hosting(&url, &emulator, "serve"));
         let now = room.snapshot().await.unwrap().room.host_session_id;
         moves += usize::from(now != hosted_by);
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -515,16 +508,9 @@ async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
     let joined = guests.await.unwrap();
     room.send_message("end").await.unwrap();
 
-    for (reader, name) in readers.into_iter().zip(["bob", "carol"]) {
+    for (reader, name) in readers.into_iter().zip(names) {
         let (peer, got) = reader.await.unwrap();
-        let (numbers, longest) = numbered(&got);
-        assert_eq!(
-            numbers,
-            (0..sent).collect::<Vec<_>>(),
-            "{name} got every message once, in order"
-        );
-        let seqs: Vec<u64> = got.iter().map(|(_, u)| u.seq).collect();
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{name}: {seqs:?}");
+        let longest = every_message_once(name, &got, sent);
         println!(
             "rolling restart: {moves} moves, {joined} guests, {sent} messages; {name}'s longest \
              wait between two {longest:?}"
@@ -532,15 +518,8 @@ async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
         peer.leave().await.unwrap();
     }
     room.close().await.unwrap();
-    for mut process in processes {
-        Command::new("kill")
-            .args(["-TERM", &process.id().to_string()])
-            .status()
-            .unwrap();
-        tokio::task::spawn_blocking(move || process.wait())
-            .await
-            .unwrap()
-            .unwrap();
+    for process in processes {
+        terminate(process).await;
     }
     // Sessions whose process stopped go quiet, and the SFU drops them.
     let deadline = Instant::now() + silence * 5;
@@ -555,12 +534,9 @@ async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
 /// again, and its participants still get every update once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_whose_new_host_dies_too_is_taken_over_again() {
-    if redis_server::skip_without_redis() {
+    let Some((_heavy, redis, emulator)) = stage(Emulator::builder()).await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
-    let redis = redis_server::Redis::start().await;
-    let emulator = Emulator::start().await.unwrap();
+    };
     let url = redis.url();
     let mut first = start_hosting(&url, &emulator, "room");
     let mut second = start_hosting(&url, &emulator, "serve");

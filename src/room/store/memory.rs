@@ -333,6 +333,7 @@ mod tests {
             host_session_id: "host".into(),
             host_node: String::new(),
             ends_with_broadcaster: false,
+            health_interval: Duration::from_secs(5),
             closed: false,
         };
         store.create_room(room).await.unwrap();

@@ -14,6 +14,7 @@ pub(crate) use metered::Metered;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
+pub(crate) use store::HEALTH_INTERVAL;
 pub use store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
 };

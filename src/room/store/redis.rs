@@ -49,8 +49,8 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 /// process that looks takes its rooms over, and tells their participants with
 /// [`RoomEvent::HostChanged`]. A room whose record says another host is not taken twice.
 ///
-/// Every write refreshes a room's keys to expire after [`RedisStore::room_ttl`] (a day by
-/// default), so an abandoned room does not live forever.
+/// A room's keys expire [`RedisStore::room_ttl`] (a day by default) after the room last had a
+/// join, an event or its creation, so an abandoned room does not live forever.
 ///
 /// **What survives a Redis restart** depends on Redis's persistence: with RDB or AOF on, the
 /// rooms, participants, event log and sequence numbers come back as last saved, and
@@ -280,10 +280,18 @@ return 1
 /// own clock (one clock for every process).
 const NODES: &str = "calls:nodes";
 
+/// Sets `now` to Redis's clock, in milliseconds: one clock for every process.
+const NOW: &str = "local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+";
+
+/// A script that starts with [`NOW`].
+fn clocked(body: &str) -> Script {
+    Script::new(&format!("{NOW}{body}"))
+}
+
 /// KEYS[1] the nodes. ARGV: node, ttl in ms.
 const BEAT: &str = "
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return 0
 ";
@@ -291,8 +299,6 @@ return 0
 /// KEYS[1] the nodes. Removes and returns the nodes whose beat lapsed: each goes to one
 /// caller only.
 const LAPSED: &str = "
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
 for _, node in ipairs(lapsed) do redis.call('ZREM', KEYS[1], node) end
 return lapsed
@@ -301,8 +307,6 @@ return lapsed
 /// KEYS[1] the nodes. ARGV: node. Lets the node's beat lapse now if another node is alive;
 /// 1 if so, 0 if none is.
 const HAND_OVER: &str = "
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
   if node ~= ARGV[1] then
     redis.call('ZADD', KEYS[1], 0, ARGV[1])
@@ -805,7 +809,7 @@ impl Store for RedisStore {
                 return Ok(false);
             }
             let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-            let _: i64 = Script::new(BEAT)
+            let _: i64 = clocked(BEAT)
                 .key(NODES)
                 .arg(&node)
                 .arg(millis)
@@ -833,7 +837,7 @@ impl Store for RedisStore {
         let mine = node_rooms(node);
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let lapsed: Vec<String> = Script::new(LAPSED)
+            let lapsed: Vec<String> = clocked(LAPSED)
                 .key(NODES)
                 .invoke_async(&mut connection)
                 .await
@@ -893,7 +897,7 @@ impl Store for RedisStore {
         let node = node.to_owned();
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let handed: i64 = Script::new(HAND_OVER)
+            let handed: i64 = clocked(HAND_OVER)
                 .key(NODES)
                 .arg(&node)
                 .invoke_async(&mut connection)

@@ -46,6 +46,16 @@ pub struct RoomRecord {
     /// process hosts it then.
     #[serde(default)]
     pub ends_with_broadcaster: bool,
+    /// How often the host checks participants' sessions and the empty timeout.
+    #[serde(default = "default_health_interval")]
+    pub health_interval: Duration,
+}
+
+/// How often a room's host checks its health unless the room says otherwise.
+pub(crate) const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+fn default_health_interval() -> Duration {
+    HEALTH_INTERVAL
 }
 
 /// A participant, as stored: what the room announced, and what it opened on the SFU.
