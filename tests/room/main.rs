@@ -7,6 +7,7 @@
 mod api;
 mod browser;
 mod churn;
+mod failover;
 mod lifecycle;
 mod load;
 mod peers;

@@ -86,7 +86,7 @@ fn start_hosting(redis: &str, emulator: &Emulator, kind: &str) -> Child {
 }
 
 /// The text of a message update.
-fn text(update: &RoomUpdate) -> Option<&str> {
+pub(crate) fn text(update: &RoomUpdate) -> Option<&str> {
     match &update.event {
         RoomEvent::Message {
             payload: Payload::Text(text),
@@ -133,10 +133,10 @@ async fn terminate(mut process: Child) {
 }
 
 /// Updates as a participant read them, with when each came.
-type Timed = Vec<(Instant, RoomUpdate)>;
+pub(crate) type Timed = Vec<(Instant, RoomUpdate)>;
 
 /// Joins `names` to `room`; then each reads its updates as they come until the message "end".
-async fn readers(
+pub(crate) async fn readers(
     room: &Room,
     client: &Client,
     names: &[&'static str],
@@ -298,7 +298,7 @@ fn chatter(room: Room, mut stop: tokio::sync::oneshot::Receiver<()>) -> JoinHand
 }
 
 /// The numbered messages among `got`, and the longest wait between two of them.
-fn numbered(got: &[(Instant, RoomUpdate)]) -> (Vec<u32>, Duration) {
+pub(crate) fn numbered(got: &[(Instant, RoomUpdate)]) -> (Vec<u32>, Duration) {
     let mut numbers = Vec::new();
     let (mut longest, mut at) = (Duration::ZERO, None::<Instant>);
     for (when, update) in got {

@@ -5,6 +5,8 @@ mod memory;
 mod metered;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_connection;
 // The concept's file is named after it, also when the concept names its folder.
 #[allow(clippy::module_inception)]
 mod store;

@@ -4,9 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
+use super::redis_connection::{Connection, Target, Timeouts};
 use super::store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
 };
@@ -23,7 +23,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
-/// Room state in Redis: any number of backend processes share the rooms of one Redis.
+/// Room state in Redis: any number of backend processes share the rooms of one Redis, of a
+/// Redis Cluster ([`connect_cluster`](Self::connect_cluster)), or of the primary a group of
+/// Sentinels names ([`connect_sentinel`](Self::connect_sentinel)).
 ///
 /// Keys of one room share the hash tag `{room id}`, so a Redis Cluster keeps a room on one
 /// node and every script stays single-slot:
@@ -57,7 +59,10 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 /// subscribers resume reading the log where they stopped; without it, every room is gone
 /// (joins get [`RoomError::RoomNotFound`]), while the SFU sessions of its participants stay
 /// until they are left or expire. While Redis is unreachable, every operation fails with
-/// [`RoomError::Store`], and the connection is retried on the next call.
+/// [`RoomError::Store`], and the connection is retried on the next call. On a cluster or
+/// under Sentinels, the calls go to the replica promoted in a failover: the room goes on, but
+/// what the old primary took and had not yet replicated is lost (docs/rooms.md, "when Redis's
+/// primary dies").
 ///
 /// ```no_run
 /// # async fn run(client: cloudflare_calls::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -68,8 +73,8 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
-    connection: ConnectionManager,
+    target: Target,
+    connection: Connection,
     room_ttl: Duration,
 }
 
@@ -336,19 +341,59 @@ impl RedisStore {
     /// Connects to Redis at `url` (`redis://[:password@]host:port/[db]`). The URL's password
     /// is never printed, by this store or its errors.
     pub async fn connect(url: &str) -> Result<Self, RoomError> {
-        let client = redis::Client::open(url).map_err(backend)?;
+        Self::on(Target::server(url).map_err(backend)?).await
+    }
+
+    /// Connects to a Redis Cluster through any of its `nodes` (URLs as for
+    /// [`connect`](Self::connect)); the others are found from the cluster's slot map. Every
+    /// room lives on one node, as its keys share a hash tag.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), cloudflare_calls::room::RoomError> {
+    /// use cloudflare_calls::room::RedisStore;
+    /// let nodes = ["redis://10.0.0.1:6379/", "redis://10.0.0.2:6379/"];
+    /// let store = RedisStore::connect_cluster(nodes).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_cluster<I, S>(nodes: I) -> Result<Self, RoomError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let nodes = nodes.into_iter().map(Into::into).collect();
+        Self::on(Target::cluster(nodes).map_err(backend)?).await
+    }
+
+    /// Connects to the primary that the Sentinels at `sentinels` (URLs, usually on port 26379)
+    /// name for `service`, and to its successor after a failover. The primary is reached with
+    /// the username, password and database of the first Sentinel's URL.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), cloudflare_calls::room::RoomError> {
+    /// use cloudflare_calls::room::RedisStore;
+    /// let sentinels = ["redis://10.0.0.1:26379/", "redis://10.0.0.2:26379/"];
+    /// let store = RedisStore::connect_sentinel(sentinels, "rooms").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_sentinel<I, S>(sentinels: I, service: &str) -> Result<Self, RoomError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let sentinels = sentinels.into_iter().map(Into::into).collect();
+        Self::on(Target::sentinel(sentinels, service).map_err(backend)?).await
+    }
+
+    async fn on(target: Target) -> Result<Self, RoomError> {
         // Fail fast when Redis is gone: a call errs within seconds instead of waiting out
         // redis-rs's default reconnection schedule without a response timeout.
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(2)
-            .set_max_delay(200);
-        let connection = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(backend)?;
+        let timeouts = Timeouts {
+            connect: CONNECT_TIMEOUT,
+            response: RESPONSE_TIMEOUT,
+        };
+        let connection = target.shared(timeouts).await.map_err(backend)?;
         Ok(Self {
-            client,
+            target,
             connection,
             room_ttl: ROOM_TTL,
         })
@@ -554,7 +599,7 @@ impl RedisStore {
             .first()
             .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
         let reader = Reader {
-            client: self.client.clone(),
+            target: self.target.clone(),
             connection: None,
             key: keys.events,
             room_key: keys.room,
@@ -574,8 +619,8 @@ impl RedisStore {
 
 /// The state of one subscriber's read of an event log.
 struct Reader {
-    client: redis::Client,
-    connection: Option<redis::aio::MultiplexedConnection>,
+    target: Target,
+    connection: Option<Connection>,
     key: String,
     /// The room's record, whose disappearance means the store lost the room.
     room_key: String,
@@ -642,15 +687,11 @@ impl Reader {
     /// Reads what was appended since the last read; returns how many updates came.
     async fn read(&mut self) -> Result<usize, RoomError> {
         if self.connection.is_none() {
-            let config = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(CONNECT_TIMEOUT)
-                .set_response_timeout(READ_BLOCK + RESPONSE_TIMEOUT);
-            let connection = self
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-                .map_err(backend)?;
-            self.connection = Some(connection);
+            let timeouts = Timeouts {
+                connect: CONNECT_TIMEOUT,
+                response: READ_BLOCK + RESPONSE_TIMEOUT,
+            };
+            self.connection = Some(self.target.dedicated(timeouts).await.map_err(backend)?);
         }
         let Some(connection) = self.connection.as_mut() else {
             return Ok(0);
