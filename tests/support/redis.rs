@@ -89,6 +89,15 @@ impl Node {
         }
     }
 
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("a running node");
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal}");
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -281,7 +290,7 @@ impl Cluster {
 /// A primary, its replica, and three Sentinels (quorum two) watching it as `rooms`.
 pub struct Sentinels {
     primary: Node,
-    _replica: Node,
+    replica: Node,
     sentinels: Vec<Node>,
     _dir: Scratch,
 }
@@ -338,7 +347,7 @@ impl Sentinels {
         .await;
         Sentinels {
             primary,
-            _replica: replica,
+            replica,
             sentinels,
             _dir: dir,
         }
@@ -355,5 +364,23 @@ impl Sentinels {
     /// Kills (as a crash would) the primary.
     pub fn kill_primary(&mut self) {
         self.primary.kill();
+    }
+
+    /// Stops the replica (SIGSTOP) and has the primary drop its link: what the primary takes
+    /// from then on reaches no replica. (A stopped replica alone would still get it later, from
+    /// its socket's buffer.)
+    pub fn pause_replica(&self) {
+        self.replica.signal("STOP");
+        let dropped = cli(self.primary.port, &["client", "kill", "type", "replica"]);
+        assert_eq!(
+            dropped.trim(),
+            "1",
+            "the primary dropped its replica's link"
+        );
+    }
+
+    /// Lets the replica run again (SIGCONT).
+    pub fn resume_replica(&self) {
+        self.replica.signal("CONT");
     }
 }

@@ -22,6 +22,8 @@ const LEASE_POLL: Duration = Duration::from_millis(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+/// How long an event reader waits for a replica to have what it read.
+const REPLICA_WAIT: Duration = Duration::from_secs(1);
 
 /// Room state in Redis: any number of backend processes share the rooms of one Redis, of a
 /// Redis Cluster ([`connect_cluster`](Self::connect_cluster)), or of the primary a group of
@@ -40,6 +42,7 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 /// | `calls:{id}:broadcaster` | string | the broadcaster's participant id |
 /// | `calls:{id}:seq` | string | the number of the room's last event |
 /// | `calls:{id}:events` | stream | the events, capped at the last 10,000; entry ids are `<seq>-0` |
+/// | `calls:{id}:sync` | string | written by event readers on a cluster or under Sentinels, so that `WAIT` tells when a replica has what they read; expires after a minute |
 /// | `calls:{id}:lease:{session}` | string | the lease's token, with a TTL |
 /// | `calls:{id}:fence:{session}` | string | the last token granted |
 /// | `calls:nodes` | sorted set | the backend processes hosting rooms, by when their beat lapses (Redis's clock) |
@@ -603,8 +606,10 @@ impl RedisStore {
             connection: None,
             key: keys.events,
             room_key: keys.room,
+            sync_key: format!("calls:{{{room}}}:sync"),
             room: room.to_owned(),
             last: start,
+            replicas: None,
             seq: None,
             pending: std::collections::VecDeque::new(),
             closed: false,
@@ -624,8 +629,13 @@ struct Reader {
     key: String,
     /// The room's record, whose disappearance means the store lost the room.
     room_key: String,
+    /// What the reader writes so that `WAIT` can tell when a replica has what it read.
+    sync_key: String,
     room: String,
     last: String,
+    /// How many replicas the room's primary has, learned on each new connection: `Some(0)`
+    /// on a single Redis, where nothing is waited for.
+    replicas: Option<usize>,
     /// The `seq` of the last update handed out: the next one must follow it.
     seq: Option<u64>,
     pending: std::collections::VecDeque<RoomUpdate>,
@@ -692,6 +702,7 @@ impl Reader {
                 response: READ_BLOCK + RESPONSE_TIMEOUT,
             };
             self.connection = Some(self.target.dedicated(timeouts).await.map_err(backend)?);
+            self.replicas = None;
         }
         let Some(connection) = self.connection.as_mut() else {
             return Ok(0);
@@ -703,11 +714,73 @@ impl Reader {
             .xread_options(&[&self.key], &[&self.last], &options)
             .await
             .map_err(backend)?;
-        for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
-            self.last = entry.id.clone();
-            self.pending.push_back(entry_update(&entry)?);
+        let entries: Vec<_> = reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .collect();
+        let Some(last) = entries.last() else {
+            return Ok(0);
+        };
+        self.replicated(&last.id).await?;
+        self.last = last.id.clone();
+        for entry in &entries {
+            self.pending.push_back(entry_update(entry)?);
         }
         Ok(self.pending.len())
+    }
+
+    /// Waits until a replica has what was read, so that no subscriber gets an update that a
+    /// failover then loses: the promoted replica would hand its `seq` out again, to another
+    /// update. `WAIT` counts the replicas that have this connection's last write, and the
+    /// replication stream is in order: one write after the read covers the entries read.
+    /// A replica that lags more than [`REPLICA_WAIT`] is not waited for longer, and the
+    /// replicas are counted again (a replica that is gone is not waited for again).
+    async fn replicated(&mut self, last: &str) -> Result<(), RoomError> {
+        let Some(connection) = self.connection.as_mut() else {
+            return Ok(());
+        };
+        let replicas = match self.replicas {
+            Some(replicas) => replicas,
+            None if !self.target.replicated() => 0,
+            None => {
+                let role = connection
+                    .on_primary_of(&self.key, &redis::cmd("ROLE"))
+                    .await
+                    .map_err(backend)?;
+                // A primary's role: ["master", offset, [[host, port, offset], ...]].
+                let role: (String, i64, Vec<redis::Value>) =
+                    redis::from_redis_value(&role).map_err(|_| corrupt("role"))?;
+                role.2.len()
+            }
+        };
+        self.replicas = Some(replicas);
+        if replicas == 0 {
+            return Ok(());
+        }
+        let _: () = connection
+            .set_ex(&self.sync_key, last, 60)
+            .await
+            .map_err(backend)?;
+        let wait = redis::cmd("WAIT")
+            .arg(replicas)
+            .arg(REPLICA_WAIT.as_millis() as u64)
+            .clone();
+        let acked = connection
+            .on_primary_of(&self.key, &wait)
+            .await
+            .map_err(backend)?;
+        let acked: usize = redis::from_redis_value(&acked).map_err(|_| corrupt("WAIT reply"))?;
+        if acked < replicas {
+            self.replicas = None;
+        }
+        if acked == 0 {
+            tracing::warn!(
+                room = %self.room,
+                "no replica confirmed the room's events within {REPLICA_WAIT:?}: a failover now may lose them"
+            );
+        }
+        Ok(())
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 
@@ -72,6 +73,11 @@ impl Target {
             SentinelServerType::Master,
         )?;
         Ok(Self::Sentinel(Arc::new(tokio::sync::Mutex::new(client))))
+    }
+
+    /// Whether the target has replicas that a failover promotes.
+    pub fn replicated(&self) -> bool {
+        !matches!(self, Self::Server(_))
     }
 
     /// The connection every call shares.
@@ -169,6 +175,44 @@ impl ConnectionLike for Connection {
     }
 }
 
+impl Connection {
+    /// Runs `cmd` on the primary that holds `key`: on a cluster, a command without keys
+    /// (`WAIT`, `ROLE`) would go to another node, or to all of them.
+    pub async fn on_primary_of(&mut self, key: &str, cmd: &Cmd) -> RedisResult<Value> {
+        match self {
+            Self::Cluster(c) => {
+                let route = Route::new(slot(key), SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                c.route_command(cmd, routing).await
+            }
+            other => cmd.query_async(other).await,
+        }
+    }
+}
+
+/// The cluster slot of `key`: CRC16 (XMODEM) of its hash tag (the part between the first `{`
+/// and the next `}`, when not empty) or of the whole key, modulo 16384.
+fn slot(key: &str) -> u16 {
+    let key = key.as_bytes();
+    let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
+        let rest = &key[open + 1..];
+        let close = rest.iter().position(|&b| b == b'}')?;
+        (close > 0).then(|| &rest[..close])
+    });
+    let mut crc: u16 = 0;
+    for &byte in tagged.unwrap_or(key) {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
 /// The primary the Sentinels name, found again after a connection to it fails.
 #[derive(Clone)]
 pub(super) struct SentinelPrimary {
@@ -237,5 +281,26 @@ impl SentinelPrimary {
         let mut connection = self.connection().await?;
         let result = connection.req_packed_commands(cmd, offset, count).await;
         self.check(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slot;
+
+    #[test]
+    fn slots_are_the_ones_redis_computes() {
+        // Each as `CLUSTER KEYSLOT` gives it (Redis 7.0).
+        for (key, want) in [
+            ("123456789", 12739),
+            ("foo", 12182),
+            ("foo{}{bar}", 8363),
+            ("foo{{bar}}zap", 4015),
+            ("calls:{demo}:room", 903),
+            ("calls:nodes", 12440),
+            ("a{}", 6082),
+        ] {
+            assert_eq!(slot(key), want, "{key}");
+        }
     }
 }
