@@ -1,5 +1,6 @@
-//! Rooms on a replicated Redis (a Redis Cluster, or a primary that Sentinels watch) whose
-//! primary dies while the room is busy: the replica is promoted, and the room goes on.
+//! Rooms whose Redis dies while the room is busy: on a Redis Cluster or under Sentinels, the
+//! replica is promoted; a single Redis with an append-only file comes back with its data. The
+//! room goes on. (A Redis that comes back empty closes its rooms: `redis::a_room_the_store_lost…`.)
 
 #![cfg(feature = "redis")]
 
@@ -44,6 +45,25 @@ async fn a_room_on_a_sentinel_watched_redis_survives_the_failover_of_its_primary
     busy_room_survives("sentinel", store, async move || {
         sentinels.kill_primary();
         sentinels
+    })
+    .await;
+}
+
+/// Redis, logging every write to its append-only file, is killed and started again a second
+/// later: the room refuses messages meanwhile, then goes on with everything it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_on_a_redis_restarted_with_its_data_goes_on() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let _heavy = crate::support::heavy::heavy().await;
+    let mut redis = redis_server::Redis::start_persistent().await;
+    let store = RedisStore::connect(&redis.url()).await.unwrap();
+    busy_room_survives("restart, append-only file", store, async move || {
+        redis.kill();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        redis.restart().await;
+        redis
     })
     .await;
 }

@@ -22,19 +22,32 @@ pub fn skip_without_redis() -> bool {
     true
 }
 
-/// A running `redis-server` with no persistence, killed on drop.
+/// A running `redis-server`, killed on drop: with no persistence, or with an append-only file
+/// written on every write.
 pub struct Redis {
     node: Node,
+    /// Where the append-only file is kept, when the server persists.
+    aof: Option<Scratch>,
 }
 
 impl Redis {
-    /// Starts a server on a free port and waits until it answers.
+    /// Starts a server with no persistence on a free port and waits until it answers.
     pub async fn start() -> Redis {
+        Self::on(None).await
+    }
+
+    /// Starts a server that logs every write to an append-only file (`appendfsync always`),
+    /// which it reads back when [restarted](Self::restart).
+    pub async fn start_persistent() -> Redis {
+        Self::on(Some(Scratch::new("aof"))).await
+    }
+
+    async fn on(aof: Option<Scratch>) -> Redis {
         let node = Node {
             port: free_port(),
             child: None,
         };
-        let mut redis = Redis { node };
+        let mut redis = Redis { node, aof };
         redis.restart().await;
         redis
     }
@@ -49,11 +62,27 @@ impl Redis {
         self.node.kill();
     }
 
-    /// Starts the server again on the same port, empty.
+    /// Starts the server again on the same port: empty, or with what its append-only file
+    /// holds.
     pub async fn restart(&mut self) {
         let port = self.node.port;
         self.node.kill();
-        self.node = Node::spawn(port, &node_args(port, &std::env::temp_dir()));
+        let mut args = node_args(port, &std::env::temp_dir());
+        if let Some(aof) = &self.aof {
+            let dir = aof.0.to_string_lossy().into_owned();
+            args.extend(
+                [
+                    "--dir",
+                    &dir,
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                ]
+                .map(String::from),
+            );
+        }
+        self.node = Node::spawn(port, &args);
         wait_until("redis-server answers", || {
             cli(port, &["ping"]).contains("PONG")
         })
