@@ -1,10 +1,10 @@
 //! [`MemoryStore`]: room state in this process, for a backend that runs as one process.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, watch};
 
 use super::store::{
     EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
@@ -12,8 +12,10 @@ use super::store::{
 use crate::room::error::RoomError;
 use crate::room::event::{Role, RoomEvent, RoomUpdate};
 
-/// Updates buffered per room for subscribers that are slow to read.
-const EVENT_BUFFER: usize = 4096;
+/// Updates kept per room for subscribers that are slow to read.
+const EVENTS_KEPT: usize = 4096;
+/// Updates a subscriber takes from the log at a time.
+const READ_BATCH: usize = 256;
 
 /// Room state in memory: rooms, participants, event logs and leases of one process.
 ///
@@ -43,9 +45,12 @@ struct RoomState {
     record: RoomRecord,
     seq: u64,
     participants: Vec<ParticipantRecord>,
-    /// Boxed, as the channel allocates all its slots up front: a slot of a whole update made
-    /// the buffer 750 KiB a room, most of what hosting a room cost.
-    events: broadcast::Sender<Arc<RoomUpdate>>,
+    /// The last [`EVENTS_KEPT`] updates. It grows as updates come: a channel that allocated
+    /// all its slots up front (`tokio::sync::broadcast`) made an idle room cost 131 KiB, and
+    /// 750 KiB before its slots held `Arc`s.
+    events: VecDeque<Arc<RoomUpdate>>,
+    /// The last `seq`, watched by subscribers.
+    appended: watch::Sender<u64>,
     /// `RoomClosed` was appended: the closing finished, and the id may be used again.
     ended: bool,
 }
@@ -99,6 +104,55 @@ impl MemoryStore {
     }
 }
 
+/// One subscriber's read of a room's log. It holds the store weakly: the stream ends when the
+/// store is dropped.
+struct Reader {
+    store: Weak<Inner>,
+    room: String,
+    /// The `seq` of the last update handed out (or skipped).
+    after: u64,
+    appended: watch::Receiver<u64>,
+    pending: VecDeque<Arc<RoomUpdate>>,
+}
+
+impl Reader {
+    async fn next(&mut self) -> Option<Result<RoomUpdate, RoomError>> {
+        loop {
+            if let Some(update) = self.pending.pop_front() {
+                self.after = update.seq;
+                return Some(Ok(Arc::unwrap_or_clone(update)));
+            }
+            let missed = self.read()?;
+            if missed > 0 {
+                return Some(Err(RoomError::Lagged(missed)));
+            }
+            if self.pending.is_empty() && self.appended.changed().await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Takes what the log holds after this reader's last update into `pending`; returns how
+    /// many updates were trimmed before it got to them (then it skips them, and takes none).
+    /// `None` once the store or the room is gone.
+    fn read(&mut self) -> Option<u64> {
+        let inner = self.store.upgrade()?;
+        let rooms = inner.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        let state = rooms.get(&self.room)?;
+        let first = state.events.front().map_or(state.seq + 1, |u| u.seq);
+        if first > self.after + 1 {
+            let missed = first - self.after - 1;
+            self.after = first - 1;
+            return Some(missed);
+        }
+        let unread = (state.seq - self.after) as usize;
+        let start = state.events.len() - unread;
+        let batch = state.events.range(start..).take(READ_BATCH).cloned();
+        self.pending.extend(batch);
+        Some(0)
+    }
+}
+
 fn lease_key(room: &str, session: &str) -> String {
     format!("{room}/{session}")
 }
@@ -120,14 +174,14 @@ impl Store for MemoryStore {
             old.ended = false;
             return ready(Ok(()));
         }
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
         rooms.insert(
             room.id.clone(),
             RoomState {
                 record: room,
                 seq: 0,
                 participants: Vec::new(),
-                events,
+                events: VecDeque::new(),
+                appended: watch::Sender::new(0),
                 ended: false,
             },
         );
@@ -227,27 +281,40 @@ impl Store for MemoryStore {
         ready(self.with_room(room, |state| {
             state.seq += 1;
             state.ended |= event == RoomEvent::RoomClosed;
-            // Nobody listening is not an error: the log is the sequence number.
-            let _ = state
+            if state.events.len() == EVENTS_KEPT {
+                state.events.pop_front();
+            }
+            state
                 .events
-                .send(Arc::new(RoomUpdate::new(state.seq, event)));
+                .push_back(Arc::new(RoomUpdate::new(state.seq, event)));
+            state.appended.send_replace(state.seq);
             Ok(state.seq)
         }))
     }
 
     fn subscribe(&self, room: &str) -> StoreFuture<'_, EventStream> {
-        let rx = self.with_room(room, |state| Ok(state.events.subscribe()));
-        ready(rx.map(|rx| {
-            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                match rx.recv().await {
-                    Ok(update) => Some((Ok(Arc::unwrap_or_clone(update)), rx)),
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        Some((Err(RoomError::Lagged(n)), rx))
-                    }
-                    Err(broadcast::error::RecvError::Closed) => None,
-                }
+        let reader = self.with_room(room, |state| {
+            Ok(Reader {
+                store: Arc::downgrade(&self.inner),
+                room: room.to_owned(),
+                after: state.seq,
+                appended: state.appended.subscribe(),
+                pending: VecDeque::new(),
+            })
+        });
+        ready(reader.map(|reader| {
+            let stream = futures_util::stream::unfold(reader, |mut reader| async move {
+                let item = reader.next().await?;
+                Some((item, reader))
             });
             Box::pin(stream) as EventStream
+        }))
+    }
+
+    fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
+        ready(self.with_room(room, |state| {
+            let after = state.events.iter().filter(|u| u.seq > seq);
+            Ok(after.map(|u| RoomUpdate::clone(u)).collect())
         }))
     }
 
@@ -322,10 +389,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_write_under_an_expired_lease_is_refused() {
-        let store = MemoryStore::new();
-        let room = RoomRecord {
+    fn room() -> RoomRecord {
+        RoomRecord {
             id: "r".into(),
             max_participants: None,
             empty_timeout: Duration::from_secs(60),
@@ -335,8 +400,53 @@ mod tests {
             ends_with_broadcaster: false,
             health_interval: Duration::from_secs(5),
             closed: false,
-        };
-        store.create_room(room).await.unwrap();
+        }
+    }
+
+    fn text(n: u64) -> RoomEvent {
+        RoomEvent::Message {
+            from: None,
+            payload: crate::room::Payload::Text(format!("m{n}")),
+            to: None,
+        }
+    }
+
+    /// A subscriber gets every update once, in order; one that falls more than the log keeps
+    /// behind is told how many it missed and goes on with the oldest kept; its stream ends
+    /// with the store.
+    #[tokio::test]
+    async fn subscribers_read_the_log_in_order_and_learn_what_they_missed() {
+        use futures_util::StreamExt;
+        let store = MemoryStore::new();
+        store.create_room(room()).await.unwrap();
+        let mut events = store.subscribe("r").await.unwrap();
+        for n in 1..=3 {
+            store.append("r", text(n)).await.unwrap();
+        }
+        for seq in 1..=3 {
+            assert_eq!(events.next().await.unwrap().unwrap().seq, seq);
+        }
+        let last = EVENTS_KEPT as u64 + 13;
+        for n in 4..=last {
+            store.append("r", text(n)).await.unwrap();
+        }
+        let missed = events.next().await.unwrap().unwrap_err();
+        assert!(matches!(missed, RoomError::Lagged(10)), "{missed}");
+        let next = events.next().await.unwrap().unwrap();
+        assert_eq!((next.seq, next.event), (14, text(14)));
+        assert_eq!(store.updates_after("r", last - 2).await.unwrap().len(), 2);
+        for seq in 15..=last {
+            assert_eq!(events.next().await.unwrap().unwrap().seq, seq);
+        }
+        drop(store);
+        let end = tokio::time::timeout(Duration::from_secs(1), events.next()).await;
+        assert!(matches!(end, Ok(None)), "the stream ends with the store");
+    }
+
+    #[tokio::test]
+    async fn a_write_under_an_expired_lease_is_refused() {
+        let store = MemoryStore::new();
+        store.create_room(room()).await.unwrap();
         store.add_participant("r", record("s")).await.unwrap();
         let stalled = store
             .lease("r", "s", Duration::from_millis(20))
