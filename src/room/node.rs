@@ -56,7 +56,12 @@ async fn run(shared: Weak<Shared>) {
                 Ok(Some(handle)) => {
                     shared.hosted().insert(id, handle);
                 }
-                Ok(None) => {}
+                // Closed, or hosted by another node: not this node's to look after.
+                Ok(None) => {
+                    if let Err(e) = shared.store.hosts(&shared.node(), &id, false).await {
+                        tracing::debug!(room = %id, error = %e, "forgetting a room hosted elsewhere");
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(room = %id, error = %e, "taking a room over");
                     failed.push(id);

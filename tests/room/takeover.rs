@@ -578,3 +578,84 @@ async fn a_room_whose_new_host_dies_too_is_taken_over_again() {
     third.kill().unwrap();
     third.wait().unwrap();
 }
+
+/// The room's host is killed, and the process taking it over is killed as soon as it has taken
+/// the dead host's rooms, in the middle of its takeover: a third process takes the room over,
+/// its participants get every update once, in order, and no session is left on the SFU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_in_the_middle_of_a_takeover_is_taken_over_in_turn() {
+    // Longer than a quiet peer's keepalives (3 s): the participants hear nothing for 10 s.
+    let silence = Duration::from_secs(6);
+    let builder = Emulator::builder().silence_timeout(silence);
+    let Some((_heavy, redis, emulator)) = stage(builder).await else {
+        return;
+    };
+    let url = redis.url();
+    let mut first = start_hosting(&url, &emulator, "room");
+    let mut second = start_hosting(&url, &emulator, "serve");
+
+    let client = client(&emulator);
+    let rooms = client
+        .rooms(RedisStore::connect(&url).await.unwrap())
+        .without_takeover();
+    let room = rooms.open(ROOM).await.unwrap();
+    let names = ["bob", "carol"];
+    let readers = readers(&room, &client, &names).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let sending = chatter(room.clone(), stopped);
+
+    let dead = room.snapshot().await.unwrap().room.host_node;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The second process marks the first dead as it takes its rooms: kill it right then.
+    let tombstone = format!("calls:node:{{{dead}}}:dead");
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(20);
+    while redis.cli(&["exists", &tombstone]).trim() != "1" {
+        assert!(
+            Instant::now() < deadline,
+            "the second process takes the rooms over"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let left_at = room.snapshot().await.unwrap().room.host_node;
+    let third = start_hosting(&url, &emulator, "serve");
+    loop {
+        let host = room.snapshot().await.unwrap().room.host_node;
+        if host != dead && host != left_at {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the third process takes the room over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let moved = killed.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    let sent = sending.await.unwrap();
+    room.send_message("end").await.unwrap();
+
+    let stage = if left_at == dead { "before" } else { "after" };
+    for (reader, name) in readers.into_iter().zip(names) {
+        let (peer, got) = reader.await.unwrap();
+        every_message_once(name, &got, sent);
+        println!(
+            "killed mid-takeover ({stage} it made itself the host): the third process hosted \
+             the room {moved:?} after the first died; {name} got each of {sent} messages once"
+        );
+        peer.leave().await.unwrap();
+    }
+    room.close().await.unwrap();
+    terminate(third).await;
+    // The half-made host session of the second process goes quiet, and the SFU drops it.
+    let deadline = Instant::now() + silence * 5;
+    while !emulator.sessions().is_empty() {
+        let left: Vec<_> = emulator.sessions().into_iter().map(|s| s.id).collect();
+        assert!(Instant::now() < deadline, "sessions left open: {left:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

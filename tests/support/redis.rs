@@ -62,6 +62,11 @@ impl Redis {
         self.node.kill();
     }
 
+    /// What `redis-cli` prints for a command to this server.
+    pub fn cli(&self, args: &[&str]) -> String {
+        cli(self.node.port, args)
+    }
+
     /// Starts the server again on the same port: empty, or with what its append-only file
     /// holds.
     pub async fn restart(&mut self) {

@@ -304,13 +304,17 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return 0
 ";
 
-/// KEYS[1] the nodes. Removes and returns the nodes whose beat lapsed: each goes to one
-/// caller only.
+/// KEYS[1] the nodes. ARGV: how long a claim holds, in ms. Claims and returns the nodes whose
+/// beat lapsed: each goes to one caller, which removes it once it has its rooms; if that
+/// caller dies first, the claim lapses in turn, and the node goes to another.
 const LAPSED: &str = "
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-for _, node in ipairs(lapsed) do redis.call('ZREM', KEYS[1], node) end
+for _, node in ipairs(lapsed) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), node) end
 return lapsed
 ";
+
+/// How long a claim on a dead node's rooms holds (see [`LAPSED`]).
+const CLAIM: Duration = Duration::from_secs(10);
 
 /// KEYS[1] the nodes. ARGV: node. Lets the node's beat lapse now if another node is alive;
 /// 1 if so, 0 if none is.
@@ -953,9 +957,11 @@ impl Store for RedisStore {
             let mut connection = self.connection.clone();
             let lapsed: Vec<String> = clocked(LAPSED)
                 .key(NODES)
+                .arg(CLAIM.as_millis() as u64)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(backend)?;
+            // Each step can be done again: a caller that dies midway leaves the claim to lapse.
             let mut taken = Vec::new();
             for dead in lapsed {
                 let _: () = connection
@@ -970,6 +976,7 @@ impl Store for RedisStore {
                     let _: i64 = connection.sadd(&mine, &rooms).await.map_err(backend)?;
                 }
                 let _: i64 = connection.del(node_rooms(&dead)).await.map_err(backend)?;
+                let _: i64 = connection.zrem(NODES, &dead).await.map_err(backend)?;
                 taken.extend(rooms);
             }
             Ok(taken)
@@ -998,6 +1005,14 @@ impl Store for RedisStore {
                 serde_json::from_str(&before).map_err(|_| corrupt("room record"))?;
             if record.host_node != from || record.closed {
                 return Ok(false);
+            }
+            // A room that two callers came to hold (one died while taking a node's rooms,
+            // after moving them) is never taken from a live host.
+            if from != node {
+                let dead: bool = connection.exists(node_dead(&from)).await.map_err(backend)?;
+                if !dead {
+                    return Ok(false);
+                }
             }
             record.host_node = node;
             record.host_session_id = host_session_id;

@@ -178,15 +178,15 @@ pub trait Store: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
     /// Takes, for `node`, the rooms of the nodes whose beat lapsed: each lapsed node's rooms
-    /// go to one caller only. The caller is then to take each room over
-    /// ([`Store::set_host`]).
+    /// go to one caller only, and to another if that caller dies before it has them. The
+    /// caller is then to take each room over ([`Store::set_host`]).
     fn take_lapsed(&self, node: &str) -> StoreFuture<'_, Vec<String>> {
         let _ = node;
         Box::pin(std::future::ready(Ok(Vec::new())))
     }
     /// Makes `node`, with its session `host_session_id`, the room's host, if its host is still
-    /// `from` (the node whose rooms were taken). `false` if it is not (someone else took it
-    /// over already), or the room is gone or closed.
+    /// `from` and `from` was taken for dead (or is `node`). `false` if not (someone else took
+    /// it over already, or its host is alive), or the room is gone or closed.
     fn set_host(
         &self,
         room: &str,
