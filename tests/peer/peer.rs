@@ -534,3 +534,29 @@ async fn an_emulator_announcing_another_address_connects_peers_through_it() {
     assert!(frame.is_some());
     assert_eq!(alice.state(), ConnectionState::Connected);
 }
+
+/// The SFU goes silent under a connected peer (the emulator stops): the peer reports
+/// `Disconnected`, then `Failed` once that lasted 10 s, instead of waiting for good. An idle
+/// peer only wakes when str0m asks it to, so this is str0m's consent check at work.
+#[tokio::test]
+async fn a_peer_whose_sfu_goes_silent_fails() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let peer = client.peer().connect().await.unwrap();
+    let mut states = peer.watch_state();
+    let silent = Instant::now();
+    drop(emulator);
+    let mut seen = Vec::new();
+    let failed = tokio::time::timeout(Duration::from_secs(60), async {
+        while states.changed().await.is_ok() {
+            let state = *states.borrow();
+            seen.push((state, silent.elapsed()));
+            if state == ConnectionState::Failed {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(failed.is_ok(), "failed within 60 s; states: {seen:?}");
+    println!("states after the SFU went silent: {seen:?}");
+}
