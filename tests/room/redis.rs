@@ -542,3 +542,41 @@ async fn an_abandoned_room_expires_whole() {
         .unwrap();
     assert!(left.is_empty(), "still there: {left:?}");
 }
+
+/// Joins that Redis refuses get the typed errors one process gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_through_redis_are_refused_as_in_one_process() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    let room = rooms
+        .create()
+        .id("pair")
+        .max_participants(2)
+        .send()
+        .await
+        .unwrap();
+    let alice = room.join("alice").connect(client.peer()).await.unwrap();
+    let again = room.join("alice").connect(client.peer()).await.unwrap_err();
+    assert!(
+        matches!(&again, RoomError::IdentityTaken { identity, .. } if identity == "alice"),
+        "{again}"
+    );
+    let bob = room.join("bob").connect(client.peer()).await.unwrap();
+    let full = room.join("carol").connect(client.peer()).await.unwrap_err();
+    assert!(matches!(full, RoomError::RoomFull { max: 2, .. }), "{full}");
+    let snapshot = room.snapshot().await.unwrap();
+    let identities: Vec<&str> = snapshot
+        .participants
+        .iter()
+        .map(|p| p.info.identity.as_str())
+        .collect();
+    assert_eq!(identities.len(), 2, "{identities:?}");
+    alice.leave().await.unwrap();
+    bob.leave().await.unwrap();
+    room.close().await.unwrap();
+}
