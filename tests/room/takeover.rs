@@ -24,7 +24,8 @@ const CHILD: &str = "CALLS_TAKEOVER_CHILD";
 pub(crate) const ROOM: &str = "demo";
 
 /// Run by the tests here as a process of their own: creates and hosts the room until killed,
-/// or until SIGTERM, on which it shuts its rooms down (hands them over) and exits.
+/// or until SIGTERM, on which it shuts its rooms down (hands them over) and exits. As `join`, it
+/// hosts nothing and joins participants to the room one after another until killed.
 #[tokio::test]
 #[ignore = "a child process of the takeover test"]
 async fn hosting_process() {
@@ -33,14 +34,29 @@ async fn hosting_process() {
     };
     let parts: Vec<&str> = spec.split(' ').collect();
     let [redis, sfu, app, secret, kind] = parts[..] else {
-        panic!("{CHILD} is `redis sfu app secret room|stream`");
+        panic!("{CHILD} is `redis sfu app secret room|stream|serve|join`");
     };
     let client = Client::new(Config::new(sfu, app, secret)).unwrap();
     let rooms = client.rooms(RedisStore::connect(redis).await.unwrap());
+    let rooms = if kind == "join" {
+        rooms.without_takeover()
+    } else {
+        rooms
+    };
     let create = rooms.create().id(ROOM);
     match kind {
         "stream" => drop(create.ends_with_broadcaster().send().await.unwrap()),
         "room" => drop(create.send().await.unwrap()),
+        "join" => {
+            let room = rooms.open(ROOM).await.unwrap();
+            tokio::spawn(async move {
+                let mut joined = Vec::new();
+                for n in 0.. {
+                    let join = room.join(format!("j{n}")).connect(client.peer());
+                    joined.push(join.await.unwrap());
+                }
+            });
+        }
         _ => {} // "serve": only ready to take rooms over
     }
     let mut term =
@@ -658,4 +674,81 @@ async fn a_process_killed_in_the_middle_of_a_takeover_is_taken_over_in_turn() {
         assert!(Instant::now() < deadline, "sessions left open: {left:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A process is killed while its participants join the room one after another, so in the
+/// middle of a join: the host takes back what the dead process held (places reserved with no
+/// session, participants whose sessions the SFU drops), until the store and the SFU agree again;
+/// the identities it held are free, and the room goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_in_the_middle_of_a_join_leaves_nothing_behind() {
+    // The SFU drops the dead process's sessions: those it connected once they go quiet, the
+    // one its last join had made but not connected yet once that lasted as long.
+    let silence = Duration::from_secs(6);
+    let builder = Emulator::builder()
+        .silence_timeout(silence)
+        .unconnected_session_ttl(silence);
+    let Some((_heavy, redis, emulator)) = stage(builder).await else {
+        return;
+    };
+    let url = redis.url();
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&url).await.unwrap());
+    let room = rooms
+        .create()
+        .id(ROOM)
+        .health_interval(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap();
+    let host = room.snapshot().await.unwrap().room.host_session_id;
+    let bob = room.join("bob").connect(client.peer()).await.unwrap();
+    let mut keep = vec![host, bob.participant().session().id().to_owned()];
+    keep.sort();
+
+    let mut joiner = start_hosting(&url, &emulator, "join");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while room.snapshot().await.unwrap().participants.len() < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "the other process joins participants"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    joiner.kill().unwrap();
+    joiner.wait().unwrap();
+    let killed = Instant::now();
+    let held = room.snapshot().await.unwrap().participants.len() - 1;
+
+    // Only Bob in the store, and only his and the host's sessions on the SFU.
+    let deadline = killed + silence * 5;
+    loop {
+        let snapshot = room.snapshot().await.unwrap();
+        let identities: Vec<String> = snapshot
+            .participants
+            .iter()
+            .map(|p| p.info.identity.clone())
+            .collect();
+        let mut sessions: Vec<String> = emulator.sessions().into_iter().map(|s| s.id).collect();
+        sessions.sort();
+        if identities == ["bob"] && sessions == keep {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "store and SFU agree; store: {identities:?}, SFU: {sessions:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "killed mid-join: the {held} participants the dead process held were gone from the store \
+         and the SFU {:?} after the kill",
+        killed.elapsed()
+    );
+    let mut again = room.join("j0").connect(client.peer()).await.unwrap();
+    room.send_message("after").await.unwrap();
+    read_until(&mut again, "after").await;
+    again.leave().await.unwrap();
+    bob.leave().await.unwrap();
+    room.close().await.unwrap();
 }
