@@ -16,12 +16,28 @@ use crate::takeover::{numbered, readers};
 
 const ROOM: &str = "busy";
 
+/// Skips the test without Redis; otherwise takes the heavy tests' turn.
+async fn turn() -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    if redis_server::skip_without_redis() {
+        return None;
+    }
+    Some(crate::support::heavy::heavy().await)
+}
+
+/// A primary and its replica under three Sentinels, and a store on them.
+async fn on_sentinels() -> (Sentinels, RedisStore) {
+    let sentinels = Sentinels::start().await;
+    let store = RedisStore::connect_sentinel(sentinels.urls(), Sentinels::SERVICE)
+        .await
+        .unwrap();
+    (sentinels, store)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_on_a_redis_cluster_survives_the_failover_of_its_primary() {
-    if redis_server::skip_without_redis() {
+    let Some(_heavy) = turn().await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
+    };
     let mut cluster = Cluster::start().await;
     let store = RedisStore::connect_cluster(cluster.urls()).await.unwrap();
     let key = format!("calls:{{{ROOM}}}:room");
@@ -34,14 +50,10 @@ async fn a_room_on_a_redis_cluster_survives_the_failover_of_its_primary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_on_a_sentinel_watched_redis_survives_the_failover_of_its_primary() {
-    if redis_server::skip_without_redis() {
+    let Some(_heavy) = turn().await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
-    let mut sentinels = Sentinels::start().await;
-    let store = RedisStore::connect_sentinel(sentinels.urls(), Sentinels::SERVICE)
-        .await
-        .unwrap();
+    };
+    let (mut sentinels, store) = on_sentinels().await;
     busy_room_survives("sentinel", store, async move || {
         sentinels.kill_primary();
         sentinels
@@ -53,10 +65,9 @@ async fn a_room_on_a_sentinel_watched_redis_survives_the_failover_of_its_primary
 /// later: the room refuses messages meanwhile, then goes on with everything it had.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_on_a_redis_restarted_with_its_data_goes_on() {
-    if redis_server::skip_without_redis() {
+    let Some(_heavy) = turn().await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
+    };
     let mut redis = redis_server::Redis::start_persistent().await;
     let store = RedisStore::connect(&redis.url()).await.unwrap();
     busy_room_survives("restart, append-only file", store, async move || {
@@ -73,14 +84,10 @@ async fn a_room_on_a_redis_restarted_with_its_data_goes_on() {
 /// promoted replica hands out again is skipped or heard twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failover_after_the_replica_lagged_loses_nothing_a_participant_heard() {
-    if redis_server::skip_without_redis() {
+    let Some(_heavy) = turn().await else {
         return;
-    }
-    let _heavy = crate::support::heavy::heavy().await;
-    let mut sentinels = Sentinels::start().await;
-    let store = RedisStore::connect_sentinel(sentinels.urls(), Sentinels::SERVICE)
-        .await
-        .unwrap();
+    };
+    let (mut sentinels, store) = on_sentinels().await;
     busy_room_survives("lagging replica", store, async move || {
         sentinels.pause_replica();
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use calls_emulator::Emulator;
-use cloudflare_calls::Offer;
 use cloudflare_calls::peer::FrameCodec;
 use cloudflare_calls::room::{
     EventStream, Lease, LeaveReason, ParticipantRecord, Payload, RedisStore, Role, RoomError,
-    RoomEvent, RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
+    RoomEvent, RoomRecord, RoomSnapshot, RoomUpdate, Rooms, Store, StoreFuture,
 };
+use cloudflare_calls::{Client, Offer};
 use futures_util::StreamExt;
 
 /// A second backend process: its own runtime, client and store connection.
@@ -27,6 +27,19 @@ fn process_b() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// Skips the test without Redis; otherwise a Redis and an emulator of the test's own, a
+/// client of the emulator, and rooms in that Redis.
+async fn rooms_on_redis() -> Option<(redis_server::Redis, Emulator, Client, Rooms)> {
+    if redis_server::skip_without_redis() {
+        return None;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    Some((redis, emulator, client, rooms))
 }
 
 fn is_text(update: &RoomUpdate, want: &str) -> bool {
@@ -396,13 +409,9 @@ async fn a_write_under_an_expired_lease_is_refused() {
 /// with the same id is a new room whose events start over, in a new stream.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_the_store_lost_is_closed_for_its_participants_and_not_mixed_with_a_new_one() {
-    if redis_server::skip_without_redis() {
+    let Some((redis, _emulator, client, rooms)) = rooms_on_redis().await else {
         return;
-    }
-    let redis = redis_server::Redis::start().await;
-    let emulator = Emulator::start().await.unwrap();
-    let client = client(&emulator);
-    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    };
     let room = rooms.create().id("lost").send().await.unwrap();
     let mut events = room.events().await.unwrap();
     let mut alice = room.join("alice").connect(client.peer()).await.unwrap();
@@ -546,13 +555,9 @@ async fn an_abandoned_room_expires_whole() {
 /// Joins that Redis refuses get the typed errors one process gives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joins_through_redis_are_refused_as_in_one_process() {
-    if redis_server::skip_without_redis() {
+    let Some((_redis, _emulator, client, rooms)) = rooms_on_redis().await else {
         return;
-    }
-    let redis = redis_server::Redis::start().await;
-    let emulator = Emulator::start().await.unwrap();
-    let client = client(&emulator);
-    let rooms = client.rooms(RedisStore::connect(&redis.url()).await.unwrap());
+    };
     let room = rooms
         .create()
         .id("pair")

@@ -135,6 +135,19 @@ async fn stage(
     Some((heavy, redis, emulator.start().await.unwrap()))
 }
 
+/// A process hosting the room and one ready to take it over; a client and the room, served by
+/// this process, which never hosts it.
+async fn hosted_and_ready(url: &str, emulator: &Emulator) -> (Child, Child, Client, Room) {
+    let first = start_hosting(url, emulator, "room");
+    let second = start_hosting(url, emulator, "serve");
+    let client = client(emulator);
+    let rooms = client
+        .rooms(RedisStore::connect(url).await.unwrap())
+        .without_takeover();
+    let room = rooms.open(ROOM).await.unwrap();
+    (first, second, client, room)
+}
+
 /// Stops `process` with SIGTERM (it hands its rooms over) and waits until it exited cleanly.
 async fn terminate(mut process: Child) {
     let pid = process.id().to_string();
@@ -538,12 +551,7 @@ async fn a_rolling_restart_of_three_processes_loses_and_repeats_nothing() {
         terminate(process).await;
     }
     // Sessions whose process stopped go quiet, and the SFU drops them.
-    let deadline = Instant::now() + silence * 5;
-    while !emulator.sessions().is_empty() {
-        let left: Vec<_> = emulator.sessions().into_iter().map(|s| s.id).collect();
-        assert!(Instant::now() < deadline, "sessions left open: {left:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    no_session_left(&emulator, silence).await;
 }
 
 /// The room's host is killed, and so is the process that took it over: the room is taken over
@@ -554,14 +562,7 @@ async fn a_room_whose_new_host_dies_too_is_taken_over_again() {
         return;
     };
     let url = redis.url();
-    let mut first = start_hosting(&url, &emulator, "room");
-    let mut second = start_hosting(&url, &emulator, "serve");
-
-    let client = client(&emulator);
-    let rooms = client
-        .rooms(RedisStore::connect(&url).await.unwrap())
-        .without_takeover();
-    let room = rooms.open(ROOM).await.unwrap();
+    let (mut first, mut second, client, room) = hosted_and_ready(&url, &emulator).await;
     let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
 
     first.kill().unwrap();
@@ -607,14 +608,7 @@ async fn a_process_killed_in_the_middle_of_a_takeover_is_taken_over_in_turn() {
         return;
     };
     let url = redis.url();
-    let mut first = start_hosting(&url, &emulator, "room");
-    let mut second = start_hosting(&url, &emulator, "serve");
-
-    let client = client(&emulator);
-    let rooms = client
-        .rooms(RedisStore::connect(&url).await.unwrap())
-        .without_takeover();
-    let room = rooms.open(ROOM).await.unwrap();
+    let (mut first, mut second, client, room) = hosted_and_ready(&url, &emulator).await;
     let names = ["bob", "carol"];
     let readers = readers(&room, &client, &names).await;
     let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -668,6 +662,11 @@ async fn a_process_killed_in_the_middle_of_a_takeover_is_taken_over_in_turn() {
     room.close().await.unwrap();
     terminate(third).await;
     // The half-made host session of the second process goes quiet, and the SFU drops it.
+    no_session_left(&emulator, silence).await;
+}
+
+/// Waits until the SFU has no session left, for five times its `silence` timeout at most.
+async fn no_session_left(emulator: &Emulator, silence: Duration) {
     let deadline = Instant::now() + silence * 5;
     while !emulator.sessions().is_empty() {
         let left: Vec<_> = emulator.sessions().into_iter().map(|s| s.id).collect();
