@@ -357,6 +357,18 @@ async fn the_redis_password_never_shows() {
     let e = RedisStore::connect(unreachable).await.unwrap_err();
     let shown = format!("{e} {e:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
+    // Nor through a cluster's nodes or the Sentinels, reachable (not a cluster, not a
+    // Sentinel) or not.
+    for url in [url.as_str(), unreachable] {
+        let cluster = RedisStore::connect_cluster([url]).await.unwrap_err();
+        let sentinel = RedisStore::connect_sentinel([url], "rooms")
+            .await
+            .unwrap_err();
+        for e in [cluster, sentinel] {
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! doc has the design note: the keys, their expiry, and what survives a Redis restart.
 
 use std::fmt;
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 use redis::{AsyncCommands, Script};
@@ -151,6 +152,22 @@ struct Write {
     /// updates of a participant's record within a join need not. A body that creates a key
     /// gives it its TTL itself.
     refresh: bool,
+    /// Made on first use: `Script::new` hashes the code, which every write would do again.
+    script: OnceLock<Script>,
+}
+
+impl Write {
+    const fn new(refresh: bool, body: &'static str) -> Self {
+        Self {
+            body,
+            refresh,
+            script: OnceLock::new(),
+        }
+    }
+
+    fn script(&self) -> &Script {
+        self.script.get_or_init(|| Script::new(&with_touch(self)))
+    }
 }
 
 /// Wraps a write script's body: it runs, then, for a write that refreshes, every key of the
@@ -176,9 +193,9 @@ fn with_touch(write: &Write) -> String {
 /// ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON. The participants' and
 /// identities' hashes come and go together: made with the first participant, gone with the
 /// last.
-const ADD_PARTICIPANT: Write = Write {
-    refresh: false,
-    body: "
+static ADD_PARTICIPANT: Write = Write::new(
+    false,
+    "
 if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
 local state = redis.call('MGET', KEYS[2], KEYS[3])
 if state[1] then return 2 end
@@ -194,34 +211,34 @@ if redis.call('TTL', KEYS[4]) == -1 then
 end
 return 0
 ",
-};
+);
 
 /// Like UPDATE_PARTICIPANT, only while KEYS[9] (the lease) holds ARGV[4] (its token).
 /// 0 ok; 1 not there; 2 lease lost.
-const UPDATE_FENCED: Write = Write {
-    refresh: false,
-    body: "
+static UPDATE_FENCED: Write = Write::new(
+    false,
+    "
 if redis.call('GET', KEYS[9]) ~= ARGV[4] then return 2 end
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 return 0
 ",
-};
+);
 
 /// ARGV: ttl, id, record JSON. 0 ok; 1 not there.
-const UPDATE_PARTICIPANT: Write = Write {
-    refresh: false,
-    body: "
+static UPDATE_PARTICIPANT: Write = Write::new(
+    false,
+    "
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 return 0
 ",
-};
+);
 
 /// ARGV: ttl, id, identity. Returns the record's JSON, or false.
-const REMOVE_PARTICIPANT: Write = Write {
-    refresh: false,
-    body: "
+static REMOVE_PARTICIPANT: Write = Write::new(
+    false,
+    "
 local record = redis.call('HGET', KEYS[4], ARGV[2])
 if not record then return false end
 redis.call('HDEL', KEYS[4], ARGV[2])
@@ -229,27 +246,27 @@ if redis.call('HGET', KEYS[5], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[
 if redis.call('GET', KEYS[6]) == ARGV[2] then redis.call('DEL', KEYS[6]) end
 return record
 ",
-};
+);
 
 /// ARGV: ttl, room JSON, max participants or "". 0 created; 1 taken. A room whose closing
 /// finished (KEYS[2] is "ended") is replaced; its seq and events stay, so seqs never repeat.
-const CREATE: Write = Write {
-    refresh: true,
-    body: "
+static CREATE: Write = Write::new(
+    true,
+    "
 if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('GET', KEYS[2]) ~= 'ended' then return 1 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return 0
 ",
-};
+);
 
 /// ARGV: ttl, event JSON, events kept, "1" if the event ends the room. Returns the event's seq.
 /// An entry's id is `<seq>-0`, so the log can be read from any seq on. The counter and the
 /// log are made by the room's first event.
-const APPEND: Write = Write {
-    refresh: true,
-    body: "
+static APPEND: Write = Write::new(
+    true,
+    "
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if ARGV[4] == '1' then redis.call('SET', KEYS[2], 'ended', 'EX', ARGV[1]) end
 local seq = redis.call('INCR', KEYS[7])
@@ -260,7 +277,10 @@ if seq == 1 then
 end
 return seq
 ",
-};
+);
+
+/// [`SNAPSHOT`], hashed once.
+static SNAPSHOT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SNAPSHOT));
 
 /// A consistent read of a room: its record, whether it is closed, its participants, its seq.
 const SNAPSHOT: &str = "
@@ -274,15 +294,15 @@ return {
 
 /// Replaces the room's record if it is still ARGV[2] and the room is not closing.
 /// ARGV: ttl, expected record JSON, new record JSON. 1 replaced; 0 not.
-const SWAP_RECORD: Write = Write {
-    refresh: true,
-    body: "
+static SWAP_RECORD: Write = Write::new(
+    true,
+    "
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[3])
 return 1
 ",
-};
+);
 
 /// The nodes and their beats: a sorted set of node ids by when their beat lapses, in Redis's
 /// own clock (one clock for every process).
@@ -435,8 +455,7 @@ impl RedisStore {
         args: &[&str],
     ) -> Result<T, RoomError> {
         let keys = Keys::of(room);
-        let script = Script::new(&with_touch(write));
-        let mut call = script.prepare_invoke();
+        let mut call = write.script().prepare_invoke();
         for key in keys.all().into_iter().chain(extra.iter().copied()) {
             call.key(key);
         }
@@ -465,7 +484,7 @@ impl RedisStore {
         let keys = Keys::of(room);
         let mut connection = self.connection.clone();
         let (record, closed, participants, seq): (Option<String>, bool, Vec<String>, Option<u64>) =
-            Script::new(SNAPSHOT)
+            SNAPSHOT_SCRIPT
                 .key(&keys.room)
                 .key(&keys.closed)
                 .key(&keys.participants)
