@@ -9,7 +9,8 @@
 //!    DTLS, both room channels, the pull, the announcement; median and slowest of 10, and its
 //!    API calls.
 //! 3. Joins per second of a browser's offer (`room.join(..).offer(..).send()`, a Chromium offer
-//!    with audio and video into a room with two tracks: session, push, pull) with the room in
+//!    with audio and video into a room with two tracks: session, push, pull), one join at a
+//!    time (its latency) and eight at a time (what a process sustains), with the room in
 //!    a `MemoryStore` and, when `REDIS_URL` is set (feature `redis`), in a `RedisStore`: store
 //!    operations and Redis commands per join.
 //!
@@ -114,9 +115,9 @@ async fn main() -> Result<(), Failure> {
 
     println!();
     println!(
-        "| store | joins/s | store operations (round trips) per join | Redis commands per join, scripts' included |"
+        "| store | joins/s, one at a time | joins/s, {IN_FLIGHT} at a time | store operations (round trips) per join | Redis commands per join, scripts' included |"
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     offer_joins(&client, "MemoryStore", MemoryStore::new(), None).await?;
     #[cfg(feature = "redis")]
     if let Ok(url) = std::env::var("REDIS_URL") {
@@ -150,17 +151,7 @@ async fn offer_joins(
     let offer = include_str!("../tests/fixtures/sdp/chromium_tracks_datachannel.sdp");
     let commands_before = redis_commands(redis.as_deref()).await?;
     store.calls.store(0, Ordering::Relaxed);
-    let start = Instant::now();
-    let mut joined = Vec::new();
-    for i in 0..OFFER_JOINS {
-        let joining = room
-            .join(format!("b{i}"))
-            .offer(Offer::new(offer))
-            .send()
-            .await?;
-        joined.push(joining.participant);
-    }
-    let elapsed = start.elapsed().as_secs_f64();
+    let in_series = joins_per_second(&room, offer, 1, "s").await?;
     let operations = store.calls.load(Ordering::Relaxed) as f64 / OFFER_JOINS as f64;
     let commands = match (commands_before, redis_commands(redis.as_deref()).await?) {
         (Some(before), Some(after)) => {
@@ -168,15 +159,39 @@ async fn offer_joins(
         }
         _ => "–".into(),
     };
-    println!(
-        "| {name} | {:.0} | {operations:.1} | {commands} |",
-        OFFER_JOINS as f64 / elapsed
-    );
-    for participant in joined {
-        participant.leave().await?;
-    }
+    let at_once = joins_per_second(&room, offer, IN_FLIGHT, "c").await?;
+    println!("| {name} | {in_series:.0} | {at_once:.0} | {operations:.1} | {commands} |");
     room.close().await?;
     Ok(())
+}
+
+/// Joins in flight at once in the second measurement, as when many people open a call's link.
+const IN_FLIGHT: usize = 8;
+
+/// Joins the offer `OFFER_JOINS` times, `in_flight` at a time; returns joins per second.
+/// The participants leave afterwards, outside the time measured.
+async fn joins_per_second(
+    room: &cloudflare_calls::room::Room,
+    offer: &str,
+    in_flight: usize,
+    prefix: &str,
+) -> Result<f64, Failure> {
+    use futures_util::StreamExt;
+    let start = Instant::now();
+    let joined: Vec<_> = futures_util::stream::iter(0..OFFER_JOINS)
+        .map(|i| {
+            room.join(format!("{prefix}{i}"))
+                .offer(Offer::new(offer))
+                .send()
+        })
+        .buffer_unordered(in_flight)
+        .collect()
+        .await;
+    let elapsed = start.elapsed().as_secs_f64();
+    for joining in joined {
+        joining?.participant.leave().await?;
+    }
+    Ok(OFFER_JOINS as f64 / elapsed)
 }
 
 /// Redis's count of commands processed so far (`INFO stats`), when there is a Redis.

@@ -141,6 +141,7 @@ fn spawn(
         inboxes: HashMap::new(),
         record,
         empty_since: Some(Instant::now()),
+        finishing: HashMap::new(),
     };
     let task = tokio::spawn(host.run(events, stopped, followed).instrument(span));
     HostHandle::new(stop, task)
@@ -157,6 +158,8 @@ struct Host {
     /// The room's settings, as stored when this host took it.
     record: RoomRecord,
     empty_since: Option<Instant>,
+    /// Per participant: the task finishing a removal that its process left half-done.
+    finishing: HashMap<String, JoinHandle<()>>,
 }
 
 struct Inbox {
@@ -205,6 +208,9 @@ impl Host {
                 }
                 _ = &mut stopped => break,
             }
+        }
+        for (_, task) in self.finishing.drain() {
+            task.abort();
         }
         for (_, inbox) in self.inboxes.drain() {
             inbox.task.abort();
@@ -379,7 +385,12 @@ impl Host {
             return Ok(());
         }
         self.empty_since = None;
+        self.finishing.retain(|_, task| !task.is_finished());
         for p in snapshot.participants {
+            if p.leaving.is_some() {
+                self.finish_leaving(p.info.id);
+                continue;
+            }
             if p.info.session_id.is_empty() {
                 self.drop_stale_reservation(&p).await?;
                 continue;
@@ -410,6 +421,26 @@ impl Host {
             }
         }
         Ok(())
+    }
+
+    /// Finishes a removal marked in the store, in a task of its own: it waits for the lease
+    /// on the participant's session, which the process that began the removal holds until it
+    /// finishes or its lease lapses, and meanwhile the host relays what the removal announces.
+    fn finish_leaving(&mut self, participant: String) {
+        if self.finishing.contains_key(&participant) {
+            return;
+        }
+        let room = self.room.clone();
+        let id = participant.clone();
+        let task = tokio::spawn(async move {
+            // The reason in the mark wins over this one.
+            match room.remove(&id, LeaveReason::Expired).await {
+                Ok(true) => tracing::info!(participant = %id, "finished a removal its process left half-done"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(participant = %id, error = %e, "finishing a removal"),
+            }
+        }.in_current_span());
+        self.finishing.insert(participant, task);
     }
 
     /// Removes a participant whose join took its place but made no session for

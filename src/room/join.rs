@@ -237,6 +237,7 @@ impl<'a> Join<'a> {
             announced: false,
             channels: false,
             reserved_at: now_ms(),
+            leaving: None,
         };
         self.room
             .store()
@@ -307,7 +308,7 @@ pub(super) fn tracks_in(snapshot: &RoomSnapshot, record: &ParticipantRecord) -> 
     snapshot
         .participants
         .iter()
-        .filter(|p| p.announced && p.info.id != record.info.id)
+        .filter(|p| p.is_present() && p.info.id != record.info.id)
         .filter(|p| record.info.role != Role::Viewer || p.info.role == Role::Broadcaster)
         .flat_map(|p| p.published.iter().map(|(_, t)| t.clone()))
         .collect()

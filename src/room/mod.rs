@@ -59,6 +59,6 @@ pub use rooms::{CreateRoom, Rooms};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::RedisStore;
 pub use store::{
-    EventStream, Lease, MemoryStore, ParticipantRecord, RoomRecord, RoomSnapshot, Store,
+    EventStream, Lease, Leaving, MemoryStore, ParticipantRecord, RoomRecord, RoomSnapshot, Store,
     StoreFuture,
 };

@@ -117,7 +117,7 @@ impl RoomChannels {
         let views = snapshot
             .participants
             .into_iter()
-            .filter(|p| p.announced)
+            .filter(|p| p.is_present())
             .map(|p| ParticipantView {
                 tracks: p.published.into_iter().map(|(_, t)| t).collect(),
                 info: p.info,
@@ -356,7 +356,7 @@ impl Participant {
         let found = snapshot
             .participants
             .into_iter()
-            .find(|p| p.info.id == self.info.id);
+            .find(|p| p.info.id == self.info.id && p.leaving.is_none());
         found.ok_or_else(|| self.room.no_participant(&self.info.id))
     }
 
@@ -392,7 +392,8 @@ impl Room {
     /// A handle to a participant by id.
     pub async fn participant(&self, id: &str) -> Result<Participant> {
         let snapshot = self.snapshot().await?;
-        match snapshot.participants.into_iter().find(|p| p.info.id == id) {
+        let found = snapshot.participants.into_iter().find(|p| p.info.id == id);
+        match found.filter(|p| p.leaving.is_none()) {
             Some(p) => Ok(Participant::new(self.clone(), p.info)),
             None => Err(self.no_participant(id)),
         }

@@ -12,7 +12,7 @@ use super::event::{
     LeaveReason, PARTICIPANT_CHANNEL, ParticipantInfo, Payload, ROOM_CHANNEL, RoomEvent, TrackInfo,
 };
 use super::shared::{HostHandle, Shared};
-use super::store::{EventStream, Lease, ParticipantRecord, RoomSnapshot, Store};
+use super::store::{EventStream, Lease, Leaving, ParticipantRecord, RoomSnapshot, Store};
 use crate::client::Client;
 use crate::error::Error;
 use crate::metrics;
@@ -67,7 +67,7 @@ impl Room {
     /// The participants that are connected and announced.
     pub async fn participants(&self) -> Result<Vec<ParticipantInfo>> {
         let snapshot = self.snapshot().await?;
-        let announced = snapshot.participants.into_iter().filter(|p| p.announced);
+        let announced = snapshot.participants.into_iter().filter(|p| p.is_present());
         Ok(announced.map(|p| p.info).collect())
     }
 
@@ -98,7 +98,7 @@ impl Room {
         if !snapshot
             .participants
             .iter()
-            .any(|p| p.info.id == participant && p.announced)
+            .any(|p| p.info.id == participant && p.is_present())
         {
             return Err(self.no_participant(participant));
         }
@@ -244,7 +244,12 @@ impl Room {
         RoomError: From<E>,
     {
         let lease = self.store().lease(&self.id, session_id, LEASE).await?;
+        let held = Held {
+            store: self.shared.store.clone(),
+            lease: Some(lease.clone()),
+        };
         let result = FENCE.scope(lease.clone(), f).await.map_err(RoomError::from);
+        held.keep();
         self.store().release(lease).await?;
         result
     }
@@ -304,12 +309,35 @@ impl Room {
     }
 
     /// [`Room::remove`] for a caller that holds the lease on the participant's session.
+    ///
+    /// The record is marked [`leaving`](ParticipantRecord::leaving) before anything else, and
+    /// taken out of the store last: a process that dies in between leaves the mark, and the
+    /// room's host finishes the removal once the lease lapses.
     pub(crate) async fn remove_leased(&self, id: &str, reason: LeaveReason) -> Result<bool> {
-        let Some(record) = self.store().remove_participant(&self.id, id).await? else {
+        let snapshot = self.snapshot().await?;
+        let Some(mut record) = snapshot.participants.into_iter().find(|p| p.info.id == id) else {
             return Ok(false);
         };
-        metrics::count(metrics::ROOM_LEAVES, &[("reason", reason.label())], 1);
-        if record.announced {
+        let (reason, announce) = match &record.leaving {
+            // Begun by a process that died: announced already if its `participant_left` is
+            // in the log.
+            Some(leaving) => {
+                let reason = leaving.reason.clone();
+                (
+                    reason,
+                    record.announced && !self.left_after(id, leaving.after).await?,
+                )
+            }
+            None => {
+                record.leaving = Some(Leaving {
+                    reason: reason.clone(),
+                    after: snapshot.seq,
+                });
+                self.save(record.clone()).await?;
+                (reason, record.announced)
+            }
+        };
+        if announce {
             let tracks: Vec<TrackInfo> = record.published.iter().map(|(_, t)| t.clone()).collect();
             self.announce_tracks(id, &tracks, false).await?;
             let left = RoomEvent::ParticipantLeft {
@@ -324,7 +352,17 @@ impl Room {
             }
         }
         self.close_on_sfu(&record).await?;
+        self.store().remove_participant(&self.id, id).await?;
+        metrics::count(metrics::ROOM_LEAVES, &[("reason", reason.label())], 1);
         Ok(true)
+    }
+
+    /// Whether the log has `participant`'s `participant_left` after `seq`.
+    async fn left_after(&self, participant: &str, seq: u64) -> Result<bool> {
+        let updates = self.store().updates_after(&self.id, seq).await?;
+        Ok(updates.iter().any(|u| {
+            matches!(&u.event, RoomEvent::ParticipantLeft { participant: p, .. } if p.id == participant)
+        }))
     }
 
     /// Closes a participant's tracks and channels; a session already gone counts as closed.
@@ -353,6 +391,36 @@ impl Room {
             gone(closed.await.map(drop))?;
         }
         Ok(())
+    }
+}
+
+/// A lease held by a [`Room::leased`] call, given back if the call is dropped before it
+/// finishes (a caller's timeout, an HTTP client gone), so the session's next change does not
+/// wait for the lease to lapse.
+struct Held {
+    store: Arc<dyn Store>,
+    lease: Option<Lease>,
+}
+
+impl Held {
+    /// The call finished: it gives the lease back itself.
+    fn keep(mut self) {
+        self.lease = None;
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (Some(lease), Ok(runtime)) = (self.lease.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let store = self.store.clone();
+        runtime.spawn(async move {
+            if let Err(e) = store.release(lease).await {
+                tracing::debug!(error = %e, "giving back the lease of a cancelled change");
+            }
+        });
     }
 }
 

@@ -100,7 +100,7 @@ pub(crate) async fn play(
     let broadcast: Vec<&crate::wire::MediaKind> = snapshot
         .participants
         .iter()
-        .filter(|p| p.info.role == Role::Broadcaster && p.announced)
+        .filter(|p| p.info.role == Role::Broadcaster && p.is_present())
         .flat_map(|p| p.published.iter().map(|(_, track)| &track.kind))
         .collect();
     if broadcast.is_empty() {

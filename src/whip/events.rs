@@ -110,7 +110,7 @@ fn is_live(snapshot: &RoomSnapshot) -> bool {
     snapshot
         .participants
         .iter()
-        .any(|p| p.info.role == Role::Broadcaster && p.announced)
+        .any(|p| p.info.role == Role::Broadcaster && p.is_present())
 }
 
 fn state(live: bool) -> Event {

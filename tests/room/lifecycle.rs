@@ -16,7 +16,7 @@ use calls_emulator::{Emulator, Fault};
 use cloudflare_calls::Client;
 use cloudflare_calls::peer::FrameCodec;
 use cloudflare_calls::room::{
-    EventStream, Lease, LeaveReason, MemoryStore, ParticipantRecord, RoomError, RoomEvent,
+    EventStream, Lease, LeaveReason, Leaving, MemoryStore, ParticipantRecord, RoomError, RoomEvent,
     RoomPeer, RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
 };
 use futures_util::StreamExt;
@@ -541,4 +541,124 @@ async fn a_join_cancelled_before_its_session_frees_its_place() {
     }
     let alice = room.join("alice").connect(client.peer()).await.unwrap();
     alice.leave().await.unwrap();
+}
+
+/// A kick whose process died after marking the participant's record as leaving and before
+/// announcing it: the room's host finishes it, announcing `participant_left` once, with the
+/// reason in the mark, before closing what the participant opened on the SFU.
+#[tokio::test]
+async fn a_removal_begun_and_never_announced_is_finished_by_the_host() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let store = Arc::new(MemoryStore::new());
+    let room = client
+        .rooms(store.clone())
+        .create()
+        .health_interval(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap();
+    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
+    let mut kim = room.join("kim").connect(client.peer()).await.unwrap();
+    let kim_id = kim.participant().id().to_owned();
+    let kim_session = kim.participant().session().id().to_owned();
+
+    let snapshot = store.snapshot(room.id()).await.unwrap();
+    let mut record = snapshot
+        .participants
+        .into_iter()
+        .find(|p| p.info.id == kim_id)
+        .unwrap();
+    record.leaving = Some(Leaving::new(LeaveReason::Kicked, snapshot.seq));
+    store.update_participant(room.id(), record).await.unwrap();
+
+    let is_kims = |u: &RoomUpdate| matches!(&u.event, RoomEvent::ParticipantLeft { participant, .. } if participant.id == kim_id);
+    for peer in [&mut witness, &mut kim] {
+        let left = until(peer, "kim's departure", is_kims).await;
+        assert!(matches!(
+            left.event,
+            RoomEvent::ParticipantLeft {
+                reason: LeaveReason::Kicked,
+                ..
+            }
+        ));
+    }
+    eventually_nothing_open(&client, &kim_session).await;
+    let present: Vec<String> = room
+        .participants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.identity)
+        .collect();
+    assert_eq!(present, ["witness"]);
+    room.send_message("after").await.unwrap();
+    let after = until(&mut witness, "the message after", |u| {
+        matches!(&u.event, RoomEvent::Message { .. })
+    })
+    .await;
+    let log = store.updates_after(room.id(), snapshot.seq).await.unwrap();
+    let announced = log.iter().filter(|u| is_kims(u)).count();
+    assert_eq!(announced, 1, "participant_left is announced once: {log:?}");
+    assert!(after.seq > snapshot.seq);
+    witness.leave().await.unwrap();
+    room.close().await.unwrap();
+}
+
+/// A kick given up halfway (its task dropped after the room heard it, while the SFU held the
+/// call closing the participant's track): its lease on the session is given back, so the
+/// room's host finishes the kick at its next health check rather than when the lease would
+/// have lapsed, 30 s later.
+#[tokio::test]
+async fn a_kick_given_up_halfway_is_finished_by_the_host() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let room = client
+        .rooms(MemoryStore::new())
+        .create()
+        .health_interval(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap();
+    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
+    let mut kim = room.join("kim").connect(client.peer()).await.unwrap();
+    let kim_id = kim.participant().id().to_owned();
+    let kim_session = kim.participant().session().id().to_owned();
+    let mic = kim
+        .publish_tracks([("mic".into(), FrameCodec::Opus)])
+        .await
+        .unwrap()
+        .remove(0);
+    let silence = tokio::spawn(async move { mic.send_silence(Duration::from_secs(120)).await });
+
+    emulator.inject(Fault::latency(Duration::from_secs(600)).on("close_tracks"));
+    let kick = tokio::spawn({
+        let (room, kim_id) = (room.clone(), kim_id.clone());
+        async move { room.kick(&kim_id).await }
+    });
+    until(&mut witness, "kim's departure", |u| {
+        matches!(&u.event, RoomEvent::ParticipantLeft { participant, .. } if participant.id == kim_id)
+    })
+    .await;
+    kick.abort();
+    emulator.clear_faults();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !is_clean(&client, &kim_session).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the host finished the kick well before the lease lapsed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        room.snapshot()
+            .await
+            .unwrap()
+            .participants
+            .iter()
+            .all(|p| p.info.id != kim_id)
+    );
+    witness.leave().await.unwrap();
+    room.close().await.unwrap();
 }

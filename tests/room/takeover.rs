@@ -25,7 +25,8 @@ pub(crate) const ROOM: &str = "demo";
 
 /// Run by the tests here as a process of their own: creates and hosts the room until killed,
 /// or until SIGTERM, on which it shuts its rooms down (hands them over) and exits. As `join`, it
-/// hosts nothing and joins participants to the room one after another until killed.
+/// hosts nothing and joins participants to the room one after another until killed; as `kick`,
+/// it kicks the participant `kim`.
 #[tokio::test]
 #[ignore = "a child process of the takeover test"]
 async fn hosting_process() {
@@ -34,7 +35,7 @@ async fn hosting_process() {
     };
     let parts: Vec<&str> = spec.split(' ').collect();
     let [redis, sfu, app, secret, kind] = parts[..] else {
-        panic!("{CHILD} is `redis sfu app secret room|stream|serve|join`");
+        panic!("{CHILD} is `redis sfu app secret room|stream|serve|join|kick`");
     };
     let client = Client::new(Config::new(sfu, app, secret)).unwrap();
     let rooms = client.rooms(RedisStore::connect(redis).await.unwrap());
@@ -56,6 +57,17 @@ async fn hosting_process() {
                     joined.push(join.await.unwrap());
                 }
             });
+        }
+        "kick" => {
+            // Kicks `kim`; the test kills this process before the kick can finish.
+            let room = rooms.open(ROOM).await.unwrap();
+            let snapshot = room.snapshot().await.unwrap();
+            let kim = snapshot
+                .participants
+                .iter()
+                .find(|p| p.info.identity == "kim");
+            let kim = kim.expect("kim is in the room").info.id.clone();
+            tokio::spawn(async move { room.kick(&kim).await });
         }
         _ => {} // "serve": only ready to take rooms over
     }
@@ -748,6 +760,86 @@ async fn a_process_killed_in_the_middle_of_a_join_leaves_nothing_behind() {
     room.send_message("after").await.unwrap();
     read_until(&mut again, "after").await;
     again.leave().await.unwrap();
+    bob.leave().await.unwrap();
+    room.close().await.unwrap();
+}
+
+/// A process is killed in the middle of a kick: the room has told everyone (the kicked
+/// participant too), and the SFU has not yet closed what the participant opened. The room's
+/// host finishes the kick once the dead process's lease on the session lapses: the session's
+/// tracks and channels closed, the participant out of the store, and `participant_left`
+/// announced once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_in_the_middle_of_a_kick_leaves_nothing_behind() {
+    let Some((_heavy, redis, emulator)) = stage(Emulator::builder()).await else {
+        return;
+    };
+    let url = redis.url();
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&url).await.unwrap());
+    let room = rooms
+        .create()
+        .id(ROOM)
+        .health_interval(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap();
+    let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
+    let mut kim = room.join("kim").connect(client.peer()).await.unwrap();
+    let kim_id = kim.participant().id().to_owned();
+    let kim_session = kim.participant().session().id().to_owned();
+    let mic = kim
+        .publish_tracks([("mic".into(), FrameCodec::Opus)])
+        .await
+        .unwrap()
+        .remove(0);
+    let silence = tokio::spawn(async move { mic.send_silence(Duration::from_secs(120)).await });
+    let left_kim = |e: &RoomEvent| matches!(e, RoomEvent::ParticipantLeft { participant, reason: LeaveReason::Kicked } if participant.id == kim_id);
+
+    // The SFU holds the kick's closing calls, so the kill lands after the announcement.
+    emulator.inject(calls_emulator::Fault::latency(Duration::from_secs(600)).on("close_tracks"));
+    let mut kicker = start_hosting(&url, &emulator, "kick");
+    read_until_event(&mut bob, left_kim).await;
+    read_until_event(&mut kim, left_kim).await;
+    kicker.kill().unwrap();
+    kicker.wait().unwrap();
+    let killed = Instant::now();
+    emulator.clear_faults();
+
+    // The lease lapses 30 s after the kick took it; the host's next check finishes the kick.
+    let deadline = killed + Duration::from_secs(45);
+    loop {
+        let snapshot = room.snapshot().await.unwrap();
+        let in_store: Vec<String> = snapshot
+            .participants
+            .iter()
+            .map(|p| p.info.identity.clone())
+            .collect();
+        let state = client.session(&kim_session).state().await.unwrap();
+        let open = state.tracks.iter().filter(|t| t.is_active()).count()
+            + state
+                .data_channels
+                .iter()
+                .filter(|c| c.status == Some(cloudflare_calls::session::ResourceStatus::Active))
+                .count();
+        if in_store == ["bob"] && open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the kick is finished; store: {in_store:?}, open on kim's session: {open}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "killed mid-kick: the kick was finished {:?} after the kill",
+        killed.elapsed()
+    );
+    room.send_message("after").await.unwrap();
+    let heard = read_until(&mut bob, "after").await;
+    let again = heard.iter().filter(|u| left_kim(&u.event)).count();
+    assert_eq!(again, 0, "participant_left is announced once");
+    silence.abort();
     bob.leave().await.unwrap();
     room.close().await.unwrap();
 }

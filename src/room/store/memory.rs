@@ -386,6 +386,7 @@ mod tests {
             announced: false,
             channels: false,
             reserved_at: 0,
+            leaving: None,
         }
     }
 

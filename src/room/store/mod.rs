@@ -18,5 +18,5 @@ pub(crate) use metered::Metered;
 pub use redis::RedisStore;
 pub(crate) use store::HEALTH_INTERVAL;
 pub use store::{
-    EventStream, Lease, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
+    EventStream, Lease, Leaving, ParticipantRecord, RoomRecord, RoomSnapshot, Store, StoreFuture,
 };

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::room::error::RoomError;
-use crate::room::event::{ParticipantInfo, RoomEvent, RoomUpdate, TrackInfo};
+use crate::room::event::{LeaveReason, ParticipantInfo, RoomEvent, RoomUpdate, TrackInfo};
 
 /// The future a [`Store`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RoomError>> + Send + 'a>>;
@@ -79,9 +79,36 @@ pub struct ParticipantRecord {
     /// removed once this is long past.
     #[serde(default)]
     pub reserved_at: u64,
+    /// Set once its removal began: the removal is finished (announced once, closed on the
+    /// SFU, taken out of the store) by whoever finds it here, should the process removing it
+    /// die first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaving: Option<Leaving>,
+}
+
+/// A participant's removal under way: see [`ParticipantRecord::leaving`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Leaving {
+    /// Why it is removed.
+    pub reason: LeaveReason,
+    /// The room's `seq` when the removal began: its `participant_left` comes after.
+    pub after: u64,
+}
+
+impl Leaving {
+    /// A removal for `reason`, begun when the room's `seq` was `after`.
+    pub fn new(reason: LeaveReason, after: u64) -> Self {
+        Self { reason, after }
+    }
 }
 
 impl ParticipantRecord {
+    /// Whether the room counts it in: announced, and not being removed.
+    pub fn is_present(&self) -> bool {
+        self.announced && self.leaving.is_none()
+    }
+
     /// Every mid open in its session.
     pub fn mids(&self) -> Vec<String> {
         let published = self.published.iter().map(|(mid, _)| mid.clone());
