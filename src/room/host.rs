@@ -141,7 +141,7 @@ fn spawn(
         inboxes: HashMap::new(),
         record,
         empty_since: Some(Instant::now()),
-        finishing: HashMap::new(),
+        removing: HashMap::new(),
     };
     let task = tokio::spawn(host.run(events, stopped, followed).instrument(span));
     HostHandle::new(stop, task)
@@ -158,8 +158,8 @@ struct Host {
     /// The room's settings, as stored when this host took it.
     record: RoomRecord,
     empty_since: Option<Instant>,
-    /// Per participant: the task finishing a removal that its process left half-done.
-    finishing: HashMap<String, JoinHandle<()>>,
+    /// Per participant: the task removing it (see [`Host::remove_aside`]).
+    removing: HashMap<String, JoinHandle<()>>,
 }
 
 struct Inbox {
@@ -209,7 +209,7 @@ impl Host {
                 _ = &mut stopped => break,
             }
         }
-        for (_, task) in self.finishing.drain() {
+        for (_, task) in self.removing.drain() {
             task.abort();
         }
         for (_, inbox) in self.inboxes.drain() {
@@ -385,10 +385,20 @@ impl Host {
             return Ok(());
         }
         self.empty_since = None;
-        self.finishing.retain(|_, task| !task.is_finished());
+        self.removing.retain(|_, task| !task.is_finished());
         for p in snapshot.participants {
+            if self.removing.contains_key(&p.info.id) {
+                continue;
+            }
+            let (id, room) = (p.info.id.clone(), self.room.clone());
             if p.leaving.is_some() {
-                self.finish_leaving(p.info.id);
+                // The reason in the mark wins over this one.
+                let finish = async move { room.remove(&id, LeaveReason::Expired).await };
+                self.remove_aside(
+                    p.info.id,
+                    finish,
+                    "finished a removal its process left half-done",
+                );
                 continue;
             }
             if p.info.session_id.is_empty() {
@@ -401,46 +411,45 @@ impl Host {
             // Decided again under the lease on its session, on its record as it is then: a
             // change that was in flight (an unpublish closing its last track, say) has
             // finished, and the record read before it would make a live participant look dead.
-            let room = &self.room;
-            let removed = room.leased(&p.info.session_id, async {
-                let snapshot = room.snapshot().await?;
-                let current = snapshot
-                    .participants
-                    .into_iter()
-                    .find(|c| c.info.id == p.info.id);
-                match current {
-                    Some(current) if is_dead(room, &current).await => {
-                        room.remove_leased(&current.info.id, LeaveReason::Expired)
-                            .await
+            let key = p.info.id.clone();
+            let remove = async move {
+                let decide = async {
+                    let snapshot = room.snapshot().await?;
+                    let current = snapshot.participants.into_iter().find(|c| c.info.id == id);
+                    match current {
+                        Some(current) if is_dead(&room, &current).await => {
+                            room.remove_leased(&id, LeaveReason::Expired).await
+                        }
+                        _ => Ok(false),
                     }
-                    _ => Ok(false),
-                }
-            });
-            if removed.await? {
-                tracing::info!(participant = %p.info.id, "removed a participant whose session died");
-            }
+                };
+                room.leased(&p.info.session_id, decide).await
+            };
+            self.remove_aside(key, remove, "removed a participant whose session died");
         }
         Ok(())
     }
 
-    /// Finishes a removal marked in the store, in a task of its own: it waits for the lease
-    /// on the participant's session, which the process that began the removal holds until it
-    /// finishes or its lease lapses, and meanwhile the host relays what the removal announces.
-    fn finish_leaving(&mut self, participant: String) {
-        if self.finishing.contains_key(&participant) {
-            return;
-        }
-        let room = self.room.clone();
+    /// Runs a removal in a task of its own, one per participant at a time. A removal waits
+    /// for the lease on the participant's session, which a change in flight holds, or a
+    /// process that died holding it until the lease lapses (30 s); meanwhile the host goes on
+    /// relaying, what the removal announces included.
+    fn remove_aside(
+        &mut self,
+        participant: String,
+        removal: impl Future<Output = Result<bool>> + Send + 'static,
+        done: &'static str,
+    ) {
         let id = participant.clone();
-        let task = tokio::spawn(async move {
-            // The reason in the mark wins over this one.
-            match room.remove(&id, LeaveReason::Expired).await {
-                Ok(true) => tracing::info!(participant = %id, "finished a removal its process left half-done"),
+        let task = async move {
+            match removal.await {
+                Ok(true) => tracing::info!(participant = %id, "{done}"),
                 Ok(false) => {}
-                Err(e) => tracing::warn!(participant = %id, error = %e, "finishing a removal"),
+                Err(e) => tracing::warn!(participant = %id, error = %e, "removing a participant"),
             }
-        }.in_current_span());
-        self.finishing.insert(participant, task);
+        };
+        let task = tokio::spawn(task.in_current_span());
+        self.removing.insert(participant, task);
     }
 
     /// Removes a participant whose join took its place but made no session for

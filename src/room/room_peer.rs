@@ -10,10 +10,11 @@ use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
 use super::event::{RoomEvent, RoomUpdate, TrackInfo};
 use super::join::{Join, counted, tracks_in, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
-use super::room::close_unlisted;
+use super::room::{Room, close_unlisted};
+use crate::error::ErrorCode;
 use crate::peer::{
-    ConnectPeer, FrameCodec, IncomingTrack, Message, OutgoingTrack, Peer, Publisher, Replies,
-    Subscription,
+    ConnectPeer, FrameCodec, IncomingTrack, Message, OutgoingTrack, Peer, PeerError, Publisher,
+    Replies, Subscription,
 };
 use crate::session::data_channels::DataChannel;
 use crate::session::tracks::TrackRefusal;
@@ -78,9 +79,7 @@ impl Join<'_> {
                 let outbox = peer
                     .publish(DataChannel::publish(PARTICIPANT_CHANNEL))
                     .await?;
-                let updates = peer
-                    .subscribe(DataChannel::subscribe(host, ROOM_CHANNEL).wait_for_ack(true))
-                    .await?;
+                let updates = subscribe_to_host(&room, &peer, host).await?;
                 // Subscribed first, so every update after this snapshot reaches the peer; the
                 // tracks pulled are the snapshot's, so none falls between the two.
                 let snapshot = room.snapshot().await?;
@@ -386,5 +385,30 @@ impl RoomPeer {
         self.participant.clone().leave().await?;
         self.peer.stop().await;
         Ok(())
+    }
+}
+
+/// Subscribes `peer` to the room channel of the room's host, read as `host`. A host that
+/// handed the room over since (a deploy) has closed its channel, and the SFU answers
+/// `not_found`: then the channel of the host the record names now is subscribed to.
+async fn subscribe_to_host(room: &Room, peer: &Peer, mut host: String) -> Result<Subscription> {
+    loop {
+        let channel = DataChannel::subscribe(&host, ROOM_CHANNEL).wait_for_ack(true);
+        match peer.subscribe(channel).await {
+            Err(
+                refused @ PeerError::ChannelRefused {
+                    code: ErrorCode::NotFound,
+                    ..
+                },
+            ) => {
+                let now = room.snapshot().await?.room.host_session_id;
+                if now == host {
+                    return Err(refused.into());
+                }
+                tracing::debug!(room = room.id(), "the room's host moved while joining");
+                host = now;
+            }
+            subscribed => return Ok(subscribed?),
+        }
     }
 }

@@ -662,3 +662,86 @@ async fn a_kick_given_up_halfway_is_finished_by_the_host() {
     witness.leave().await.unwrap();
     room.close().await.unwrap();
 }
+
+/// A participant's session dies while a process that died holds the lease on it: the host
+/// removes the participant once the lease lapses, and relays the room's updates meanwhile.
+#[tokio::test]
+async fn a_host_relays_while_a_dead_participants_lease_is_held() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let store = Arc::new(MemoryStore::new());
+    let room = client
+        .rooms(store.clone())
+        .create()
+        .health_interval(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap();
+    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
+    let mut doomed = room.join("doomed").connect(client.peer()).await.unwrap();
+    let doomed_id = doomed.participant().id().to_owned();
+    let doomed_session = doomed.participant().session().id().to_owned();
+    let mic = doomed
+        .publish_tracks([("mic".into(), FrameCodec::Opus)])
+        .await
+        .unwrap()
+        .remove(0);
+    let silence = tokio::spawn(async move { mic.send_silence(Duration::from_secs(120)).await });
+
+    // The lease a process took before it died; then the session's only track goes.
+    let held = store
+        .lease(room.id(), &doomed_session, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mids: Vec<String> = room
+        .snapshot()
+        .await
+        .unwrap()
+        .participants
+        .into_iter()
+        .find(|p| p.info.id == doomed_id)
+        .unwrap()
+        .published
+        .into_iter()
+        .map(|(mid, _)| mid)
+        .collect();
+    client
+        .session(&doomed_session)
+        .close_tracks(mids, cloudflare_calls::session::CloseMode::Force)
+        .send()
+        .await
+        .unwrap();
+    // Health checks find the participant dead and wait for the lease.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    room.send_message("still relaying").await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let update = witness.recv().await.expect("the room channel is open");
+            if matches!(&update.event, RoomEvent::Message { .. }) {
+                return update;
+            }
+        }
+    })
+    .await;
+    assert!(
+        heard.is_ok(),
+        "the host relays while a removal waits for a lease"
+    );
+
+    store.release(held).await.unwrap();
+    let left = until(&mut witness, "the dead participant's departure", |u| {
+        matches!(&u.event, RoomEvent::ParticipantLeft { participant, .. } if participant.id == doomed_id)
+    })
+    .await;
+    assert!(matches!(
+        left.event,
+        RoomEvent::ParticipantLeft {
+            reason: LeaveReason::Expired,
+            ..
+        }
+    ));
+    silence.abort();
+    witness.leave().await.unwrap();
+    room.close().await.unwrap();
+}

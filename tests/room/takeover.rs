@@ -843,3 +843,45 @@ async fn a_process_killed_in_the_middle_of_a_kick_leaves_nothing_behind() {
     bob.leave().await.unwrap();
     room.close().await.unwrap();
 }
+
+/// A participant joins while the room's host hands the room over (a deploy): by the time it
+/// subscribes to the room channel of the host it read, that host has closed it. It subscribes
+/// to the new host's instead, and hears the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_during_a_hand_over_subscribes_to_the_new_host() {
+    let Some((_heavy, redis, emulator)) = stage(Emulator::builder()).await else {
+        return;
+    };
+    let url = redis.url();
+    let client = client(&emulator);
+    let first = client.rooms(RedisStore::connect(&url).await.unwrap());
+    let second = client.rooms(RedisStore::connect(&url).await.unwrap());
+    let room = first.create().id(ROOM).send().await.unwrap();
+    let old_host = room.snapshot().await.unwrap().room.host_session_id;
+    let later = second.open(ROOM).await.unwrap();
+
+    // The SFU holds the join's first channel call (its own channel, after it read the host),
+    // while the first process hands the room over.
+    let held = calls_emulator::Fault::latency(Duration::from_secs(4));
+    emulator.inject(held.on("add_data_channels").times(1));
+    let joining = tokio::spawn({
+        let (later, client) = (later.clone(), client.clone());
+        async move { later.join("late").connect(client.peer()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.shutdown().await.unwrap();
+    assert!(
+        !joining.is_finished(),
+        "the hand-over came before the subscription"
+    );
+    let mut late = joining
+        .await
+        .unwrap()
+        .expect("the join subscribes to the new host");
+    let new_host = later.snapshot().await.unwrap().room.host_session_id;
+    assert_ne!(new_host, old_host, "the room moved");
+    later.send_message("hello").await.unwrap();
+    read_until(&mut late, "hello").await;
+    late.leave().await.unwrap();
+    later.close().await.unwrap();
+}
