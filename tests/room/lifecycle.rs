@@ -16,8 +16,8 @@ use calls_emulator::{Emulator, Fault};
 use cloudflare_calls::Client;
 use cloudflare_calls::peer::FrameCodec;
 use cloudflare_calls::room::{
-    EventStream, Lease, LeaveReason, Leaving, MemoryStore, ParticipantRecord, RoomError, RoomEvent,
-    RoomPeer, RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
+    EventStream, Lease, LeaveReason, Leaving, MemoryStore, ParticipantRecord, Room, RoomError,
+    RoomEvent, RoomPeer, RoomRecord, RoomSnapshot, RoomUpdate, Store, StoreFuture,
 };
 use futures_util::StreamExt;
 use tokio::sync::Barrier;
@@ -71,6 +71,40 @@ async fn eventually_nothing_open(client: &Client, session: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     nothing_open(client, &[session.to_owned()]).await;
+}
+
+/// A room in `store` whose host checks its health every 200 ms, and a witness in it.
+async fn checked_room(emulator: &Emulator, store: impl Store) -> (Client, Room, RoomPeer) {
+    let client = client(emulator);
+    let room = client
+        .rooms(store)
+        .create()
+        .health_interval(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap();
+    let witness = room.join("witness").connect(client.peer()).await.unwrap();
+    (client, room, witness)
+}
+
+/// Joins `identity` with a microphone sending silence, so that its track stays active (the
+/// health check takes a participant with no active track for dead) until the returned task is
+/// aborted.
+pub(crate) async fn join_speaking(
+    room: &Room,
+    client: &Client,
+    identity: &str,
+) -> (RoomPeer, tokio::task::JoinHandle<()>) {
+    let peer = room.join(identity).connect(client.peer()).await.unwrap();
+    let mic = peer
+        .publish_tracks([("mic".into(), FrameCodec::Opus)])
+        .await
+        .unwrap()
+        .remove(0);
+    let silence = tokio::spawn(async move {
+        let _ = mic.send_silence(Duration::from_secs(120)).await;
+    });
+    (peer, silence)
 }
 
 /// What one participant of `fifty_participants_join_and_leave_concurrently` saw.
@@ -274,15 +308,7 @@ async fn a_participant_whose_tracks_all_went_idle_is_removed_as_expired() {
         .start()
         .await
         .unwrap();
-    let client = client(&emulator);
-    let room = client
-        .rooms(MemoryStore::new())
-        .create()
-        .health_interval(Duration::from_millis(200))
-        .send()
-        .await
-        .unwrap();
-    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
+    let (client, room, mut witness) = checked_room(&emulator, MemoryStore::new()).await;
     let silent = room.join("silent").connect(client.peer()).await.unwrap();
     // It publishes a microphone and never sends on it: the SFU marks the track inactive.
     let _mic = silent.publish_track("mic", FrameCodec::Opus).await.unwrap();
@@ -549,16 +575,8 @@ async fn a_join_cancelled_before_its_session_frees_its_place() {
 #[tokio::test]
 async fn a_removal_begun_and_never_announced_is_finished_by_the_host() {
     let emulator = Emulator::start().await.unwrap();
-    let client = client(&emulator);
     let store = Arc::new(MemoryStore::new());
-    let room = client
-        .rooms(store.clone())
-        .create()
-        .health_interval(Duration::from_millis(200))
-        .send()
-        .await
-        .unwrap();
-    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
+    let (client, room, mut witness) = checked_room(&emulator, store.clone()).await;
     let mut kim = room.join("kim").connect(client.peer()).await.unwrap();
     let kim_id = kim.participant().id().to_owned();
     let kim_session = kim.participant().session().id().to_owned();
@@ -612,24 +630,10 @@ async fn a_removal_begun_and_never_announced_is_finished_by_the_host() {
 #[tokio::test]
 async fn a_kick_given_up_halfway_is_finished_by_the_host() {
     let emulator = Emulator::start().await.unwrap();
-    let client = client(&emulator);
-    let room = client
-        .rooms(MemoryStore::new())
-        .create()
-        .health_interval(Duration::from_millis(200))
-        .send()
-        .await
-        .unwrap();
-    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
-    let mut kim = room.join("kim").connect(client.peer()).await.unwrap();
+    let (client, room, mut witness) = checked_room(&emulator, MemoryStore::new()).await;
+    let (kim, silence) = join_speaking(&room, &client, "kim").await;
     let kim_id = kim.participant().id().to_owned();
     let kim_session = kim.participant().session().id().to_owned();
-    let mic = kim
-        .publish_tracks([("mic".into(), FrameCodec::Opus)])
-        .await
-        .unwrap()
-        .remove(0);
-    let silence = tokio::spawn(async move { mic.send_silence(Duration::from_secs(120)).await });
 
     emulator.inject(Fault::latency(Duration::from_secs(600)).on("close_tracks"));
     let kick = tokio::spawn({
@@ -659,6 +663,7 @@ async fn a_kick_given_up_halfway_is_finished_by_the_host() {
             .iter()
             .all(|p| p.info.id != kim_id)
     );
+    silence.abort();
     witness.leave().await.unwrap();
     room.close().await.unwrap();
 }
@@ -668,25 +673,11 @@ async fn a_kick_given_up_halfway_is_finished_by_the_host() {
 #[tokio::test]
 async fn a_host_relays_while_a_dead_participants_lease_is_held() {
     let emulator = Emulator::start().await.unwrap();
-    let client = client(&emulator);
     let store = Arc::new(MemoryStore::new());
-    let room = client
-        .rooms(store.clone())
-        .create()
-        .health_interval(Duration::from_millis(200))
-        .send()
-        .await
-        .unwrap();
-    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
-    let mut doomed = room.join("doomed").connect(client.peer()).await.unwrap();
+    let (client, room, mut witness) = checked_room(&emulator, store.clone()).await;
+    let (doomed, silence) = join_speaking(&room, &client, "doomed").await;
     let doomed_id = doomed.participant().id().to_owned();
     let doomed_session = doomed.participant().session().id().to_owned();
-    let mic = doomed
-        .publish_tracks([("mic".into(), FrameCodec::Opus)])
-        .await
-        .unwrap()
-        .remove(0);
-    let silence = tokio::spawn(async move { mic.send_silence(Duration::from_secs(120)).await });
 
     // The lease a process took before it died; then the session's only track goes.
     let held = store

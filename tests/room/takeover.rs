@@ -785,15 +785,9 @@ async fn a_process_killed_in_the_middle_of_a_kick_leaves_nothing_behind() {
         .await
         .unwrap();
     let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
-    let mut kim = room.join("kim").connect(client.peer()).await.unwrap();
+    let (mut kim, silence) = crate::lifecycle::join_speaking(&room, &client, "kim").await;
     let kim_id = kim.participant().id().to_owned();
     let kim_session = kim.participant().session().id().to_owned();
-    let mic = kim
-        .publish_tracks([("mic".into(), FrameCodec::Opus)])
-        .await
-        .unwrap()
-        .remove(0);
-    let silence = tokio::spawn(async move { mic.send_silence(Duration::from_secs(120)).await });
     let left_kim = |e: &RoomEvent| matches!(e, RoomEvent::ParticipantLeft { participant, reason: LeaveReason::Kicked } if participant.id == kim_id);
 
     // The SFU holds the kick's closing calls, so the kill lands after the announcement.
