@@ -54,6 +54,8 @@ pub struct Joining {
     /// The SFU's answer to the endpoint's offer.
     pub answer: Answer,
     /// The pull of the room's tracks: an SFU offer to answer, or `Done` if the room had none.
+    /// A pending offer holds the participant's session until it is answered or dropped:
+    /// [`Participant::leave`] and every other change of the session wait for it.
     pub negotiation: Negotiation,
     /// The tracks pulled, with the mids where the endpoint receives them.
     pub pulled: Vec<PulledTrack>,
