@@ -391,18 +391,14 @@ impl Host {
                 continue;
             }
             let (id, room) = (p.info.id.clone(), self.room.clone());
-            if p.leaving.is_some() {
-                // The reason in the mark wins over this one.
-                let finish = async move { room.remove(&id, LeaveReason::Expired).await };
-                self.remove_aside(
-                    p.info.id,
-                    finish,
-                    "finished a removal its process left half-done",
-                );
+            // A removal whose process died midway (the reason in its mark wins over this one),
+            // or a join whose process died before it made a session.
+            if p.leaving.is_some() || self.is_stale_reservation(&p) {
+                let remove = async move { room.remove(&id, LeaveReason::Expired).await };
+                self.remove_aside(p.info.id, remove, "removed what a dead process left behind");
                 continue;
             }
             if p.info.session_id.is_empty() {
-                self.drop_stale_reservation(&p).await?;
                 continue;
             }
             if !is_dead(&self.room, &p).await {
@@ -452,19 +448,15 @@ impl Host {
         self.removing.insert(participant, task);
     }
 
-    /// Removes a participant whose join took its place but made no session for
+    /// Whether a participant's join took its place but made no session for
     /// [`RESERVATION_LAPSE`] health intervals: the join's process died, or the join was
-    /// cancelled, before it could make one or undo itself. Its identity is free again.
-    async fn drop_stale_reservation(&self, p: &ParticipantRecord) -> Result<()> {
+    /// cancelled, before it could make one or undo itself. Removing it frees its identity.
+    fn is_stale_reservation(&self, p: &ParticipantRecord) -> bool {
         let lapse = self.record.health_interval * RESERVATION_LAPSE;
         let lapse = u64::try_from(lapse.as_millis()).unwrap_or(u64::MAX);
-        if p.announced || now_ms().saturating_sub(p.reserved_at) < lapse {
-            return Ok(());
-        }
-        if self.room.remove(&p.info.id, LeaveReason::Expired).await? {
-            tracing::info!(participant = %p.info.id, "removed a join that never made a session");
-        }
-        Ok(())
+        p.info.session_id.is_empty()
+            && !p.announced
+            && now_ms().saturating_sub(p.reserved_at) >= lapse
     }
 }
 

@@ -366,8 +366,8 @@ impl Room {
     }
 
     /// Closes a participant's tracks and channels; a session already gone counts as closed.
-    /// The participant is out of the store already, so the calls are repeated while they fail
-    /// transiently rather than leave its tracks open with nobody to close them.
+    /// The calls are repeated while they fail transiently; a removal that still fails keeps
+    /// its record marked, and the room's host tries again at its next health check.
     async fn close_on_sfu(&self, record: &ParticipantRecord) -> Result<()> {
         let session = self.client().session(&record.info.session_id);
         let mids = record.mids();

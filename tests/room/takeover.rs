@@ -687,6 +687,18 @@ async fn no_session_left(emulator: &Emulator, silence: Duration) {
     }
 }
 
+/// Creates the room in Redis at `url`, hosted by this process, which checks its health every
+/// 200 ms.
+async fn checked_room(url: &str, client: &Client) -> Room {
+    let rooms = client.rooms(RedisStore::connect(url).await.unwrap());
+    let create = rooms.create().id(ROOM);
+    create
+        .health_interval(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A process is killed while its participants join the room one after another, so in the
 /// middle of a join: the host takes back what the dead process held (places reserved with no
 /// session, participants whose sessions the SFU drops), until the store and the SFU agree again;
@@ -704,14 +716,7 @@ async fn a_process_killed_in_the_middle_of_a_join_leaves_nothing_behind() {
     };
     let url = redis.url();
     let client = client(&emulator);
-    let rooms = client.rooms(RedisStore::connect(&url).await.unwrap());
-    let room = rooms
-        .create()
-        .id(ROOM)
-        .health_interval(Duration::from_millis(200))
-        .send()
-        .await
-        .unwrap();
+    let room = checked_room(&url, &client).await;
     let host = room.snapshot().await.unwrap().room.host_session_id;
     let bob = room.join("bob").connect(client.peer()).await.unwrap();
     let mut keep = vec![host, bob.participant().session().id().to_owned()];
@@ -776,14 +781,7 @@ async fn a_process_killed_in_the_middle_of_a_kick_leaves_nothing_behind() {
     };
     let url = redis.url();
     let client = client(&emulator);
-    let rooms = client.rooms(RedisStore::connect(&url).await.unwrap());
-    let room = rooms
-        .create()
-        .id(ROOM)
-        .health_interval(Duration::from_millis(200))
-        .send()
-        .await
-        .unwrap();
+    let room = checked_room(&url, &client).await;
     let mut bob = room.join("bob").connect(client.peer()).await.unwrap();
     let (mut kim, silence) = crate::lifecycle::join_speaking(&room, &client, "kim").await;
     let kim_id = kim.participant().id().to_owned();
