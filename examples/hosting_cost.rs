@@ -10,8 +10,9 @@
 //!
 //! The emulator runs in its own process (the `calls-emulator` binary beside this one in
 //! `target/`), so the figures are the backend's alone, as they would be against Cloudflare. A
-//! hosted room is the room's own WebRTC peer (one SFU session, one UDP socket, the room
-//! channel) and its host task.
+//! hosted room is its room channel on one of the process's host peers (each peer is one SFU
+//! session, one WebRTC connection and one UDP socket, carrying up to 128 rooms) and its host
+//! task.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -45,10 +46,12 @@ async fn main() -> Result<(), Failure> {
     let rooms = client.rooms(MemoryStore::new());
 
     let empty = Process::read()?;
-    println!("| rooms | RSS | per room | CPU idle | threads | sockets | create time |");
-    println!("|---|---|---|---|---|---|---|");
     println!(
-        "| 0 | {:.0} MiB | | {:.1}% | {} | {} | |",
+        "| rooms | RSS | per room | CPU idle | threads | sockets | SFU sessions | create time |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| 0 | {:.0} MiB | | {:.1}% | {} | {} | 0 | |",
         mib(empty.rss_kib),
         idle_cpu().await?,
         empty.threads,
@@ -78,11 +81,16 @@ async fn main() -> Result<(), Failure> {
         let cpu = idle_cpu().await?;
         let now = Process::read()?;
         let per_room = (now.rss_kib - empty.rss_kib) as f64 / count as f64;
+        let mut sessions = std::collections::HashSet::new();
+        for room in &hosted {
+            sessions.insert(room.snapshot().await?.room.host_session_id);
+        }
         println!(
-            "| {count} | {:.0} MiB | {per_room:.0} KiB | {cpu:.1}% | {} | {} | {:.1} s |",
+            "| {count} | {:.0} MiB | {per_room:.0} KiB | {cpu:.1}% | {} | {} | {} | {:.1} s |",
             mib(now.rss_kib),
             now.threads,
             now.sockets,
+            sessions.len(),
             took.as_secs_f64()
         );
     }

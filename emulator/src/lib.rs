@@ -245,6 +245,11 @@ impl Emulator {
     pub fn inject(&self, fault: Fault) {
         self.reg.faults.add(fault);
     }
+    /// The fault rules still active: a rule limited by `times` leaves once its last use is
+    /// taken, so a test can tell that the call it holds has arrived.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.reg.faults.list()
+    }
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.reg.faults.clear();

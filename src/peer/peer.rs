@@ -534,6 +534,48 @@ impl Peer {
         }
     }
 
+    /// Closes some of the peer's data channels on the SFU, in one call, as named when they
+    /// were opened (`DataChannel::publish(name)`, or `DataChannel::subscribe(session, name)`);
+    /// the peer's other channels and tracks stay open. Their handles fail with
+    /// [`PeerError::ChannelClosed`] once the SFU has closed them. A peer that lives long and
+    /// opens and closes many channels closes them this way.
+    ///
+    /// ```no_run
+    /// # async fn run(peer: cloudflare_calls::Peer) -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudflare_calls::DataChannel;
+    /// let chat = peer.publish(DataChannel::publish("chat")).await?;
+    /// peer.close_channels([DataChannel::publish("chat")]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn close_channels(
+        &self,
+        channels: impl IntoIterator<Item = DataChannel>,
+    ) -> Result<()> {
+        let channels: Vec<DataChannel> = channels.into_iter().collect();
+        if channels.is_empty() {
+            return Ok(());
+        }
+        let key = |c: &DataChannel| {
+            let wire = c.wire();
+            (
+                wire.location.clone(),
+                wire.session_id.clone(),
+                wire.data_channel_name.clone(),
+            )
+        };
+        let closing: Vec<_> = channels.iter().map(key).collect();
+        lock(&self.opened)
+            .channels
+            .retain(|c| !closing.contains(&key(c)));
+        let call = channels
+            .into_iter()
+            .fold(self.session.close_data_channels(), |call, c| {
+                call.channel(c)
+            });
+        call.send().await?;
+        Ok(())
+    }
+
     /// Closes the peer's tracks (`force`, no renegotiation) and data channels on the SFU, then
     /// stops its task. Handles it gave out fail with [`PeerError::Closed`] afterwards. The
     /// task stops even when the SFU calls fail; the first failure is returned.

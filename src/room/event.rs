@@ -35,8 +35,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::wire::{MediaKind, wire_enum};
 
-/// The name of the channel the room's peer publishes to every participant.
-pub const ROOM_CHANNEL: &str = "room";
+/// The name of the channel a room's host publishes to every participant: `room:` and the
+/// room's id. Its host's peer carries the channels of other rooms beside it (see the
+/// [module docs](super)), so each room's name is its own.
+///
+/// ```
+/// assert_eq!(cloudflare_calls::room::room_channel("standup"), "room:standup");
+/// ```
+pub fn room_channel(room_id: &str) -> String {
+    format!("room:{room_id}")
+}
 /// The name of the channel each participant publishes to the server.
 pub const PARTICIPANT_CHANNEL: &str = "participant";
 

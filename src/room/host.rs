@@ -1,7 +1,9 @@
-//! The host of a room: its peer on the SFU, the relay of the store's events to the room
-//! channel, the participants' channels to the server, and the health checks.
+//! The host of a room: its room channel on one of the process's host peers (see
+//! `host_peers`), the relay of the store's events to it, the participants' channels to the
+//! server, and the health checks.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
@@ -11,51 +13,71 @@ use tracing::Instrument;
 
 use super::error::{Result, RoomError};
 use super::event::{LeaveReason, Payload, Role, RoomEvent, RoomUpdate};
-use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
+use super::event::{PARTICIPANT_CHANNEL, room_channel};
+use super::host_peers::HostPeer;
 use super::join::now_ms;
 use super::room::{Room, close_unlisted, persist};
 use super::shared::HostHandle;
 use super::store::EventStream;
 use super::store::{ParticipantRecord, RoomRecord};
 use crate::metrics;
-use crate::peer::{Message, Peer, Publisher, Subscription};
+use crate::peer::{Message, Publisher, Subscription};
 use crate::session::data_channels::DataChannel;
 
 /// How many health intervals a join may hold a place without a session (a minute by default):
 /// a live join makes its session within its first call to the SFU.
 const RESERVATION_LAPSE: u32 = 12;
 
-/// Connects the room's peer and publishes the room channel.
-async fn connect(room: &Room) -> Result<(Peer, Publisher)> {
-    let peer = room
-        .client()
-        .peer()
-        .correlation_id(room.id())
-        .connect()
-        .await?;
-    match peer.publish(DataChannel::publish(ROOM_CHANNEL)).await {
+/// Publishes the room channel on one of the process's host peers.
+async fn connect(room: &Room) -> Result<(Arc<HostPeer>, Publisher)> {
+    let peers = room.host_peers();
+    let peer = peers.acquire(room.client(), &room.node()).await?;
+    match peer
+        .publish(DataChannel::publish(room_channel(room.id())))
+        .await
+    {
         Ok(channel) => Ok((peer, channel)),
         Err(e) => {
-            let _ = peer.close().await;
+            peers.release(peer).await;
             Err(e.into())
         }
     }
 }
 
+/// Closes what a host opened on `peer` for the room `room` (its channel, and its
+/// subscriptions to the participants' channels of `sessions`), then gives the peer back.
+async fn disconnect(room: &Room, peer: Arc<HostPeer>, sessions: &[String]) {
+    let mut channels = vec![DataChannel::publish(room_channel(room.id()))];
+    for session_id in sessions {
+        channels.push(DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL));
+    }
+    if let Err(e) = peer.close_channels(channels).await {
+        tracing::warn!(error = %e, "closing the room's channels");
+    }
+    room.host_peers().release(peer).await;
+}
+
 /// Connects the room's peer, publishes the room channel, stores the room (`record`, with this
 /// process as its host) and starts its task.
 pub(super) async fn start(room: Room, mut record: RoomRecord) -> Result<HostHandle> {
+    // Before the SFU is asked: the room's channel is published already on a peer this
+    // process shares, and the SFU would refuse it as such.
+    match room.snapshot().await {
+        Ok(taken) if !taken.room.closed => return Err(RoomError::RoomExists(record.id)),
+        Ok(_) | Err(RoomError::RoomNotFound(_)) => {}
+        Err(e) => return Err(e),
+    }
     let (peer, channel) = connect(&room).await?;
-    record.host_session_id = peer.session().id().to_owned();
+    record.host_session_id = peer.session_id().to_owned();
     record.host_node = room.node();
     if let Err(e) = room.store().create_room(record.clone()).await {
-        let _ = peer.close().await;
+        disconnect(&room, peer, &[]).await;
         return Err(e);
     }
     let events = match room.events().await {
         Ok(events) => events,
         Err(e) => {
-            let _ = peer.close().await;
+            disconnect(&room, peer, &[]).await;
             return Err(e);
         }
     };
@@ -81,7 +103,7 @@ pub(super) async fn take_over(room: Room) -> Result<Option<HostHandle>> {
         return Ok(None);
     }
     let (peer, channel) = connect(&room).await?;
-    let session_id = peer.session().id().to_owned();
+    let session_id = peer.session_id().to_owned();
     let node = room.node();
     let events = async {
         if !room
@@ -96,21 +118,28 @@ pub(super) async fn take_over(room: Room) -> Result<Option<HostHandle>> {
     let events = match events.await {
         Ok(Some(events)) => events,
         other => {
-            let _ = peer.close().await;
+            disconnect(&room, peer, &[]).await;
             return other.map(|_| None);
         }
     };
-    // The old host's session may live on at the SFU for a while; its room channel must not.
-    let old = room.client().session(&record.host_session_id);
-    if let Err(e) = close_unlisted(&old, &[], true).await {
-        tracing::debug!(room = room.id(), error = %e, "closing the old host's session");
-    }
-    let followed = snapshot
+    let followed: Vec<(String, String)> = snapshot
         .participants
         .into_iter()
         .filter(|p| p.channels && !p.info.session_id.is_empty())
         .map(|p| (p.info.id, p.info.session_id))
         .collect();
+    // The old host's session may live on at the SFU for a while, carrying other rooms; this
+    // room's channels on it must not.
+    let old = room.client().session(&record.host_session_id);
+    let mut closing = old
+        .close_data_channels()
+        .channel(DataChannel::publish(room_channel(room.id())));
+    for (_, session_id) in &followed {
+        closing = closing.channel(DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL));
+    }
+    if let Err(e) = closing.send().await {
+        tracing::debug!(room = room.id(), error = %e, "closing the old host's channels");
+    }
     let handle = spawn(room.clone(), peer, channel, record, events, followed);
     room.append(RoomEvent::HostChanged {
         host_session_id: session_id,
@@ -123,7 +152,7 @@ pub(super) async fn take_over(room: Room) -> Result<Option<HostHandle>> {
 /// Starts the host's task; it follows `followed` (participant id, session id) first.
 fn spawn(
     room: Room,
-    peer: Peer,
+    peer: Arc<HostPeer>,
     channel: Publisher,
     record: RoomRecord,
     events: EventStream,
@@ -151,7 +180,7 @@ struct Host {
     /// The `seq` of the last update relayed, for removals waiting to close channels.
     relayed: watch::Sender<u64>,
     room: Room,
-    peer: Peer,
+    peer: Arc<HostPeer>,
     channel: Publisher,
     /// Per participant: where to queue the server's direct messages to it.
     inboxes: HashMap<String, Inbox>,
@@ -212,14 +241,14 @@ impl Host {
         for (_, task) in self.removing.drain() {
             task.abort();
         }
+        let mut followed = Vec::new();
         for (_, inbox) in self.inboxes.drain() {
             inbox.task.abort();
+            followed.push(inbox.session_id);
             metrics::gauge(metrics::ROOM_PARTICIPANTS, &[], -1.0);
         }
         metrics::gauge(metrics::ROOMS_HOSTED, &[], -1.0);
-        if let Err(e) = self.peer.close().await {
-            tracing::warn!(error = %e, "closing the room's peer");
-        }
+        disconnect(&self.room, self.peer.clone(), &followed).await;
         // A room that ended needs no host; one whose host was stopped (this process lost it,
         // or shuts down) stays on the node's list, for whoever takes the node's rooms.
         if ended {
@@ -357,14 +386,8 @@ impl Host {
         inbox.task.abort();
         // Tried again while it fails transiently: nobody else would close it.
         let closed = persist(|| {
-            self.peer
-                .session()
-                .close_data_channels()
-                .channel(DataChannel::subscribe(
-                    &inbox.session_id,
-                    PARTICIPANT_CHANNEL,
-                ))
-                .send()
+            let channel = DataChannel::subscribe(&inbox.session_id, PARTICIPANT_CHANNEL);
+            self.peer.close_channels(vec![channel])
         })
         .await;
         if let Err(e) = closed {

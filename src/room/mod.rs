@@ -3,7 +3,7 @@
 //!
 //! A room has participants; each participant is one SFU session, in a browser or anywhere
 //! else. Every track a participant publishes is registered in the room and pulled by the
-//! others. The room's own server-side [`Peer`](crate::Peer) publishes the room channel, on
+//! others. The room's host, a server-side [`Peer`](crate::Peer), publishes the room channel, on
 //! which every participant receives the room's [`RoomUpdate`]s as JSON, and each participant
 //! publishes a channel of its own, on which the server reads its messages and sends it
 //! direct ones. Room state lives in a [`Store`]: [`MemoryStore`] for one backend process.
@@ -24,14 +24,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The process that creates a room hosts it: it runs the room's peer, relays the store's
-//! events to the room channel, removes participants whose sessions died and closes the room
-//! when it has been empty for its timeout.
+//! The process that creates a room hosts it: it publishes the room channel, relays the
+//! store's events to it, removes participants whose sessions died and closes the room when it
+//! has been empty for its timeout. One peer of the process carries the channels of up to 128
+//! rooms it hosts, each under its own name ([`room_channel`]), so an idle room costs its host
+//! no WebRTC connection of its own.
 
 mod error;
 mod event;
 mod ghosts;
 mod host;
+mod host_peers;
 pub(crate) mod ids;
 mod join;
 mod node;
@@ -47,8 +50,8 @@ pub(crate) mod store;
 
 pub use error::{Result, RoomError};
 pub use event::{
-    LeaveReason, PARTICIPANT_CHANNEL, PROTOCOL_VERSION, ParticipantInfo, Payload, ROOM_CHANNEL,
-    Role, RoomEvent, RoomUpdate, TrackInfo, room_update_schema,
+    LeaveReason, PARTICIPANT_CHANNEL, PROTOCOL_VERSION, ParticipantInfo, Payload, Role, RoomEvent,
+    RoomUpdate, TrackInfo, room_channel, room_update_schema,
 };
 pub use join::{Join, Joining};
 pub use participant::{HostChannel, Participant, ParticipantView, PulledTrack, RoomChannels};

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::error::Result;
 use super::error::RoomError;
 use super::event::{LeaveReason, ParticipantInfo, RoomEvent, RoomUpdate, TrackInfo};
-use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
+use super::event::{PARTICIPANT_CHANNEL, room_channel};
 use super::offer_tracks::{no_answer, published, pushed_tracks};
 use super::room::Room;
 use super::store::{ParticipantRecord, RoomSnapshot};
+use crate::error::ErrorCode;
 use crate::session::Session;
-use crate::session::data_channels::DataChannel;
+use crate::session::data_channels::{DataChannel, DataChannelsOutput};
 use crate::session::description::{Answer, Offer};
 use crate::session::negotiation::Negotiation;
 use crate::session::tracks::{CloseMode, LocalTrack};
@@ -174,27 +175,52 @@ impl Participant {
     /// arrives for a channel id it does not know).
     pub async fn open_channels(&self) -> Result<RoomChannels> {
         let session = self.session();
-        let host = self.room.snapshot().await?.room.host_session_id;
-        let open = async {
-            let deadline = Instant::now() + CONNECT_WAIT;
-            loop {
-                let call = session
-                    .add_data_channels()
-                    .channel(DataChannel::subscribe(&host, ROOM_CHANNEL).wait_for_ack(true))
-                    .channel(DataChannel::publish(PARTICIPANT_CHANNEL))
-                    .send()
-                    .await;
-                match call {
-                    Err(e) if e.is_not_ready() && Instant::now() < deadline => {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
+        let name = room_channel(self.room.id());
+        let mut host = self.room.snapshot().await?.room.host_session_id;
+        let mut wanted = vec![
+            DataChannel::subscribe(&host, &name).wait_for_ack(true),
+            DataChannel::publish(PARTICIPANT_CHANNEL),
+        ];
+        let mut opened = DataChannelsOutput::default();
+        loop {
+            let open = async {
+                let deadline = Instant::now() + CONNECT_WAIT;
+                loop {
+                    let call = wanted
+                        .iter()
+                        .fold(session.add_data_channels(), |call, c| {
+                            call.channel(c.clone())
+                        })
+                        .send()
+                        .await;
+                    match call {
+                        Err(e) if e.is_not_ready() && Instant::now() < deadline => {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        other => return other,
                     }
-                    other => return other,
                 }
+            };
+            let result = self.room.leased(session.id(), open).await?;
+            opened.channels.extend(result.channels);
+            let Some(refused) = result.failed.first() else {
+                break;
+            };
+            // A host that handed the room over since (a deploy) closed its channel: the
+            // channel of the host the record names now is subscribed to instead.
+            let host_gone = result.failed.len() == 1
+                && refused.code == ErrorCode::NotFound
+                && refused.name.as_deref() == Some(name.as_str());
+            let now = match host_gone {
+                true => self.room.snapshot().await?.room.host_session_id,
+                false => host.clone(),
+            };
+            if now == host {
+                return Err(RoomError::ChannelsRefused(refused.code.as_str().to_owned()));
             }
-        };
-        let opened = self.room.leased(session.id(), open).await?;
-        if let Some(f) = opened.failed.first() {
-            return Err(RoomError::ChannelsRefused(f.code.as_str().to_owned()));
+            tracing::debug!(room = self.room.id(), "the room's host moved while joining");
+            host = now;
+            wanted = vec![DataChannel::subscribe(&host, &name).wait_for_ack(true)];
         }
         let id_of = |name: &str| {
             let info = opened
@@ -204,8 +230,7 @@ impl Participant {
             info.and_then(|c| c.id)
                 .ok_or_else(|| RoomError::ChannelsRefused(format!("no id for {name}")))
         };
-        let (room_channel, participant_channel) =
-            (id_of(ROOM_CHANNEL)?, id_of(PARTICIPANT_CHANNEL)?);
+        let (room_channel, participant_channel) = (id_of(&name)?, id_of(PARTICIPANT_CHANNEL)?);
         // The snapshot comes after the room channel's subscription and before the
         // announcement: every update after its seq reaches the endpoint (the direct
         // messages sent on its join included), and nothing before it is needed.
@@ -230,9 +255,10 @@ impl Participant {
     pub async fn follow_host(&self, after: u64) -> Result<HostChannel> {
         let session = self.session();
         let host = self.room.snapshot().await?.room.host_session_id;
+        let name = room_channel(self.room.id());
         let subscribe = session
             .add_data_channels()
-            .channel(DataChannel::subscribe(&host, ROOM_CHANNEL).wait_for_ack(true))
+            .channel(DataChannel::subscribe(&host, &name).wait_for_ack(true))
             .send();
         let opened = self.room.leased(session.id(), subscribe).await?;
         if let Some(f) = opened.failed.first() {
@@ -241,9 +267,9 @@ impl Participant {
         let room_channel = opened
             .channels
             .iter()
-            .find(|c| c.name.as_deref() == Some(ROOM_CHANNEL))
+            .find(|c| c.name.as_deref() == Some(&name))
             .and_then(|c| c.id)
-            .ok_or_else(|| RoomError::ChannelsRefused(format!("no id for {ROOM_CHANNEL}")))?;
+            .ok_or_else(|| RoomError::ChannelsRefused(format!("no id for {name}")))?;
         let updates = self
             .room
             .store()

@@ -9,8 +9,9 @@ use tokio::sync::watch;
 
 use super::error::{Result, RoomError};
 use super::event::{
-    LeaveReason, PARTICIPANT_CHANNEL, ParticipantInfo, Payload, ROOM_CHANNEL, RoomEvent, TrackInfo,
+    LeaveReason, PARTICIPANT_CHANNEL, ParticipantInfo, Payload, RoomEvent, TrackInfo, room_channel,
 };
+use super::host_peers::HostPeers;
 use super::shared::{HostHandle, Shared};
 use super::store::{EventStream, Lease, Leaving, ParticipantRecord, RoomSnapshot, Store};
 use crate::client::Client;
@@ -205,6 +206,11 @@ impl Room {
         &self.shared.client
     }
 
+    /// The peers this process's hosts publish their room channels on.
+    pub(crate) fn host_peers(&self) -> &HostPeers {
+        &self.shared.host_peers
+    }
+
     /// Closes the room in the store: participants removed, `RoomClosed` announced. The
     /// host's task ends when it relays that.
     pub(crate) async fn shut(&self) -> Result<()> {
@@ -385,7 +391,7 @@ impl Room {
                 session
                     .close_data_channels()
                     .channel(DataChannel::publish(PARTICIPANT_CHANNEL))
-                    .channel(DataChannel::subscribe(&host, ROOM_CHANNEL))
+                    .channel(DataChannel::subscribe(&host, room_channel(&self.id)))
                     .send()
             });
             gone(closed.await.map(drop))?;

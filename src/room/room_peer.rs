@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::error::Result;
 use super::error::RoomError;
-use super::event::{PARTICIPANT_CHANNEL, ROOM_CHANNEL};
+use super::event::{PARTICIPANT_CHANNEL, room_channel};
 use super::event::{RoomEvent, RoomUpdate, TrackInfo};
 use super::join::{Join, counted, tracks_in, undo};
 use super::participant::{Participant, ParticipantView, RoomChannels};
@@ -312,9 +312,10 @@ impl RoomPeer {
     /// returned that the log holds by then: one appended later comes on the new channel, which
     /// was listening already. `seq` is the `HostChanged`'s.
     async fn move_to(&mut self, host_session_id: &str, seq: u64) -> Result<()> {
-        let channel = DataChannel::subscribe(host_session_id, ROOM_CHANNEL).wait_for_ack(true);
-        self.updates = self.peer.subscribe(channel).await?;
         let room = self.participant.room();
+        let name = room_channel(room.id());
+        let channel = DataChannel::subscribe(host_session_id, name).wait_for_ack(true);
+        self.updates = self.peer.subscribe(channel).await?;
         let missed = room.store().updates_after(room.id(), self.last).await?;
         let me = self.participant.id();
         self.covered = missed.last().map_or(seq, |u| u.seq.max(seq));
@@ -393,7 +394,7 @@ impl RoomPeer {
 /// `not_found`: then the channel of the host the record names now is subscribed to.
 async fn subscribe_to_host(room: &Room, peer: &Peer, mut host: String) -> Result<Subscription> {
     loop {
-        let channel = DataChannel::subscribe(&host, ROOM_CHANNEL).wait_for_ack(true);
+        let channel = DataChannel::subscribe(&host, room_channel(room.id())).wait_for_ack(true);
         match peer.subscribe(channel).await {
             Err(
                 refused @ PeerError::ChannelRefused {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::host_peers::HostPeers;
 use super::store::Store;
 use crate::client::Client;
 
@@ -19,6 +20,8 @@ pub(crate) struct Shared {
     pub(crate) client: Client,
     pub(crate) store: Arc<dyn Store>,
     hosted: Mutex<HashMap<String, HostHandle>>,
+    /// The peers the hosts of this process publish their room channels on.
+    pub(crate) host_peers: HostPeers,
     /// Per room this process hosts: the `seq` of the last update its host relayed.
     relayed: Mutex<HashMap<String, watch::Receiver<u64>>>,
     /// This process as a host of rooms (see [`Store::beat`]); a new one once the store took
@@ -39,6 +42,7 @@ impl Shared {
             client,
             store,
             hosted: Mutex::new(HashMap::new()),
+            host_peers: HostPeers::default(),
             relayed: Mutex::new(HashMap::new()),
             node: Mutex::new(super::ids::random("node")),
             takeover_after: Mutex::new(TAKEOVER_AFTER),

@@ -796,6 +796,61 @@ async fn pages_follow_a_room_whose_host_process_is_killed() {
     no_errors(&bob, "bob").await;
 }
 
+/// A page that joins while the room's host hands it over to another process (a deploy)
+/// subscribes to the new host's room channel: the old host's is closed by the time the page
+/// asks for it.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_joins_during_a_hand_over_follows_the_new_host() {
+    let _heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::Redis::start().await;
+    let emulator = Emulator::start().await.unwrap();
+    let url = redis.url();
+    let store = || cloudflare_calls::room::RedisStore::connect(&url);
+    let first = client(&emulator).rooms(store().await.unwrap());
+    let second = client(&emulator).rooms(store().await.unwrap());
+    let room = first.create().id("deploy").send().await.unwrap();
+    let old_host = room.snapshot().await.unwrap().room.host_session_id;
+    let base = serve(&second).await;
+    let page = open(&format!("{base}/?room=deploy&name=late")).await;
+
+    // The SFU holds the page's channel call (after the server read the host) while the first
+    // process hands the room over.
+    let held = calls_emulator::Fault::latency(Duration::from_secs(4));
+    emulator.inject(held.on("add_data_channels").times(1));
+    page.eval("document.getElementById('enter').click(); true")
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !emulator.faults().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never asked for its channels"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.shutdown().await.unwrap();
+    let later = second.open("deploy").await.unwrap();
+    let new_host = later.snapshot().await.unwrap().room.host_session_id;
+    assert_ne!(
+        new_host, old_host,
+        "the room moved before the page's call returned"
+    );
+    wait_for(
+        &page,
+        "document.getElementById('status').dataset.state === 'connected'",
+        "late connected",
+    )
+    .await;
+    later.send_message("hello").await.unwrap();
+    chat_has(&page, "server: hello", "the page hears the new host").await;
+    no_errors(&page, "late").await;
+    later.close().await.unwrap();
+}
+
 /// A page's `connect` resolves once the room reads the page's channel: a message sent the
 /// moment it resolves is heard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
