@@ -25,7 +25,7 @@ use cloudflare_calls::{Client, Config};
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 /// Rooms created at once.
-const CONCURRENT: usize = 16;
+const CONCURRENT: usize = 64;
 /// How long the rooms idle before and while the CPU is measured.
 const SETTLE: Duration = Duration::from_secs(5);
 const IDLE: Duration = Duration::from_secs(10);

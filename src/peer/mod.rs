@@ -47,5 +47,7 @@ pub use error::{PeerError, Result};
 pub use frame::{Frame, FrameCodec, OPUS_SILENCE_20MS};
 pub use media::{IncomingTrack, OutgoingTrack};
 pub use message::Message;
+#[cfg(feature = "room")]
+pub(crate) use peer::OpenedChannel;
 pub use peer::Peer;
 pub use test_pattern::{PatternSizeError, TestPattern};

@@ -152,12 +152,10 @@ impl Peer {
             )
             .into());
         }
-        let (replies, inbox) = Inbound::new(self.channel_buffer, reliable(&channel));
-        let (sender, _) = self.add_channel(&channel, Some(inbox)).await?;
-        Ok(Publisher {
-            sender,
-            replies: Arc::new(std::sync::Mutex::new(Some(Replies { inbound: replies }))),
-        })
+        match self.open_all(vec![channel]).await?.remove(0)? {
+            OpenedChannel::Published(publisher) => Ok(publisher),
+            OpenedChannel::Subscribed(_) => Err(PeerError::Closed),
+        }
     }
 
     /// Subscribes to another session's data channel; the [`Subscription`] is a stream of its
@@ -179,123 +177,178 @@ impl Peer {
     /// # Ok(()) }
     /// ```
     pub async fn subscribe(&self, channel: DataChannel) -> Result<Subscription> {
-        let wire = channel.wire();
-        if wire.location != Some(Location::Remote) {
+        if channel.wire().location != Some(Location::Remote) {
             return Err(Error::InvalidArgument(
                 "Peer::subscribe takes DataChannel::subscribe(..)".into(),
             )
             .into());
         }
-        let publisher = wire.session_id.clone().unwrap_or_default();
-        let can_reply = wire.can_reply == Some(true);
-        let wait_for_ack = wire.wait_for_ack == Some(true);
-        let (inbound, inbox) = Inbound::new(self.channel_buffer, reliable(&channel));
-        let (sender, _) = self.add_channel(&channel, Some(inbox)).await?;
-        if wait_for_ack {
-            // The SFU holds messages until the subscriber's first one, which it consumes.
-            sender.send(false, b"ack".to_vec()).await?;
+        match self.open_all(vec![channel]).await?.remove(0)? {
+            OpenedChannel::Subscribed(subscription) => Ok(subscription),
+            OpenedChannel::Published(_) => Err(PeerError::Closed),
         }
-        Ok(Subscription {
-            inbound,
-            sender,
-            can_reply,
-            publisher,
-        })
     }
 
-    async fn add_channel(
+    /// Publishes and subscribes to `channels` with one call to the SFU and one wait (see
+    /// `add_channels`): what [`publish`](Self::publish) and [`subscribe`](Self::subscribe)
+    /// do for one channel. The outer error is the call's; each channel's own is its item's.
+    pub(crate) async fn open_all(
         &self,
-        channel: &DataChannel,
-        inbox: Option<Inbox>,
-    ) -> Result<(Sender, u16)> {
-        let wire = channel.wire();
-        let name = wire.data_channel_name.clone().unwrap_or_default();
-        self.ensure_transport().await?;
-        let result = self
-            .session
-            .add_data_channels()
-            .channel(channel.clone())
-            .send()
-            .await?;
-        if let Some(f) = result.failed.into_iter().next() {
-            return Err(PeerError::ChannelRefused {
-                name,
-                code: f.code,
-                description: f.description,
+        channels: Vec<DataChannel>,
+    ) -> Result<Vec<Result<OpenedChannel>>> {
+        let (inbounds, inboxes): (Vec<Inbound>, Vec<Option<Inbox>>) = channels
+            .iter()
+            .map(|c| {
+                let (inbound, inbox) = Inbound::new(self.channel_buffer, reliable(c));
+                (inbound, Some(inbox))
+            })
+            .unzip();
+        let added = self.add_channels(&channels, inboxes).await?;
+        let mut opened = Vec::with_capacity(channels.len());
+        for ((channel, inbound), added) in channels.iter().zip(inbounds).zip(added) {
+            opened.push(match added {
+                Err(e) => Err(e),
+                Ok((sender, _)) => finish(channel, inbound, sender).await,
             });
         }
-        let id = result
-            .channels
-            .first()
-            .and_then(|c| c.id)
-            .ok_or_else(|| Error::Decode {
-                operation: "add_data_channels",
-                status: None,
-                reason: "the SFU accepted a channel without an id".into(),
-                body: String::new(),
-            })?;
-        lock(&self.opened).channels.push(channel.clone());
-        let reliability = match (wire.max_retransmits, wire.max_packet_life_time) {
-            (Some(retransmits), _) => Reliability::MaxRetransmits { retransmits },
-            (None, Some(lifetime)) => Reliability::MaxPacketLifetime { lifetime },
-            (None, None) => Reliability::Reliable,
-        };
-        let config = ChannelConfig {
-            label: name.clone(),
-            ordered: wire.ordered.unwrap_or(true),
-            reliability,
-            negotiated: Some(id),
-            protocol: String::new(),
-        };
-        let open = self.link.call(|reply| Cmd::OpenChannel {
-            config,
-            inbox,
-            reply,
-        });
-        match tokio::time::timeout(self.connect_timeout, open).await {
-            Err(_) => return Err(PeerError::ConnectTimeout(self.connect_timeout)),
-            Ok(r) => r?,
-        }
-        self.until_active_on_the_sfu(id, &name).await?;
-        tracing::debug!(parent: &self.span, channel = %name, id, "data channel open");
-        let sender = Sender {
-            cmds: self.link.cmds.clone(),
-            id,
-            name: name.into(),
-        };
-        Ok((sender, id))
+        Ok(opened)
     }
 
-    /// Waits until the SFU reports channel `id` active. Our side of a negotiated channel opens
-    /// on its own; the SFU's side may open a moment later, and what it forwards before then
-    /// can be lost (the emulator drops it). A service that reports no status is taken at its
-    /// word; one that never says active within the connect timeout gets a warning, not an
-    /// error, since the channel may work anyway.
-    async fn until_active_on_the_sfu(&self, id: u16, name: &str) -> Result<()> {
-        let end = Instant::now() + self.connect_timeout;
-        let mut pause = Duration::from_millis(5);
-        loop {
-            let state = self.session.state().await?;
-            let status = state
-                .data_channels
-                .iter()
-                .find(|c| c.id == Some(id))
-                .and_then(|c| c.status.clone());
-            match status {
-                None | Some(ResourceStatus::Active) => return Ok(()),
-                Some(ResourceStatus::Inactive) => {
-                    return Err(PeerError::ChannelClosed(name.to_owned()));
+    /// Opens `channels` on the SFU in one call, then each negotiated one here, then waits until
+    /// the SFU reports them all active: one call and one wait however many channels there
+    /// are, which keeps a busy session under the service's calls per second. The outer error
+    /// is the call's; each channel's own refusal is its item's.
+    async fn add_channels(
+        &self,
+        channels: &[DataChannel],
+        inboxes: Vec<Option<Inbox>>,
+    ) -> Result<Vec<Result<(Sender, u16)>>> {
+        self.ensure_transport().await?;
+        let call = channels
+            .iter()
+            .fold(self.session.add_data_channels(), |call, c| {
+                call.channel(c.clone())
+            });
+        let result = call.send().await?;
+        let mut added: Vec<Result<(Sender, u16)>> = Vec::with_capacity(channels.len());
+        let mut opening = Vec::new();
+        for (channel, inbox) in channels.iter().zip(inboxes) {
+            let wire = channel.wire();
+            let name = wire.data_channel_name.clone().unwrap_or_default();
+            let remote = wire.location == Some(Location::Remote);
+            let accepted = result.channels.iter().find(|c| {
+                c.name.as_deref() == Some(name.as_str())
+                    && (!remote || c.session_id == wire.session_id)
+            });
+            let Some(id) = accepted.and_then(|c| c.id) else {
+                let refused = result.failed.iter().find(|f| {
+                    f.name.as_deref() == Some(name.as_str())
+                        && (f.session_id.is_none() || !remote || f.session_id == wire.session_id)
+                });
+                added.push(Err(match refused {
+                    Some(f) => PeerError::ChannelRefused {
+                        name,
+                        code: f.code.clone(),
+                        description: f.description.clone(),
+                    },
+                    None => Error::Decode {
+                        operation: "add_data_channels",
+                        status: None,
+                        reason: format!(
+                            "the SFU said nothing of channel {name:?}, or gave it no id"
+                        ),
+                        body: String::new(),
+                    }
+                    .into(),
+                }));
+                continue;
+            };
+            lock(&self.opened).channels.push(channel.clone());
+            let reliability = match (wire.max_retransmits, wire.max_packet_life_time) {
+                (Some(retransmits), _) => Reliability::MaxRetransmits { retransmits },
+                (None, Some(lifetime)) => Reliability::MaxPacketLifetime { lifetime },
+                (None, None) => Reliability::Reliable,
+            };
+            let config = ChannelConfig {
+                label: name.clone(),
+                ordered: wire.ordered.unwrap_or(true),
+                reliability,
+                negotiated: Some(id),
+                protocol: String::new(),
+            };
+            let open = self.link.call(|reply| Cmd::OpenChannel {
+                config,
+                inbox,
+                reply,
+            });
+            let opened = match tokio::time::timeout(self.connect_timeout, open).await {
+                Err(_) => Err(PeerError::ConnectTimeout(self.connect_timeout)),
+                Ok(r) => r,
+            };
+            match opened {
+                Ok(()) => {
+                    opening.push((added.len(), id, name));
+                    added.push(Err(PeerError::Closed));
                 }
-                Some(_) if Instant::now() >= end => {
-                    tracing::warn!(parent: &self.span, channel = %name, "the SFU does not report the channel active yet");
-                    return Ok(());
-                }
-                Some(_) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
+                Err(e) => added.push(Err(e)),
             }
         }
+        let waiting: Vec<(u16, &str)> =
+            opening.iter().map(|(_, id, n)| (*id, n.as_str())).collect();
+        let active = self.until_active_on_the_sfu(&waiting).await?;
+        for ((at, id, name), active) in opening.into_iter().zip(active) {
+            added[at] = active.map(|()| {
+                tracing::debug!(parent: &self.span, channel = %name, id, "data channel open");
+                let sender = Sender {
+                    cmds: self.link.cmds.clone(),
+                    id,
+                    name: name.into(),
+                };
+                (sender, id)
+            });
+        }
+        Ok(added)
+    }
+
+    /// Waits until the SFU reports each channel (id, name) active. Our side of a negotiated
+    /// channel opens on its own; the SFU's side may open a moment later, and what it forwards
+    /// before then can be lost (the emulator drops it). A service that reports no status is
+    /// taken at its word; one that never says active within the connect timeout gets a
+    /// warning, not an error, since the channel may work anyway. One poll serves every channel.
+    async fn until_active_on_the_sfu(&self, channels: &[(u16, &str)]) -> Result<Vec<Result<()>>> {
+        let end = Instant::now() + self.connect_timeout;
+        let mut pause = Duration::from_millis(5);
+        let mut outcome: Vec<Option<Result<()>>> = channels.iter().map(|_| None).collect();
+        while outcome.iter().any(Option::is_none) {
+            let state = self.session.state().await?;
+            let late = Instant::now() >= end;
+            for ((id, name), outcome) in channels.iter().zip(outcome.iter_mut()) {
+                if outcome.is_some() {
+                    continue;
+                }
+                let status = state
+                    .data_channels
+                    .iter()
+                    .find(|c| c.id == Some(*id))
+                    .and_then(|c| c.status.clone());
+                *outcome = match status {
+                    None | Some(ResourceStatus::Active) => Some(Ok(())),
+                    Some(ResourceStatus::Inactive) => {
+                        Some(Err(PeerError::ChannelClosed((*name).to_owned())))
+                    }
+                    Some(_) if late => {
+                        tracing::warn!(parent: &self.span, channel = %name, "the SFU does not report the channel active yet");
+                        Some(Ok(()))
+                    }
+                    Some(_) => None,
+                };
+            }
+            if outcome.iter().any(Option::is_none) {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+        }
+        Ok(outcome.into_iter().flatten().collect())
     }
 
     /// Pushes a track whose frames the caller supplies, encoded with `codec`. The SFU offers
@@ -642,6 +695,34 @@ impl Answerer for Peer {
 }
 
 /// Whether a channel retransmits until delivered (no retransmit or lifetime limit).
+/// A channel [`Peer::open_all`] opened.
+pub(crate) enum OpenedChannel {
+    Published(Publisher),
+    Subscribed(Subscription),
+}
+
+/// The handle of a channel opened on the SFU and here. The SFU holds a `waitForAck`
+/// subscription's messages until the subscriber's first one, which it consumes: the peer
+/// sends it.
+async fn finish(channel: &DataChannel, inbound: Inbound, sender: Sender) -> Result<OpenedChannel> {
+    let wire = channel.wire();
+    if wire.location != Some(Location::Remote) {
+        return Ok(OpenedChannel::Published(Publisher {
+            sender,
+            replies: Arc::new(std::sync::Mutex::new(Some(Replies { inbound }))),
+        }));
+    }
+    if wire.wait_for_ack == Some(true) {
+        sender.send(false, b"ack".to_vec()).await?;
+    }
+    Ok(OpenedChannel::Subscribed(Subscription {
+        inbound,
+        sender,
+        can_reply: wire.can_reply == Some(true),
+        publisher: wire.session_id.clone().unwrap_or_default(),
+    }))
+}
+
 fn reliable(channel: &DataChannel) -> bool {
     let wire = channel.wire();
     wire.max_retransmits.is_none() && wire.max_packet_life_time.is_none()

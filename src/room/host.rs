@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
+use futures_util::future::join_all;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -27,6 +28,9 @@ use crate::session::data_channels::DataChannel;
 /// How many health intervals a join may hold a place without a session (a minute by default):
 /// a live join makes its session within its first call to the SFU.
 const RESERVATION_LAPSE: u32 = 12;
+
+/// At most this many updates relayed (and their participants followed) together.
+const RELAYED_TOGETHER: usize = 64;
 
 /// Publishes the room channel on one of the process's host peers.
 async fn connect(room: &Room) -> Result<(Arc<HostPeer>, Publisher)> {
@@ -129,17 +133,23 @@ pub(super) async fn take_over(room: Room) -> Result<Option<HostHandle>> {
         .map(|p| (p.info.id, p.info.session_id))
         .collect();
     // The old host's session may live on at the SFU for a while, carrying other rooms; this
-    // room's channels on it must not.
+    // room's channels on it must not. Closed beside the takeover: a dead node's session closes
+    // at the SFU anyway when it falls silent, and the calls of many rooms taken at once wait
+    // on that session's rate limit.
     let old = room.client().session(&record.host_session_id);
-    let mut closing = old
-        .close_data_channels()
-        .channel(DataChannel::publish(room_channel(room.id())));
+    let mut channels = vec![DataChannel::publish(room_channel(room.id()))];
     for (_, session_id) in &followed {
-        closing = closing.channel(DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL));
+        channels.push(DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL));
     }
-    if let Err(e) = closing.send().await {
-        tracing::debug!(room = room.id(), error = %e, "closing the old host's channels");
-    }
+    let closing = async move {
+        let call = channels
+            .into_iter()
+            .fold(old.close_data_channels(), |call, c| call.channel(c));
+        if let Err(e) = call.send().await {
+            tracing::debug!(error = %e, "closing the old host's channels");
+        }
+    };
+    tokio::spawn(closing.in_current_span());
     let handle = spawn(room.clone(), peer, channel, record, events, followed);
     room.append(RoomEvent::HostChanged {
         host_session_id: session_id,
@@ -172,8 +182,9 @@ fn spawn(
         empty_since: Some(Instant::now()),
         removing: HashMap::new(),
     };
+    let peer = host.peer.clone();
     let task = tokio::spawn(host.run(events, stopped, followed).instrument(span));
-    HostHandle::new(stop, task)
+    HostHandle::new(stop, task, peer)
 }
 
 struct Host {
@@ -200,14 +211,13 @@ struct Inbox {
 impl Host {
     async fn run(
         mut self,
-        mut events: EventStream,
+        events: EventStream,
         mut stopped: oneshot::Receiver<()>,
         followed: Vec<(String, String)>,
     ) {
         metrics::gauge(metrics::ROOMS_HOSTED, &[], 1.0);
-        for (participant, session_id) in followed {
-            self.follow(&participant, &session_id).await;
-        }
+        self.follow(followed).await;
+        let mut events = events.peekable();
         let mut ended = false;
         let mut health = tokio::time::interval(self.record.health_interval);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -215,9 +225,16 @@ impl Host {
             tokio::select! {
                 update = events.next() => match update {
                     Some(Ok(update)) => {
-                        let closed = update.event == RoomEvent::RoomClosed;
-                        self.relay(update).await;
-                        if closed {
+                        // With what else has come: the participants they bring in are
+                        // followed together, in one round of the peer's calls.
+                        let mut updates = vec![update];
+                        while updates.len() < RELAYED_TOGETHER {
+                            match std::pin::Pin::new(&mut events).next_if(Result::is_ok).now_or_never() {
+                                Some(Some(Ok(update))) => updates.push(update),
+                                _ => break,
+                            }
+                        }
+                        if self.relay_all(updates).await {
                             ended = true;
                             break;
                         }
@@ -263,7 +280,27 @@ impl Host {
         tracing::debug!("room host stopped");
     }
 
-    /// Sends an update where it goes, and follows participants in and out.
+    /// Relays `updates` in order, having followed the participants who joined in them first
+    /// (a participant may send as soon as it hears its join); whether the room closed.
+    async fn relay_all(&mut self, updates: Vec<RoomUpdate>) -> bool {
+        let joined = updates.iter().filter_map(|u| match &u.event {
+            RoomEvent::ParticipantJoined { participant } => {
+                Some((participant.id.clone(), participant.session_id.clone()))
+            }
+            _ => None,
+        });
+        self.follow(joined.collect()).await;
+        for update in updates {
+            let closed = update.event == RoomEvent::RoomClosed;
+            self.relay(update).await;
+            if closed {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Sends an update where it goes, and stops following participants who left.
     async fn relay(&mut self, update: RoomUpdate) {
         metrics::count(metrics::ROOM_UPDATES_RELAYED, &[], 1);
         let json = update.to_json();
@@ -273,10 +310,6 @@ impl Host {
                     let _ = inbox.direct.send(json);
                 }
                 self.relayed.send_replace(update.seq);
-            }
-            RoomEvent::ParticipantJoined { participant } => {
-                self.follow(&participant.id, &participant.session_id).await;
-                self.send(&json, update.seq).await;
             }
             RoomEvent::HostChanged { .. } => {
                 // The participants still listen on the old room channel: each is told on its
@@ -345,36 +378,47 @@ impl Host {
         self.relayed.send_replace(seq);
     }
 
-    /// Subscribes to a participant's channel: its messages become room events, and the
-    /// server's direct messages to it go back as replies. A transient failure is tried again
-    /// (the participant's messages are lost until the host reads its channel).
-    async fn follow(&mut self, participant: &str, session_id: &str) {
-        let channel = DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL).can_reply(true);
-        let subscription = match persist(|| self.peer.subscribe(channel.clone())).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(participant, error = %e, "cannot read the participant's channel");
-                return;
+    /// Subscribes to participants' channels (participant id, session id), all at once: their
+    /// messages become room events, and the server's direct messages to them go back as
+    /// replies. A transient failure is tried again (a participant's messages are lost until
+    /// the host reads its channel).
+    async fn follow(&mut self, participants: Vec<(String, String)>) {
+        let peer = &self.peer;
+        let subscribing = participants
+            .into_iter()
+            .map(|(participant, session_id)| async move {
+                let channel =
+                    DataChannel::subscribe(&session_id, PARTICIPANT_CHANNEL).can_reply(true);
+                let subscribed = persist(|| peer.subscribe(channel.clone())).await;
+                (participant, session_id, subscribed)
+            });
+        for (participant, session_id, subscribed) in join_all(subscribing).await {
+            let subscription = match subscribed {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(participant, error = %e, "cannot read the participant's channel");
+                    continue;
+                }
+            };
+            let (direct, outgoing) = mpsc::unbounded_channel();
+            let task = tokio::spawn(
+                serve(
+                    self.room.clone(),
+                    participant.clone(),
+                    subscription,
+                    outgoing,
+                )
+                .in_current_span(),
+            );
+            let inbox = Inbox {
+                session_id,
+                direct,
+                task,
+            };
+            match self.inboxes.insert(participant, inbox) {
+                Some(old) => old.task.abort(),
+                None => metrics::gauge(metrics::ROOM_PARTICIPANTS, &[], 1.0),
             }
-        };
-        let (direct, outgoing) = mpsc::unbounded_channel();
-        let task = tokio::spawn(
-            serve(
-                self.room.clone(),
-                participant.to_owned(),
-                subscription,
-                outgoing,
-            )
-            .in_current_span(),
-        );
-        let inbox = Inbox {
-            session_id: session_id.to_owned(),
-            direct,
-            task,
-        };
-        match self.inboxes.insert(participant.to_owned(), inbox) {
-            Some(old) => old.task.abort(),
-            None => metrics::gauge(metrics::ROOM_PARTICIPANTS, &[], 1.0),
         }
     }
 

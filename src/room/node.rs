@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::error::Result;
 use super::host;
 use super::room::Room;
-use super::shared::Shared;
+use super::shared::{HostHandle, Shared};
 
 /// Starts the node's task, when there is a runtime to run it. It ends with the last handle
 /// on `shared`.
@@ -46,13 +46,18 @@ async fn run(shared: Weak<Shared>) {
                 Err(e) => tracing::warn!(error = %e, "looking for rooms whose host died"),
             }
         }
-        let mut failed = Vec::new();
-        for id in owed.drain(..) {
-            if shared.hosted().contains_key(&id) {
-                continue;
-            }
+        owed.extend(on_lost_peers(&shared).await);
+        // At once: their channels then share the host peers' rounds of calls.
+        let taking = owed
+            .drain(..)
+            .filter(|id| !shared.hosted().contains_key(id));
+        let taking = taking.map(|id| {
             let room = Room::new(shared.clone(), id.as_str().into());
-            match host::take_over(room).await {
+            async move { (id, host::take_over(room).await) }
+        });
+        let mut failed = Vec::new();
+        for (id, taken) in futures_util::future::join_all(taking).await {
+            match taken {
                 Ok(Some(handle)) => {
                     shared.hosted().insert(id, handle);
                 }
@@ -75,6 +80,35 @@ async fn run(shared: Weak<Shared>) {
     }
 }
 
+/// Stops the hosts whose peer lost its connection to the SFU (the room channel on it reaches
+/// nobody) or used up its channel numbers, and returns their rooms, for this node to take
+/// over onto another peer as it takes a dead node's: participants follow the room to the new
+/// channel as after a takeover.
+async fn on_lost_peers(shared: &Arc<Shared>) -> Vec<String> {
+    let lost: Vec<(String, HostHandle)> = {
+        let mut hosted = shared.hosted();
+        let ids: Vec<String> = hosted
+            .iter()
+            .filter(|(_, handle)| handle.must_move())
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| hosted.remove(&id).map(|handle| (id, handle)))
+            .collect()
+    };
+    let (moving, handles): (Vec<String>, Vec<HostHandle>) = lost.into_iter().unzip();
+    for id in &moving {
+        tracing::warn!(room = %id, "moving the room to another host peer");
+    }
+    stop_all(handles).await;
+    moving
+}
+
+/// Stops hosts at once: each closes its channels in its peer's next round.
+async fn stop_all(handles: Vec<HostHandle>) {
+    futures_util::future::join_all(handles.into_iter().map(HostHandle::stop)).await;
+}
+
 /// Beats; when the store took this node for dead, stops hosting and becomes a new node.
 async fn beat(shared: &Arc<Shared>) {
     match shared
@@ -86,9 +120,7 @@ async fn beat(shared: &Arc<Shared>) {
         Ok(false) => {
             tracing::warn!("this process was taken for dead: its rooms are hosted elsewhere");
             let handles: Vec<_> = shared.hosted().drain().map(|(_, h)| h).collect();
-            for handle in handles {
-                handle.stop().await;
-            }
+            stop_all(handles).await;
             shared.renew_node();
         }
         Err(e) => tracing::warn!(error = %e, "beating"),
@@ -124,8 +156,6 @@ pub(crate) async fn shut_down(shared: &Arc<Shared>) -> Result<()> {
         }
     }
     let handles: Vec<_> = shared.hosted().drain().map(|(_, h)| h).collect();
-    for handle in handles {
-        handle.stop().await;
-    }
+    stop_all(handles).await;
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::host_peers::HostPeers;
+use super::host_peers::{HostPeer, HostPeers};
 use super::store::Store;
 use crate::client::Client;
 
@@ -83,11 +83,21 @@ impl Shared {
 pub(crate) struct HostHandle {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    peer: Arc<HostPeer>,
 }
 
 impl HostHandle {
-    pub(crate) fn new(stop: oneshot::Sender<()>, task: JoinHandle<()>) -> Self {
-        Self { stop, task }
+    pub(crate) fn new(
+        stop: oneshot::Sender<()>,
+        task: JoinHandle<()>,
+        peer: Arc<HostPeer>,
+    ) -> Self {
+        Self { stop, task, peer }
+    }
+
+    /// Whether the room is to move to another peer (see `HostPeer::must_move`).
+    pub(crate) fn must_move(&self) -> bool {
+        self.peer.must_move()
     }
 
     pub(crate) async fn stop(self) {

@@ -736,3 +736,64 @@ async fn a_host_relays_while_a_dead_participants_lease_is_held() {
     witness.leave().await.unwrap();
     room.close().await.unwrap();
 }
+
+/// The rooms of one process share a host peer; when that peer loses the SFU for good, the
+/// process moves each of its rooms to a new peer, and their participants follow without
+/// losing or repeating an update, what was sent during the outage included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_whose_host_peer_lost_the_sfu_move_to_a_new_peer() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(MemoryStore::new());
+    let mut joined = Vec::new();
+    for id in ["first", "second"] {
+        let room = rooms.create().id(id).send().await.unwrap();
+        let witness = room.join("witness").connect(client.peer()).await.unwrap();
+        joined.push((room, witness));
+    }
+    let host = |room: &Room| {
+        let room = room.clone();
+        async move { room.snapshot().await.unwrap().room.host_session_id }
+    };
+    let old_host = host(&joined[0].0).await;
+    assert_eq!(host(&joined[1].0).await, old_host, "the rooms share a peer");
+
+    assert!(emulator.partition(&old_host, Duration::from_secs(120)));
+    let cut = std::time::Instant::now();
+    for (room, _) in &joined {
+        room.send_message("during").await.unwrap();
+    }
+    for (room, witness) in &mut joined {
+        let during = until(witness, "the update sent during the outage", |u| {
+            matches!(&u.event, RoomEvent::Message { .. })
+        })
+        .await;
+        println!("{}: heard {:?} after the cut", room.id(), cut.elapsed());
+        room.send_message("after").await.unwrap();
+        let after = until(witness, "an update after the move", |u| {
+            matches!(&u.event, RoomEvent::Message { .. })
+        })
+        .await;
+        let text = |u: &RoomUpdate| match &u.event {
+            RoomEvent::Message { payload, .. } => format!("{payload:?}"),
+            other => format!("{other:?}"),
+        };
+        assert!(text(&during).contains("during"), "{during:?}");
+        assert!(
+            text(&after).contains("after"),
+            "once each, in order: {after:?}"
+        );
+        assert!(after.seq > during.seq);
+        let new_host = host(room).await;
+        assert_ne!(new_host, old_host, "{} moved to a new peer", room.id());
+    }
+    assert_eq!(
+        host(&joined[0].0).await,
+        host(&joined[1].0).await,
+        "the moved rooms share their new peer"
+    );
+    for (room, witness) in joined {
+        witness.leave().await.unwrap();
+        room.close().await.unwrap();
+    }
+}

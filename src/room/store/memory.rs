@@ -311,6 +311,25 @@ impl Store for MemoryStore {
         }))
     }
 
+    /// One process holds every room here, so a room moves only within it: from a host peer
+    /// that failed to a new one.
+    fn set_host(
+        &self,
+        room: &str,
+        from: &str,
+        node: &str,
+        host_session_id: &str,
+    ) -> StoreFuture<'_, bool> {
+        ready(self.with_room(room, |state| {
+            let record = &mut state.record;
+            let moves = from == node && record.host_node == from && !record.closed;
+            if moves {
+                record.host_session_id = host_session_id.to_owned();
+            }
+            Ok(moves)
+        }))
+    }
+
     fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
         ready(self.with_room(room, |state| {
             let after = state.events.iter().filter(|u| u.seq > seq);
