@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use futures_util::{FutureExt, StreamExt};
@@ -219,14 +219,14 @@ impl Host {
         self.follow(followed).await;
         let mut events = events.peekable();
         let mut ended = false;
-        let mut health = tokio::time::interval(self.record.health_interval);
-        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let health = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(health);
         loop {
             tokio::select! {
                 update = events.next() => match update {
                     Some(Ok(update)) => {
                         // With what else has come: the participants they bring in are
-                        // followed together, in one round of the peer's calls.
+                        // followed together, in one call when the peer is busy.
                         let mut updates = vec![update];
                         while updates.len() < RELAYED_TOGETHER {
                             match std::pin::Pin::new(&mut events).next_if(Result::is_ok).now_or_never() {
@@ -234,9 +234,17 @@ impl Host {
                                 _ => break,
                             }
                         }
+                        let joined = updates
+                            .iter()
+                            .any(|u| matches!(u.event, RoomEvent::ParticipantJoined { .. }));
                         if self.relay_all(updates).await {
                             ended = true;
                             break;
+                        }
+                        // An empty room that someone joined is checked again from now on.
+                        if joined && self.empty_since.take().is_some() {
+                            let next = Instant::now() + self.record.health_interval;
+                            health.as_mut().reset(next.into());
                         }
                     }
                     Some(Err(RoomError::RoomLost(_))) => {
@@ -247,10 +255,11 @@ impl Host {
                     Some(Err(e)) => tracing::warn!(error = %e, "room events"),
                     None => break,
                 },
-                _ = health.tick() => {
+                _ = &mut health => {
                     if let Err(e) = self.check_health().await {
                         tracing::warn!(error = %e, "room health check");
                     }
+                    health.as_mut().reset(self.next_check());
                 }
                 _ = &mut stopped => break,
             }
@@ -491,6 +500,19 @@ impl Host {
             self.remove_aside(key, remove, "removed a participant whose session died");
         }
         Ok(())
+    }
+
+    /// When to check the room's health next: after its health interval, or, for a room with
+    /// nobody in it, when it will have been empty for its timeout (a join wakes it earlier).
+    /// Idle empty rooms then cost their host no wake-ups; a place a join took and never used
+    /// (its process died before it made a session) is found at that check.
+    fn next_check(&self) -> tokio::time::Instant {
+        let interval = Instant::now() + self.record.health_interval;
+        let at = match self.empty_since {
+            Some(since) => (since + self.record.empty_timeout).max(interval),
+            None => interval,
+        };
+        at.into()
     }
 
     /// Runs a removal in a task of its own, one per participant at a time. A removal waits
