@@ -185,8 +185,9 @@ impl CreateRoom {
         self
     }
 
-    /// How often the host checks participants' sessions and the empty timeout; 5 s by
-    /// default.
+    /// How often the host checks participants' sessions; 5 s by default. A room with nobody
+    /// in it is checked when its [`empty_timeout`](Self::empty_timeout) runs out, or when
+    /// someone joins.
     pub fn health_interval(mut self, interval: Duration) -> Self {
         self.health_interval = interval;
         self

@@ -211,18 +211,44 @@ async fn three_pages_see_each_other_hear_the_server_and_see_one_leave() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_pages_served_by_two_processes_sharing_redis() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
+    let Some(two) = two_processes().await else {
         return;
+    };
+    let (base_a, base_b) = (serve(&two.a).await, serve(&two.b).await);
+    three_pages(&two.emulator, &two.a, [&base_a, &base_b, &base_a]).await;
+}
+
+/// Two backend processes sharing one Redis, as two `Rooms` of this one (each has its own node
+/// and host peers), with their turn among the heavy tests.
+#[cfg(feature = "redis")]
+struct TwoProcesses {
+    _heavy: tokio::sync::MutexGuard<'static, ()>,
+    _redis: redis_server::Redis,
+    emulator: Emulator,
+    a: Rooms,
+    b: Rooms,
+}
+
+/// The two processes; `None` (the test returns) without Chromium or Redis.
+#[cfg(feature = "redis")]
+async fn two_processes() -> Option<TwoProcesses> {
+    let heavy = crate::support::heavy::heavy().await;
+    if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
+        return None;
     }
     let redis = redis_server::Redis::start().await;
     let emulator = Emulator::start().await.unwrap();
     let url = redis.url();
     let store = || cloudflare_calls::room::RedisStore::connect(&url);
-    let rooms_a = client(&emulator).rooms(store().await.unwrap());
-    let rooms_b = client(&emulator).rooms(store().await.unwrap());
-    let (base_a, base_b) = (serve(&rooms_a).await, serve(&rooms_b).await);
-    three_pages(&emulator, &rooms_a, [&base_a, &base_b, &base_a]).await;
+    let a = client(&emulator).rooms(store().await.unwrap());
+    let b = client(&emulator).rooms(store().await.unwrap());
+    Some(TwoProcesses {
+        _heavy: heavy,
+        _redis: redis,
+        emulator,
+        a,
+        b,
+    })
 }
 
 /// Alice, Bob and Carol open the page at their base URLs and join room "demo".
@@ -802,19 +828,13 @@ async fn pages_follow_a_room_whose_host_process_is_killed() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_joins_during_a_hand_over_follows_the_new_host() {
-    let _heavy = crate::support::heavy::heavy().await;
-    if chromium::skip_without_chromium() || redis_server::skip_without_redis() {
+    let Some(two) = two_processes().await else {
         return;
-    }
-    let redis = redis_server::Redis::start().await;
-    let emulator = Emulator::start().await.unwrap();
-    let url = redis.url();
-    let store = || cloudflare_calls::room::RedisStore::connect(&url);
-    let first = client(&emulator).rooms(store().await.unwrap());
-    let second = client(&emulator).rooms(store().await.unwrap());
+    };
+    let (emulator, first, second) = (&two.emulator, &two.a, &two.b);
     let room = first.create().id("deploy").send().await.unwrap();
     let old_host = room.snapshot().await.unwrap().room.host_session_id;
-    let base = serve(&second).await;
+    let base = serve(second).await;
     let page = open(&format!("{base}/?room=deploy&name=late")).await;
 
     // The SFU holds the page's channel call (after the server read the host) while the first
