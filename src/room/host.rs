@@ -48,14 +48,23 @@ async fn connect(room: &Room) -> Result<(Arc<HostPeer>, Publisher)> {
     }
 }
 
-/// Closes what a host opened on `peer` for the room `room` (its channel, and its
-/// subscriptions to the participants' channels of `sessions`), then gives the peer back.
-async fn disconnect(room: &Room, peer: Arc<HostPeer>, sessions: &[String]) {
+/// What a host of `room` has open on its session: the room channel, and its subscriptions to
+/// the participants' channels of `sessions`.
+fn host_channels<'a>(
+    room: &Room,
+    sessions: impl IntoIterator<Item = &'a String>,
+) -> Vec<DataChannel> {
     let mut channels = vec![DataChannel::publish(room_channel(room.id()))];
     for session_id in sessions {
         channels.push(DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL));
     }
-    if let Err(e) = peer.close_channels(channels).await {
+    channels
+}
+
+/// Closes what a host opened on `peer` for `room` (see [`host_channels`]), then gives the
+/// peer back.
+async fn disconnect(room: &Room, peer: Arc<HostPeer>, sessions: &[String]) {
+    if let Err(e) = peer.close_channels(host_channels(room, sessions)).await {
         tracing::warn!(error = %e, "closing the room's channels");
     }
     room.host_peers().release(peer).await;
@@ -137,10 +146,7 @@ pub(super) async fn take_over(room: Room) -> Result<Option<HostHandle>> {
     // at the SFU anyway when it falls silent, and the calls of many rooms taken at once wait
     // on that session's rate limit.
     let old = room.client().session(&record.host_session_id);
-    let mut channels = vec![DataChannel::publish(room_channel(room.id()))];
-    for (_, session_id) in &followed {
-        channels.push(DataChannel::subscribe(session_id, PARTICIPANT_CHANNEL));
-    }
+    let channels = host_channels(&room, followed.iter().map(|(_, session)| session));
     let closing = async move {
         let call = channels
             .into_iter()
