@@ -47,13 +47,13 @@ async fn main() -> Result<(), Failure> {
 
     let empty = Process::read()?;
     println!(
-        "| rooms | RSS | per room | CPU idle | threads | sockets | SFU sessions | create time |"
+        "| rooms | RSS | per room | CPU idle | wake-ups/s | threads | sockets | SFU sessions | create time |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let (cpu, wakeups) = idle().await?;
     println!(
-        "| 0 | {:.0} MiB | | {:.1}% | {} | {} | 0 | |",
+        "| 0 | {:.0} MiB | | {cpu:.1}% | {wakeups:.0} | {} | {} | 0 | |",
         mib(empty.rss_kib),
-        idle_cpu().await?,
         empty.threads,
         empty.sockets
     );
@@ -78,7 +78,7 @@ async fn main() -> Result<(), Failure> {
         }
         let took = started.elapsed();
         tokio::time::sleep(SETTLE).await;
-        let cpu = idle_cpu().await?;
+        let (cpu, wakeups) = idle().await?;
         let now = Process::read()?;
         let per_room = (now.rss_kib - empty.rss_kib) as f64 / count as f64;
         let mut sessions = std::collections::HashSet::new();
@@ -86,7 +86,7 @@ async fn main() -> Result<(), Failure> {
             sessions.insert(room.snapshot().await?.room.host_session_id);
         }
         println!(
-            "| {count} | {:.0} MiB | {per_room:.0} KiB | {cpu:.1}% | {} | {} | {} | {:.1} s |",
+            "| {count} | {:.0} MiB | {per_room:.0} KiB | {cpu:.1}% | {wakeups:.0} | {} | {} | {} | {:.1} s |",
             mib(now.rss_kib),
             now.threads,
             now.sockets,
@@ -105,14 +105,21 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// This process's share of one core over [`IDLE`], in percent.
-async fn idle_cpu() -> Result<f64, Failure> {
-    let before = Process::cpu_ticks()?;
+/// Over [`IDLE`]: this process's share of one core, in percent, and how many times a second
+/// its threads went to sleep and woke. The share depends on the machine (the cost of a timer
+/// or a wake-up differs between hosts many times over); the wake-ups do not.
+async fn idle() -> Result<(f64, f64), Failure> {
+    let (ticks, switches) = (Process::cpu_ticks()?, Process::sleeps()?);
     let started = Instant::now();
     tokio::time::sleep(IDLE).await;
-    let ticks = Process::cpu_ticks()? - before;
+    let seconds = started.elapsed().as_secs_f64();
+    let ticks = Process::cpu_ticks()? - ticks;
+    let switches = Process::sleeps()? - switches;
     // Linux counts in USER_HZ, 100 per second on every architecture it runs on.
-    Ok(ticks as f64 / 100.0 / started.elapsed().as_secs_f64() * 100.0)
+    Ok((
+        ticks as f64 / 100.0 / seconds * 100.0,
+        switches as f64 / seconds,
+    ))
 }
 
 /// This process as `/proc` shows it.
@@ -142,6 +149,20 @@ impl Process {
             threads: field("Threads:")?,
             sockets,
         })
+    }
+
+    /// How many times the process's threads went to sleep, summed (each one a wake-up later).
+    fn sleeps() -> Result<u64, Failure> {
+        let mut total = 0;
+        for task in std::fs::read_dir("/proc/self/task")? {
+            let status = std::fs::read_to_string(task?.path().join("status"))?;
+            let switches = status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .ok_or("no voluntary_ctxt_switches in /proc/self/task/*/status")?;
+            total += switches.trim().parse::<u64>()?;
+        }
+        Ok(total)
     }
 
     /// User and system time, in clock ticks.
