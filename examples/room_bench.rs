@@ -12,10 +12,11 @@
 //!    with audio and video into a room with two tracks: session, push, pull), one join at a
 //!    time (its latency) and 32 at a time (what a process sustains), with the room in
 //!    a `MemoryStore` and, when `REDIS_URL` is set (feature `redis`), in a `RedisStore`: store
-//!    operations and Redis commands per join.
+//!    operations and Redis commands per join. The stores take five trials of 200 joins in
+//!    turns; the figures are medians, and the last line compares the stores trial by trial.
 //!
 //! ```sh
-//! cargo run --release --example room_bench --features room --features room
+//! cargo run --release --example room_bench --features room
 //! redis-server --port 6390 --save '' &
 //! REDIS_URL=redis://127.0.0.1:6390/ cargo run --release --features redis --example room_bench
 //! ```
@@ -23,12 +24,13 @@
 use std::time::{Duration, Instant};
 
 use calls_emulator::Emulator;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cloudflare_calls::peer::FrameCodec;
+use cloudflare_calls::peer::{FrameCodec, OutgoingTrack};
 use cloudflare_calls::room::{
-    EventStream, Lease, MemoryStore, Participant, ParticipantRecord, Room, RoomEvent, RoomRecord,
-    RoomSnapshot, Store, StoreFuture,
+    EventStream, Lease, MemoryStore, Participant, ParticipantRecord, Room, RoomEvent, RoomPeer,
+    RoomRecord, RoomSnapshot, Store, StoreFuture,
 };
 use cloudflare_calls::{Client, Config, Offer, RemoteTrack};
 
@@ -113,58 +115,127 @@ async fn main() -> Result<(), Failure> {
     );
     room.close().await?;
 
+    let mut stages = vec![Stage::new(&client, "MemoryStore", MemoryStore::new(), None).await?];
+    #[cfg(feature = "redis")]
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let store = cloudflare_calls::room::RedisStore::connect(&url).await?;
+        stages.push(Stage::new(&client, "RedisStore", store, Some(url)).await?);
+    }
+    // Taken in turns, so that what else the machine does falls on every store alike.
+    for _ in 0..OFFER_TRIALS {
+        for stage in &mut stages {
+            stage.trial().await?;
+        }
+    }
     println!();
     println!(
         "| store | joins/s, one at a time | joins/s, {IN_FLIGHT} at a time | store operations (round trips) per join | Redis commands per join, scripts' included |"
     );
     println!("|---|---|---|---|---|");
-    offer_joins(&client, "MemoryStore", MemoryStore::new(), None).await?;
-    #[cfg(feature = "redis")]
-    if let Ok(url) = std::env::var("REDIS_URL") {
-        let store = cloudflare_calls::room::RedisStore::connect(&url).await?;
-        offer_joins(&client, "RedisStore", store, Some(url)).await?;
+    for stage in &stages {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.1} | {} |",
+            stage.name,
+            median(stage.in_series.iter().copied()),
+            median(stage.at_once.iter().copied()),
+            stage.operations,
+            stage.commands,
+        );
+    }
+    if let [memory, other, ..] = &stages[..] {
+        let share = |a: &[f64], b: &[f64]| median(a.iter().zip(b).map(|(a, b)| a / b * 100.0));
+        println!();
+        println!(
+            "{} / {}, trial by trial (median of {OFFER_TRIALS}): {:.0}% one at a time, {:.0}% {IN_FLIGHT} at a time",
+            other.name,
+            memory.name,
+            share(&other.in_series, &memory.in_series),
+            share(&other.at_once, &memory.at_once),
+        );
+    }
+    for stage in stages {
+        stage.room.close().await?;
     }
     Ok(())
 }
 
-const OFFER_JOINS: usize = 100;
+/// Browser joins per trial, one at a time and then [`IN_FLIGHT`] at a time.
+const OFFER_JOINS: usize = 200;
+/// Trials per store, taken in turns.
+const OFFER_TRIALS: usize = 5;
 
-/// Joins a browser's offer `OFFER_JOINS` times into a room with two published tracks.
-async fn offer_joins(
-    client: &Client,
-    name: &str,
-    store: impl Store,
+/// A room in one store, with two published tracks, that browsers' offers join.
+struct Stage {
+    name: &'static str,
+    room: Room,
+    /// The publisher of the room's tracks and its tracks, kept for the whole run.
+    _stage: RoomPeer,
+    _tracks: Vec<OutgoingTrack>,
+    calls: Arc<AtomicUsize>,
     redis: Option<String>,
-) -> Result<(), Failure> {
-    let store = std::sync::Arc::new(Counting {
-        inner: store,
-        calls: AtomicUsize::new(0),
-    });
-    let room = client.rooms(store.clone()).create().send().await?;
-    let stage = room.join("stage").connect(client.peer()).await?;
-    let _tracks = stage
-        .publish_tracks([
-            ("mic".into(), FrameCodec::Opus),
-            ("cam".into(), FrameCodec::Vp8),
-        ])
-        .await?;
-    let offer = include_str!("../tests/fixtures/sdp/chromium_tracks_datachannel.sdp");
-    let commands_before = redis_commands(redis.as_deref()).await?;
-    store.calls.store(0, Ordering::Relaxed);
-    let (in_series, joined) = joins_per_second(&room, offer, 1, "s").await?;
-    let operations = store.calls.load(Ordering::Relaxed) as f64 / OFFER_JOINS as f64;
-    let commands = match (commands_before, redis_commands(redis.as_deref()).await?) {
-        (Some(before), Some(after)) => {
-            format!("{:.1}", (after - before) as f64 / OFFER_JOINS as f64)
+    /// Joins per second, trial by trial.
+    in_series: Vec<f64>,
+    at_once: Vec<f64>,
+    /// Store operations and Redis commands per join, read in the first trial.
+    operations: f64,
+    commands: String,
+}
+
+impl Stage {
+    async fn new(
+        client: &Client,
+        name: &'static str,
+        store: impl Store,
+        redis: Option<String>,
+    ) -> Result<Self, Failure> {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let store = Counting {
+            inner: store,
+            calls: calls.clone(),
+        };
+        let room = client.rooms(store).create().send().await?;
+        let stage = room.join("stage").connect(client.peer()).await?;
+        let tracks = stage
+            .publish_tracks([
+                ("mic".into(), FrameCodec::Opus),
+                ("cam".into(), FrameCodec::Vp8),
+            ])
+            .await?;
+        Ok(Self {
+            name,
+            room,
+            _stage: stage,
+            _tracks: tracks,
+            calls,
+            redis,
+            in_series: Vec::new(),
+            at_once: Vec::new(),
+            operations: 0.0,
+            commands: "–".into(),
+        })
+    }
+
+    /// Joins [`OFFER_JOINS`] offers one at a time, then [`IN_FLIGHT`] at a time, each batch
+    /// followed by its leaves.
+    async fn trial(&mut self) -> Result<(), Failure> {
+        let offer = include_str!("../tests/fixtures/sdp/chromium_tracks_datachannel.sdp");
+        let commands_before = redis_commands(self.redis.as_deref()).await?;
+        self.calls.store(0, Ordering::Relaxed);
+        let (in_series, joined) = joins_per_second(&self.room, offer, 1, "s").await?;
+        if self.in_series.is_empty() {
+            self.operations = self.calls.load(Ordering::Relaxed) as f64 / OFFER_JOINS as f64;
+            let after = redis_commands(self.redis.as_deref()).await?;
+            if let (Some(before), Some(after)) = (commands_before, after) {
+                self.commands = format!("{:.1}", (after - before) as f64 / OFFER_JOINS as f64);
+            }
         }
-        _ => "–".into(),
-    };
-    leave(joined).await?;
-    let (at_once, joined) = joins_per_second(&room, offer, IN_FLIGHT, "c").await?;
-    leave(joined).await?;
-    println!("| {name} | {in_series:.0} | {at_once:.0} | {operations:.1} | {commands} |");
-    room.close().await?;
-    Ok(())
+        self.in_series.push(in_series);
+        leave(joined).await?;
+        let (at_once, joined) = joins_per_second(&self.room, offer, IN_FLIGHT, "c").await?;
+        self.at_once.push(at_once);
+        leave(joined).await?;
+        Ok(())
+    }
 }
 
 /// Joins in flight at once in the second measurement: enough to keep this machine's two cores
@@ -227,7 +298,7 @@ async fn redis_commands(url: Option<&str>) -> Result<Option<u64>, Failure> {
 /// Counts the store operations the room makes.
 struct Counting<S> {
     inner: S,
-    calls: AtomicUsize,
+    calls: Arc<AtomicUsize>,
 }
 
 impl<S> Counting<S> {
@@ -249,7 +320,7 @@ impl<S: Store> Store for Counting<S> {
         self.count();
         self.inner.snapshot(room)
     }
-    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
+    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, RoomSnapshot> {
         self.count();
         self.inner.add_participant(room, p)
     }

@@ -132,7 +132,7 @@ impl<'a> Join<'a> {
             sends
         };
         let (room, fitted_only) = (self.room, self.fitted_only);
-        let record = self.reserve().await?;
+        let (record, snapshot) = self.reserve().await?;
         let id = record.info.id.clone();
         // The session as soon as it exists, to close it if the store cannot help.
         let mut opened: Option<String> = None;
@@ -142,7 +142,7 @@ impl<'a> Join<'a> {
             // The room's tracks go into the offer's receive sections where they fit (a WHEP
             // player's offer, say): the SFU's answer then carries them, with no
             // renegotiation. The rest come in an SFU offer.
-            let wanted = tracks_in(&room.snapshot().await?, &record);
+            let wanted = tracks_in(&snapshot, &record);
             let (mut pulled, mut rest) = fit(wanted, &offer);
             if fitted_only {
                 rest.clear();
@@ -224,8 +224,9 @@ impl<'a> Join<'a> {
     }
 
     /// Adds the participant to the store, not announced and with no session yet: the
-    /// room's capacity and the identity are checked here, atomically.
-    pub(super) async fn reserve(&self) -> Result<ParticipantRecord> {
+    /// room's capacity and the identity are checked here, atomically. Returns its record and
+    /// the room as it is then.
+    pub(super) async fn reserve(&self) -> Result<(ParticipantRecord, RoomSnapshot)> {
         let record = ParticipantRecord {
             info: ParticipantInfo {
                 id: ids::random("p"),
@@ -241,11 +242,12 @@ impl<'a> Join<'a> {
             reserved_at: now_ms(),
             leaving: None,
         };
-        self.room
+        let snapshot = self
+            .room
             .store()
             .add_participant(self.room.id(), record.clone())
             .await?;
-        Ok(record)
+        Ok((record, snapshot))
     }
 }
 

@@ -67,7 +67,8 @@ impl Join<'_> {
 
     async fn connect_peer(self, peer: ConnectPeer) -> Result<RoomPeer> {
         let room = self.room.clone();
-        let record = self.reserve().await?;
+        // The room is read again once the peer subscribes to the room channel (below).
+        let (record, _) = self.reserve().await?;
         let id = record.info.id.clone();
         let joined = async {
             let peer = peer.correlation_id(room.id()).connect().await?;

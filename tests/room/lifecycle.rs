@@ -415,7 +415,11 @@ impl Store for Recording {
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         self.store.snapshot(room)
     }
-    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+    fn add_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, RoomSnapshot> {
         self.store.add_participant(room, participant)
     }
     fn update_participant(

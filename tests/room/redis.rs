@@ -257,7 +257,7 @@ impl Store for KillMidJoin {
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         self.inner.snapshot(room)
     }
-    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
+    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, RoomSnapshot> {
         self.inner.add_participant(room, p)
     }
     fn update_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
@@ -596,4 +596,54 @@ async fn joins_through_redis_are_refused_as_in_one_process() {
     alice.leave().await.unwrap();
     bob.leave().await.unwrap();
     room.close().await.unwrap();
+}
+
+/// A browser's join through Redis reads the room from its own reservation: it pulls the
+/// broadcast's tracks. A second broadcaster, and any join once the room closed, are refused
+/// as in one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_through_redis_sees_the_room_and_is_refused_once_it_closed() {
+    let Some((_redis, _emulator, client, rooms)) = rooms_on_redis().await else {
+        return;
+    };
+    let offer = Offer::new(include_str!(
+        "../fixtures/sdp/chromium_tracks_datachannel.sdp"
+    ));
+    let room = rooms.create().id("stage").send().await.unwrap();
+    let stage = room
+        .join("stage")
+        .role(Role::Broadcaster)
+        .connect(client.peer())
+        .await
+        .unwrap();
+    let _tracks = stage
+        .publish_tracks([
+            ("mic".into(), FrameCodec::Opus),
+            ("cam".into(), FrameCodec::Vp8),
+        ])
+        .await
+        .unwrap();
+    let second = room.start_broadcast(offer.clone()).await.unwrap_err();
+    assert!(matches!(second, RoomError::BroadcastTaken(_)), "{second}");
+
+    let viewer = room
+        .watch("dora")
+        .offer(offer.clone())
+        .send()
+        .await
+        .unwrap();
+    let mut pulled: Vec<&str> = viewer
+        .pulled
+        .iter()
+        .map(|p| p.track.name.as_str())
+        .collect();
+    pulled.sort_unstable();
+    assert_eq!(pulled, ["cam", "mic"]);
+
+    drop(viewer.negotiation);
+    viewer.participant.leave().await.unwrap();
+    stage.leave().await.unwrap();
+    room.close().await.unwrap();
+    let closed = room.join("late").offer(offer).send().await.unwrap_err();
+    assert!(matches!(closed, RoomError::RoomClosed(_)), "{closed}");
 }

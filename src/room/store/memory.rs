@@ -55,6 +55,16 @@ struct RoomState {
     ended: bool,
 }
 
+impl RoomState {
+    fn snapshot(&self) -> RoomSnapshot {
+        RoomSnapshot {
+            room: self.record.clone(),
+            seq: self.seq,
+            participants: self.participants.clone(),
+        }
+    }
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
@@ -196,16 +206,14 @@ impl Store for MemoryStore {
     }
 
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
-        ready(self.with_room(room, |state| {
-            Ok(RoomSnapshot {
-                room: state.record.clone(),
-                seq: state.seq,
-                participants: state.participants.clone(),
-            })
-        }))
+        ready(self.with_room(room, |state| Ok(state.snapshot())))
     }
 
-    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+    fn add_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, RoomSnapshot> {
         ready(self.with_room(room, |state| {
             let id = &state.record.id;
             if state.record.closed {
@@ -236,7 +244,7 @@ impl Store for MemoryStore {
                 });
             }
             state.participants.push(participant);
-            Ok(())
+            Ok(state.snapshot())
         }))
     }
 

@@ -41,7 +41,11 @@ impl<S: Store> Store for Metered<S> {
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         timed("snapshot", self.0.snapshot(room))
     }
-    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+    fn add_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, RoomSnapshot> {
         timed("add_participant", self.0.add_participant(room, participant))
     }
     fn update_participant(

@@ -189,27 +189,29 @@ fn with_touch(write: &Write) -> String {
     )
 }
 
-/// 0 ok; 1 no room; 2 closed; 3 full; 5 broadcast taken (checked first); 4 identity taken.
-/// ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON. The participants' and
-/// identities' hashes come and go together: made with the first participant, gone with the
-/// last.
+/// Returns `{code, room record, participants, seq}`, the last three as [`SNAPSHOT`] reads them
+/// when the code is 0 (ok); 1 no room; 2 closed; 3 full; 5 broadcast taken (checked first); 4
+/// identity taken. ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON. The
+/// participants' and identities' hashes come and go together: made with the first
+/// participant, gone with the last.
 static ADD_PARTICIPANT: Write = Write::new(
     false,
     "
-if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+local function refused(code) return {code, false, {}, false} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return refused(1) end
 local state = redis.call('MGET', KEYS[2], KEYS[3])
-if state[1] then return 2 end
+if state[1] then return refused(2) end
 local max = state[2]
-if max and redis.call('HLEN', KEYS[4]) >= tonumber(max) then return 3 end
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then return 5 end
-if redis.call('HSETNX', KEYS[5], ARGV[3], ARGV[2]) == 0 then return 4 end
+if max and redis.call('HLEN', KEYS[4]) >= tonumber(max) then return refused(3) end
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then return refused(5) end
+if redis.call('HSETNX', KEYS[5], ARGV[3], ARGV[2]) == 0 then return refused(4) end
 if ARGV[4] == '1' then redis.call('SET', KEYS[6], ARGV[2], 'EX', ARGV[1]) end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[5])
 if redis.call('TTL', KEYS[4]) == -1 then
   redis.call('EXPIRE', KEYS[4], ARGV[1])
   redis.call('EXPIRE', KEYS[5], ARGV[1])
 end
-return 0
+return {0, redis.call('GET', KEYS[1]), redis.call('HVALS', KEYS[4]), redis.call('GET', KEYS[7])}
 ",
 );
 
@@ -359,10 +361,28 @@ fn node_dead(node: &str) -> String {
 }
 
 /// Deletes the lease if it still holds this token. ARGV: token.
-const RELEASE: &str = "
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-";
+",
+    )
+});
+
+/// KEYS[1] the lease, KEYS[2] its fencing counter. ARGV: how long the lease holds (ms), the
+/// counter's TTL (s). Draws the next token and takes the lease with it if nobody holds it;
+/// returns the token, or nothing. One round trip where three commands were three.
+static LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "
+local token = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+if redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[1]) then return token end
+return false
+",
+    )
+});
 
 impl RedisStore {
     /// Connects to Redis at `url` (`redis://[:password@]host:port/[db]`). The URL's password
@@ -492,25 +512,14 @@ impl RedisStore {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(backend)?;
-        let Some(record) = record else {
-            return Err(RoomError::RoomNotFound(room.to_owned()));
-        };
-        let mut record: RoomRecord =
-            serde_json::from_str(&record).map_err(|_| corrupt("room record"))?;
-        record.closed = closed;
-        let mut participants: Vec<ParticipantRecord> = participants
-            .iter()
-            .map(|p| serde_json::from_str(p).map_err(|_| corrupt("participant record")))
-            .collect::<Result<_, _>>()?;
-        participants.sort_by(|a, b| a.info.id.cmp(&b.info.id));
-        Ok(RoomSnapshot {
-            room: record,
-            seq: seq.unwrap_or(0),
-            participants,
-        })
+        snapshot_of(room, record, closed, &participants, seq)
     }
 
-    async fn add(&self, room: &str, participant: ParticipantRecord) -> Result<(), RoomError> {
+    async fn add(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> Result<RoomSnapshot, RoomError> {
         let json = to_json(&participant)?;
         let broadcaster = if participant.info.role == Role::Broadcaster {
             "1"
@@ -518,15 +527,15 @@ impl RedisStore {
             "0"
         };
         let info = &participant.info;
-        let code: i64 = self
-            .write(
+        let (code, record, participants, seq): (i64, Option<String>, Vec<String>, Option<u64>) =
+            self.write(
                 room,
                 &ADD_PARTICIPANT,
                 &[&info.id, &info.identity, broadcaster, &json],
             )
             .await?;
         match code {
-            0 => Ok(()),
+            0 => snapshot_of(room, record, false, &participants, seq),
             1 => Err(RoomError::RoomNotFound(room.to_owned())),
             2 => Err(RoomError::RoomClosed(room.to_owned())),
             3 => {
@@ -569,21 +578,15 @@ impl RedisStore {
         let mut connection = self.connection.clone();
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         loop {
-            let token: u64 = connection.incr(&fence_key, 1).await.map_err(backend)?;
-            let _: () = connection
-                .expire(&fence_key, self.ttl() as i64)
-                .await
-                .map_err(backend)?;
-            let taken: Option<String> = redis::cmd("SET")
-                .arg(&lease_key)
-                .arg(token)
-                .arg("NX")
-                .arg("PX")
+            let taken: Option<u64> = LEASE
+                .key(&lease_key)
+                .key(&fence_key)
                 .arg(millis)
-                .query_async(&mut connection)
+                .arg(self.ttl())
+                .invoke_async(&mut connection)
                 .await
                 .map_err(backend)?;
-            if taken.is_some() {
+            if let Some(token) = taken {
                 return Ok(Lease {
                     room: room.to_owned(),
                     key: session.to_owned(),
@@ -596,7 +599,7 @@ impl RedisStore {
 
     async fn give_back(&self, lease: Lease) -> Result<(), RoomError> {
         let mut connection = self.connection.clone();
-        let _: i64 = Script::new(RELEASE)
+        let _: i64 = RELEASE
             .key(Keys::lease(&lease.room, &lease.key))
             .arg(lease.token)
             .invoke_async(&mut connection)
@@ -807,6 +810,33 @@ impl Reader {
     }
 }
 
+/// A room as [`SNAPSHOT`] reads it: its record's JSON (none when there is no room), whether
+/// it is closed, its participants' JSON, its seq.
+fn snapshot_of(
+    room: &str,
+    record: Option<String>,
+    closed: bool,
+    participants: &[String],
+    seq: Option<u64>,
+) -> Result<RoomSnapshot, RoomError> {
+    let Some(record) = record else {
+        return Err(RoomError::RoomNotFound(room.to_owned()));
+    };
+    let mut record: RoomRecord =
+        serde_json::from_str(&record).map_err(|_| corrupt("room record"))?;
+    record.closed = closed;
+    let mut participants: Vec<ParticipantRecord> = participants
+        .iter()
+        .map(|p| serde_json::from_str(p).map_err(|_| corrupt("participant record")))
+        .collect::<Result<_, _>>()?;
+    participants.sort_by(|a, b| a.info.id.cmp(&b.info.id));
+    Ok(RoomSnapshot {
+        room: record,
+        seq: seq.unwrap_or(0),
+        participants,
+    })
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, RoomError> {
     serde_json::to_string(value).map_err(|e| RoomError::Store(e.into()))
 }
@@ -826,7 +856,11 @@ impl Store for RedisStore {
         Box::pin(async move { self.read_snapshot(&room).await })
     }
 
-    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+    fn add_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, RoomSnapshot> {
         let room = room.to_owned();
         Box::pin(async move { self.add(&room, participant).await })
     }

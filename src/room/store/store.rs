@@ -154,10 +154,15 @@ pub trait Store: Send + Sync + 'static {
     fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>>;
     /// The room and its participants, with the `seq` they reflect.
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot>;
-    /// Adds a participant; refuses with [`RoomError::RoomFull`],
-    /// [`RoomError::IdentityTaken`], [`RoomError::BroadcastTaken`] or
-    /// [`RoomError::RoomClosed`].
-    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()>;
+    /// Adds a participant and returns the room as it is then, the participant in it (a join
+    /// reads the room's tracks from it: one round trip, not two); refuses with
+    /// [`RoomError::RoomFull`], [`RoomError::IdentityTaken`], [`RoomError::BroadcastTaken`]
+    /// or [`RoomError::RoomClosed`].
+    fn add_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, RoomSnapshot>;
     /// Replaces a participant's record; [`RoomError::ParticipantNotFound`] if it is gone.
     fn update_participant(&self, room: &str, participant: ParticipantRecord)
     -> StoreFuture<'_, ()>;
@@ -248,7 +253,11 @@ impl<S: Store> Store for std::sync::Arc<S> {
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         (**self).snapshot(room)
     }
-    fn add_participant(&self, room: &str, participant: ParticipantRecord) -> StoreFuture<'_, ()> {
+    fn add_participant(
+        &self,
+        room: &str,
+        participant: ParticipantRecord,
+    ) -> StoreFuture<'_, RoomSnapshot> {
         (**self).add_participant(room, participant)
     }
     fn update_participant(
