@@ -677,3 +677,52 @@ async fn simulcast_layers_follow_the_preferred_rid() {
         "switched to the high layer: {tags:x?}"
     );
 }
+
+/// A session that subscribes to another's channel and publishes its own of the same name
+/// closes, by name, the one whose location it gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_by_name_closes_the_channel_at_the_location_given() {
+    let api = Api::start().await;
+    let mut a = Client::new().await;
+    let mut b = Client::new().await;
+    let sid_a = data_only_session(&api, &mut a, &mut b).await;
+    let publish = json!({"dataChannels": [{"location": "local", "dataChannelName": "news"}]});
+    api.post(
+        &format!("/sessions/{sid_a}/datachannels/new"),
+        publish.clone(),
+    )
+    .await;
+    let sid_b = data_only_session(&api, &mut b, &mut a).await;
+    // The subscription first: a close that matched by name alone would find it first.
+    let subscribe = json!({"dataChannels": [{"location": "remote", "sessionId": sid_a, "dataChannelName": "news"}]});
+    let v = api
+        .post(&format!("/sessions/{sid_b}/datachannels/new"), subscribe)
+        .await;
+    let subscription = v["dataChannels"][0]["id"].clone();
+    let v = api
+        .post(
+            &format!("/sessions/{sid_b}/datachannels/new"),
+            publish.clone(),
+        )
+        .await;
+    let own = v["dataChannels"][0]["id"].clone();
+
+    let v = api
+        .put(&format!("/sessions/{sid_b}/datachannels/close"), publish)
+        .await;
+    assert_eq!(v["dataChannels"][0]["id"], own, "{v}");
+    let state = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/sessions/{sid_b}"),
+            Value::Null,
+        )
+        .await;
+    let channels = state["dataChannels"].as_array().unwrap();
+    let status = |id: &Value| {
+        let channel = channels.iter().find(|c| &c["id"] == id).unwrap();
+        channel["status"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(status(&own), "inactive", "{state}");
+    assert_ne!(status(&subscription), "inactive", "{state}");
+}

@@ -294,8 +294,16 @@ fn with_channel<R>(
         !c.closed
             && match dc.id {
                 Some(id) => c.id == id,
+                // By name: a session may publish a channel and subscribe to another
+                // session's of the same name; the location says which is meant.
                 None => {
-                    dc.data_channel_name.as_deref() == Some(&c.name)
+                    let located = match dc.location.as_deref() {
+                        Some("local") => c.source.is_none(),
+                        Some("remote") => c.source.is_some(),
+                        _ => true,
+                    };
+                    located
+                        && dc.data_channel_name.as_deref() == Some(&c.name)
                         && (dc.session_id.is_none() || dc.session_id == c.source)
                 }
             }
