@@ -217,13 +217,7 @@ async fn media_and_data_flow_from_a_pushing_peer_to_a_pulling_peer() {
         assert!(Instant::now() < end, "publisher never got the reply");
     }
 
-    let v = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/sessions/{sid_b}"),
-            Value::Null,
-        )
-        .await;
+    let v = api.state(&sid_b).await;
     let statuses: Vec<&str> = v["tracks"]
         .as_array()
         .unwrap()
@@ -263,25 +257,13 @@ async fn a_pushed_track_without_packets_is_garbage_collected() {
     })
     .await;
 
-    let state = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/sessions/{sid}"),
-            Value::Null,
-        )
-        .await;
+    let state = api.state(&sid).await;
     assert_eq!(state["tracks"][0]["status"], "active");
     let t = Instant::now();
     while t.elapsed() < Duration::from_millis(1800) {
         a.pump(Duration::from_millis(50)).await;
     }
-    let state = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/sessions/{sid}"),
-            Value::Null,
-        )
-        .await;
+    let state = api.state(&sid).await;
     assert_eq!(state["tracks"][0]["status"], "inactive", "{state}");
     let other = api.session().await;
     let pull = json!({"tracks": [{"location": "remote", "sessionId": sid, "trackName": "quiet"}]});
@@ -398,13 +380,7 @@ async fn wait_for_ack_holds_messages_until_the_subscriber_speaks() {
         )
         .await;
     assert!(v["dataChannels"][0].get("errorCode").is_none(), "{v}");
-    let state = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/sessions/{sid_b}"),
-            Value::Null,
-        )
-        .await;
+    let state = api.state(&sid_b).await;
     assert_eq!(state["dataChannels"][0]["status"], "inactive", "{state}");
     let v = api
         .put(&format!("/sessions/{sid_b}/datachannels/close"), close)
@@ -470,13 +446,7 @@ async fn offer_at_session_creation_and_a_negotiated_close() {
         .sdp_api()
         .accept_answer(pending, SdpAnswer::from_sdp_string(sdp(&v)).unwrap())
         .unwrap();
-    let state = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/sessions/{sid}"),
-            Value::Null,
-        )
-        .await;
+    let state = api.state(&sid).await;
     assert_eq!(state["tracks"][0]["status"], "inactive", "{state}");
     a.pump(Duration::from_millis(200)).await;
     assert!(a.connected);
@@ -711,13 +681,7 @@ async fn a_close_by_name_closes_the_channel_at_the_location_given() {
         .put(&format!("/sessions/{sid_b}/datachannels/close"), publish)
         .await;
     assert_eq!(v["dataChannels"][0]["id"], own, "{v}");
-    let state = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/sessions/{sid_b}"),
-            Value::Null,
-        )
-        .await;
+    let state = api.state(&sid_b).await;
     let channels = state["dataChannels"].as_array().unwrap();
     let status = |id: &Value| {
         let channel = channels.iter().find(|c| &c["id"] == id).unwrap();

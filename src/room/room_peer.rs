@@ -67,7 +67,10 @@ impl Join<'_> {
 
     async fn connect_peer(self, peer: ConnectPeer) -> Result<RoomPeer> {
         let room = self.room.clone();
-        // The room is read again once the peer subscribes to the room channel (below).
+        // The reservation's view of the room is not used: the host is read again right
+        // before the subscription to its channel, as a host that moved while the peer
+        // connected may leave a channel behind that accepts the subscription and relays
+        // nothing.
         let (record, _) = self.reserve().await?;
         let id = record.info.id.clone();
         let joined = async {

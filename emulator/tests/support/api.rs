@@ -52,6 +52,12 @@ impl Api {
         self.call(reqwest::Method::PUT, path, body).await
     }
 
+    /// A session's state (`GET /sessions/{id}`).
+    pub async fn state(&self, session_id: &str) -> Value {
+        let path = format!("/sessions/{session_id}");
+        self.call(reqwest::Method::GET, &path, Value::Null).await
+    }
+
     /// A new session's id.
     pub async fn session(&self) -> String {
         self.post("/sessions/new", json!({})).await["sessionId"]
