@@ -320,7 +320,11 @@ impl<S: Store> Store for Counting<S> {
         self.count();
         self.inner.snapshot(room)
     }
-    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, RoomSnapshot> {
+    fn add_participant(
+        &self,
+        room: &str,
+        p: ParticipantRecord,
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         self.count();
         self.inner.add_participant(room, p)
     }

@@ -9,7 +9,7 @@ use super::ids;
 use super::offer_tracks::{no_answer, published, pushed_tracks};
 use super::participant::{Participant, PulledTrack};
 use super::room::Room;
-use super::store::{ParticipantRecord, RoomSnapshot};
+use super::store::ParticipantRecord;
 use crate::error::Error;
 use crate::metrics;
 use crate::sdp::{self, Direction, SectionKind};
@@ -132,7 +132,7 @@ impl<'a> Join<'a> {
             sends
         };
         let (room, fitted_only) = (self.room, self.fitted_only);
-        let (record, snapshot) = self.reserve().await?;
+        let (record, publishers) = self.reserve().await?;
         let id = record.info.id.clone();
         // The session as soon as it exists, to close it if the store cannot help.
         let mut opened: Option<String> = None;
@@ -142,7 +142,7 @@ impl<'a> Join<'a> {
             // The room's tracks go into the offer's receive sections where they fit (a WHEP
             // player's offer, say): the SFU's answer then carries them, with no
             // renegotiation. The rest come in an SFU offer.
-            let wanted = tracks_in(&snapshot, &record);
+            let wanted = tracks_in(&publishers, &record);
             let (mut pulled, mut rest) = fit(wanted, &offer);
             if fitted_only {
                 rest.clear();
@@ -225,8 +225,8 @@ impl<'a> Join<'a> {
 
     /// Adds the participant to the store, not announced and with no session yet: the
     /// room's capacity and the identity are checked here, atomically. Returns its record and
-    /// the room as it is then.
-    pub(super) async fn reserve(&self) -> Result<(ParticipantRecord, RoomSnapshot)> {
+    /// the room's publishers then.
+    pub(super) async fn reserve(&self) -> Result<(ParticipantRecord, Vec<ParticipantRecord>)> {
         let record = ParticipantRecord {
             info: ParticipantInfo {
                 id: ids::random("p"),
@@ -242,12 +242,12 @@ impl<'a> Join<'a> {
             reserved_at: now_ms(),
             leaving: None,
         };
-        let snapshot = self
+        let publishers = self
             .room
             .store()
             .add_participant(self.room.id(), record.clone())
             .await?;
-        Ok((record, snapshot))
+        Ok((record, publishers))
     }
 }
 
@@ -305,14 +305,16 @@ pub(super) fn counted(endpoint: &'static str, started: Instant, ok: bool) {
 
 /// The tracks a participant with `record`'s role receives: a member everyone's but its own,
 /// a viewer the broadcast's, a broadcaster nothing.
-pub(super) fn tracks_in(snapshot: &RoomSnapshot, record: &ParticipantRecord) -> Vec<TrackInfo> {
+pub(super) fn tracks_in(
+    participants: &[ParticipantRecord],
+    record: &ParticipantRecord,
+) -> Vec<TrackInfo> {
     if record.info.role == Role::Broadcaster {
         return Vec::new();
     }
-    snapshot
-        .participants
+    participants
         .iter()
-        .filter(|p| p.is_present() && p.info.id != record.info.id)
+        .filter(|p| p.publishes() && p.info.id != record.info.id)
         .filter(|p| record.info.role != Role::Viewer || p.info.role == Role::Broadcaster)
         .flat_map(|p| p.published.iter().map(|(_, t)| t.clone()))
         .collect()

@@ -67,10 +67,9 @@ impl Join<'_> {
 
     async fn connect_peer(self, peer: ConnectPeer) -> Result<RoomPeer> {
         let room = self.room.clone();
-        // The reservation's view of the room is not used: the host is read again right
-        // before the subscription to its channel, as a host that moved while the peer
-        // connected may leave a channel behind that accepts the subscription and relays
-        // nothing.
+        // The reservation's publishers are not used: a server-side join pulls the tracks of a
+        // snapshot read once it is subscribed to the host's channel (below), so that no track
+        // falls between the two.
         let (record, _) = self.reserve().await?;
         let id = record.info.id.clone();
         let joined = async {
@@ -87,7 +86,7 @@ impl Join<'_> {
                 // Subscribed first, so every update after this snapshot reaches the peer; the
                 // tracks pulled are the snapshot's, so none falls between the two.
                 let snapshot = room.snapshot().await?;
-                let wanted = tracks_in(&snapshot, &record);
+                let wanted = tracks_in(&snapshot.participants, &record);
                 let (tracks, not_pulled) = peer
                     .pull_available(wanted.iter().map(TrackInfo::remote))
                     .await?;

@@ -552,7 +552,11 @@ impl Store for Sluggish {
             self.inner.snapshot(&room).await
         })
     }
-    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, RoomSnapshot> {
+    fn add_participant(
+        &self,
+        room: &str,
+        p: ParticipantRecord,
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         let room = room.to_owned();
         Box::pin(async move {
             self.pause().await;

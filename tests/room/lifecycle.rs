@@ -419,7 +419,7 @@ impl Store for Recording {
         &self,
         room: &str,
         participant: ParticipantRecord,
-    ) -> StoreFuture<'_, RoomSnapshot> {
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         self.store.add_participant(room, participant)
     }
     fn update_participant(

@@ -257,7 +257,11 @@ impl Store for KillMidJoin {
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         self.inner.snapshot(room)
     }
-    fn add_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, RoomSnapshot> {
+    fn add_participant(
+        &self,
+        room: &str,
+        p: ParticipantRecord,
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         self.inner.add_participant(room, p)
     }
     fn update_participant(&self, room: &str, p: ParticipantRecord) -> StoreFuture<'_, ()> {
@@ -646,4 +650,51 @@ async fn a_join_through_redis_sees_the_room_and_is_refused_once_it_closed() {
     room.close().await.unwrap();
     let closed = room.join("late").offer(offer).send().await.unwrap_err();
     assert!(matches!(closed, RoomError::RoomClosed(_)), "{closed}");
+}
+
+/// What a reservation reads back is the room's publishers, and only them: not a member who
+/// publishes nothing, not a join that was never answered, not a publisher that left. Both
+/// stores keep to it, Redis through its set of publishers, which every write keeps in step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_reads_the_publishers_and_no_one_else() {
+    let Some((_redis, _emulator, client, rooms)) = rooms_on_redis().await else {
+        return;
+    };
+    let in_memory = client.rooms(cloudflare_calls::room::MemoryStore::new());
+    for (store, rooms) in [("RedisStore", rooms), ("MemoryStore", in_memory)] {
+        let offer = Offer::new(include_str!(
+            "../fixtures/sdp/chromium_tracks_datachannel.sdp"
+        ));
+        let room = rooms.create().send().await.unwrap();
+        let stage = room.join("stage").connect(client.peer()).await.unwrap();
+        let _tracks = stage
+            .publish_tracks([("mic".into(), FrameCodec::Opus)])
+            .await
+            .unwrap();
+        let quiet = room.join("quiet").connect(client.peer()).await.unwrap();
+        let unanswered = room.join("unanswered").offer(offer).send().await.unwrap();
+        // Its endpoint never answers: the session is left alone, so the room can close it.
+        drop(unanswered.negotiation);
+        let gone = room.join("gone").connect(client.peer()).await.unwrap();
+        let _gone_tracks = gone
+            .publish_tracks([("mic".into(), FrameCodec::Opus)])
+            .await
+            .unwrap();
+        gone.leave().await.unwrap();
+        let pending = participant_record(&room, unanswered.participant.id()).await;
+        assert!(!pending.published.is_empty(), "the offer pushes tracks");
+
+        let mut newcomer = participant_record(&room, quiet.participant().id()).await;
+        newcomer.info.id = "p-newcomer".into();
+        newcomer.info.identity = "newcomer".into();
+        newcomer.announced = false;
+        let publishers = rooms
+            .store()
+            .add_participant(room.id(), newcomer)
+            .await
+            .unwrap();
+        let names: Vec<_> = publishers.iter().map(|p| p.info.identity.as_str()).collect();
+        assert_eq!(names, ["stage"], "{store}");
+        room.close().await.unwrap();
+    }
 }

@@ -213,7 +213,7 @@ impl Store for MemoryStore {
         &self,
         room: &str,
         participant: ParticipantRecord,
-    ) -> StoreFuture<'_, RoomSnapshot> {
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         ready(self.with_room(room, |state| {
             let id = &state.record.id;
             if state.record.closed {
@@ -244,7 +244,8 @@ impl Store for MemoryStore {
                 });
             }
             state.participants.push(participant);
-            Ok(state.snapshot())
+            let publishers = state.participants.iter().filter(|p| p.publishes());
+            Ok(publishers.cloned().collect())
         }))
     }
 

@@ -45,7 +45,7 @@ impl<S: Store> Store for Metered<S> {
         &self,
         room: &str,
         participant: ParticipantRecord,
-    ) -> StoreFuture<'_, RoomSnapshot> {
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         timed("add_participant", self.0.add_participant(room, participant))
     }
     fn update_participant(

@@ -39,6 +39,7 @@ const REPLICA_WAIT: Duration = Duration::from_secs(1);
 /// | `calls:{id}:closed` | string | present once the room is closed; `ended` once its closing finished and the id may be used again |
 /// | `calls:{id}:max` | string | the participant limit (absent: none) |
 /// | `calls:{id}:participants` | hash | participant id → [`ParticipantRecord`] as JSON |
+/// | `calls:{id}:publishers` | set | the participants a join pulls from ([`ParticipantRecord::publishes`]) |
 /// | `calls:{id}:identities` | hash | identity → participant id |
 /// | `calls:{id}:broadcaster` | string | the broadcaster's participant id |
 /// | `calls:{id}:seq` | string | the number of the room's last event |
@@ -108,6 +109,7 @@ struct Keys {
     broadcaster: String,
     seq: String,
     events: String,
+    publishers: String,
 }
 
 impl Keys {
@@ -122,6 +124,7 @@ impl Keys {
             broadcaster: key("broadcaster"),
             seq: key("seq"),
             events: key("events"),
+            publishers: key("publishers"),
         }
     }
 
@@ -130,7 +133,7 @@ impl Keys {
         format!("calls:{{{room}}}:lease:{session}")
     }
 
-    fn all(&self) -> [&str; 8] {
+    fn all(&self) -> [&str; 9] {
         [
             &self.room,
             &self.closed,
@@ -140,11 +143,12 @@ impl Keys {
             &self.broadcaster,
             &self.seq,
             &self.events,
+            &self.publishers,
         ]
     }
 }
 
-/// A write script over a room's keys.
+/// A write script over a room's keys; it may call [`PUBLISHES`]'s `mark`.
 struct Write {
     body: &'static str,
     /// Whether the write keeps the room alive: the room's keys get their TTL again once the
@@ -166,7 +170,8 @@ impl Write {
     }
 
     fn script(&self) -> &Script {
-        self.script.get_or_init(|| Script::new(&with_touch(self)))
+        self.script
+            .get_or_init(|| Script::new(&format!("{PUBLISHES}{}", with_touch(self))))
     }
 }
 
@@ -182,22 +187,49 @@ fn with_touch(write: &Write) -> String {
          local ttl = tonumber(ARGV[1])\n\
          local left = redis.call('PTTL', KEYS[1])\n\
          if left ~= -2 and left < ttl * 500 then\n\
-           for i = 1, 8 do redis.call('EXPIRE', KEYS[i], ttl) end\n\
+           for i = 1, 9 do redis.call('EXPIRE', KEYS[i], ttl) end\n\
          end\n\
          return result",
         body = write.body,
     )
 }
 
-/// Returns `{code, room record, participants, seq}`, the last three as [`SNAPSHOT`] reads them
-/// when the code is 0 (ok); 1 no room; 2 closed; 3 full; 5 broadcast taken (checked first); 4
-/// identity taken. ARGV: ttl, id, identity, is broadcaster ("1"/"0"), record JSON. The
-/// participants' and identities' hashes come and go together: made with the first
-/// participant, gone with the last.
+/// Keeps KEYS[9], the room's publishers, in step with the record of participant ARGV[2]:
+/// `mark` takes its [`publishing`].
+const PUBLISHES: &str = "
+local function mark(publishes)
+  if publishes == '1' then
+    if redis.call('SADD', KEYS[9], ARGV[2]) == 1 then redis.call('EXPIRE', KEYS[9], ARGV[1]) end
+  elseif publishes == '-' then
+    redis.call('SREM', KEYS[9], ARGV[2])
+  end
+end
+";
+
+/// What a write of a participant's record does to the room's publishers. The set holds
+/// every publisher and may hold a few more (a record stored by hand as not announced again):
+/// readers keep the records that [`ParticipantRecord::publishes`], and a removal takes the
+/// participant out. So a participant not announced yet, whose join writes its record several
+/// times, costs the set nothing.
+fn publishing(record: &ParticipantRecord) -> &'static str {
+    if record.publishes() {
+        "1"
+    } else if record.announced {
+        "-"
+    } else {
+        "0"
+    }
+}
+
+/// Returns `{code, publishers' records}`: 0 ok; 1 no room; 2 closed; 3 full; 5 broadcast
+/// taken (checked first); 4 identity taken. ARGV: ttl, id, identity, is broadcaster
+/// ("1"/"0"), record JSON, its [`publishing`]. The participants' and identities' hashes
+/// come and go together: made with the first participant, gone with the last. The
+/// publishers are read in slices, as Lua's `unpack` takes a few thousand values at most.
 static ADD_PARTICIPANT: Write = Write::new(
     false,
     "
-local function refused(code) return {code, false, {}, false} end
+local function refused(code) return {code, {}} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return refused(1) end
 local state = redis.call('MGET', KEYS[2], KEYS[3])
 if state[1] then return refused(2) end
@@ -211,42 +243,57 @@ if redis.call('TTL', KEYS[4]) == -1 then
   redis.call('EXPIRE', KEYS[4], ARGV[1])
   redis.call('EXPIRE', KEYS[5], ARGV[1])
 end
-return {0, redis.call('GET', KEYS[1]), redis.call('HVALS', KEYS[4]), redis.call('GET', KEYS[7])}
+mark(ARGV[6])
+local ids = redis.call('SMEMBERS', KEYS[9])
+local records = {}
+for first = 1, #ids, 1000 do
+  local slice = redis.call('HMGET', KEYS[4], unpack(ids, first, math.min(first + 999, #ids)))
+  for _, record in ipairs(slice) do
+    if record then records[#records + 1] = record end
+  end
+end
+return {0, records}
 ",
 );
 
-/// Like UPDATE_PARTICIPANT, only while KEYS[9] (the lease) holds ARGV[4] (its token).
+/// Like UPDATE_PARTICIPANT, only while KEYS[10] (the lease) holds ARGV[5] (its token).
 /// 0 ok; 1 not there; 2 lease lost.
 static UPDATE_FENCED: Write = Write::new(
     false,
     "
-if redis.call('GET', KEYS[9]) ~= ARGV[4] then return 2 end
+if redis.call('GET', KEYS[10]) ~= ARGV[5] then return 2 end
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+mark(ARGV[4])
 return 0
 ",
 );
 
-/// ARGV: ttl, id, record JSON. 0 ok; 1 not there.
+/// ARGV: ttl, id, record JSON, its [`publishing`]. 0 ok; 1 not there.
 static UPDATE_PARTICIPANT: Write = Write::new(
     false,
     "
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 0 then return 1 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+mark(ARGV[4])
 return 0
 ",
 );
 
-/// ARGV: ttl, id, identity. Returns the record's JSON, or false.
+/// ARGV: ttl, id. Returns `{whether the room exists, the record's JSON or false}`. The
+/// identity to free is read from the record, so a leave reads one record, not the room.
 static REMOVE_PARTICIPANT: Write = Write::new(
     false,
     "
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, false} end
 local record = redis.call('HGET', KEYS[4], ARGV[2])
-if not record then return false end
+if not record then return {1, false} end
 redis.call('HDEL', KEYS[4], ARGV[2])
-if redis.call('HGET', KEYS[5], ARGV[3]) == ARGV[2] then redis.call('HDEL', KEYS[5], ARGV[3]) end
+mark('-')
+local identity = cjson.decode(record).info.identity
+if redis.call('HGET', KEYS[5], identity) == ARGV[2] then redis.call('HDEL', KEYS[5], identity) end
 if redis.call('GET', KEYS[6]) == ARGV[2] then redis.call('DEL', KEYS[6]) end
-return record
+return {1, record}
 ",
 );
 
@@ -256,7 +303,7 @@ static CREATE: Write = Write::new(
     true,
     "
 if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('GET', KEYS[2]) ~= 'ended' then return 1 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[9])
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return 0
@@ -519,7 +566,7 @@ impl RedisStore {
         &self,
         room: &str,
         participant: ParticipantRecord,
-    ) -> Result<RoomSnapshot, RoomError> {
+    ) -> Result<Vec<ParticipantRecord>, RoomError> {
         let json = to_json(&participant)?;
         let broadcaster = if participant.info.role == Role::Broadcaster {
             "1"
@@ -527,15 +574,25 @@ impl RedisStore {
             "0"
         };
         let info = &participant.info;
-        let (code, record, participants, seq): (i64, Option<String>, Vec<String>, Option<u64>) =
-            self.write(
+        let (code, publishers): (i64, Vec<String>) = self
+            .write(
                 room,
                 &ADD_PARTICIPANT,
-                &[&info.id, &info.identity, broadcaster, &json],
+                &[
+                    &info.id,
+                    &info.identity,
+                    broadcaster,
+                    &json,
+                    publishing(&participant),
+                ],
             )
             .await?;
         match code {
-            0 => snapshot_of(room, record, false, &participants, seq),
+            0 => {
+                let records = publishers.iter().map(|p| participant_of(p));
+                let records = records.collect::<Result<Vec<_>, _>>()?;
+                Ok(records.into_iter().filter(|p| p.publishes()).collect())
+            }
             1 => Err(RoomError::RoomNotFound(room.to_owned())),
             2 => Err(RoomError::RoomClosed(room.to_owned())),
             3 => {
@@ -827,7 +884,7 @@ fn snapshot_of(
     record.closed = closed;
     let mut participants: Vec<ParticipantRecord> = participants
         .iter()
-        .map(|p| serde_json::from_str(p).map_err(|_| corrupt("participant record")))
+        .map(|p| participant_of(p))
         .collect::<Result<_, _>>()?;
     participants.sort_by(|a, b| a.info.id.cmp(&b.info.id));
     Ok(RoomSnapshot {
@@ -835,6 +892,10 @@ fn snapshot_of(
         seq: seq.unwrap_or(0),
         participants,
     })
+}
+
+fn participant_of(json: &str) -> Result<ParticipantRecord, RoomError> {
+    serde_json::from_str(json).map_err(|_| corrupt("participant record"))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, RoomError> {
@@ -860,7 +921,7 @@ impl Store for RedisStore {
         &self,
         room: &str,
         participant: ParticipantRecord,
-    ) -> StoreFuture<'_, RoomSnapshot> {
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         let room = room.to_owned();
         Box::pin(async move { self.add(&room, participant).await })
     }
@@ -873,8 +934,13 @@ impl Store for RedisStore {
         let room = room.to_owned();
         Box::pin(async move {
             let json = to_json(&participant)?;
+            let publishes = publishing(&participant);
             let code: i64 = self
-                .write(&room, &UPDATE_PARTICIPANT, &[&participant.info.id, &json])
+                .write(
+                    &room,
+                    &UPDATE_PARTICIPANT,
+                    &[&participant.info.id, &json, publishes],
+                )
                 .await?;
             match code {
                 0 => Ok(()),
@@ -893,22 +959,13 @@ impl Store for RedisStore {
     ) -> StoreFuture<'_, Option<ParticipantRecord>> {
         let (room, participant) = (room.to_owned(), participant.to_owned());
         Box::pin(async move {
-            // The identity is in the record; a missing record is a participant already gone.
-            let snapshot = self.read_snapshot(&room).await?;
-            let Some(known) = snapshot
-                .participants
-                .iter()
-                .find(|p| p.info.id == participant)
-            else {
-                return Ok(None);
-            };
-            let identity = known.info.identity.clone();
-            let removed: Option<String> = self
-                .write(&room, &REMOVE_PARTICIPANT, &[&participant, &identity])
+            let (exists, removed): (bool, Option<String>) = self
+                .write(&room, &REMOVE_PARTICIPANT, &[&participant])
                 .await?;
-            removed
-                .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("participant record")))
-                .transpose()
+            if !exists {
+                return Err(RoomError::RoomNotFound(room));
+            }
+            removed.as_deref().map(participant_of).transpose()
         })
     }
 
@@ -948,7 +1005,7 @@ impl Store for RedisStore {
                     &room,
                     &UPDATE_FENCED,
                     &[&Keys::lease(&fence.room, &fence.key)],
-                    &[&participant.info.id, &json, &token],
+                    &[&participant.info.id, &json, publishing(&participant), &token],
                 )
                 .await?;
             match code {

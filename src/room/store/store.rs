@@ -109,6 +109,11 @@ impl ParticipantRecord {
         self.announced && self.leaving.is_none()
     }
 
+    /// Whether a join pulls from it: present, with tracks published.
+    pub fn publishes(&self) -> bool {
+        self.is_present() && !self.published.is_empty()
+    }
+
     /// Every mid open in its session.
     pub fn mids(&self) -> Vec<String> {
         let published = self.published.iter().map(|(mid, _)| mid.clone());
@@ -154,15 +159,17 @@ pub trait Store: Send + Sync + 'static {
     fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>>;
     /// The room and its participants, with the `seq` they reflect.
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot>;
-    /// Adds a participant and returns the room as it is then, the participant in it (a join
-    /// reads the room's tracks from it: one round trip, not two); refuses with
-    /// [`RoomError::RoomFull`], [`RoomError::IdentityTaken`], [`RoomError::BroadcastTaken`]
-    /// or [`RoomError::RoomClosed`].
+    /// Adds a participant and returns the room's publishers then: every participant for
+    /// which [`ParticipantRecord::publishes`] holds. A join pulls their tracks, so it reads
+    /// them in the same round trip, and reads no more of a room than it pulls (a viewer in a
+    /// webinar of 1,000 reads the one broadcaster). Refuses with [`RoomError::RoomFull`],
+    /// [`RoomError::IdentityTaken`], [`RoomError::BroadcastTaken`] or
+    /// [`RoomError::RoomClosed`].
     fn add_participant(
         &self,
         room: &str,
         participant: ParticipantRecord,
-    ) -> StoreFuture<'_, RoomSnapshot>;
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>>;
     /// Replaces a participant's record; [`RoomError::ParticipantNotFound`] if it is gone.
     fn update_participant(&self, room: &str, participant: ParticipantRecord)
     -> StoreFuture<'_, ()>;
@@ -257,7 +264,7 @@ impl<S: Store> Store for std::sync::Arc<S> {
         &self,
         room: &str,
         participant: ParticipantRecord,
-    ) -> StoreFuture<'_, RoomSnapshot> {
+    ) -> StoreFuture<'_, Vec<ParticipantRecord>> {
         (**self).add_participant(room, participant)
     }
     fn update_participant(
