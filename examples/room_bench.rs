@@ -14,6 +14,8 @@
 //!    a `MemoryStore` and, when `REDIS_URL` is set (feature `redis`), in a `RedisStore`: store
 //!    operations and Redis commands per join. The stores take five trials of 200 joins in
 //!    turns; the figures are medians, and the last line compares the stores trial by trial.
+//!    The joins made one at a time then leave one at a time, the room emptying: leaves per
+//!    second.
 //!
 //! ```sh
 //! cargo run --release --example room_bench --features room
@@ -129,15 +131,16 @@ async fn main() -> Result<(), Failure> {
     }
     println!();
     println!(
-        "| store | joins/s, one at a time | joins/s, {IN_FLIGHT} at a time | store operations (round trips) per join | Redis commands per join, scripts' included |"
+        "| store | joins/s, one at a time | joins/s, {IN_FLIGHT} at a time | leaves/s, one at a time | store operations (round trips) per join | Redis commands per join, scripts' included |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for stage in &stages {
         println!(
-            "| {} | {:.0} | {:.0} | {:.1} | {} |",
+            "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {} |",
             stage.name,
             median(stage.in_series.iter().copied()),
             median(stage.at_once.iter().copied()),
+            median(stage.leaves.iter().copied()),
             stage.operations,
             stage.commands,
         );
@@ -176,6 +179,8 @@ struct Stage {
     /// Joins per second, trial by trial.
     in_series: Vec<f64>,
     at_once: Vec<f64>,
+    /// Leaves per second of the joins made one at a time, one at a time, the room emptying.
+    leaves: Vec<f64>,
     /// Store operations and Redis commands per join, read in the first trial.
     operations: f64,
     commands: String,
@@ -210,6 +215,7 @@ impl Stage {
             redis,
             in_series: Vec::new(),
             at_once: Vec::new(),
+            leaves: Vec::new(),
             operations: 0.0,
             commands: "–".into(),
         })
@@ -230,7 +236,10 @@ impl Stage {
             }
         }
         self.in_series.push(in_series);
+        let start = Instant::now();
         leave(joined).await?;
+        self.leaves
+            .push(OFFER_JOINS as f64 / start.elapsed().as_secs_f64());
         let (at_once, joined) = joins_per_second(&self.room, offer, IN_FLIGHT, "c").await?;
         self.at_once.push(at_once);
         leave(joined).await?;

@@ -176,7 +176,7 @@ impl Participant {
     pub async fn open_channels(&self) -> Result<RoomChannels> {
         let session = self.session();
         let name = room_channel(self.room.id());
-        let mut host = self.room.snapshot().await?.room.host_session_id;
+        let mut host = self.room.host().await?;
         let mut wanted = vec![
             DataChannel::subscribe(&host, &name).wait_for_ack(true),
             DataChannel::publish(PARTICIPANT_CHANNEL),
@@ -212,7 +212,7 @@ impl Participant {
                 && refused.code == ErrorCode::NotFound
                 && refused.name.as_deref() == Some(name.as_str());
             let now = match host_gone {
-                true => self.room.snapshot().await?.room.host_session_id,
+                true => self.room.host().await?,
                 false => host.clone(),
             };
             if now == host {
@@ -254,7 +254,7 @@ impl Participant {
     /// gets later comes on it: none is lost, and one on both is dropped by its `seq`.
     pub async fn follow_host(&self, after: u64) -> Result<HostChannel> {
         let session = self.session();
-        let host = self.room.snapshot().await?.room.host_session_id;
+        let host = self.room.host().await?;
         let name = room_channel(self.room.id());
         let subscribe = session
             .add_data_channels()
@@ -378,7 +378,7 @@ impl Participant {
     }
 
     pub(super) async fn record(&self) -> Result<ParticipantRecord> {
-        let snapshot = self.room.snapshot().await?;
+        let snapshot = self.room.snapshot_of(&self.info.id).await?;
         let found = snapshot
             .participants
             .into_iter()
@@ -417,7 +417,7 @@ impl Participant {
 impl Room {
     /// A handle to a participant by id.
     pub async fn participant(&self, id: &str) -> Result<Participant> {
-        let snapshot = self.snapshot().await?;
+        let snapshot = self.snapshot_of(id).await?;
         let found = snapshot.participants.into_iter().find(|p| p.info.id == id);
         match found.filter(|p| p.leaving.is_none()) {
             Some(p) => Ok(Participant::new(self.clone(), p.info)),

@@ -65,6 +65,17 @@ impl Room {
         self.store().snapshot(&self.id).await
     }
 
+    /// The room's snapshot with one participant in it, or no one: see [`Store::snapshot_of`].
+    pub(crate) async fn snapshot_of(&self, participant: &str) -> Result<RoomSnapshot> {
+        self.store().snapshot_of(&self.id, participant).await
+    }
+
+    /// The session of the room's host, read from the store (it moves in a takeover).
+    pub(crate) async fn host(&self) -> Result<String> {
+        // No participant has an empty id: the room's record alone.
+        Ok(self.snapshot_of("").await?.room.host_session_id)
+    }
+
     /// The participants that are connected and announced.
     pub async fn participants(&self) -> Result<Vec<ParticipantInfo>> {
         let snapshot = self.snapshot().await?;
@@ -93,7 +104,7 @@ impl Room {
     /// A participant that is still joining is [`RoomError::ParticipantNotFound`]: send it
     /// once its `participant_joined` is in [`events`](Self::events).
     pub async fn send_to(&self, participant: &str, payload: impl Into<Payload>) -> Result<u64> {
-        let snapshot = self.snapshot().await?;
+        let snapshot = self.snapshot_of(participant).await?;
         // Only once announced: the room relays a participant's direct messages from its
         // `participant_joined` on.
         if !snapshot
@@ -305,7 +316,7 @@ impl Room {
     /// participant's last ones and what it opened is in the record closed here; a change that
     /// starts later finds the participant gone.
     pub(crate) async fn remove(&self, id: &str, reason: LeaveReason) -> Result<bool> {
-        let snapshot = self.snapshot().await?;
+        let snapshot = self.snapshot_of(id).await?;
         let Some(known) = snapshot.participants.iter().find(|p| p.info.id == id) else {
             return Ok(false);
         };
@@ -320,7 +331,7 @@ impl Room {
     /// taken out of the store last: a process that dies in between leaves the mark, and the
     /// room's host finishes the removal once the lease lapses.
     pub(crate) async fn remove_leased(&self, id: &str, reason: LeaveReason) -> Result<bool> {
-        let snapshot = self.snapshot().await?;
+        let snapshot = self.snapshot_of(id).await?;
         let Some(mut record) = snapshot.participants.into_iter().find(|p| p.info.id == id) else {
             return Ok(false);
         };
@@ -386,7 +397,7 @@ impl Room {
             gone(closed.await.map(drop))?;
         }
         if record.channels {
-            let host = self.snapshot().await?.room.host_session_id;
+            let host = self.host().await?;
             let closed = persist(|| {
                 session
                     .close_data_channels()

@@ -78,7 +78,7 @@ impl Join<'_> {
                 let mut record = record;
                 record.info.session_id = peer.session().id().to_owned();
                 room.save(record.clone()).await?;
-                let host = room.snapshot().await?.room.host_session_id;
+                let host = room.host().await?;
                 let outbox = peer
                     .publish(DataChannel::publish(PARTICIPANT_CHANNEL))
                     .await?;
@@ -405,7 +405,7 @@ async fn subscribe_to_host(room: &Room, peer: &Peer, mut host: String) -> Result
                     ..
                 },
             ) => {
-                let now = room.snapshot().await?.room.host_session_id;
+                let now = room.host().await?;
                 if now == host {
                     return Err(refused.into());
                 }

@@ -655,8 +655,9 @@ async fn a_join_through_redis_sees_the_room_and_is_refused_once_it_closed() {
 /// What a reservation reads back is the room's publishers, and only them: not a member who
 /// publishes nothing, not a join that was never answered, not a publisher that left. Both
 /// stores keep to it, Redis through its set of publishers, which every write keeps in step.
+/// A read for one participant (a leave's) holds that participant alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reservation_reads_the_publishers_and_no_one_else() {
+async fn a_reservation_reads_the_publishers_and_a_leave_one_record() {
     let Some((_redis, _emulator, client, rooms)) = rooms_on_redis().await else {
         return;
     };
@@ -680,6 +681,7 @@ async fn a_reservation_reads_the_publishers_and_no_one_else() {
             .publish_tracks([("mic".into(), FrameCodec::Opus)])
             .await
             .unwrap();
+        let gone_id = gone.participant().id().to_owned();
         gone.leave().await.unwrap();
         let pending = participant_record(&room, unanswered.participant.id()).await;
         assert!(!pending.published.is_empty(), "the offer pushes tracks");
@@ -693,8 +695,28 @@ async fn a_reservation_reads_the_publishers_and_no_one_else() {
             .add_participant(room.id(), newcomer)
             .await
             .unwrap();
-        let names: Vec<_> = publishers.iter().map(|p| p.info.identity.as_str()).collect();
+        let names: Vec<_> = publishers
+            .iter()
+            .map(|p| p.info.identity.as_str())
+            .collect();
         assert_eq!(names, ["stage"], "{store}");
+
+        let one = rooms.store().snapshot_of(room.id(), "p-newcomer").await;
+        let one = one.unwrap();
+        let ids: Vec<_> = one
+            .participants
+            .iter()
+            .map(|p| p.info.id.as_str())
+            .collect();
+        assert_eq!((one.room.id.as_str(), ids), (room.id(), vec!["p-newcomer"]));
+        assert_eq!(one.seq, room.snapshot().await.unwrap().seq, "{store}");
+        let left = rooms.store().snapshot_of(room.id(), &gone_id).await;
+        assert!(left.unwrap().participants.is_empty(), "{store}");
+        let none = rooms
+            .store()
+            .snapshot_of("no-such-room", "p-newcomer")
+            .await;
+        assert!(matches!(none, Err(RoomError::RoomNotFound(_))), "{store}");
         room.close().await.unwrap();
     }
 }

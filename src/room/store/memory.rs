@@ -209,6 +209,20 @@ impl Store for MemoryStore {
         ready(self.with_room(room, |state| Ok(state.snapshot())))
     }
 
+    fn snapshot_of(&self, room: &str, participant: &str) -> StoreFuture<'_, RoomSnapshot> {
+        ready(self.with_room(room, |state| {
+            let one = state
+                .participants
+                .iter()
+                .filter(|p| p.info.id == participant);
+            Ok(RoomSnapshot {
+                room: state.record.clone(),
+                seq: state.seq,
+                participants: one.cloned().collect(),
+            })
+        }))
+    }
+
     fn add_participant(
         &self,
         room: &str,

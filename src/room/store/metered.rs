@@ -41,6 +41,9 @@ impl<S: Store> Store for Metered<S> {
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         timed("snapshot", self.0.snapshot(room))
     }
+    fn snapshot_of(&self, room: &str, participant: &str) -> StoreFuture<'_, RoomSnapshot> {
+        timed("snapshot_of", self.0.snapshot_of(room, participant))
+    }
     fn add_participant(
         &self,
         room: &str,

@@ -341,6 +341,21 @@ return {
 }
 ";
 
+/// [`SNAPSHOT`] with one participant, ARGV[1], in it, or no one.
+static SNAPSHOT_OF: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "
+local record = redis.call('HGET', KEYS[3], ARGV[1])
+return {
+  redis.call('GET', KEYS[1]),
+  redis.call('EXISTS', KEYS[2]),
+  record and {record} or {},
+  redis.call('GET', KEYS[4]),
+}
+",
+    )
+});
+
 /// Replaces the room's record if it is still ARGV[2] and the room is not closing.
 /// ARGV: ttl, expected record JSON, new record JSON. 1 replaced; 0 not.
 static SWAP_RECORD: Write = Write::new(
@@ -547,18 +562,28 @@ impl RedisStore {
         }
     }
 
-    async fn read_snapshot(&self, room: &str) -> Result<RoomSnapshot, RoomError> {
+    /// The room with every participant, or with `participant` alone.
+    async fn read_snapshot(
+        &self,
+        room: &str,
+        participant: Option<&str>,
+    ) -> Result<RoomSnapshot, RoomError> {
         let keys = Keys::of(room);
         let mut connection = self.connection.clone();
+        let mut call = match participant {
+            Some(participant) => {
+                let mut call = SNAPSHOT_OF.prepare_invoke();
+                call.arg(participant);
+                call
+            }
+            None => SNAPSHOT_SCRIPT.prepare_invoke(),
+        };
+        call.key(&keys.room)
+            .key(&keys.closed)
+            .key(&keys.participants)
+            .key(&keys.seq);
         let (record, closed, participants, seq): (Option<String>, bool, Vec<String>, Option<u64>) =
-            SNAPSHOT_SCRIPT
-                .key(&keys.room)
-                .key(&keys.closed)
-                .key(&keys.participants)
-                .key(&keys.seq)
-                .invoke_async(&mut connection)
-                .await
-                .map_err(backend)?;
+            call.invoke_async(&mut connection).await.map_err(backend)?;
         snapshot_of(room, record, closed, &participants, seq)
     }
 
@@ -596,7 +621,7 @@ impl RedisStore {
             1 => Err(RoomError::RoomNotFound(room.to_owned())),
             2 => Err(RoomError::RoomClosed(room.to_owned())),
             3 => {
-                let max = self.read_snapshot(room).await?.room.max_participants;
+                let max = self.read_snapshot(room, None).await?.room.max_participants;
                 Err(RoomError::RoomFull {
                     room: room.to_owned(),
                     max: max.unwrap_or_default(),
@@ -621,7 +646,7 @@ impl RedisStore {
             .set_ex(&keys.closed, 1, self.ttl())
             .await
             .map_err(backend)?;
-        Ok(self.read_snapshot(room).await?.participants)
+        Ok(self.read_snapshot(room, None).await?.participants)
     }
 
     async fn take_lease(
@@ -914,7 +939,12 @@ impl Store for RedisStore {
 
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         let room = room.to_owned();
-        Box::pin(async move { self.read_snapshot(&room).await })
+        Box::pin(async move { self.read_snapshot(&room, None).await })
+    }
+
+    fn snapshot_of(&self, room: &str, participant: &str) -> StoreFuture<'_, RoomSnapshot> {
+        let (room, participant) = (room.to_owned(), participant.to_owned());
+        Box::pin(async move { self.read_snapshot(&room, Some(&participant)).await })
     }
 
     fn add_participant(
@@ -1005,7 +1035,12 @@ impl Store for RedisStore {
                     &room,
                     &UPDATE_FENCED,
                     &[&Keys::lease(&fence.room, &fence.key)],
-                    &[&participant.info.id, &json, publishing(&participant), &token],
+                    &[
+                        &participant.info.id,
+                        &json,
+                        publishing(&participant),
+                        &token,
+                    ],
                 )
                 .await?;
             match code {

@@ -159,6 +159,17 @@ pub trait Store: Send + Sync + 'static {
     fn close_room(&self, room: &str) -> StoreFuture<'_, Vec<ParticipantRecord>>;
     /// The room and its participants, with the `seq` they reflect.
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot>;
+    /// The room's snapshot with only `participant` in it (or no one, once it is gone): what
+    /// an operation on one participant reads, a leave or a direct message, at a cost that does
+    /// not grow with the room. Stores that keep the default read every participant.
+    fn snapshot_of(&self, room: &str, participant: &str) -> StoreFuture<'_, RoomSnapshot> {
+        let (whole, participant) = (self.snapshot(room), participant.to_owned());
+        Box::pin(async move {
+            let mut snapshot = whole.await?;
+            snapshot.participants.retain(|p| p.info.id == participant);
+            Ok(snapshot)
+        })
+    }
     /// Adds a participant and returns the room's publishers then: every participant for
     /// which [`ParticipantRecord::publishes`] holds. A join pulls their tracks, so it reads
     /// them in the same round trip, and reads no more of a room than it pulls (a viewer in a
@@ -259,6 +270,9 @@ impl<S: Store> Store for std::sync::Arc<S> {
     }
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
         (**self).snapshot(room)
+    }
+    fn snapshot_of(&self, room: &str, participant: &str) -> StoreFuture<'_, RoomSnapshot> {
+        (**self).snapshot_of(room, participant)
     }
     fn add_participant(
         &self,
