@@ -22,8 +22,12 @@ use crate::session::data_channels::DataChannel;
 use crate::session::tracks::CloseMode;
 use crate::wire::{Location, ResourceStatus};
 
-/// How long one process may hold a session's lease before another may take it.
+/// How long one process may hold a session's lease before another may take it, when the
+/// store cannot renew leases: the longest change (a join waits up to 20 s for a connection).
 const LEASE: Duration = Duration::from_secs(30);
+/// How long a renewable lease holds between renewals: a process that dies holding it holds
+/// up the session this long at most. It is renewed every third of it.
+const RENEWED_LEASE: Duration = Duration::from_secs(6);
 /// How many times a cleanup call (closing what a participant opened) is sent while it fails
 /// transiently; see [`persist`].
 const CLEANUP_ATTEMPTS: u32 = 5;
@@ -260,12 +264,22 @@ impl Room {
     where
         RoomError: From<E>,
     {
-        let lease = self.store().lease(&self.id, session_id, LEASE).await?;
+        let store = self.store();
+        let ttl = match store.renews_leases() {
+            true => RENEWED_LEASE,
+            false => LEASE,
+        };
+        let lease = store.lease(&self.id, session_id, ttl).await?;
         let held = Held {
             store: self.shared.store.clone(),
             lease: Some(lease.clone()),
         };
-        let result = FENCE.scope(lease.clone(), f).await.map_err(RoomError::from);
+        let work = FENCE.scope(lease.clone(), f);
+        let result = match store.renews_leases() {
+            true => renewing(store, &lease, ttl, work).await,
+            false => work.await,
+        };
+        let result = result.map_err(RoomError::from);
         held.keep();
         self.store().release(lease).await?;
         result
@@ -408,6 +422,37 @@ impl Room {
             gone(closed.await.map(drop))?;
         }
         Ok(())
+    }
+}
+
+/// Runs `work`, renewing `lease` for `ttl` every third of it. A lease found lapsed is not
+/// renewed again: the work's fenced writes are refused from then on.
+async fn renewing<T>(
+    store: &dyn Store,
+    lease: &Lease,
+    ttl: Duration,
+    work: impl Future<Output = T>,
+) -> T {
+    let keep = async {
+        loop {
+            tokio::time::sleep(ttl / 3).await;
+            match store.renew(lease, ttl).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // The next renewal may get through before the lease lapses.
+                Err(e) => {
+                    tracing::warn!(session = %lease.key, error = %e, "could not renew a lease")
+                }
+            }
+        }
+    };
+    tokio::pin!(work, keep);
+    tokio::select! {
+        done = &mut work => done,
+        () = keep => {
+            tracing::warn!(session = %lease.key, "a lease lapsed while its change went on");
+            work.await
+        }
     }
 }
 

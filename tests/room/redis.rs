@@ -720,3 +720,49 @@ async fn a_reservation_reads_the_publishers_and_a_leave_one_record() {
         room.close().await.unwrap();
     }
 }
+
+/// A change that outlasts its lease's few seconds keeps the session to itself: the lease is
+/// renewed while the change goes on, so another process cannot take it meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_outlasts_its_lease_renews_it() {
+    let Some((redis, emulator, client, rooms)) = rooms_on_redis().await else {
+        return;
+    };
+    // The host does not check the room meanwhile: it would finish the kick itself once the
+    // lease lapsed, and hold the lease as the kick does.
+    let quiet = rooms.create().health_interval(Duration::from_secs(60));
+    let room = quiet.send().await.unwrap();
+    let mut witness = room.join("witness").connect(client.peer()).await.unwrap();
+    let (kim, silence) = crate::lifecycle::join_speaking(&room, &client, "kim").await;
+    let (kim_id, kim_session) = (
+        kim.participant().id().to_owned(),
+        kim.participant().session().id().to_owned(),
+    );
+
+    // The SFU holds the kick's closing call for 8 s, past the lease's 6 s.
+    emulator.inject(calls_emulator::Fault::latency(Duration::from_secs(8)).on("close_tracks"));
+    let kick = tokio::spawn({
+        let (room, kim_id) = (room.clone(), kim_id.clone());
+        async move { room.kick(&kim_id).await }
+    });
+    while !witness.recv().await.is_some_and(|u| {
+        matches!(&u.event, RoomEvent::ParticipantLeft { participant, .. } if participant.id == kim_id)
+    }) {}
+    let other = RedisStore::connect(&redis.url()).await.unwrap();
+    let taken = tokio::time::timeout(
+        Duration::from_secs(7),
+        other.lease(room.id(), &kim_session, Duration::from_secs(1)),
+    )
+    .await;
+    assert!(
+        taken.is_err(),
+        "another process took the lease of a change under way"
+    );
+    kick.await.unwrap().unwrap();
+    emulator.clear_faults();
+    let snapshot = room.snapshot().await.unwrap();
+    assert!(snapshot.participants.iter().all(|p| p.info.id != kim_id));
+    silence.abort();
+    witness.leave().await.unwrap();
+    room.close().await.unwrap();
+}

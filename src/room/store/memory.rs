@@ -407,6 +407,24 @@ impl Store for MemoryStore {
         self.inner.released.notify_waiters();
         ready(Ok(()))
     }
+
+    fn renews_leases(&self) -> bool {
+        true
+    }
+
+    fn renew(&self, lease: &Lease, ttl: Duration) -> StoreFuture<'_, bool> {
+        let mut leases = self.inner.leases.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let held = leases.get_mut(&lease_key(&lease.room, &lease.key));
+        let renewed = match held {
+            Some((token, until)) if *token == lease.token && *until > now => {
+                *until = now + ttl;
+                true
+            }
+            _ => false,
+        };
+        ready(Ok(renewed))
+    }
 }
 
 #[cfg(test)]
@@ -484,6 +502,25 @@ mod tests {
         drop(store);
         let end = tokio::time::timeout(Duration::from_secs(1), events.next()).await;
         assert!(matches!(end, Ok(None)), "the stream ends with the store");
+    }
+
+    #[tokio::test]
+    async fn a_lease_is_renewed_by_its_holder_only_while_it_holds() {
+        let store = MemoryStore::new();
+        let lease = store.lease("r", "s", Duration::from_secs(1)).await.unwrap();
+        assert!(store.renew(&lease, Duration::from_secs(60)).await.unwrap());
+        let stranger = Lease {
+            token: lease.token + 1,
+            ..lease.clone()
+        };
+        assert!(
+            !store
+                .renew(&stranger, Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
+        store.release(lease.clone()).await.unwrap();
+        assert!(!store.renew(&lease, Duration::from_secs(60)).await.unwrap());
     }
 
     #[tokio::test]

@@ -94,6 +94,12 @@ impl<S: Store> Store for Metered<S> {
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         timed("release", self.0.release(lease))
     }
+    fn renews_leases(&self) -> bool {
+        self.0.renews_leases()
+    }
+    fn renew(&self, lease: &Lease, ttl: Duration) -> StoreFuture<'_, bool> {
+        timed("renew", self.0.renew(lease, ttl))
+    }
     fn beat(&self, node: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         timed("beat", self.0.beat(node, ttl))
     }

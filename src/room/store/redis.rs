@@ -432,6 +432,16 @@ return 0
     )
 });
 
+/// Extends the lease if it still holds this token. ARGV: token, how long it holds now (ms).
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+",
+    )
+});
+
 /// KEYS[1] the lease, KEYS[2] its fencing counter. ARGV: how long the lease holds (ms), the
 /// counter's TTL (s). Draws the next token and takes the lease with it if nobody holds it;
 /// returns the token, or nothing. One round trip where three commands were three.
@@ -1061,6 +1071,27 @@ impl Store for RedisStore {
 
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         Box::pin(self.give_back(lease))
+    }
+
+    fn renews_leases(&self) -> bool {
+        true
+    }
+
+    fn renew(&self, lease: &Lease, ttl: Duration) -> StoreFuture<'_, bool> {
+        let key = Keys::lease(&lease.room, &lease.key);
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let token = lease.token;
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let renewed: i64 = RENEW
+                .key(key)
+                .arg(token)
+                .arg(millis)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(backend)?;
+            Ok(renewed == 1)
+        })
     }
 
     fn beat(&self, node: &str, ttl: Duration) -> StoreFuture<'_, bool> {

@@ -211,6 +211,18 @@ pub trait Store: Send + Sync + 'static {
     fn lease(&self, room: &str, session: &str, ttl: Duration) -> StoreFuture<'_, Lease>;
     /// Gives a lease back early; a lease that expired meanwhile is left alone.
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()>;
+    /// Whether [`renew`](Self::renew) can extend a lease. A room takes a renewable lease for a
+    /// few seconds and renews it while it works, so a process that dies holding one holds up
+    /// the session for those seconds only; other leases are taken for the longest change.
+    fn renews_leases(&self) -> bool {
+        false
+    }
+    /// Extends `lease` to `ttl` from now if it still holds; `false` if it lapsed (and may be
+    /// someone else's now). The default cannot: see [`renews_leases`](Self::renews_leases).
+    fn renew(&self, lease: &Lease, ttl: Duration) -> StoreFuture<'_, bool> {
+        let _ = (lease, ttl);
+        Box::pin(std::future::ready(Ok(false)))
+    }
 
     // Hosting that moves between processes. A store that keeps the default of these methods
     // never moves a room: its rooms live as long as the process that hosts them.
@@ -314,6 +326,12 @@ impl<S: Store> Store for std::sync::Arc<S> {
     }
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         (**self).release(lease)
+    }
+    fn renews_leases(&self) -> bool {
+        (**self).renews_leases()
+    }
+    fn renew(&self, lease: &Lease, ttl: Duration) -> StoreFuture<'_, bool> {
+        (**self).renew(lease, ttl)
     }
     fn beat(&self, node: &str, ttl: Duration) -> StoreFuture<'_, bool> {
         (**self).beat(node, ttl)
