@@ -766,3 +766,70 @@ async fn a_change_that_outlasts_its_lease_renews_it() {
     witness.leave().await.unwrap();
     room.close().await.unwrap();
 }
+
+/// What [`rooms_over_tls_process`] reads: the `rediss://` URL of a Redis whose certificate
+/// authority is in `SSL_CERT_FILE`.
+const TLS_CHILD: &str = "CALLS_TLS_REDIS_CHILD";
+
+/// Rooms in a Redis reached over TLS (`rediss://`). A process that trusts the server's
+/// certificate authority (`SSL_CERT_FILE`, which is the process's own: hence a process of its
+/// own) keeps its rooms there; this one, which does not, is refused with a typed error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_in_a_redis_over_tls() {
+    if redis_server::skip_without_redis() {
+        return;
+    }
+    let redis = redis_server::TlsRedis::start().await;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "redis::rooms_over_tls_process",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(TLS_CHILD, redis.url())
+        .env("SSL_CERT_FILE", redis.ca());
+    let child = tokio::task::spawn_blocking(move || child.output().unwrap())
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && said.contains("over TLS: heard"),
+        "the process that trusts the CA keeps its rooms in Redis over TLS: {said}"
+    );
+
+    let untrusted = RedisStore::connect(&redis.url()).await.unwrap_err();
+    let said = untrusted.to_string();
+    assert!(matches!(untrusted, RoomError::Store(_)), "{said}");
+    assert!(said.contains("certificate"), "the error says why: {said}");
+}
+
+/// Run by [`rooms_in_a_redis_over_tls`] as a process of its own: a room in the Redis of
+/// [`TLS_CHILD`], a participant, and a message it hears through the room's event log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a child process of rooms_in_a_redis_over_tls"]
+async fn rooms_over_tls_process() {
+    let Ok(url) = std::env::var(TLS_CHILD) else {
+        return;
+    };
+    let emulator = Emulator::start().await.unwrap();
+    let client = client(&emulator);
+    let rooms = client.rooms(RedisStore::connect(&url).await.unwrap());
+    let room = rooms.create().send().await.unwrap();
+    let mut alice = room.join("alice").connect(client.peer()).await.unwrap();
+    room.send_message("over TLS").await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let update = alice.recv().await.expect("the room channel is open");
+            if is_text(&update, "over TLS") {
+                return update;
+            }
+        }
+    })
+    .await
+    .expect("alice hears the message");
+    println!("over TLS: heard seq {}", heard.seq);
+    alice.leave().await.unwrap();
+    room.close().await.unwrap();
+}

@@ -202,6 +202,115 @@ fn node_args(port: u16, dir: &Path) -> Vec<String> {
     .to_vec()
 }
 
+/// A `redis-server` that takes TLS connections only (`rediss://`), with a certificate for
+/// 127.0.0.1 signed by a certificate authority of its own, made with `openssl`. A client
+/// trusts it only if told to, as with `SSL_CERT_FILE` set to [`ca`](Self::ca).
+pub struct TlsRedis {
+    node: Node,
+    dir: Scratch,
+}
+
+impl TlsRedis {
+    pub async fn start() -> TlsRedis {
+        let dir = Scratch::new("tls");
+        let key = "rsa:2048";
+        openssl(
+            &dir,
+            &["req", "-x509", "-newkey", key, "-nodes", "-days", "2"],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-subj",
+                "/CN=calls test CA",
+            ],
+        );
+        openssl(
+            &dir,
+            &["req", "-newkey", key, "-nodes"],
+            &[
+                "-keyout",
+                "redis.key",
+                "-out",
+                "redis.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        );
+        std::fs::write(dir.0.join("san"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "redis.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+            ],
+            &[
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "san",
+                "-out",
+                "redis.crt",
+            ],
+        );
+        let port = free_port();
+        let mut args = node_args(0, &dir.0);
+        let file = |name: &str| dir.0.join(name).to_string_lossy().into_owned();
+        args.extend([
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            file("redis.crt"),
+            "--tls-key-file".into(),
+            file("redis.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.crt"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ]);
+        let node = Node::spawn(port, &args);
+        let ca = file("ca.crt");
+        wait_until("redis-server answers over TLS", || {
+            let out = Command::new("redis-cli")
+                .args(["--tls", "--cacert", &ca, "-p", &port.to_string(), "ping"])
+                .output();
+            out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
+        })
+        .await;
+        TlsRedis { node, dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/", self.node.port)
+    }
+
+    /// The certificate of the authority that signed the server's.
+    pub fn ca(&self) -> std::path::PathBuf {
+        self.dir.0.join("ca.crt")
+    }
+}
+
+/// Runs `openssl` in `dir` with `args` then `more`.
+fn openssl(dir: &Scratch, args: &[&str], more: &[&str]) {
+    let made = Command::new("openssl")
+        .args(args)
+        .args(more)
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs (Debian's openssl; cargo xtask ci installs it)");
+    assert!(made.success(), "openssl {}", args.join(" "));
+}
+
 /// A Redis Cluster of three primaries with a replica each, made by `redis-cli --cluster
 /// create`; a primary's replica takes its place a second or two after it dies.
 pub struct Cluster {

@@ -188,7 +188,7 @@ fn clippy(root: &Path) -> Outcome {
 }
 
 /// Installs what the tests need and a fresh machine lacks: Debian's `chromium` for the browser
-/// tests, `redis-server` for the Redis store's, and `npm` (which brings `nodejs`) for the npm
+/// tests, `redis-server` and `openssl` for the Redis store's, and `npm` (which brings `nodejs`) for the npm
 /// packages of [`NPM_FOLDERS`]; then installs those packages. apt-get runs only for what is
 /// missing, so a contributor's run stays fast.
 fn install(root: &Path) -> Outcome {
@@ -199,6 +199,10 @@ fn install(root: &Path) -> Outcome {
     }
     if !Path::new(REDIS_SERVER).is_file() {
         missing.push("redis-server");
+    }
+    // The TLS test's Redis has a certificate authority of its own, made with openssl.
+    if !Path::new("/usr/bin/openssl").is_file() {
+        missing.push("openssl");
     }
     let npm_runs = Command::new("npm")
         .arg("--version")

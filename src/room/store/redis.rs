@@ -457,8 +457,10 @@ return false
 });
 
 impl RedisStore {
-    /// Connects to Redis at `url` (`redis://[:password@]host:port/[db]`). The URL's password
-    /// is never printed, by this store or its errors.
+    /// Connects to Redis at `url` (`redis://[:password@]host:port/[db]`), or over TLS with
+    /// `rediss://`, as managed Redis services ask: the server's certificate is checked
+    /// against the system's roots, or the PEM file `SSL_CERT_FILE` names (for a private
+    /// authority). The URL's password is never printed, by this store or its errors.
     pub async fn connect(url: &str) -> Result<Self, RoomError> {
         Self::on(Target::server(url).map_err(backend)?).await
     }

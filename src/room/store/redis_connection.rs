@@ -19,7 +19,10 @@ use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
-use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use redis::{
+    Cmd, ConnectionAddr, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult,
+    TlsMode, Value,
+};
 
 /// Where the store's Redis is, and how to open connections to it.
 #[derive(Clone)]
@@ -53,7 +56,7 @@ impl Target {
     }
 
     /// The primary is reached with the username, password and database of the first
-    /// Sentinel's URL.
+    /// Sentinel's URL, and over TLS when that URL is `rediss://`.
     pub fn sentinel(sentinels: Vec<String>, service: &str) -> RedisResult<Self> {
         let first = sentinels
             .first()
@@ -62,8 +65,13 @@ impl Target {
             })?
             .as_str()
             .into_connection_info()?;
+        let tls_mode = match first.addr {
+            ConnectionAddr::TcpTls { insecure, .. } if insecure => Some(TlsMode::Insecure),
+            ConnectionAddr::TcpTls { .. } => Some(TlsMode::Secure),
+            _ => None,
+        };
         let primary = SentinelNodeConnectionInfo {
-            tls_mode: None,
+            tls_mode,
             redis_connection_info: Some(first.redis),
         };
         let client = SentinelClient::build(
