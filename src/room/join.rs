@@ -155,6 +155,8 @@ impl<'a> Join<'a> {
                     .send()
                     .await?;
                 opened = Some(session.id().to_owned());
+                record.info.session_id = session.id().to_owned();
+                room.save(record.clone()).await?;
                 let answer = session.answer().cloned().ok_or_else(no_answer)?;
                 (session, answer)
             } else {
@@ -164,7 +166,13 @@ impl<'a> Join<'a> {
                     .send()
                     .await?;
                 opened = Some(session.id().to_owned());
+                // The record names what the session is about to have, before the SFU has
+                // it: whoever removes the participant (an undo, or the host once a process
+                // that died here is found out) closes it all from the record. One write, not
+                // one before the call and one after it.
                 record.info.session_id = session.id().to_owned();
+                record.published = published(session.id(), pushes.clone());
+                record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
                 room.save(record.clone()).await?;
                 let locals = pushes
                     .iter()
@@ -185,15 +193,17 @@ impl<'a> Join<'a> {
                 if !refused_pushes.is_empty() {
                     return Err(RoomError::TracksRefused(refused_pushes));
                 }
-                pulled.retain(|p| !refused_pulls.iter().any(|f| f.mid.as_ref() == Some(&p.mid)));
-                room.repair_ghosts(&refused_pulls).await;
+                if !refused_pulls.is_empty() {
+                    pulled.retain(|p| {
+                        !refused_pulls.iter().any(|f| f.mid.as_ref() == Some(&p.mid))
+                    });
+                    record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
+                    room.save(record.clone()).await?;
+                    room.repair_ghosts(&refused_pulls).await;
+                }
                 let answer = result.negotiation.answer().cloned().ok_or_else(no_answer)?;
                 (session, answer)
             };
-            record.info.session_id = session.id().to_owned();
-            record.published = published(session.id(), pushes);
-            record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
-            room.save(record.clone()).await?;
 
             let negotiation = if rest.is_empty() {
                 Negotiation::Done
