@@ -329,6 +329,10 @@ impl<S: Store> Store for Counting<S> {
         self.count();
         self.inner.snapshot(room)
     }
+    fn snapshot_of(&self, room: &str, participant: &str) -> StoreFuture<'_, RoomSnapshot> {
+        self.count();
+        self.inner.snapshot_of(room, participant)
+    }
     fn add_participant(
         &self,
         room: &str,
@@ -364,6 +368,13 @@ impl<S: Store> Store for Counting<S> {
     fn release(&self, lease: Lease) -> StoreFuture<'_, ()> {
         self.count();
         self.inner.release(lease)
+    }
+    fn renews_leases(&self) -> bool {
+        self.inner.renews_leases()
+    }
+    fn renew(&self, lease: &Lease, ttl: Duration) -> StoreFuture<'_, bool> {
+        self.count();
+        self.inner.renew(lease, ttl)
     }
 }
 

@@ -150,6 +150,10 @@ pub struct Lease {
 ///
 /// Each method is one atomic step: `add_participant` checks capacity, identity and the
 /// room's state and inserts in one go; `append` numbers events without gaps.
+///
+/// A store that wraps another (to count or time its calls, say) forwards every method, the
+/// ones with a default too: a default answers correctly but without what the inner store
+/// does better (`snapshot_of` reads the whole room, leases are not renewed, rooms never move).
 pub trait Store: Send + Sync + 'static {
     /// Stores a new room; [`RoomError::RoomExists`] if the id is taken. The id of a room
     /// whose closing finished (its `RoomClosed` was appended) may be used again: the new
