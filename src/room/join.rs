@@ -194,9 +194,8 @@ impl<'a> Join<'a> {
                     return Err(RoomError::TracksRefused(refused_pushes));
                 }
                 if !refused_pulls.is_empty() {
-                    pulled.retain(|p| {
-                        !refused_pulls.iter().any(|f| f.mid.as_ref() == Some(&p.mid))
-                    });
+                    pulled
+                        .retain(|p| !refused_pulls.iter().any(|f| f.mid.as_ref() == Some(&p.mid)));
                     record.pulled = pulled.iter().map(|p| p.mid.clone()).collect();
                     room.save(record.clone()).await?;
                     room.repair_ghosts(&refused_pulls).await;
