@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use calls_emulator::Emulator;
-use cloudflare_calls::room::{RedisStore, Room};
+use cloudflare_calls::room::{RedisStore, Room, Store};
 use tokio::task::JoinHandle;
 
 use crate::support::redis::{self as redis_server, Cluster, Sentinels};
@@ -96,6 +96,42 @@ async fn a_failover_after_the_replica_lagged_loses_nothing_a_participant_heard()
         sentinels
     })
     .await;
+}
+
+/// A participant that follows a new host reads what it missed from the log
+/// (`Store::updates_after`), and only what a replica has too. The replica is stopped, so it
+/// confirms nothing the primary takes then, and the primary dies while the read waits for it:
+/// the read fails (the participant asks again once the replica is promoted) rather than hand
+/// out a message the promoted replica may not have, whose `seq` it would give another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_never_reads_what_a_failover_then_loses() {
+    let Some(_heavy) = turn().await else {
+        return;
+    };
+    let (mut sentinels, store) = on_sentinels().await;
+    let emulator = Emulator::start().await.unwrap();
+    let room = client(&emulator)
+        .rooms(store.clone())
+        .create()
+        .send()
+        .await
+        .unwrap();
+    let before = room.send_message("replicated").await.unwrap();
+    sentinels.stop_replica();
+    room.send_message("on the primary only").await.unwrap();
+    let read = tokio::spawn({
+        let id = room.id().to_owned();
+        async move { store.updates_after(&id, before).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sentinels.kill_primary();
+    let read = read.await.unwrap();
+    sentinels.resume_replica();
+    assert!(
+        read.is_err(),
+        "the read handed out {:?}, which no replica had confirmed",
+        read.map(|updates| updates.len())
+    );
 }
 
 /// What the sender saw of one message: when it was sent, and whether the room took it.

@@ -522,6 +522,12 @@ impl Sentinels {
         );
     }
 
+    /// Stops the replica (SIGSTOP), its link kept: the primary still counts it, and waits in
+    /// vain for it to confirm what it sends.
+    pub fn stop_replica(&self) {
+        self.replica.signal("STOP");
+    }
+
     /// Lets the replica run again (SIGCONT).
     pub fn resume_replica(&self) {
         self.replica.signal("CONT");

@@ -23,6 +23,12 @@ const LEASE_POLL: Duration = Duration::from_millis(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+/// How long a call waits for a connection, and for its response: it fails fast when Redis is
+/// gone, instead of waiting out redis-rs's reconnection schedule with no response timeout.
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: CONNECT_TIMEOUT,
+    response: RESPONSE_TIMEOUT,
+};
 /// How long an event reader waits for a replica to have what it read.
 const REPLICA_WAIT: Duration = Duration::from_secs(1);
 
@@ -126,6 +132,11 @@ impl Keys {
             events: key("events"),
             publishers: key("publishers"),
         }
+    }
+
+    /// What event readers write so that `WAIT` tells when a replica has what they read.
+    fn sync(room: &str) -> String {
+        format!("calls:{{{room}}}:sync")
     }
 
     /// A session's lease, under the room's hash tag so a fenced write stays single-slot.
@@ -506,13 +517,7 @@ impl RedisStore {
     }
 
     async fn on(target: Target) -> Result<Self, RoomError> {
-        // Fail fast when Redis is gone: a call errs within seconds instead of waiting out
-        // redis-rs's default reconnection schedule without a response timeout.
-        let timeouts = Timeouts {
-            connect: CONNECT_TIMEOUT,
-            response: RESPONSE_TIMEOUT,
-        };
-        let connection = target.shared(timeouts).await.map_err(backend)?;
+        let connection = target.shared(TIMEOUTS).await.map_err(backend)?;
         Ok(Self {
             target,
             connection,
@@ -726,7 +731,7 @@ impl RedisStore {
             connection: None,
             key: keys.events,
             room_key: keys.room,
-            sync_key: format!("calls:{{{room}}}:sync"),
+            sync_key: Keys::sync(room),
             room: room.to_owned(),
             last: start,
             replicas: None,
@@ -850,58 +855,82 @@ impl Reader {
         Ok(self.pending.len())
     }
 
-    /// Waits until a replica has what was read, so that no subscriber gets an update that a
-    /// failover then loses: the promoted replica would hand its `seq` out again, to another
-    /// update. `WAIT` counts the replicas that have this connection's last write, and the
-    /// replication stream is in order: one write after the read covers the entries read.
-    /// A replica that lags more than [`REPLICA_WAIT`] is not waited for longer, and the
-    /// replicas are counted again (a replica that is gone is not waited for again).
+    /// Waits until a replica has what was read: see [`until_replicated`].
     async fn replicated(&mut self, last: &str) -> Result<(), RoomError> {
         let Some(connection) = self.connection.as_mut() else {
             return Ok(());
         };
-        let replicas = match self.replicas {
-            Some(replicas) => replicas,
-            None if !self.target.replicated() => 0,
-            None => {
-                let role = connection
-                    .on_primary_of(&self.key, &redis::cmd("ROLE"))
-                    .await
-                    .map_err(backend)?;
-                // A primary's role: ["master", offset, [[host, port, offset], ...]].
-                let role: (String, i64, Vec<redis::Value>) =
-                    redis::from_redis_value(&role).map_err(|_| corrupt("role"))?;
-                role.2.len()
-            }
+        let log = Log {
+            target: &self.target,
+            key: &self.key,
+            sync_key: &self.sync_key,
+            room: &self.room,
         };
-        self.replicas = Some(replicas);
-        if replicas == 0 {
-            return Ok(());
-        }
-        let _: () = connection
-            .set_ex(&self.sync_key, last, 60)
-            .await
-            .map_err(backend)?;
-        let wait = redis::cmd("WAIT")
-            .arg(replicas)
-            .arg(REPLICA_WAIT.as_millis() as u64)
-            .clone();
-        let acked = connection
-            .on_primary_of(&self.key, &wait)
-            .await
-            .map_err(backend)?;
-        let acked: usize = redis::from_redis_value(&acked).map_err(|_| corrupt("WAIT reply"))?;
-        if acked < replicas {
-            self.replicas = None;
-        }
-        if acked == 0 {
-            tracing::warn!(
-                room = %self.room,
-                "no replica confirmed the room's events within {REPLICA_WAIT:?}: a failover now may lose them"
-            );
-        }
+        self.replicas = until_replicated(connection, &log, last, self.replicas).await?;
         Ok(())
     }
+}
+
+/// A room's event log, as [`until_replicated`] needs it.
+struct Log<'a> {
+    target: &'a Target,
+    key: &'a str,
+    /// What a reader writes so that `WAIT` can tell when a replica has what it read.
+    sync_key: &'a str,
+    room: &'a str,
+}
+
+/// Waits until a replica has what `connection` read of the log, up to entry `last`, so that no
+/// participant gets an update that a failover then loses: the promoted replica would hand its
+/// `seq` out again, to another update. `WAIT` counts the replicas that have this connection's
+/// last write, and the replication stream is in order: one write after the read covers the
+/// entries read. A replica that lags more than [`REPLICA_WAIT`] is not waited for longer.
+/// `replicas` is how many the primary had at the last look (`None`: look now); returns what to
+/// remember, `None` when some replica did not confirm (one that is gone is not waited for
+/// again).
+async fn until_replicated(
+    connection: &mut Connection,
+    log: &Log<'_>,
+    last: &str,
+    replicas: Option<usize>,
+) -> Result<Option<usize>, RoomError> {
+    let replicas = match replicas {
+        Some(replicas) => replicas,
+        None if !log.target.replicated() => 0,
+        None => {
+            let role = connection
+                .on_primary_of(log.key, &redis::cmd("ROLE"))
+                .await
+                .map_err(backend)?;
+            // A primary's role: ["master", offset, [[host, port, offset], ...]].
+            let role: (String, i64, Vec<redis::Value>) =
+                redis::from_redis_value(&role).map_err(|_| corrupt("role"))?;
+            role.2.len()
+        }
+    };
+    if replicas == 0 {
+        return Ok(Some(0));
+    }
+    let _: () = connection
+        .set_ex(log.sync_key, last, 60)
+        .await
+        .map_err(backend)?;
+    let wait = redis::cmd("WAIT")
+        .arg(replicas)
+        .arg(REPLICA_WAIT.as_millis() as u64)
+        .clone();
+    let acked = connection
+        .on_primary_of(log.key, &wait)
+        .await
+        .map_err(backend)?;
+    let acked: usize = redis::from_redis_value(&acked).map_err(|_| corrupt("WAIT reply"))?;
+    if acked == 0 {
+        tracing::warn!(
+            room = %log.room,
+            "no replica confirmed the room's events within {REPLICA_WAIT:?}: a failover now may lose them"
+        );
+    }
+    Ok((acked >= replicas).then_some(replicas))
 }
 
 /// A room as [`SNAPSHOT`] reads it: its record's JSON (none when there is no room), whether
@@ -1215,14 +1244,28 @@ impl Store for RedisStore {
     }
 
     fn updates_after(&self, room: &str, seq: u64) -> StoreFuture<'_, Vec<RoomUpdate>> {
-        let key = Keys::of(room).events;
+        let (key, room) = (Keys::of(room).events, room.to_owned());
         Box::pin(async move {
-            let mut connection = self.connection.clone();
+            // With replicas, as an event reader does: on a connection of its own, as `WAIT`
+            // holds up the calls behind it.
+            let mut connection = match self.target.replicated() {
+                true => self.target.dedicated(TIMEOUTS).await.map_err(backend)?,
+                false => self.connection.clone(),
+            };
             let start = format!("{}-0", seq.saturating_add(1));
             let reply: redis::streams::StreamRangeReply = connection
                 .xrange(&key, &start, "+")
                 .await
                 .map_err(backend)?;
+            if let Some(last) = reply.ids.last() {
+                let log = Log {
+                    target: &self.target,
+                    key: &key,
+                    sync_key: &Keys::sync(&room),
+                    room: &room,
+                };
+                until_replicated(&mut connection, &log, &last.id, None).await?;
+            }
             reply.ids.iter().map(entry_update).collect()
         })
     }
