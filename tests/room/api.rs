@@ -14,10 +14,9 @@ use cloudflare_calls::api::{Claims, Grants, RoomApi};
 use cloudflare_calls::room::{MemoryStore, Room};
 use serde_json::{Value, json};
 
-use crate::support::room::client;
+use crate::support::room::{OFFER, client};
 
 const KEY: &str = "the room api's signing key, long and random";
-const OFFER: &str = include_str!("../fixtures/sdp/chromium_tracks_datachannel.sdp");
 
 struct Api {
     base: String,

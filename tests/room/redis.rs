@@ -320,7 +320,7 @@ async fn redis_killed_during_a_join_leaves_no_ghost_and_no_session() {
 
     // A browser's offer (captured from Chromium): the session is created and its tracks
     // pushed, then Redis dies as the join records them.
-    let offer = include_str!("../fixtures/sdp/chromium_tracks_datachannel.sdp");
+    let offer = room_support::OFFER;
     *store.armed.lock().unwrap() = true;
     let err = room
         .join("alice")
@@ -610,9 +610,7 @@ async fn a_join_through_redis_sees_the_room_and_is_refused_once_it_closed() {
     let Some((_redis, _emulator, client, rooms)) = rooms_on_redis().await else {
         return;
     };
-    let offer = Offer::new(include_str!(
-        "../fixtures/sdp/chromium_tracks_datachannel.sdp"
-    ));
+    let offer = Offer::new(room_support::OFFER);
     let room = rooms.create().id("stage").send().await.unwrap();
     let stage = room
         .join("stage")
@@ -663,9 +661,7 @@ async fn a_reservation_reads_the_publishers_and_a_leave_one_record() {
     };
     let in_memory = client.rooms(cloudflare_calls::room::MemoryStore::new());
     for (store, rooms) in [("RedisStore", rooms), ("MemoryStore", in_memory)] {
-        let offer = Offer::new(include_str!(
-            "../fixtures/sdp/chromium_tracks_datachannel.sdp"
-        ));
+        let offer = Offer::new(room_support::OFFER);
         let room = rooms.create().send().await.unwrap();
         let stage = room.join("stage").connect(client.peer()).await.unwrap();
         let _tracks = stage

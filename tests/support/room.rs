@@ -1,9 +1,12 @@
-//! What the room tests share: a client of the emulator, and the check that the SFU has
-//! nothing of a session left open.
+//! What the room tests share: a client of the emulator, a browser's offer, and the check that
+//! the SFU has nothing of a session left open.
 
 use calls_emulator::Emulator;
 use cloudflare_calls::session::ResourceStatus;
 use cloudflare_calls::{Client, Config};
+
+/// A Chromium offer with a microphone, a camera and a data channel.
+pub const OFFER: &str = include_str!("../fixtures/sdp/chromium_tracks_datachannel.sdp");
 
 /// A client of `emulator`'s app.
 pub fn client(emulator: &Emulator) -> Client {

@@ -56,11 +56,17 @@ struct RoomState {
 }
 
 impl RoomState {
-    fn snapshot(&self) -> RoomSnapshot {
+    /// The room with the participants `keep` picks.
+    fn snapshot(&self, keep: impl Fn(&ParticipantRecord) -> bool) -> RoomSnapshot {
         RoomSnapshot {
             room: self.record.clone(),
             seq: self.seq,
-            participants: self.participants.clone(),
+            participants: self
+                .participants
+                .iter()
+                .filter(|p| keep(p))
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -206,20 +212,12 @@ impl Store for MemoryStore {
     }
 
     fn snapshot(&self, room: &str) -> StoreFuture<'_, RoomSnapshot> {
-        ready(self.with_room(room, |state| Ok(state.snapshot())))
+        ready(self.with_room(room, |state| Ok(state.snapshot(|_| true))))
     }
 
     fn snapshot_of(&self, room: &str, participant: &str) -> StoreFuture<'_, RoomSnapshot> {
         ready(self.with_room(room, |state| {
-            let one = state
-                .participants
-                .iter()
-                .filter(|p| p.info.id == participant);
-            Ok(RoomSnapshot {
-                room: state.record.clone(),
-                seq: state.seq,
-                participants: one.cloned().collect(),
-            })
+            Ok(state.snapshot(|p| p.info.id == participant))
         }))
     }
 

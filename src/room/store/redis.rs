@@ -339,28 +339,22 @@ return seq
 ",
 );
 
-/// [`SNAPSHOT`], hashed once.
-static SNAPSHOT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SNAPSHOT));
-
-/// A consistent read of a room: its record, whether it is closed, its participants, its seq.
-const SNAPSHOT: &str = "
-return {
-  redis.call('GET', KEYS[1]),
-  redis.call('EXISTS', KEYS[2]),
-  redis.call('HVALS', KEYS[3]),
-  redis.call('GET', KEYS[4]),
-}
-";
-
-/// [`SNAPSHOT`] with one participant, ARGV[1], in it, or no one.
-static SNAPSHOT_OF: LazyLock<Script> = LazyLock::new(|| {
+/// A consistent read of a room: its record, whether it is closed, its participants (every
+/// one, or only ARGV[1] when given), its seq.
+static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "
-local record = redis.call('HGET', KEYS[3], ARGV[1])
+local participants
+if ARGV[1] then
+  local record = redis.call('HGET', KEYS[3], ARGV[1])
+  participants = record and {record} or {}
+else
+  participants = redis.call('HVALS', KEYS[3])
+end
 return {
   redis.call('GET', KEYS[1]),
   redis.call('EXISTS', KEYS[2]),
-  record and {record} or {},
+  participants,
   redis.call('GET', KEYS[4]),
 }
 ",
@@ -587,18 +581,14 @@ impl RedisStore {
     ) -> Result<RoomSnapshot, RoomError> {
         let keys = Keys::of(room);
         let mut connection = self.connection.clone();
-        let mut call = match participant {
-            Some(participant) => {
-                let mut call = SNAPSHOT_OF.prepare_invoke();
-                call.arg(participant);
-                call
-            }
-            None => SNAPSHOT_SCRIPT.prepare_invoke(),
-        };
+        let mut call = SNAPSHOT.prepare_invoke();
         call.key(&keys.room)
             .key(&keys.closed)
             .key(&keys.participants)
             .key(&keys.seq);
+        if let Some(participant) = participant {
+            call.arg(participant);
+        }
         let (record, closed, participants, seq): (Option<String>, bool, Vec<String>, Option<u64>) =
             call.invoke_async(&mut connection).await.map_err(backend)?;
         snapshot_of(room, record, closed, &participants, seq)
@@ -638,7 +628,12 @@ impl RedisStore {
             1 => Err(RoomError::RoomNotFound(room.to_owned())),
             2 => Err(RoomError::RoomClosed(room.to_owned())),
             3 => {
-                let max = self.read_snapshot(room, None).await?.room.max_participants;
+                // The room alone: no participant has an empty id.
+                let max = self
+                    .read_snapshot(room, Some(""))
+                    .await?
+                    .room
+                    .max_participants;
                 Err(RoomError::RoomFull {
                     room: room.to_owned(),
                     max: max.unwrap_or_default(),
@@ -933,7 +928,7 @@ async fn until_replicated(
     Ok((acked >= replicas).then_some(replicas))
 }
 
-/// A room as [`SNAPSHOT`] reads it: its record's JSON (none when there is no room), whether
+/// A room as [`static@SNAPSHOT`] reads it: its record's JSON (none when there is no room), whether
 /// it is closed, its participants' JSON, its seq.
 fn snapshot_of(
     room: &str,
